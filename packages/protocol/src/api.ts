@@ -1,0 +1,260 @@
+import Type from 'typebox';
+import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
+
+const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+
+const Id = Type.Integer({ minimum: 1 });
+const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const StringMap = Type.Record(Type.String(), Type.String());
+
+export const JobStateSchema = literals(JOB_STATES);
+export const Revision = Type.String({
+  pattern: '^[0-9a-f]{7,64}$',
+  description: 'commit id, lower-case hex (abbreviated ids are accepted)',
+});
+export const BranchName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s~^:?*\\[\\\\]+$' });
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+// ---- pushes and jobs -----------------------------------------------------------------------
+
+export const CreatePushRequest = Type.Object(
+  {
+    repo: Type.String({ minLength: 1 }),
+    branch: BranchName,
+    revision: Revision,
+    author: Type.Optional(Type.String({ maxLength: 500 })),
+    message: Type.Optional(Type.String({ maxLength: 65536 })),
+    files: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const JobSummary = Type.Object({
+  id: Id,
+  builder: Type.String(),
+  state: JobStateSchema,
+  attemptCount: Type.Integer({ minimum: 0 }),
+});
+
+export const Push = Type.Object({
+  id: Id,
+  repo: Type.String(),
+  branch: Type.String(),
+  revision: Type.String(),
+  author: Type.String(),
+  message: Type.String(),
+  files: Type.Array(Type.String()),
+  createdAt: Time,
+  jobs: Type.Array(JobSummary),
+});
+
+export const Job = Type.Object({
+  id: Id,
+  pushId: Id,
+  repo: Type.String(),
+  branch: Type.String(),
+  revision: Type.String(),
+  author: Type.String(),
+  builder: Type.String(),
+  pool: Type.String(),
+  state: JobStateSchema,
+  reason: Type.Union([Type.String({ description: 'why the job is in its state, e.g. worker-lost' }), Type.Null()]),
+  attemptCount: Type.Integer({ minimum: 0 }),
+  maxAttempts: Type.Integer({ minimum: 1 }),
+  dependsOn: Type.Array(Id),
+  retriggeredFrom: NullableInt,
+  worker: NullableString,
+  createdAt: Time,
+  pendingAt: NullableTime,
+  startedAt: NullableTime,
+  finishedAt: NullableTime,
+  durationMs: NullableInt,
+});
+
+export const Step = Type.Object({
+  index: Type.Integer({ minimum: 0 }),
+  name: Type.String(),
+  state: literals(STEP_STATES),
+  exitCode: NullableInt,
+  signal: NullableString,
+  startedAt: Time,
+  finishedAt: NullableTime,
+  durationMs: NullableInt,
+  logBytes: Type.Integer({ minimum: 0 }),
+});
+
+export const Attempt = Type.Object({
+  id: Id,
+  number: Type.Integer({ minimum: 1 }),
+  worker: Type.String(),
+  state: literals(ATTEMPT_STATES),
+  reason: NullableString,
+  message: NullableString,
+  startedAt: Time,
+  finishedAt: NullableTime,
+  durationMs: NullableInt,
+  leaseExpiresAt: NullableTime,
+  steps: Type.Array(Step),
+});
+
+export const JobDetail = Type.Intersect([Job, Type.Object({ attempts: Type.Array(Attempt) })]);
+
+export const Worker = Type.Object({
+  name: Type.String(),
+  pool: Type.String(),
+  tags: StringMap,
+  state: literals(WORKER_STATES),
+  currentJob: NullableInt,
+  currentAttempt: NullableInt,
+  version: NullableString,
+  firstSeen: Time,
+  lastSeen: Time,
+});
+
+export const ListPushesQuery = Type.Object({
+  repo: Type.Optional(Type.String()),
+  branch: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  before: Type.Optional(Id),
+});
+
+export const ListJobsQuery = Type.Object({
+  state: Type.Optional(Type.String({ description: 'comma-separated job states' })),
+  repo: Type.Optional(Type.String()),
+  branch: Type.Optional(Type.String()),
+  builder: Type.Optional(Type.String()),
+  pool: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  before: Type.Optional(Id),
+});
+
+export const LogQuery = Type.Object({
+  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+  follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
+  stream: Type.Optional(literals(['stdout', 'stderr', 'header'] as const)),
+});
+
+// ---- the worker protocol -------------------------------------------------------------------
+
+export const ClaimRequest = Type.Object(
+  {
+    pool: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    tags: Type.Optional(StringMap),
+    version: Type.Optional(Type.String({ maxLength: 100 })),
+    waitSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 120 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StepSpec = Type.Object({
+  name: Type.String(),
+  run: Type.String(),
+  env: StringMap,
+  timeoutSeconds: Type.Integer({ minimum: 1 }),
+});
+
+/** Everything a worker needs to run a job, frozen when the push created it. */
+export const JobSpec = Type.Object({
+  id: Id,
+  pushId: Id,
+  repo: Type.Object({ name: Type.String(), url: Type.String() }),
+  branch: Type.String(),
+  revision: Type.String(),
+  builder: Type.String(),
+  checkout: Type.Boolean(),
+  env: StringMap,
+  steps: Type.Array(StepSpec),
+});
+
+export const Assignment = Type.Object({
+  attemptId: Id,
+  attemptNumber: Type.Integer({ minimum: 1 }),
+  leaseSeconds: Type.Integer({ minimum: 1 }),
+  heartbeatSeconds: Type.Integer({ minimum: 1 }),
+  job: JobSpec,
+});
+
+export const ClaimResponse = Type.Object({ assignment: Type.Union([Assignment, Type.Null()]) });
+
+export const HeartbeatResponse = Type.Object({
+  cancel: Type.Boolean({ description: 'true: the job was cancelled; stop its steps and report' }),
+  leaseExpiresAt: Time,
+});
+
+export const StepStartedRequest = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), startedAt: Time },
+  { additionalProperties: false },
+);
+
+export const StepFinishedRequest = Type.Object(
+  {
+    exitCode: NullableInt,
+    signal: NullableString,
+    timedOut: Type.Boolean(),
+    cancelled: Type.Boolean(),
+    finishedAt: Time,
+  },
+  { additionalProperties: false },
+);
+
+export const AttemptFinishedRequest = Type.Object(
+  {
+    result: literals(ATTEMPT_RESULTS),
+    reason: Type.Optional(Type.String({ maxLength: 100, description: 'e.g. timeout, checkout-failed, cancelled' })),
+    message: Type.Optional(Type.String({ maxLength: 10000 })),
+    finishedAt: Time,
+  },
+  { additionalProperties: false },
+);
+
+export const LogAppendQuery = Type.Object({
+  step: Type.Integer({ minimum: 0 }),
+  seq: Type.Integer({ minimum: 0, description: 'batch number within the step, from 0; repeats are ignored' }),
+});
+
+export const LogAppendResponse = Type.Object({
+  bytes: Type.Integer({ minimum: 0, description: 'bytes stored for this step so far' }),
+  cancel: Type.Boolean(),
+});
+
+export const ServerInfo = Type.Object({
+  name: Type.Literal('switchyard'),
+  version: Type.String(),
+  auth: Type.Boolean(),
+  publicRead: Type.Boolean(),
+  pools: Type.Array(Type.String()),
+  builders: Type.Array(Type.Object({ name: Type.String(), repo: Type.String(), pool: Type.String() })),
+});
+
+export type CreatePushRequest = Type.Static<typeof CreatePushRequest>;
+export type JobSummary = Type.Static<typeof JobSummary>;
+export type Push = Type.Static<typeof Push>;
+export type Job = Type.Static<typeof Job>;
+export type Step = Type.Static<typeof Step>;
+export type Attempt = Type.Static<typeof Attempt>;
+export type JobDetail = Type.Static<typeof JobDetail>;
+export type Worker = Type.Static<typeof Worker>;
+export type ClaimRequest = Type.Static<typeof ClaimRequest>;
+export type StepSpec = Type.Static<typeof StepSpec>;
+export type JobSpec = Type.Static<typeof JobSpec>;
+export type Assignment = Type.Static<typeof Assignment>;
+export type ClaimResponse = Type.Static<typeof ClaimResponse>;
+export type HeartbeatResponse = Type.Static<typeof HeartbeatResponse>;
+export type StepStartedRequest = Type.Static<typeof StepStartedRequest>;
+export type StepFinishedRequest = Type.Static<typeof StepFinishedRequest>;
+export type AttemptFinishedRequest = Type.Static<typeof AttemptFinishedRequest>;
+export type LogAppendResponse = Type.Static<typeof LogAppendResponse>;
+export type ServerInfo = Type.Static<typeof ServerInfo>;

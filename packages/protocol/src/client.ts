@@ -1,0 +1,207 @@
+import type {
+  Assignment,
+  AttemptFinishedRequest,
+  ClaimRequest,
+  CreatePushRequest,
+  HeartbeatResponse,
+  JobDetail,
+  Job,
+  LogAppendResponse,
+  Push,
+  ServerInfo,
+  StepFinishedRequest,
+  StepStartedRequest,
+  Worker,
+} from './api.ts';
+import { ApiRequestError } from './errors.ts';
+import type { EventFilter, SwitchyardEvent } from './events.ts';
+import { LOG_CONTENT_TYPE } from './log-frames.ts';
+import { parseSse } from './sse.ts';
+
+export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
+
+export interface ClientOptions {
+  server: string;
+  token?: string | undefined;
+}
+
+export interface EventStreamOptions extends EventFilter {
+  /** Resume after this event id; 0 replays the whole retained log. Omitted: only new events. */
+  since?: number;
+  signal?: AbortSignal;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/** The typed client for the coordinator's API, used by the CLI, the worker and the tests. */
+export class SwitchyardClient {
+  readonly server: string;
+  private readonly token: string | undefined;
+
+  constructor(options: ClientOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+  }
+
+  url(path: string, query: Query = {}): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) params.set(key, String(value));
+    }
+    const qs = params.toString();
+    return `${this.server}${path}${qs ? `?${qs}` : ''}`;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}`, ...extra } : extra;
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    options: { query?: Query; body?: unknown; raw?: Buffer; contentType?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const init: RequestInit = { method, headers: this.headers() };
+    if (options.raw !== undefined) {
+      init.body = options.raw;
+      init.headers = this.headers({ 'content-type': options.contentType ?? 'application/octet-stream' });
+    } else if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      init.headers = this.headers({ 'content-type': 'application/json' });
+    }
+    if (options.signal) init.signal = options.signal;
+    const response = await fetch(this.url(path, options.query), init);
+    const text = await response.text();
+    if (!response.ok) throw toRequestError(response.status, text);
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  // ---- reads and user actions ----
+  info(): Promise<ServerInfo> {
+    return this.request('GET', '/api/v1/server');
+  }
+  async createPush(push: CreatePushRequest): Promise<Push> {
+    return (await this.request<{ push: Push }>('POST', '/api/v1/pushes', { body: push })).push;
+  }
+  async listPushes(query: { repo?: string; branch?: string; limit?: number } = {}): Promise<Push[]> {
+    return (await this.request<{ pushes: Push[] }>('GET', '/api/v1/pushes', { query })).pushes;
+  }
+  async getPush(id: number): Promise<Push> {
+    return (await this.request<{ push: Push }>('GET', `/api/v1/pushes/${id}`)).push;
+  }
+  async listJobs(
+    query: { state?: string; repo?: string; branch?: string; builder?: string; limit?: number } = {},
+  ): Promise<Job[]> {
+    return (await this.request<{ jobs: Job[] }>('GET', '/api/v1/jobs', { query })).jobs;
+  }
+  async getJob(id: number): Promise<JobDetail> {
+    return (await this.request<{ job: JobDetail }>('GET', `/api/v1/jobs/${id}`)).job;
+  }
+  async cancelJob(id: number): Promise<Job> {
+    return (await this.request<{ job: Job }>('POST', `/api/v1/jobs/${id}/cancel`)).job;
+  }
+  async retriggerJob(id: number): Promise<Job> {
+    return (await this.request<{ job: Job }>('POST', `/api/v1/jobs/${id}/retrigger`)).job;
+  }
+  async listWorkers(): Promise<Worker[]> {
+    return (await this.request<{ workers: Worker[] }>('GET', '/api/v1/workers')).workers;
+  }
+
+  /** The job's log as plain text; with `follow`, yields output until the job ends. */
+  async *log(
+    jobId: number,
+    options: { attempt?: number; follow?: boolean; stream?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<Uint8Array> {
+    const query: Query = { attempt: options.attempt, follow: options.follow ? 1 : undefined, stream: options.stream };
+    const init: RequestInit = { headers: this.headers() };
+    if (options.signal) init.signal = options.signal;
+    const response = await fetch(this.url(`/api/v1/jobs/${jobId}/log`, query), init);
+    if (!response.ok) throw toRequestError(response.status, await response.text());
+    if (!response.body) return;
+    for await (const chunk of response.body) yield chunk;
+  }
+
+  /**
+   * The live event stream. Reconnects by itself after a dropped connection, resuming from the
+   * last event it saw, so a consumer sees every matching event exactly once.
+   */
+  async *events(options: EventStreamOptions = {}): AsyncGenerator<SwitchyardEvent> {
+    let lastId = options.since;
+    let delayMs = 250;
+    while (!options.signal?.aborted) {
+      const query: Query = {
+        types: options.types?.join(','),
+        repo: options.repo,
+        branch: options.branch,
+        builder: options.builder,
+        job: options.job,
+        push: options.push,
+        since: lastId,
+      };
+      try {
+        const init: RequestInit = { headers: this.headers({ accept: 'text/event-stream' }) };
+        if (options.signal) init.signal = options.signal;
+        const response = await fetch(this.url('/api/v1/events', query), init);
+        if (!response.ok) throw toRequestError(response.status, await response.text());
+        if (!response.body) throw new Error('event stream has no body');
+        delayMs = 250;
+        for await (const message of parseSse(response.body)) {
+          if (message.event === 'dropped') throw new Error(`event stream dropped: ${message.data}`);
+          const event = JSON.parse(message.data) as SwitchyardEvent;
+          lastId = event.id;
+          yield event;
+        }
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        if (error instanceof ApiRequestError && error.status < 500) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
+
+  // ---- the worker protocol ----
+  async claim(workerName: string, request: ClaimRequest, signal?: AbortSignal): Promise<Assignment | null> {
+    const options: { body: ClaimRequest; signal?: AbortSignal } = { body: request };
+    if (signal) options.signal = signal;
+    const response = await this.request<{ assignment: Assignment | null }>(
+      'POST',
+      `/api/v1/workers/${encodeURIComponent(workerName)}/claim`,
+      options,
+    );
+    return response.assignment;
+  }
+  heartbeat(attemptId: number, waitSeconds: number, signal?: AbortSignal): Promise<HeartbeatResponse> {
+    const options: { query: Query; signal?: AbortSignal } = { query: { wait: waitSeconds } };
+    if (signal) options.signal = signal;
+    return this.request('POST', `/api/v1/attempts/${attemptId}/heartbeat`, options);
+  }
+  stepStarted(attemptId: number, index: number, body: StepStartedRequest): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/started`, { body });
+  }
+  appendLog(attemptId: number, step: number, seq: number, frames: Buffer): Promise<LogAppendResponse> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/log`, {
+      query: { step, seq },
+      raw: frames,
+      contentType: LOG_CONTENT_TYPE,
+    });
+  }
+  stepFinished(attemptId: number, index: number, body: StepFinishedRequest): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/finished`, { body });
+  }
+  attemptFinished(attemptId: number, body: AttemptFinishedRequest): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/finished`, { body });
+  }
+}
+
+function toRequestError(status: number, text: string): ApiRequestError {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
+    if (body.error?.message) {
+      return new ApiRequestError(status, body.error.code ?? 'unknown', body.error.message, body.error.details);
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return new ApiRequestError(status, 'http-error', `HTTP ${status}: ${text.slice(0, 500)}`);
+}

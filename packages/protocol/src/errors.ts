@@ -1,0 +1,55 @@
+/**
+ * The closed vocabulary of API errors. Every non-2xx answer has the body
+ * `{ "error": { "code", "message", "details" } }`; only `internal` is a 500.
+ */
+export const ERROR_STATUS = {
+  'invalid-request': 400,
+  'invalid-log-frames': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'lease-lost': 409,
+  'log-sequence-gap': 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  internal: 500,
+  unavailable: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode | string; message: string; details?: unknown };
+}
+
+/** An error an API handler throws on purpose; the server turns it into its status and body. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, details: this.details ?? {} } };
+  }
+}
+
+/** An error answer received by a client, with the server's code and message. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiRequestError';
+  }
+}
