@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
 
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+const literals = <const T extends readonly string[]>(values: T) => Type.Enum<[...T]>([...values]);
 
 const Id = Type.Integer({ minimum: 1 });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });

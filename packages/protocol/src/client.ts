@@ -176,22 +176,33 @@ export class SwitchyardClient {
     if (signal) options.signal = signal;
     return this.request('POST', `/api/v1/attempts/${attemptId}/heartbeat`, options);
   }
-  stepStarted(attemptId: number, index: number, body: StepStartedRequest): Promise<unknown> {
-    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/started`, { body });
+  stepStarted(attemptId: number, index: number, body: StepStartedRequest, signal?: AbortSignal): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/started`, withSignal({ body }, signal));
   }
-  appendLog(attemptId: number, step: number, seq: number, frames: Buffer): Promise<LogAppendResponse> {
-    return this.request('POST', `/api/v1/attempts/${attemptId}/log`, {
-      query: { step, seq },
-      raw: frames,
-      contentType: LOG_CONTENT_TYPE,
-    });
+  appendLog(
+    attemptId: number,
+    step: number,
+    seq: number,
+    frames: Buffer,
+    signal?: AbortSignal,
+  ): Promise<LogAppendResponse> {
+    return this.request(
+      'POST',
+      `/api/v1/attempts/${attemptId}/log`,
+      withSignal({ query: { step, seq }, raw: frames, contentType: LOG_CONTENT_TYPE }, signal),
+    );
   }
-  stepFinished(attemptId: number, index: number, body: StepFinishedRequest): Promise<unknown> {
-    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/finished`, { body });
+  stepFinished(attemptId: number, index: number, body: StepFinishedRequest, signal?: AbortSignal): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/steps/${index}/finished`, withSignal({ body }, signal));
   }
-  attemptFinished(attemptId: number, body: AttemptFinishedRequest): Promise<unknown> {
-    return this.request('POST', `/api/v1/attempts/${attemptId}/finished`, { body });
+  attemptFinished(attemptId: number, body: AttemptFinishedRequest, signal?: AbortSignal): Promise<unknown> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/finished`, withSignal({ body }, signal));
   }
+}
+
+/** Adds a signal only when there is one: `signal: undefined` is not a valid RequestInit field value. */
+function withSignal<T extends object>(options: T, signal: AbortSignal | undefined): T & { signal?: AbortSignal } {
+  return signal ? { ...options, signal } : options;
 }
 
 function toRequestError(status: number, text: string): ApiRequestError {

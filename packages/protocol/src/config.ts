@@ -58,7 +58,7 @@ export const TokenConfig = Type.Object(
     env: Type.Optional(
       Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the token' }),
     ),
-    scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), { minItems: 1 }),
+    scopes: Type.Array(Type.Enum<[...typeof SCOPES]>([...SCOPES]), { minItems: 1 }),
   },
   { additionalProperties: false },
 );

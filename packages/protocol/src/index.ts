@@ -6,3 +6,4 @@ export * from './events.ts';
 export * from './log-frames.ts';
 export * from './sse.ts';
 export * from './states.ts';
+export * from './version.ts';

@@ -1,0 +1,102 @@
+import swagger from '@fastify/swagger';
+import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { authorize } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { registerEventRoutes } from './routes/events.ts';
+import { registerJobRoutes } from './routes/jobs.ts';
+import { registerLogRoutes } from './routes/logs.ts';
+import { registerMetaRoutes } from './routes/meta.ts';
+import { registerPushRoutes } from './routes/pushes.ts';
+import { registerWorkerRoutes } from './routes/workers.ts';
+
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+
+const MAX_LOG_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** Builds the HTTP API: every route, its schema (which is also the OpenAPI document), auth and errors. */
+export async function buildApp(ctx: ApiContext): Promise<App> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    // A held claim lasts up to ~25 s and log follows for as long as a job runs.
+    requestTimeout: 0,
+    keepAliveTimeout: 65_000,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Switchyard coordinator API',
+        version: ctx.version,
+        description:
+          'Pushes in, jobs out. Errors are `{ "error": { "code", "message", "details" } }`. ' +
+          'With an `auth:` config section, send `Authorization: Bearer <token>`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  app.addSchema(ErrorResponse);
+
+  app.addContentTypeParser(LOG_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === undefined) return;
+    authorize(ctx.farm(), request);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.status).send(error.toBody());
+    }
+    if (error.validation) {
+      const problems = error.validation.map((v) => {
+        const where = v.instancePath ? `${error.validationContext}${v.instancePath.replace(/\//g, '.')}` : error.validationContext;
+        return `${where}: ${v.message}`;
+      });
+      return reply.code(400).send({
+        error: { code: 'invalid-request', message: problems.join('; '), details: { problems: error.validation } },
+      });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code =
+        status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : 'invalid-request';
+      return reply.code(status).send({ error: { code, message: error.message, details: { fastify: error.code } } });
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; see the coordinator log' } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  registerMetaRoutes(app, ctx);
+  registerPushRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
+  registerLogRoutes(app, ctx);
+  registerWorkerRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
+  return app;
+}
+
+/** Standard error responses for a route's OpenAPI entry. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, { $ref: 'ErrorResponse#' }]));
+}

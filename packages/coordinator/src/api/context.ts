@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { ClaimBroker } from '../claims/claim-broker.ts';
+import type { Farm } from '../config/farm-config.ts';
+import type { EventLog } from '../events/event-log.ts';
+import type { LogService } from '../logs/log-service.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Queries } from '../store/queries.ts';
+import type { Store } from '../store/store.ts';
+
+/** What route handlers work with; built once by the composition root. */
+export interface ApiContext {
+  farm(): Farm;
+  store: Store;
+  queries: Queries;
+  events: EventLog;
+  logs: LogService;
+  broker: ClaimBroker;
+  metrics: Metrics;
+  logger: Logger;
+  version: string;
+  /** Aborted when the coordinator shuts down, ending long-lived responses. */
+  shutdown: AbortSignal;
+}

@@ -1,0 +1,52 @@
+import { LogQuery } from '@switchyard/protocol';
+import Type from 'typebox';
+import { type App, errorResponses } from '../app.ts';
+import type { ApiContext } from '../context.ts';
+
+export function registerLogRoutes(app: App, ctx: ApiContext): void {
+  app.get(
+    '/api/v1/jobs/:id/log',
+    {
+      schema: {
+        operationId: 'getJobLog',
+        tags: ['jobs'],
+        summary: 'The log of the latest attempt (or ?attempt=N) as plain text; ?follow=1 streams until the job ends',
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        querystring: LogQuery,
+        response: { 200: { description: 'text/plain log', type: 'string' }, ...errorResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { attempt, stream } = request.query;
+      const follow = request.query.follow === '1' || request.query.follow === 'true';
+      // Fail before the first byte if the job or attempt doesn't exist.
+      await ctx.queries.findAttempt(request.params.id, attempt);
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      request.raw.on('close', stop);
+      ctx.shutdown.addEventListener('abort', stop);
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      const write = (data: Buffer) =>
+        new Promise<void>((resolve) => {
+          if (abort.signal.aborted || out.write(data)) resolve();
+          else out.once('drain', resolve);
+        });
+      try {
+        await ctx.logs.render(request.params.id, attempt, { follow, stream, signal: abort.signal, write });
+      } catch (error) {
+        request.log.error({ err: error }, 'log rendering failed');
+        out.write(`\n[switchyard: log unavailable: ${(error as Error).message}]\n`);
+      } finally {
+        request.raw.off('close', stop);
+        ctx.shutdown.removeEventListener('abort', stop);
+        out.end();
+      }
+    },
+  );
+}

@@ -1,0 +1,54 @@
+import { CreatePushRequest, ListPushesQuery, Push } from '@switchyard/protocol';
+import Type from 'typebox';
+import { type App, errorResponses } from '../app.ts';
+import type { ApiContext } from '../context.ts';
+
+export function registerPushRoutes(app: App, ctx: ApiContext): void {
+  app.post(
+    '/api/v1/pushes',
+    {
+      config: { scope: 'push' },
+      schema: {
+        operationId: 'createPush',
+        tags: ['pushes'],
+        summary: 'Record a push; creates one job per builder that matches its repo and branch',
+        body: CreatePushRequest,
+        response: { 201: Type.Object({ push: Push }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const push = await ctx.store.createPush(ctx.farm(), request.body);
+      return reply.code(201).send({ push });
+    },
+  );
+
+  app.get(
+    '/api/v1/pushes',
+    {
+      schema: {
+        operationId: 'listPushes',
+        tags: ['pushes'],
+        summary: 'Recent pushes, newest first, each with its jobs',
+        querystring: ListPushesQuery,
+        response: { 200: Type.Object({ pushes: Type.Array(Push) }), ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const { repo, branch, limit, before } = request.query;
+      return { pushes: await ctx.queries.listPushes({ repo, branch, before, limit: limit ?? 50 }) };
+    },
+  );
+
+  app.get(
+    '/api/v1/pushes/:id',
+    {
+      schema: {
+        operationId: 'getPush',
+        tags: ['pushes'],
+        params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+        response: { 200: Type.Object({ push: Push }), ...errorResponses(400, 404) },
+      },
+    },
+    async (request) => ({ push: await ctx.queries.getPush(request.params.id) }),
+  );
+}

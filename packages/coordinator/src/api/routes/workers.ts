@@ -1,0 +1,201 @@
+import {
+  AttemptFinishedRequest,
+  ClaimRequest,
+  ClaimResponse,
+  HeartbeatResponse,
+  LogAppendQuery,
+  LogAppendResponse,
+  StepFinishedRequest,
+  StepStartedRequest,
+  Worker,
+} from '@switchyard/protocol';
+import Type from 'typebox';
+import { type App, errorResponses } from '../app.ts';
+import type { ApiContext } from '../context.ts';
+
+const WorkerName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const AttemptParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const StepParams = Type.Object({ id: Type.Integer({ minimum: 1 }), index: Type.Integer({ minimum: 0, maximum: 1000 }) });
+const Ok = Type.Object({ ok: Type.Literal(true) });
+
+/** The worker protocol: long-poll claims, heartbeats that renew leases, and ordered reports. */
+export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
+  app.get(
+    '/api/v1/workers',
+    {
+      schema: {
+        operationId: 'listWorkers',
+        tags: ['workers'],
+        summary: 'Every worker seen: pool, tags, state, current job, last seen',
+        response: { 200: Type.Object({ workers: Type.Array(Worker) }) },
+      },
+    },
+    async () => ({ workers: await ctx.queries.listWorkers() }),
+  );
+
+  app.post(
+    '/api/v1/workers/:name/claim',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'claimWork',
+        tags: ['worker protocol'],
+        summary: 'Ask for a job; held up to waitSeconds (default: the server setting, ~25 s), then answers null',
+        params: Type.Object({ name: WorkerName }),
+        body: ClaimRequest,
+        response: { 200: ClaimResponse, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const settings = ctx.farm().settings;
+      const waitMs = Math.round((request.body.waitSeconds ?? settings.claimWaitSeconds) * 1000);
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      request.raw.socket.once('close', stop);
+      ctx.shutdown.addEventListener('abort', stop);
+      ctx.metrics.claimsWaiting.inc();
+      try {
+        const assignment = await ctx.broker.claim(request.params.name, request.body, waitMs, abort.signal);
+        return { assignment };
+      } finally {
+        ctx.metrics.claimsWaiting.dec();
+        request.raw.socket.off('close', stop);
+        ctx.shutdown.removeEventListener('abort', stop);
+      }
+    },
+  );
+
+  app.post(
+    '/api/v1/attempts/:id/heartbeat',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'heartbeat',
+        tags: ['worker protocol'],
+        summary:
+          'Renew the lease; held up to ?wait seconds and answered at once when the job is cancelled. 409 lease-lost: stop.',
+        params: AttemptParams,
+        querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, maximum: 60 })) }),
+        response: { 200: HeartbeatResponse, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const attemptId = request.params.id;
+      const leaseMs = ctx.farm().settings.leaseSeconds * 1000;
+      const renewed = await ctx.store.heartbeat(attemptId, leaseMs);
+      const waitMs = Math.min((request.query.wait ?? 0) * 1000, leaseMs / 2);
+      if (renewed.cancel || waitMs <= 0) return renewed;
+      const cancelled = await waitForCancel(ctx, attemptId, waitMs, request.raw.socket);
+      if (!cancelled) return renewed;
+      return ctx.store.heartbeat(attemptId, leaseMs);
+    },
+  );
+
+  app.post(
+    '/api/v1/attempts/:id/steps/:index/started',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'stepStarted',
+        tags: ['worker protocol'],
+        params: StepParams,
+        body: StepStartedRequest,
+        response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      await ctx.store.stepStarted(request.params.id, request.params.index, request.body);
+      ctx.logs.notify(request.params.id);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/v1/attempts/:id/log',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'appendLog',
+        tags: ['worker protocol'],
+        summary:
+          'Append a batch of log frames (application/vnd.switchyard.log-frames) to a step; seq counts from 0 per step',
+        params: AttemptParams,
+        querystring: LogAppendQuery,
+        response: { 200: LogAppendResponse, ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const frames = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+      const result = await ctx.logs.append(request.params.id, request.query.step, request.query.seq, frames);
+      ctx.metrics.logRequests.inc();
+      ctx.metrics.logBytes.inc(frames.length);
+      return result;
+    },
+  );
+
+  app.post(
+    '/api/v1/attempts/:id/steps/:index/finished',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'stepFinished',
+        tags: ['worker protocol'],
+        params: StepParams,
+        body: StepFinishedRequest,
+        response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      await ctx.store.stepFinished(request.params.id, request.params.index, request.body);
+      ctx.logs.stepComplete(request.params.id, request.params.index);
+      ctx.logs.notify(request.params.id);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/api/v1/attempts/:id/finished',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'attemptFinished',
+        tags: ['worker protocol'],
+        summary: 'Report how the attempt ended; the job becomes final, or pending again after a retryable exception',
+        params: AttemptParams,
+        body: AttemptFinishedRequest,
+        response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      await ctx.store.attemptFinished(request.params.id, request.body);
+      ctx.logs.attemptComplete(request.params.id);
+      ctx.logs.notify(request.params.id);
+      return { ok: true as const };
+    },
+  );
+}
+
+function waitForCancel(
+  ctx: ApiContext,
+  attemptId: number,
+  waitMs: number,
+  socket: import('node:net').Socket,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const name = `cancel:${attemptId}`;
+    const finish = (cancelled: boolean) => {
+      clearTimeout(timer);
+      ctx.logs.changes.off(name, onCancel);
+      socket.off('close', onClose);
+      ctx.shutdown.removeEventListener('abort', onClose);
+      resolve(cancelled);
+    };
+    const onCancel = () => finish(true);
+    const onClose = () => finish(false);
+    const timer = setTimeout(() => finish(false), waitMs);
+    ctx.logs.changes.on(name, onCancel);
+    socket.once('close', onClose);
+    ctx.shutdown.addEventListener('abort', onClose);
+  });
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { BuilderConfig, FarmConfig, RepoConfig, Scope } from '@switchyard/protocol';
+import picomatch from 'picomatch';
+
+export const DEFAULT_SETTINGS = {
+  leaseSeconds: 30,
+  claimWaitSeconds: 25,
+  maxAttempts: 3,
+  stepTimeoutSeconds: 3600,
+  maxLogBytes: 256 * 1024 * 1024,
+};
+
+export type Settings = typeof DEFAULT_SETTINGS;
+
+export interface Builder {
+  config: BuilderConfig;
+  name: string;
+  repo: RepoConfig;
+  pool: string;
+  after: string[];
+  checkout: boolean;
+  maxAttempts: number;
+  matchesBranch(branch: string): boolean;
+}
+
+export interface TokenGrant {
+  name: string;
+  scopes: Set<Scope>;
+}
+
+/** A validated config, compiled once into the lookups the coordinator uses. */
+export interface Farm {
+  file: string;
+  raw: FarmConfig;
+  settings: Settings;
+  repos: Map<string, RepoConfig>;
+  /** In file order, which is also dependency order for builders of one push. */
+  builders: Builder[];
+  buildersByName: Map<string, Builder>;
+  /** null: no `auth:` section, so no tokens are checked and the server stays on loopback. */
+  tokens: Map<string, TokenGrant> | null;
+  publicRead: boolean;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEnv): Farm {
+  const server = raw.server ?? {};
+  const settings: Settings = {
+    leaseSeconds: server.lease_seconds ?? DEFAULT_SETTINGS.leaseSeconds,
+    claimWaitSeconds: server.claim_wait_seconds ?? DEFAULT_SETTINGS.claimWaitSeconds,
+    maxAttempts: server.max_attempts ?? DEFAULT_SETTINGS.maxAttempts,
+    stepTimeoutSeconds: server.step_timeout ?? DEFAULT_SETTINGS.stepTimeoutSeconds,
+    maxLogBytes: server.max_log_bytes ?? DEFAULT_SETTINGS.maxLogBytes,
+  };
+  const repos = new Map(raw.repos.map((r) => [r.name, r]));
+  const builders = raw.builders.map((config): Builder => {
+    const matchers = (config.branches ?? []).map((glob) => picomatch(glob, { dot: true }));
+    return {
+      config,
+      name: config.name,
+      repo: repos.get(config.repo) as RepoConfig,
+      pool: config.pool,
+      after: config.after === undefined ? [] : Array.isArray(config.after) ? config.after : [config.after],
+      checkout: config.checkout ?? true,
+      maxAttempts: config.max_attempts ?? settings.maxAttempts,
+      matchesBranch: (branch) => matchers.length === 0 || matchers.some((m) => m(branch)),
+    };
+  });
+  let tokens: Map<string, TokenGrant> | null = null;
+  if (raw.auth) {
+    tokens = new Map();
+    for (const token of raw.auth.tokens) {
+      const hash = token.sha256 ?? sha256Hex(env[token.env as string] as string);
+      tokens.set(hash, { name: token.name, scopes: new Set(token.scopes) });
+    }
+  }
+  return {
+    file,
+    raw,
+    settings,
+    repos,
+    builders,
+    buildersByName: new Map(builders.map((b) => [b.name, b])),
+    tokens,
+    publicRead: raw.auth?.public_read ?? true,
+  };
+}

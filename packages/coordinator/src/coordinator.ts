@@ -1,0 +1,156 @@
+import { join } from 'node:path';
+import { SWITCHYARD_VERSION } from '@switchyard/protocol';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './api/app.ts';
+import { ClaimBroker } from './claims/claim-broker.ts';
+import { ConfigError } from './config/config-error.ts';
+import type { Farm } from './config/farm-config.ts';
+import { loadConfigFile } from './config/load-config.ts';
+import { EventLog } from './events/event-log.ts';
+import { LogFiles } from './logs/log-files.ts';
+import { LogService } from './logs/log-service.ts';
+import { startLeaseReaper } from './loops/lease-reaper.ts';
+import { Metrics } from './metrics.ts';
+import { openSqlite } from './store/open-database.ts';
+import { Queries } from './store/queries.ts';
+import { Store } from './store/store.ts';
+
+export interface CoordinatorOptions {
+  configPath: string;
+  dataDir: string;
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** Re-read the config on SIGHUP (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RunningCoordinator {
+  url: string;
+  port: number;
+  /** Re-reads the config; an invalid one is refused (and thrown) and the old one kept. */
+  reload(): Promise<Farm>;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** The composition root: config, store, events, logs, claims, API and background loops. */
+export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
+  const logger = options.logger ?? pino({ name: 'switchyard-coordinator' });
+  let farm = await loadConfigFile(options.configPath);
+  const db = await openSqlite(join(options.dataDir, 'switchyard.db'));
+  const queries = new Queries(db);
+  const events = new EventLog(queries);
+  await events.init();
+  const metrics = new Metrics();
+  const shutdown = new AbortController();
+
+  // The store calls back after each commit; these are wired below, once everything exists.
+  let broker: ClaimBroker | undefined;
+  let logs: LogService | undefined;
+  const store = new Store(db, {
+    onEvents(committed) {
+      events.publish(committed);
+      for (const { event, dims } of committed) {
+        metrics.events.inc({ type: event.type });
+        if (dims.jobId != null) logs?.changes.emit(`job:${dims.jobId}`);
+        if (event.type === 'attempt.finished') {
+          const attempt = (event.data as { attempt: { id: number; state: string } }).attempt;
+          logs?.notify(attempt.id);
+          // Ended by the coordinator (lease lost): nothing more will be written to its logs.
+          if (attempt.state === 'exception') logs?.attemptComplete(attempt.id);
+        }
+      }
+    },
+    onNewWork(pools) {
+      broker?.offer(pools);
+    },
+    onCancelled(attemptIds) {
+      for (const id of attemptIds) logs?.changes.emit(`cancel:${id}`);
+    },
+  });
+  const logFiles = new LogFiles(join(options.dataDir, 'logs'));
+  logs = new LogService(store, queries, logFiles, () => farm.settings.maxLogBytes, logger);
+  const claimBroker = new ClaimBroker(
+    (name, request) =>
+      store.claim(name, request, farm.settings.leaseSeconds * 1000, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
+    logger,
+  );
+  broker = claimBroker;
+
+  await store.renewLeasesAfterRestart(farm.settings.leaseSeconds * 1000);
+  for (const attemptId of await queries.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
+
+  const app = await buildApp({
+    farm: () => farm,
+    store,
+    queries,
+    events,
+    logs,
+    broker: claimBroker,
+    metrics,
+    logger,
+    version: SWITCHYARD_VERSION,
+    shutdown: shutdown.signal,
+  });
+
+  let host = options.host ?? '127.0.0.1';
+  if (farm.tokens === null && !LOOPBACK.has(host)) {
+    logger.warn(
+      { requestedHost: host },
+      `no auth: section in ${farm.file}, so the API is open to anyone who can reach it: binding to 127.0.0.1 only, not ${host}. Add auth: tokens to serve other machines.`,
+    );
+    host = '127.0.0.1';
+  } else if (farm.tokens === null) {
+    logger.info('no auth: section in the config: the API is unauthenticated and served on loopback only');
+  }
+  try {
+    await app.listen({ port: options.port ?? 7420, host });
+  } catch (error) {
+    await app.close();
+    await db.destroy();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${options.port ?? 7420} on ${host} is already in use; choose another with --port`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 7420);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, config: farm.file, data: options.dataDir }, `switchyard coordinator listening on ${url}`);
+
+  const reaper = startLeaseReaper(store, claimBroker, () => farm, logger);
+
+  const reload = async (): Promise<Farm> => {
+    const next = await loadConfigFile(options.configPath);
+    farm = next;
+    logger.info({ builders: next.builders.length, repos: next.repos.size }, 'configuration reloaded');
+    return next;
+  };
+  const onHangup = () => {
+    reload().catch((error: unknown) => {
+      const message = error instanceof ConfigError ? error.message : String(error);
+      logger.error({ config: options.configPath }, `configuration reload refused; keeping the previous one\n${message}`);
+    });
+  };
+  if (options.handleSignals !== false) process.on('SIGHUP', onHangup);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      process.off('SIGHUP', onHangup);
+      shutdown.abort();
+      claimBroker.releaseAll();
+      await reaper.stop();
+      await app.close();
+      await logs.drain();
+      await logFiles.closeAll();
+      await db.destroy();
+    })();
+    return closing;
+  };
+  return { url, port, reload, close };
+}

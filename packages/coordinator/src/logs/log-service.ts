@@ -1,0 +1,248 @@
+import { EventEmitter } from 'node:events';
+import {
+  ApiError,
+  encodeFrame,
+  FRAME_HEADER_BYTES,
+  FrameDecoder,
+  type LogAppendResponse,
+  type LogStream,
+  validateFrames,
+} from '@switchyard/protocol';
+import type { Logger } from 'pino';
+import type { Queries } from '../store/queries.ts';
+import type { Store } from '../store/store.ts';
+import type { LogFiles } from './log-files.ts';
+
+export interface LogIngestStats {
+  requests: number;
+  bytes: number;
+}
+
+/**
+ * Log ingestion and reading. Batches of one step are applied strictly in their sequence order:
+ * a repeated batch is acknowledged without being written again, a skipped one is refused, so
+ * a worker retrying after a lost answer can neither lose nor double output.
+ */
+export class LogService {
+  /** Emits `attempt:<id>` whenever that attempt's log or steps change, for followers. */
+  readonly changes = new EventEmitter();
+  readonly stats: LogIngestStats = { requests: 0, bytes: 0 };
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private compression: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly queries: Queries,
+    private readonly files: LogFiles,
+    private readonly maxBytesPerStep: () => number,
+    private readonly logger: Logger,
+  ) {
+    this.changes.setMaxListeners(0);
+  }
+
+  notify(attemptId: number): void {
+    this.changes.emit(`attempt:${attemptId}`);
+  }
+
+  private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, settled);
+    void settled.then(() => {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    });
+    return next;
+  }
+
+  async append(attemptId: number, step: number, seq: number, body: Buffer): Promise<LogAppendResponse> {
+    const invalid = validateFrames(body);
+    if (invalid) throw new ApiError('invalid-log-frames', `invalid log frames: ${invalid}`);
+    return this.serialized(`${attemptId}/${step}`, async () => {
+      const state = await this.store.stepLogState(attemptId, step);
+      if (!state) throw new ApiError('conflict', `step ${step} of attempt ${attemptId} was not started`);
+      if (state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
+        throw new ApiError('lease-lost', `attempt ${attemptId} has ended (${state.attemptState}); stop working on it`);
+      }
+      const cancel = state.attemptState === 'cancelled';
+      if (seq < state.seq) return { bytes: state.bytes, cancel };
+      if (seq > state.seq) {
+        throw new ApiError('log-sequence-gap', `expected log batch ${state.seq} of step ${step}, got ${seq}`, {
+          expected: state.seq,
+        });
+      }
+      if (state.compressed) throw new ApiError('conflict', `the log of step ${step} is already complete`);
+      const data = this.clip(state.bytes, body);
+      if (data.length > 0) await this.files.writeAt(attemptId, step, state.bytes, data);
+      await this.store.recordLogAppend(attemptId, step, seq, state.bytes + data.length);
+      this.stats.requests += 1;
+      this.stats.bytes += data.length;
+      this.notify(attemptId);
+      return { bytes: state.bytes + data.length, cancel };
+    });
+  }
+
+  /**
+   * Keeps a step's log at most `maxBytesPerStep` long: the batch that reaches the limit is cut
+   * to fit, ending with a note saying output was dropped; later batches are dropped whole.
+   */
+  private clip(stored: number, body: Buffer): Buffer {
+    const limit = this.maxBytesPerStep();
+    if (stored + body.length <= limit) return body;
+    if (stored >= limit) return Buffer.alloc(0);
+    const note = encodeFrame('header', Buffer.from(`\n[switchyard: log limit of ${limit} bytes reached; output dropped]\n`));
+    let room = limit - stored - note.length;
+    const kept: Buffer[] = [];
+    for (const chunk of new FrameDecoder().push(body)) {
+      if (room <= FRAME_HEADER_BYTES) break;
+      const data = chunk.data.subarray(0, room - FRAME_HEADER_BYTES);
+      kept.push(encodeFrame(chunk.stream, data));
+      room -= FRAME_HEADER_BYTES + data.length;
+    }
+    kept.push(note);
+    return Buffer.concat(kept);
+  }
+
+  /** A step is complete: compress its log in the background. */
+  stepComplete(attemptId: number, step: number): void {
+    this.schedule(attemptId, [step]);
+  }
+
+  /** An attempt is over: compress whatever of its logs is still raw. */
+  attemptComplete(attemptId: number): void {
+    void this.queries.stepsOf(attemptId).then((steps) =>
+      this.schedule(
+        attemptId,
+        steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
+      ),
+    );
+  }
+
+  private schedule(attemptId: number, steps: number[]): void {
+    for (const step of steps) {
+      this.compression = this.compression.then(() =>
+        this.serialized(`${attemptId}/${step}`, async () => {
+          const state = await this.store.stepLogState(attemptId, step);
+          if (!state || state.compressed) return;
+          await this.files.compress(attemptId, step, state.bytes);
+          await this.store.markLogCompressed(attemptId, step);
+          await this.files.removeRaw(attemptId, step);
+        }).catch((error: unknown) => this.logger.error({ err: error, attemptId, step }, 'log compression failed')),
+      );
+    }
+  }
+
+  /** Waits for pending compressions, for an orderly shutdown. */
+  async drain(): Promise<void> {
+    await this.compression;
+  }
+
+  /**
+   * Writes an attempt's log as text, step by step. With `follow`, keeps going as output arrives
+   * and moves on to the job's next attempt after a retry, until the job is final.
+   */
+  async render(
+    jobId: number,
+    attemptNumber: number | undefined,
+    options: { follow: boolean; stream?: LogStream; signal: AbortSignal; write: (text: Buffer) => Promise<void> },
+  ): Promise<void> {
+    let number = attemptNumber;
+    for (;;) {
+      let found = await this.queries.findAttempt(jobId, number);
+      while (!found.attempt) {
+        if (!options.follow || isFinal(found.job.state)) return;
+        await this.waitForJobChange(found.job.id, options.signal);
+        if (options.signal.aborted) return;
+        found = await this.queries.findAttempt(jobId, number);
+      }
+      const attempt = found.attempt;
+      await this.renderAttempt(jobId, attempt.id, options);
+      if (!options.follow || options.signal.aborted || attemptNumber !== undefined) return;
+      // The attempt is over; follow the job into its next attempt, if it gets one.
+      for (;;) {
+        const job = await this.queries.jobState(jobId);
+        if (!job || isFinal(job.state)) return;
+        if (job.attempt_count > attempt.number) break;
+        await this.waitForJobChange(jobId, options.signal);
+        if (options.signal.aborted) return;
+      }
+      const ended = await this.queries.attemptState(attempt.id);
+      await options.write(
+        Buffer.from(
+          `\n[switchyard: attempt ${attempt.number} ended in ${ended?.state}${ended?.reason ? ` (${ended.reason})` : ''}; following attempt ${attempt.number + 1}]\n`,
+        ),
+      );
+      number = attempt.number + 1;
+    }
+  }
+
+  private async renderAttempt(
+    jobId: number,
+    attemptId: number,
+    options: { follow: boolean; stream?: LogStream; signal: AbortSignal; write: (text: Buffer) => Promise<void> },
+  ): Promise<void> {
+    let stepIndex = 0;
+    let offset = 0;
+    let decoder = new FrameDecoder();
+    while (!options.signal.aborted) {
+      const changed = waitForEmit(this.changes, [`attempt:${attemptId}`, `job:${jobId}`], options.signal, 2000);
+      const steps = await this.queries.stepsOf(attemptId);
+      const step = steps.find((s) => s.idx === stepIndex);
+      const attempt = await this.queries.attemptState(attemptId);
+      const attemptOver = attempt?.state !== 'running';
+      if (step) {
+        if (step.log_bytes > offset) {
+          const source = this.files.read(attemptId, step.idx, step.log_compressed === 1, offset, step.log_bytes);
+          if (source) {
+            for await (const slice of source as AsyncIterable<Buffer>) {
+              for (const chunk of decoder.push(slice)) {
+                if (options.stream === undefined || chunk.stream === options.stream) await options.write(chunk.data);
+              }
+            }
+          }
+          offset = step.log_bytes;
+        }
+        const stepOver = step.finished_at !== null || attemptOver;
+        if (stepOver && offset >= step.log_bytes) {
+          const next = steps.find((s) => s.idx > stepIndex);
+          if (next) {
+            stepIndex = next.idx;
+            offset = 0;
+            decoder = new FrameDecoder();
+            continue;
+          }
+        }
+      }
+      if (!options.follow) return;
+      const allShown = !step || (offset >= step.log_bytes && !steps.some((s) => s.idx > stepIndex));
+      if (attemptOver && allShown) return;
+      await changed;
+    }
+  }
+
+  private waitForJobChange(jobId: number, signal: AbortSignal): Promise<void> {
+    return waitForEmit(this.changes, [`job:${jobId}`], signal, 2000);
+  }
+}
+
+function isFinal(state: string): boolean {
+  return ['success', 'failure', 'exception', 'cancelled', 'skipped'].includes(state);
+}
+
+/** Resolves at the next emit of any of `names`, on abort, or after `timeoutMs` as a safety net. */
+function waitForEmit(emitter: EventEmitter, names: string[], signal: AbortSignal, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const name of names) emitter.off(name, done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    for (const name of names) emitter.on(name, done);
+    signal.addEventListener('abort', done);
+  });
+}

@@ -1,0 +1,61 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The coordinator's Prometheus metrics, in a registry of its own. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'switchyard_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'switchyard_http_request_duration_seconds',
+    help: 'HTTP request duration by route (long polls and streams included)',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  readonly jobs = new Gauge({
+    name: 'switchyard_jobs',
+    help: 'Jobs by state and pool',
+    labelNames: ['state', 'pool'] as const,
+    registers: [this.registry],
+  });
+  readonly workers = new Gauge({
+    name: 'switchyard_workers',
+    help: 'Workers by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly claimsWaiting = new Gauge({
+    name: 'switchyard_claims_waiting',
+    help: 'Worker claims held in a long poll',
+    registers: [this.registry],
+  });
+  readonly events = new Counter({
+    name: 'switchyard_events_total',
+    help: 'Events committed, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly logBytes = new Counter({
+    name: 'switchyard_log_bytes_total',
+    help: 'Log bytes ingested from workers',
+    registers: [this.registry],
+  });
+  readonly logRequests = new Counter({
+    name: 'switchyard_log_requests_total',
+    help: 'Log batches ingested from workers',
+    registers: [this.registry],
+  });
+  readonly sseClients = new Gauge({
+    name: 'switchyard_event_stream_clients',
+    help: 'Open event-stream connections',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
+  }
+}

@@ -1,0 +1,128 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+/**
+ * Append-only: a released migration is never edited; changes go in a new one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001-initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('pushes')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('repo_url', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('revision', 'text', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('files', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('pushes_by_repo_branch').on('pushes').columns(['repo', 'branch', 'id']).execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('push_id', 'integer', (c) => c.notNull().references('pushes.id'))
+        .addColumn('builder', 'text', (c) => c.notNull())
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('revision', 'text', (c) => c.notNull())
+        .addColumn('author', 'text', (c) => c.notNull())
+        .addColumn('pool', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('required_tags', 'text', (c) => c.notNull())
+        .addColumn('depends_on', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('attempt_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('retriggered_from', 'integer')
+        .addColumn('worker', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('pending_at', 'bigint')
+        .addColumn('started_at', 'bigint')
+        .addColumn('finished_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('jobs_by_push').on('jobs').columns(['push_id']).execute();
+      await db.schema.createIndex('jobs_by_state').on('jobs').columns(['state', 'id']).execute();
+      // The claim query: pending jobs of one pool in queue order.
+      await db.schema
+        .createIndex('jobs_pending_by_pool')
+        .on('jobs')
+        .columns(['pool', 'priority', 'id'])
+        .where(sql.ref('state'), '=', 'pending')
+        .execute();
+
+      await db.schema
+        .createTable('attempts')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('worker', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('message', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .addColumn('lease_expires_at', 'bigint')
+        .addUniqueConstraint('attempts_job_number', ['job_id', 'number'])
+        .execute();
+      // The lease reaper's query; only running attempts have a lease.
+      await db.schema
+        .createIndex('attempts_running_by_lease')
+        .on('attempts')
+        .columns(['lease_expires_at'])
+        .where(sql.ref('state'), '=', 'running')
+        .execute();
+
+      await db.schema
+        .createTable('steps')
+        .addColumn('attempt_id', 'integer', (c) => c.notNull().references('attempts.id'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .addColumn('log_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('log_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('log_compressed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('steps_pk', ['attempt_id', 'idx'])
+        .execute();
+
+      await db.schema
+        .createTable('workers')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('pool', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('online', 'integer', (c) => c.notNull())
+        .addColumn('current_attempt', 'integer')
+        .addColumn('first_seen', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('events')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('repo', 'text')
+        .addColumn('branch', 'text')
+        .addColumn('builder', 'text')
+        .addColumn('job_id', 'integer')
+        .addColumn('push_id', 'integer')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

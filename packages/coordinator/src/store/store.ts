@@ -1,0 +1,748 @@
+import {
+  ApiError,
+  type Assignment,
+  type AttemptFinishedRequest,
+  type AttemptResult,
+  type ClaimRequest,
+  type CreatePushRequest,
+  type HeartbeatResponse,
+  isFinalJobState,
+  type JobSpec,
+  type JobState,
+  type Push,
+  type StepFinishedRequest,
+  type StepStartedRequest,
+} from '@switchyard/protocol';
+import type { Kysely } from 'kysely';
+import type { Builder, Farm } from '../config/farm-config.ts';
+import { chooseJob } from '../scheduler/choose-job.ts';
+import { dependencyVerdict } from '../scheduler/dependencies.ts';
+import { type AttemptRow, iso, type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
+import type { Database } from './schema.ts';
+import { type CommittedEvent, WriteContext } from './write-context.ts';
+
+/** Attempt endings that say nothing about the job itself, so another attempt may succeed. */
+const RETRYABLE_REASONS = new Set(['worker-lost', 'worker-restarted', 'worker-stopped', 'lost-contact', 'checkout-failed']);
+
+/** How many pending jobs of a pool one claim looks at, in queue order. */
+const CLAIM_WINDOW = 500;
+
+export interface StoreHooks {
+  /** Committed events, in id order. */
+  onEvents(events: CommittedEvent[]): void;
+  /** Pools that gained pending jobs. */
+  onNewWork(pools: Set<string>): void;
+  /** Running attempts whose job was cancelled. */
+  onCancelled(attemptIds: Set<number>): void;
+}
+
+export interface StepLogState {
+  bytes: number;
+  seq: number;
+  attemptState: string;
+  jobId: number;
+  compressed: boolean;
+}
+
+/**
+ * The coordinator's state machine over the database. Every public verb is one transaction that
+ * also appends the events it causes.
+ *
+ * Invariants:
+ * - a job has at most one running attempt, and a running job has exactly one;
+ * - a final job state never changes again; a job becomes final exactly once, with one
+ *   `job.finished` event;
+ * - an attempt's lease is only extended while it is running; once it ended, its worker's
+ *   reports are refused with `lease-lost` (409), except the report of a cancelled attempt.
+ */
+export class Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly hooks: StoreHooks,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  private async write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+    let ctx: WriteContext | undefined;
+    const result = await this.db.transaction().execute(async (trx) => {
+      ctx = new WriteContext(trx, this.clock());
+      return work(ctx);
+    });
+    const done = ctx as WriteContext;
+    if (done.events.length > 0) this.hooks.onEvents(done.events);
+    if (done.poolsWithNewWork.size > 0) this.hooks.onNewWork(done.poolsWithNewWork);
+    if (done.cancelledAttempts.size > 0) this.hooks.onCancelled(done.cancelledAttempts);
+    return result;
+  }
+
+  // ---- pushes ------------------------------------------------------------------------------
+
+  async createPush(farm: Farm, request: CreatePushRequest): Promise<Push> {
+    const repo = farm.repos.get(request.repo);
+    if (!repo) {
+      throw new ApiError('invalid-request', `unknown repo "${request.repo}"`, {
+        field: 'repo',
+        known: [...farm.repos.keys()],
+      });
+    }
+    const builders = farm.builders.filter((b) => b.repo.name === repo.name && b.matchesBranch(request.branch));
+    return this.write(async (ctx) => {
+      const pushRow = await ctx.trx
+        .insertInto('pushes')
+        .values({
+          repo: repo.name,
+          repo_url: repo.url,
+          branch: request.branch,
+          revision: request.revision,
+          author: request.author ?? '',
+          message: request.message ?? '',
+          files: JSON.stringify(request.files ?? []),
+          created_at: ctx.now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      // Builders come in config order, but `after` may point forward: create in dependency order.
+      const jobIdByBuilder = new Map<string, number>();
+      const stateByBuilder = new Map<string, JobState>();
+      const created: JobRow[] = [];
+      const remaining = [...builders];
+      while (remaining.length > 0) {
+        const index = remaining.findIndex((b) => b.after.every((a) => !remaining.some((r) => r.name === a)));
+        const builder = remaining.splice(index, 1)[0] as Builder;
+        const missing = builder.after.find((a) => !jobIdByBuilder.has(a));
+        const dependsOn = builder.after.filter((a) => jobIdByBuilder.has(a)).map((a) => jobIdByBuilder.get(a) as number);
+        let state: JobState;
+        let reason: string | null = null;
+        if (missing !== undefined) {
+          state = 'skipped';
+          reason = `dependency ${missing} does not run on branch ${request.branch}`;
+        } else {
+          const verdict = dependencyVerdict(builder.after.map((a) => stateByBuilder.get(a) as JobState));
+          state = verdict.state;
+          if (verdict.state === 'skipped') reason = `dependency ${builder.after[verdict.blockingIndex]} was skipped`;
+        }
+        const row = await this.insertJob(ctx, farm, builder, pushRow, { state, reason, dependsOn, retriggeredFrom: null });
+        jobIdByBuilder.set(builder.name, row.id);
+        stateByBuilder.set(builder.name, state);
+        created.push(row);
+      }
+      const push = toPush(pushRow, created);
+      await ctx.emit('push.created', { push }, { repo: push.repo, branch: push.branch, pushId: push.id });
+      for (const row of created) await this.announceJob(ctx, row);
+      return push;
+    });
+  }
+
+  private async insertJob(
+    ctx: WriteContext,
+    farm: Farm,
+    builder: Builder,
+    push: { id: number; repo: string; repo_url: string; branch: string; revision: string; author: string },
+    init: { state: JobState; reason: string | null; dependsOn: number[]; retriggeredFrom: number | null },
+  ): Promise<JobRow> {
+    const spec: Omit<JobSpec, 'id'> = {
+      pushId: push.id,
+      repo: { name: push.repo, url: push.repo_url },
+      branch: push.branch,
+      revision: push.revision,
+      builder: builder.name,
+      checkout: builder.checkout,
+      env: stringifyEnv(builder.config.env),
+      steps: builder.config.steps.map((step) => ({
+        name: step.name,
+        run: step.run,
+        env: stringifyEnv(step.env),
+        timeoutSeconds: step.timeout ?? farm.settings.stepTimeoutSeconds,
+      })),
+    };
+    const final = isFinalJobState(init.state);
+    return ctx.trx
+      .insertInto('jobs')
+      .values({
+        push_id: push.id,
+        builder: builder.name,
+        repo: push.repo,
+        branch: push.branch,
+        revision: push.revision,
+        author: push.author,
+        pool: builder.pool,
+        state: init.state,
+        reason: init.reason,
+        spec: JSON.stringify(spec),
+        required_tags: JSON.stringify(builder.config.tags ?? {}),
+        depends_on: JSON.stringify(init.dependsOn),
+        priority: 0,
+        attempt_count: 0,
+        max_attempts: builder.maxAttempts,
+        retriggered_from: init.retriggeredFrom,
+        worker: null,
+        created_at: ctx.now,
+        pending_at: init.state === 'pending' ? ctx.now : null,
+        started_at: null,
+        finished_at: final ? ctx.now : null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The event for a job's first state. */
+  private async announceJob(ctx: WriteContext, row: JobRow): Promise<void> {
+    const job = toJob(row);
+    const dims = jobDims(row);
+    if (row.state === 'pending') {
+      ctx.poolsWithNewWork.add(row.pool);
+      await ctx.emit('job.pending', { job }, dims);
+    } else if (row.state === 'waiting') {
+      await ctx.emit('job.waiting', { job }, dims);
+    } else {
+      await ctx.emit('job.finished', { job }, dims);
+    }
+  }
+
+  // ---- claims and leases -------------------------------------------------------------------
+
+  async claim(workerName: string, request: ClaimRequest, leaseMs: number, heartbeatSeconds: number) {
+    return this.write(async (ctx): Promise<Assignment | null> => {
+      const tags = request.tags ?? {};
+      await this.touchWorker(ctx, workerName, request.pool, tags, request.version ?? null);
+      const worker = await ctx.trx
+        .selectFrom('workers')
+        .selectAll()
+        .where('name', '=', workerName)
+        .executeTakeFirstOrThrow();
+      if (worker.current_attempt !== null) {
+        const previous = await this.attemptRow(ctx, worker.current_attempt);
+        if (previous?.state === 'running') {
+          await this.endAttempt(ctx, previous, 'exception', 'worker-restarted', {
+            message: `worker ${workerName} asked for new work while this attempt was running, so it restarted`,
+          });
+        }
+        await ctx.trx.updateTable('workers').set({ current_attempt: null }).where('name', '=', workerName).execute();
+      }
+      const candidates = await ctx.trx
+        .selectFrom('jobs')
+        .select(['id', 'priority', 'required_tags'])
+        .where('state', '=', 'pending')
+        .where('pool', '=', request.pool)
+        .orderBy('priority')
+        .orderBy('id')
+        .limit(CLAIM_WINDOW)
+        .execute();
+      const choice = chooseJob(
+        candidates.map((c) => ({
+          id: c.id,
+          priority: c.priority,
+          requiredTags: JSON.parse(c.required_tags) as Record<string, string>,
+        })),
+        { name: workerName, pool: request.pool, tags },
+      );
+      if (choice.job === null) return null;
+      const jobRow = await ctx.trx
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: 'running',
+          reason: null,
+          attempt_count: eb('attempt_count', '+', 1),
+          worker: workerName,
+          started_at: ctx.now,
+        }))
+        .where('id', '=', (choice.job as { id: number }).id)
+        .where('state', '=', 'pending')
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const attempt = await ctx.trx
+        .insertInto('attempts')
+        .values({
+          job_id: jobRow.id,
+          number: jobRow.attempt_count,
+          worker: workerName,
+          state: 'running',
+          reason: null,
+          message: null,
+          started_at: ctx.now,
+          finished_at: null,
+          lease_expires_at: ctx.now + leaseMs,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
+      await ctx.emit(
+        'job.started',
+        { job: toJob(jobRow), attempt: attempt.number, worker: workerName },
+        jobDims(jobRow),
+      );
+      const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
+      return {
+        attemptId: attempt.id,
+        attemptNumber: attempt.number,
+        leaseSeconds: Math.round(leaseMs / 1000),
+        heartbeatSeconds,
+        job: { id: jobRow.id, ...spec },
+      };
+    });
+  }
+
+  private async touchWorker(
+    ctx: WriteContext,
+    name: string,
+    pool: string,
+    tags: Record<string, string>,
+    version: string | null,
+  ): Promise<void> {
+    const existing = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirst();
+    const values = { pool, tags: JSON.stringify(tags), version, online: 1, last_seen: ctx.now };
+    if (!existing) {
+      await ctx.trx
+        .insertInto('workers')
+        .values({ name, ...values, current_attempt: null, first_seen: ctx.now })
+        .execute();
+    } else {
+      await ctx.trx.updateTable('workers').set(values).where('name', '=', name).execute();
+    }
+    if (!existing || existing.online === 0) {
+      const row = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+      await ctx.emit('worker.connected', { worker: toWorker(row, null) });
+    }
+  }
+
+  /** Marks a worker as seen; called while its claim long-poll is held. */
+  async workerSeen(name: string): Promise<void> {
+    await this.db.updateTable('workers').set({ last_seen: this.clock() }).where('name', '=', name).execute();
+  }
+
+  async heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse> {
+    return this.write(async (ctx) => {
+      const attempt = await this.requireAttempt(ctx, attemptId);
+      if (attempt.state === 'cancelled') {
+        return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now) };
+      }
+      if (attempt.state !== 'running') throw leaseLost(attempt);
+      const leaseExpiresAt = ctx.now + leaseMs;
+      await ctx.trx.updateTable('attempts').set({ lease_expires_at: leaseExpiresAt }).where('id', '=', attemptId).execute();
+      await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
+      return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt) };
+    });
+  }
+
+  /** Ends every running attempt whose lease expired: the worker is gone. */
+  async expireLeases(): Promise<number> {
+    const now = this.clock();
+    const expired = await this.db
+      .selectFrom('attempts')
+      .select('id')
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '<', now)
+      .execute();
+    for (const { id } of expired) {
+      await this.write(async (ctx) => {
+        const attempt = await this.attemptRow(ctx, id);
+        if (attempt?.state !== 'running' || (attempt.lease_expires_at ?? 0) >= ctx.now) return;
+        const silentFor = Math.round((ctx.now - (attempt.lease_expires_at as number)) / 1000);
+        await this.endAttempt(ctx, attempt, 'exception', 'worker-lost', {
+          message: `worker ${attempt.worker} stopped heartbeating; its lease expired ${silentFor} s ago`,
+        });
+        await this.markWorkerOffline(ctx, attempt.worker, 'lease expired while running a job');
+      });
+    }
+    return expired.length;
+  }
+
+  /** Workers that neither claim nor run anything for `silenceMs` are offline. */
+  async expireIdleWorkers(silenceMs: number, stillWaiting: ReadonlySet<string>): Promise<void> {
+    const cutoff = this.clock() - silenceMs;
+    const silent = await this.db
+      .selectFrom('workers')
+      .select('name')
+      .where('online', '=', 1)
+      .where('current_attempt', 'is', null)
+      .where('last_seen', '<', cutoff)
+      .execute();
+    for (const { name } of silent) {
+      if (stillWaiting.has(name)) continue;
+      await this.write((ctx) =>
+        this.markWorkerOffline(ctx, name, `no claim for ${Math.round(silenceMs / 1000)} s`),
+      );
+    }
+  }
+
+  private async markWorkerOffline(ctx: WriteContext, name: string, reason: string): Promise<void> {
+    const row = await ctx.trx
+      .updateTable('workers')
+      .set({ online: 0, current_attempt: null })
+      .where('name', '=', name)
+      .where('online', '=', 1)
+      .returningAll()
+      .executeTakeFirst();
+    if (row) await ctx.emit('worker.disconnected', { worker: toWorker(row, null), reason });
+  }
+
+  /**
+   * After a coordinator restart, running attempts get a full lease from now: the coordinator
+   * was away, not their workers, which could not heartbeat meanwhile.
+   */
+  async renewLeasesAfterRestart(leaseMs: number): Promise<void> {
+    const until = this.clock() + leaseMs;
+    await this.db
+      .updateTable('attempts')
+      .set({ lease_expires_at: until })
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '<', until)
+      .execute();
+  }
+
+  // ---- worker reports ----------------------------------------------------------------------
+
+  async stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void> {
+    await this.write(async (ctx) => {
+      const attempt = await this.requireAttempt(ctx, attemptId);
+      if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
+      const existing = await ctx.trx
+        .selectFrom('steps')
+        .select('name')
+        .where('attempt_id', '=', attemptId)
+        .where('idx', '=', index)
+        .executeTakeFirst();
+      if (existing) {
+        if (existing.name !== request.name) {
+          throw new ApiError('conflict', `step ${index} of attempt ${attemptId} is "${existing.name}"`);
+        }
+        return;
+      }
+      const step = await ctx.trx
+        .insertInto('steps')
+        .values({
+          attempt_id: attemptId,
+          idx: index,
+          name: request.name,
+          state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
+          exit_code: null,
+          signal: null,
+          started_at: Date.parse(request.startedAt),
+          finished_at: null,
+          log_bytes: 0,
+          log_seq: 0,
+          log_compressed: 0,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const job = await this.jobRow(ctx, attempt.job_id);
+      await ctx.emit(
+        'step.started',
+        { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [step]).steps[0] as never },
+        jobDims(job),
+      );
+    });
+  }
+
+  async stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void> {
+    await this.write(async (ctx) => {
+      const attempt = await this.requireAttempt(ctx, attemptId);
+      if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
+      const step = await ctx.trx
+        .selectFrom('steps')
+        .selectAll()
+        .where('attempt_id', '=', attemptId)
+        .where('idx', '=', index)
+        .executeTakeFirst();
+      if (!step) throw new ApiError('conflict', `step ${index} of attempt ${attemptId} was never started`);
+      if (step.finished_at !== null) return;
+      const state = request.cancelled
+        ? 'cancelled'
+        : request.timedOut
+          ? 'exception'
+          : request.exitCode === 0
+            ? 'success'
+            : 'failure';
+      const updated = await ctx.trx
+        .updateTable('steps')
+        .set({
+          state,
+          exit_code: request.exitCode,
+          signal: request.signal,
+          finished_at: Math.max(step.started_at, Date.parse(request.finishedAt)),
+        })
+        .where('attempt_id', '=', attemptId)
+        .where('idx', '=', index)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const job = await this.jobRow(ctx, attempt.job_id);
+      await ctx.emit(
+        'step.finished',
+        { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [updated]).steps[0] as never },
+        jobDims(job),
+      );
+    });
+  }
+
+  async attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void> {
+    await this.write(async (ctx) => {
+      const attempt = await this.requireAttempt(ctx, attemptId);
+      if (attempt.state === 'cancelled') {
+        // The job was cancelled; the worker confirms it stopped. Keep its account of it.
+        if (request.message && !attempt.message) {
+          await ctx.trx.updateTable('attempts').set({ message: request.message }).where('id', '=', attemptId).execute();
+        }
+        return;
+      }
+      if (attempt.state !== 'running') {
+        if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
+        throw leaseLost(attempt);
+      }
+      await this.endAttempt(ctx, attempt, request.result, request.reason ?? null, {
+        message: request.message ?? null,
+        finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
+      });
+    });
+  }
+
+  /** Ends an attempt and moves its job on: final, or pending again for a retry. */
+  private async endAttempt(
+    ctx: WriteContext,
+    attempt: AttemptRow,
+    result: AttemptResult,
+    reason: string | null,
+    details: { message?: string | null; finishedAt?: number },
+  ): Promise<void> {
+    const finishedAt = details.finishedAt ?? ctx.now;
+    const ended = await ctx.trx
+      .updateTable('attempts')
+      .set({ state: result, reason, message: details.message ?? null, finished_at: finishedAt, lease_expires_at: null })
+      .where('id', '=', attempt.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await ctx.trx
+      .updateTable('steps')
+      .set({ state: 'exception', finished_at: finishedAt })
+      .where('attempt_id', '=', attempt.id)
+      .where('finished_at', 'is', null)
+      .execute();
+    await ctx.trx
+      .updateTable('workers')
+      .set({ current_attempt: null })
+      .where('current_attempt', '=', attempt.id)
+      .execute();
+    const job = await this.jobRow(ctx, attempt.job_id);
+    const { steps: _steps, ...attemptView } = toAttempt(ended, []);
+    await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
+    if (result === 'exception' && reason !== null && RETRYABLE_REASONS.has(reason) && job.attempt_count < job.max_attempts) {
+      const requeued = await ctx.trx
+        .updateTable('jobs')
+        .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now })
+        .where('id', '=', job.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      ctx.poolsWithNewWork.add(requeued.pool);
+      await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
+      return;
+    }
+    const jobReason =
+      result === 'exception' && reason !== null && RETRYABLE_REASONS.has(reason)
+        ? `${reason} (attempt ${attempt.number} of ${job.max_attempts})`
+        : reason;
+    await this.finishJob(ctx, job, result, jobReason);
+  }
+
+  /** Makes a job final and settles the jobs waiting for it. */
+  private async finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
+    const finished = await ctx.trx
+      .updateTable('jobs')
+      .set({ state, reason, finished_at: ctx.now })
+      .where('id', '=', job.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
+    const waiting = await ctx.trx
+      .selectFrom('jobs')
+      .selectAll()
+      .where('push_id', '=', job.push_id)
+      .where('state', '=', 'waiting')
+      .execute();
+    for (const dependent of waiting) {
+      const dependsOn = JSON.parse(dependent.depends_on) as number[];
+      if (!dependsOn.includes(job.id)) continue;
+      const deps = await ctx.trx.selectFrom('jobs').select(['id', 'state', 'builder']).where('id', 'in', dependsOn).execute();
+      const ordered = dependsOn.map((id) => deps.find((d) => d.id === id) as { state: string; builder: string });
+      const verdict = dependencyVerdict(ordered.map((d) => d.state as JobState));
+      if (verdict.state === 'pending') {
+        const ready = await ctx.trx
+          .updateTable('jobs')
+          .set({ state: 'pending', pending_at: ctx.now })
+          .where('id', '=', dependent.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        ctx.poolsWithNewWork.add(ready.pool);
+        await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
+      } else if (verdict.state === 'skipped') {
+        const blocker = ordered[verdict.blockingIndex] as { builder: string };
+        await this.finishJob(ctx, dependent, 'skipped', `dependency ${blocker.builder} ended in ${verdict.blockingState}`);
+      }
+    }
+  }
+
+  // ---- user actions ------------------------------------------------------------------------
+
+  async cancelJob(jobId: number) {
+    return this.write(async (ctx) => {
+      const job = await this.requireJob(ctx, jobId);
+      if (isFinalJobState(job.state as JobState)) {
+        throw new ApiError('conflict', `job ${jobId} has already ended (${job.state})`, { state: job.state });
+      }
+      if (job.state === 'running') {
+        const attempt = await ctx.trx
+          .selectFrom('attempts')
+          .selectAll()
+          .where('job_id', '=', jobId)
+          .where('state', '=', 'running')
+          .executeTakeFirst();
+        if (attempt) {
+          const ended = await ctx.trx
+            .updateTable('attempts')
+            .set({ state: 'cancelled', reason: 'cancelled', finished_at: ctx.now, lease_expires_at: null })
+            .where('id', '=', attempt.id)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await ctx.trx
+            .updateTable('steps')
+            .set({ state: 'cancelled', finished_at: ctx.now })
+            .where('attempt_id', '=', attempt.id)
+            .where('finished_at', 'is', null)
+            .execute();
+          await ctx.trx
+            .updateTable('workers')
+            .set({ current_attempt: null })
+            .where('current_attempt', '=', attempt.id)
+            .execute();
+          ctx.cancelledAttempts.add(attempt.id);
+          const { steps: _steps, ...attemptView } = toAttempt(ended, []);
+          await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
+        }
+      }
+      await this.finishJob(ctx, job, 'cancelled', 'cancelled');
+      return toJob(await this.jobRow(ctx, jobId));
+    });
+  }
+
+  async retriggerJob(farm: Farm, jobId: number) {
+    return this.write(async (ctx) => {
+      const job = await this.requireJob(ctx, jobId);
+      if (!isFinalJobState(job.state as JobState)) {
+        throw new ApiError('conflict', `job ${jobId} is still ${job.state}; retrigger a finished job`, {
+          state: job.state,
+        });
+      }
+      const builder = farm.buildersByName.get(job.builder);
+      if (!builder) {
+        throw new ApiError('conflict', `builder ${job.builder} is no longer in the configuration`);
+      }
+      const push = await ctx.trx.selectFrom('pushes').selectAll().where('id', '=', job.push_id).executeTakeFirstOrThrow();
+      // Depend on the newest job of each upstream builder in this push (it may itself be a retrigger).
+      const dependsOn: number[] = [];
+      const states: JobState[] = [];
+      for (const upstream of builder.after) {
+        const latest = await ctx.trx
+          .selectFrom('jobs')
+          .select(['id', 'state'])
+          .where('push_id', '=', job.push_id)
+          .where('builder', '=', upstream)
+          .orderBy('id', 'desc')
+          .executeTakeFirst();
+        if (!latest) throw new ApiError('conflict', `dependency ${upstream} has no job in push ${job.push_id}`);
+        dependsOn.push(latest.id);
+        states.push(latest.state as JobState);
+      }
+      const verdict = dependencyVerdict(states);
+      if (verdict.state === 'skipped') {
+        const upstream = builder.after[verdict.blockingIndex];
+        throw new ApiError(
+          'conflict',
+          `dependency ${upstream} (job ${dependsOn[verdict.blockingIndex]}) ended in ${verdict.blockingState}; retrigger it first`,
+        );
+      }
+      const row = await this.insertJob(ctx, farm, builder, push, {
+        state: verdict.state,
+        reason: null,
+        dependsOn,
+        retriggeredFrom: job.id,
+      });
+      await this.announceJob(ctx, row);
+      return toJob(row);
+    });
+  }
+
+  // ---- logs --------------------------------------------------------------------------------
+
+  async stepLogState(attemptId: number, index: number): Promise<StepLogState | null> {
+    const row = await this.db
+      .selectFrom('steps')
+      .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
+      .select(['steps.log_bytes', 'steps.log_seq', 'steps.log_compressed', 'attempts.state', 'attempts.job_id'])
+      .where('steps.attempt_id', '=', attemptId)
+      .where('steps.idx', '=', index)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      bytes: row.log_bytes,
+      seq: row.log_seq,
+      attemptState: row.state,
+      jobId: row.job_id,
+      compressed: row.log_compressed === 1,
+    };
+  }
+
+  async recordLogAppend(attemptId: number, index: number, seq: number, bytes: number): Promise<void> {
+    await this.db
+      .updateTable('steps')
+      .set({ log_bytes: bytes, log_seq: seq + 1 })
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .where('log_seq', '=', seq)
+      .execute();
+  }
+
+  async markLogCompressed(attemptId: number, index: number): Promise<void> {
+    await this.db
+      .updateTable('steps')
+      .set({ log_compressed: 1 })
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .execute();
+  }
+
+  // ---- row helpers -------------------------------------------------------------------------
+
+  private async attemptRow(ctx: WriteContext, id: number): Promise<AttemptRow | undefined> {
+    return ctx.trx.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  private async requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
+    const row = await this.attemptRow(ctx, id);
+    if (!row) throw new ApiError('not-found', `attempt ${id} does not exist`);
+    return row;
+  }
+
+  private async jobRow(ctx: WriteContext, id: number): Promise<JobRow> {
+    return ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  }
+
+  private async requireJob(ctx: WriteContext, id: number): Promise<JobRow> {
+    const row = await ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError('not-found', `job ${id} does not exist`);
+    return row;
+  }
+}
+
+function jobDims(row: JobRow) {
+  return { repo: row.repo, branch: row.branch, builder: row.builder, jobId: row.id, pushId: row.push_id };
+}
+
+function leaseLost(attempt: AttemptRow): ApiError {
+  return new ApiError(
+    'lease-lost',
+    `attempt ${attempt.id} has ended (${attempt.state}${attempt.reason ? `: ${attempt.reason}` : ''}); stop working on it`,
+    { state: attempt.state, reason: attempt.reason },
+  );
+}
+
+function stringifyEnv(env: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
+}
