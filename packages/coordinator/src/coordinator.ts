@@ -74,7 +74,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   logs = new LogService(store, queries, logFiles, () => farm.settings.maxLogBytes, logger);
   const claimBroker = new ClaimBroker(
     (name, request) =>
-      store.claim(name, request, farm.settings.leaseSeconds * 1000, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
+      store.claim(name, request, farm.settings.leaseSeconds * 1000, Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3)))),
     logger,
   );
   broker = claimBroker;

@@ -192,6 +192,10 @@ export const ClaimResponse = Type.Object({ assignment: Type.Union([Assignment, T
 export const HeartbeatResponse = Type.Object({
   cancel: Type.Boolean({ description: 'true: the job was cancelled; stop its steps and report' }),
   leaseExpiresAt: Time,
+  heldMs: Type.Integer({
+    minimum: 0,
+    description: 'how long the request was held; the lease was renewed that long after it arrived',
+  }),
 });
 
 export const StepStartedRequest = Type.Object(

@@ -45,6 +45,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   });
   app.addSchema(ErrorResponse);
 
+  // JSON and log frames only: anything else is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(LOG_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BYTES }, (_req, body, done) =>
     done(null, body),
   );

@@ -314,13 +314,13 @@ export class Store {
     return this.write(async (ctx) => {
       const attempt = await this.requireAttempt(ctx, attemptId);
       if (attempt.state === 'cancelled') {
-        return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now) };
+        return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now), heldMs: 0 };
       }
       if (attempt.state !== 'running') throw leaseLost(attempt);
       const leaseExpiresAt = ctx.now + leaseMs;
       await ctx.trx.updateTable('attempts').set({ lease_expires_at: leaseExpiresAt }).where('id', '=', attemptId).execute();
       await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
-      return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt) };
+      return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt), heldMs: 0 };
     });
   }
 

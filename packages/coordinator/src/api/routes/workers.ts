@@ -82,12 +82,16 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
     async (request) => {
       const attemptId = request.params.id;
       const leaseMs = ctx.farm().settings.leaseSeconds * 1000;
+      const arrived = performance.now();
       const renewed = await ctx.store.heartbeat(attemptId, leaseMs);
       const waitMs = Math.min((request.query.wait ?? 0) * 1000, leaseMs / 2);
       if (renewed.cancel || waitMs <= 0) return renewed;
-      const cancelled = await waitForCancel(ctx, attemptId, waitMs, request.raw.socket);
-      if (!cancelled) return renewed;
-      return ctx.store.heartbeat(attemptId, leaseMs);
+      const outcome = await waitForCancel(ctx, attemptId, waitMs, request.raw.socket);
+      if (outcome === 'gone') return renewed;
+      // Renew again as we answer, and say how long we held on: the worker counts its lease from
+      // then, so holding heartbeats costs it no margin.
+      const heldMs = Math.round(performance.now() - arrived);
+      return { ...(await ctx.store.heartbeat(attemptId, leaseMs)), heldMs };
     },
   );
 
@@ -181,19 +185,19 @@ function waitForCancel(
   attemptId: number,
   waitMs: number,
   socket: import('node:net').Socket,
-): Promise<boolean> {
+): Promise<'cancelled' | 'waited' | 'gone'> {
   return new Promise((resolve) => {
     const name = `cancel:${attemptId}`;
-    const finish = (cancelled: boolean) => {
+    const finish = (outcome: 'cancelled' | 'waited' | 'gone') => {
       clearTimeout(timer);
       ctx.logs.changes.off(name, onCancel);
       socket.off('close', onClose);
       ctx.shutdown.removeEventListener('abort', onClose);
-      resolve(cancelled);
+      resolve(outcome);
     };
-    const onCancel = () => finish(true);
-    const onClose = () => finish(false);
-    const timer = setTimeout(() => finish(false), waitMs);
+    const onCancel = () => finish('cancelled');
+    const onClose = () => finish('gone');
+    const timer = setTimeout(() => finish('waited'), waitMs);
     ctx.logs.changes.on(name, onCancel);
     socket.once('close', onClose);
     ctx.shutdown.addEventListener('abort', onClose);

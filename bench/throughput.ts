@@ -1,0 +1,78 @@
+/**
+ * End-to-end throughput of trivial jobs (checkout: false, run: "true"): pushes go in as fast as
+ * the API takes them, real worker processes run them, and the clock stops when the last job is
+ * final. Prints jobs per second and push → success latency, for 1 and 4 workers.
+ *
+ *   npm run bench:throughput [-- --jobs 400]
+ */
+import type { SwitchyardEvent } from '@switchyard/protocol';
+import { TestFarm } from '../test/helpers/farm.ts';
+import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
+import { describeMachine, percentile } from './machine.ts';
+
+const jobsArg = process.argv.indexOf('--jobs');
+const JOBS = jobsArg > 0 ? Number(process.argv[jobsArg + 1]) : 400;
+
+async function run(workers: number): Promise<void> {
+  const farm = new TestFarm();
+  farm.writeConfig(`
+repos: [{ name: bench, url: $REPO }]
+builders:
+  - { name: trivial, repo: bench, pool: bench, checkout: false, steps: [{ name: t, run: "true" }] }
+`);
+  const revision = farm.commit('main', { 'a.txt': 'a\n' });
+  const server = await startServer({ config: farm.config, data: farm.data });
+  const client = server.client;
+  for (let i = 0; i < workers; i++) {
+    startWorker({ server: server.url, name: `w${i}`, pool: 'bench', workDir: farm.workerDir(`w${i}`) });
+  }
+  // Let the workers connect and park their claims before the clock starts.
+  while ((await client.listWorkers()).length < workers) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500));
+
+  const createdAt = new Map<number, number>();
+  const latencies: number[] = [];
+  const abort = new AbortController();
+  let finished = 0;
+  let resolveDone: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const consuming = (async () => {
+    for await (const event of client.events({ types: ['job.finished'], signal: abort.signal })) {
+      const job = (event as SwitchyardEvent<'job.finished'>).data.job;
+      if (job.state !== 'success') throw new Error(`job ${job.id} ended ${job.state}`);
+      latencies.push(Date.parse(job.finishedAt as string) - Date.parse(job.createdAt));
+      finished += 1;
+      if (finished === JOBS) resolveDone();
+    }
+  })().catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < JOBS) {
+        next += 1;
+        const push = await client.createPush({ repo: 'bench', branch: 'main', revision });
+        createdAt.set(push.jobs[0]?.id as number, performance.now());
+      }
+    }),
+  );
+  const submitted = performance.now();
+  await allDone;
+  const elapsed = (performance.now() - start) / 1000;
+  abort.abort();
+  await consuming;
+  latencies.sort((a, b) => a - b);
+  console.log(
+    `${workers} worker${workers > 1 ? 's' : ' '} | ${JOBS} jobs | ${(JOBS / elapsed).toFixed(1)} jobs/s | ` +
+      `submit ${(JOBS / ((submitted - start) / 1000)).toFixed(0)} pushes/s | push→success p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+  );
+  await killAll();
+  farm.remove();
+}
+
+console.log(`trivial-job throughput on ${describeMachine()}`);
+for (const workers of [1, 4]) await run(workers);

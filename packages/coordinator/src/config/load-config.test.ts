@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error.ts';
+import { parseConfig, toConfigPath } from './load-config.ts';
+
+const problemsOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
+  try {
+    parseConfig('farm.yml', text, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/^farm\.yml: invalid configuration/);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the config to be refused');
+};
+
+const repos = 'repos: [{ name: demo, url: /srv/git/demo.git }]\n';
+const step = '[{ name: s, run: "true" }]';
+
+describe('parseConfig', () => {
+  it('compiles a valid config with defaults', () => {
+    const farm = parseConfig(
+      'farm.yml',
+      `${repos}builders:
+  - { name: build, repo: demo, pool: linux, branches: ["main", "release/*"], steps: [{ name: compile, run: ./build.sh, env: { MODE: opt, JOBS: 4 }, timeout: 600 }] }
+  - { name: test, repo: demo, pool: linux, after: build, checkout: false, steps: ${step} }
+`,
+    );
+    expect(farm.builders.map((b) => b.name)).toEqual(['build', 'test']);
+    const [build, test] = farm.builders;
+    expect(build?.matchesBranch('main')).toBe(true);
+    expect(build?.matchesBranch('release/1.0')).toBe(true);
+    expect(build?.matchesBranch('try/x')).toBe(false);
+    expect(test?.matchesBranch('anything/at/all')).toBe(true);
+    expect(test?.after).toEqual(['build']);
+    expect(test?.checkout).toBe(false);
+    expect(farm.settings.leaseSeconds).toBe(30);
+    expect(farm.settings.maxAttempts).toBe(3);
+    expect(farm.tokens).toBeNull();
+  });
+
+  it('names the path and the expectation for an unknown `after`', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: build, repo: demo, pool: linux, steps: ${step} }
+  - { name: test, repo: demo, pool: linux, after: biuld, steps: ${step} }
+`);
+    expect(problems).toEqual([{ path: 'builders[1].after', message: 'expected the name of a builder, got "biuld"' }]);
+  });
+
+  it('refuses a misspelt setting', () => {
+    expect(problemsOf(`${repos}builders: [{ name: b, repo: demo, pool: linux, stpes: 1, steps: ${step} }]\n`)).toEqual([
+      { path: 'builders[0].stpes', message: expect.stringContaining('unknown setting') },
+    ]);
+  });
+
+  it('refuses an unknown repo and a duplicate builder', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: build, repo: demo, pool: linux, steps: ${step} }
+  - { name: build, repo: nope, pool: linux, steps: ${step} }
+`);
+    expect(problems).toContainEqual({ path: 'builders[1].name', message: expect.stringContaining('duplicate builder') });
+    expect(problems).toContainEqual({ path: 'builders[1].repo', message: expect.stringContaining('"nope"') });
+  });
+
+  it('finds a dependency cycle', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: a, repo: demo, pool: linux, after: c, steps: ${step} }
+  - { name: b, repo: demo, pool: linux, after: a, steps: ${step} }
+  - { name: c, repo: demo, pool: linux, after: [b], steps: ${step} }
+`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toBe('dependency cycle: a → c → b → a');
+  });
+
+  it('explains wrong types with the value found', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: build, repo: demo, pool: linux, branches: main, steps: [{ name: s, run: x, timeout: -5 }] }
+`);
+    expect(problems).toContainEqual({ path: 'builders[0].branches', message: 'expected a list, got "main"' });
+    expect(problems).toContainEqual({ path: 'builders[0].steps[0].timeout', message: 'expected a number >= 1, got -5' });
+  });
+
+  it('reports YAML syntax errors and missing sections', () => {
+    expect(problemsOf('repos: [\n')[0]?.message).toMatch(/^YAML syntax/);
+    expect(problemsOf('builders: []\n')).toEqual([{ path: '', message: 'missing required setting `repos`' }]);
+  });
+
+  it('requires token environment variables to be set', () => {
+    const config = `${repos}builders: []\nauth: { tokens: [{ name: ci, env: CI_TOKEN, scopes: [push] }] }\n`;
+    expect(problemsOf(config)).toEqual([
+      { path: 'auth.tokens[0].env', message: 'environment variable CI_TOKEN is not set or empty' },
+    ]);
+    const farm = parseConfig('farm.yml', config, { CI_TOKEN: 'secret' });
+    expect(farm.tokens?.size).toBe(1);
+  });
+
+  it('turns JSON pointers into config paths', () => {
+    expect(toConfigPath('/builders/1/after')).toBe('builders[1].after');
+    expect(toConfigPath('/builders/0/steps/2/env/A~1B')).toBe('builders[0].steps[2].env.A/B');
+    expect(toConfigPath('')).toBe('');
+  });
+});

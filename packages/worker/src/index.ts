@@ -1,0 +1,73 @@
+import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
+import { type Logger, pino } from 'pino';
+import { runClaimLoop } from './claim-loop.ts';
+import { runAttempt } from './job-runner.ts';
+
+export interface WorkerOptions {
+  /** The coordinator's base URL, e.g. http://127.0.0.1:7420. */
+  server: string;
+  /** A token with the `worker` scope, when the coordinator requires one. */
+  token?: string;
+  /** Unique per worker: the coordinator tracks workers, and their leases, by name. */
+  name: string;
+  pool: string;
+  /** Job directories go in `<workDir>/jobs`. */
+  workDir: string;
+  tags?: Record<string, string>;
+  /** @default pino({ name: 'switchyard-worker' }) */
+  logger?: Logger;
+  /** How long the coordinator may hold a claim before answering "nothing". @default 25 */
+  claimWaitSeconds?: number;
+  /** Between SIGTERM and SIGKILL when a step's process group is killed. @default 5000 */
+  killGraceMs?: number;
+}
+
+export interface RunningWorker {
+  /** Stops claiming, cancels the running job (reported as `worker-stopped`), and resolves. */
+  stop(): Promise<void>;
+  /** Resolves when the worker has stopped; rejects only on a bug in the worker itself. */
+  done: Promise<void>;
+}
+
+/** After `stop()`, how long the final reports of a cancelled job may take. */
+const STOP_REPORT_TIMEOUT_MS = 5000;
+
+/** Starts a worker agent: it claims jobs from the coordinator and runs them, one at a time. */
+export function startWorker(options: WorkerOptions): RunningWorker {
+  const logger = options.logger ?? pino({ name: 'switchyard-worker' });
+  const client = new SwitchyardClient({ server: options.server, token: options.token });
+  const killGraceMs = options.killGraceMs ?? 5000;
+  const stopping = new AbortController();
+  logger.info({ server: client.server, name: options.name, pool: options.pool }, 'worker started');
+
+  const done = runClaimLoop({
+    client,
+    workerName: options.name,
+    pool: options.pool,
+    tags: options.tags ?? {},
+    version: SWITCHYARD_VERSION,
+    waitSeconds: options.claimWaitSeconds ?? 25,
+    logger,
+    signal: stopping.signal,
+    runAssignment: async (assignment, receivedAt) => {
+      await runAttempt({
+        client,
+        assignment,
+        receivedAt,
+        workDir: options.workDir,
+        killGraceMs,
+        logger,
+        stopSignal: stopping.signal,
+        stopReportTimeoutMs: STOP_REPORT_TIMEOUT_MS,
+      });
+    },
+  }).then(() => logger.info('worker stopped'));
+
+  return {
+    done,
+    stop: () => {
+      stopping.abort();
+      return done;
+    },
+  };
+}

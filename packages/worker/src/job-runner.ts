@@ -1,0 +1,309 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Assignment, StepSpec, SwitchyardClient } from '@switchyard/protocol';
+import type { Logger } from 'pino';
+import {
+  type AttemptConclusion,
+  concludeInterruption,
+  concludeStep,
+  describeInterruption,
+  describeOutcome,
+  type Interruption,
+} from './attempt-conclusion.ts';
+import { redactUrl, startCheckout } from './checkout.ts';
+import { type SelfFencing, selfFencing, startHeartbeat } from './heartbeat.ts';
+import { prepareJobDirectory, pruneJobDirectories } from './job-directory.ts';
+import { Outbox } from './outbox.ts';
+import { StepLog } from './step-log.ts';
+import { type RunningStep, type StepOutcome, startStep, stepSucceeded } from './step-runner.ts';
+
+export interface AttemptOptions {
+  client: SwitchyardClient;
+  assignment: Assignment;
+  /** `performance.now()` when the claim answered with this assignment: the lease starts there. */
+  receivedAt: number;
+  workDir: string;
+  killGraceMs: number;
+  logger: Logger;
+  /** Aborted when the worker stops: the attempt is given up and reported as `worker-stopped`. */
+  stopSignal: AbortSignal;
+  /** Once stopping, how long the last reports may take to reach the coordinator. */
+  stopReportTimeoutMs: number;
+}
+
+interface PlannedStep {
+  name: string;
+  start: (log: StepLog) => RunningStep;
+  /** How the step's end bears on the attempt: null to go on. */
+  conclude: (outcome: StepOutcome) => AttemptConclusion | null;
+}
+
+/** How an attempt ended: what was reported, or that the lease was lost and nothing was. */
+export type AttemptEnd = AttemptConclusion | { leaseLost: true };
+
+/**
+ * Runs one attempt to its end: a fresh job directory, the checkout, the steps in order, the
+ * heartbeats that keep the lease, and every report through one ordered outbox. Resolves once
+ * the reports are delivered (or given up), so the worker claims its next job only then.
+ */
+export function runAttempt(options: AttemptOptions): Promise<AttemptEnd> {
+  return new AttemptRunner(options).run();
+}
+
+class AttemptRunner {
+  private readonly logger: Logger;
+  private readonly outbox: Outbox;
+  private readonly fencing: SelfFencing;
+  private interruption: Interruption | null = null;
+  private current: RunningStep | null = null;
+  private stepsDone = false;
+  /** Set by a 409 lease-lost from any request, even once the steps are done. */
+  private leaseLost = false;
+
+  constructor(private readonly options: AttemptOptions) {
+    const { assignment } = options;
+    this.logger = options.logger.child({ jobId: assignment.job.id, attemptId: assignment.attemptId });
+    this.outbox = new Outbox({ logger: this.logger, onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }) });
+    this.fencing = selfFencing(assignment.leaseSeconds, options.killGraceMs);
+  }
+
+  async run(): Promise<AttemptEnd> {
+    const { assignment, stopSignal, workDir } = this.options;
+    const { job } = assignment;
+    this.logger.info(
+      { builder: job.builder, repo: job.repo.name, branch: job.branch, revision: job.revision },
+      `attempt ${assignment.attemptNumber} started`,
+    );
+    const heartbeat = startHeartbeat({
+      client: this.options.client,
+      attemptId: assignment.attemptId,
+      waitSeconds: assignment.heartbeatSeconds,
+      fenceAfterMs: this.fencing.afterMs,
+      leaseGrantedAt: this.options.receivedAt,
+      logger: this.logger,
+      onCancel: () => this.interrupt({ kind: 'cancelled' }),
+      onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
+      onLostContact: (silentMs) => this.interrupt({ kind: 'lost-contact', silentMs }),
+    });
+    const onStop = () => this.interrupt({ kind: 'worker-stopped' });
+    stopSignal.addEventListener('abort', onStop, { once: true });
+    if (stopSignal.aborted) onStop();
+
+    let jobDir: string | null = null;
+    let conclusion: AttemptConclusion | null;
+    try {
+      jobDir = await prepareJobDirectory(workDir, job.id, assignment.attemptNumber);
+      conclusion = await this.runSteps(jobDir);
+    } catch (error) {
+      // Our own failure (disk full, spawn refused its arguments): infrastructure, not the job's.
+      this.logger.error({ err: error }, 'attempt failed in the worker');
+      conclusion = { result: 'exception', reason: 'worker-error', message: (error as Error).message };
+    }
+    this.stepsDone = true;
+    if (conclusion) this.outbox.enqueue(this.attemptFinishedMessage(conclusion));
+    await this.deliverReports();
+    heartbeat.stop();
+    stopSignal.removeEventListener('abort', onStop);
+    if (jobDir) await this.pruneOtherJobDirectories(jobDir);
+
+    if (!conclusion || this.leaseLost) {
+      this.logger.warn('attempt abandoned: the lease was lost');
+      return { leaseLost: true };
+    }
+    this.logger.info(conclusion, `attempt finished: ${conclusion.result}`);
+    return conclusion;
+  }
+
+  /** Null when there is nothing to report: the lease was lost. */
+  private async runSteps(jobDir: string): Promise<AttemptConclusion | null> {
+    if (!this.options.assignment.job.checkout) await mkdir(join(jobDir, 'src'), { recursive: true });
+    for (const [index, planned] of this.plannedSteps(jobDir).entries()) {
+      const interruptedBefore = this.interruptedConclusion();
+      if (interruptedBefore !== undefined) return interruptedBefore;
+      const outcome = await this.runStep(index, planned.name, planned.start);
+      const interruptedDuring = this.interruptedConclusion();
+      if (interruptedDuring !== undefined) return interruptedDuring;
+      const conclusion = planned.conclude(outcome);
+      if (conclusion) return conclusion;
+    }
+    return { result: 'success' };
+  }
+
+  /** The job's steps, after the implicit checkout when there is one: indexes follow this order. */
+  private plannedSteps(jobDir: string): PlannedStep[] {
+    const { job } = this.options.assignment;
+    const srcDir = join(jobDir, 'src');
+    const steps = job.steps.map(
+      (step): PlannedStep => ({
+        name: step.name,
+        start: (log) => {
+          log.header(`$ ${step.run}\n`);
+          return startStep({
+            file: '/bin/sh',
+            args: ['-c', step.run],
+            cwd: srcDir,
+            env: this.stepEnvironment(step),
+            timeoutSeconds: step.timeoutSeconds,
+            killGraceMs: this.options.killGraceMs,
+            output: log,
+          });
+        },
+        conclude: (outcome) => concludeStep(step.name, step.timeoutSeconds, outcome),
+      }),
+    );
+    if (!job.checkout) return steps;
+    const checkout: PlannedStep = {
+      name: 'checkout',
+      start: (log) =>
+        startCheckout({
+          url: job.repo.url,
+          revision: job.revision,
+          jobDir,
+          killGraceMs: this.options.killGraceMs,
+          output: log,
+        }),
+      // Not the job's fault: a retry, maybe on another worker, may well succeed.
+      conclude: (outcome) =>
+        stepSucceeded(outcome)
+          ? null
+          : {
+              result: 'exception',
+              reason: 'checkout-failed',
+              message: `could not check out ${job.revision} from ${redactUrl(job.repo.url)}: git ${describeOutcome(outcome)}`,
+            },
+    };
+    return [checkout, ...steps];
+  }
+
+  /** One step, reported as started, logged, and reported as finished, all in outbox order. */
+  private async runStep(index: number, name: string, start: (log: StepLog) => RunningStep): Promise<StepOutcome> {
+    const { client, assignment } = this.options;
+    const { attemptId } = assignment;
+    const startedAt = new Date().toISOString();
+    this.outbox.enqueue({
+      description: `step ${index} started`,
+      bytes: 0,
+      send: async (signal) => {
+        await client.stepStarted(attemptId, index, { name, startedAt }, signal);
+      },
+    });
+    const log = new StepLog({
+      client,
+      attemptId,
+      stepIndex: index,
+      outbox: this.outbox,
+      onCancel: () => this.interrupt({ kind: 'cancelled' }),
+    });
+    this.current = start(log);
+    const outcome = await this.current.finished;
+    this.current = null;
+    log.header(`${describeOutcome(outcome)}\n`);
+    log.end();
+    const finishedAt = new Date().toISOString();
+    const { exitCode, signal: exitSignal, timedOut, cancelled } = outcome;
+    this.outbox.enqueue({
+      description: `step ${index} finished`,
+      bytes: 0,
+      send: async (signal) => {
+        await client.stepFinished(
+          attemptId,
+          index,
+          { exitCode, signal: exitSignal, timedOut, cancelled, finishedAt },
+          signal,
+        );
+      },
+    });
+    this.logger.info({ step: index, name, ...outcome }, `step ${name} ${describeOutcome(outcome)}`);
+    return outcome;
+  }
+
+  private attemptFinishedMessage(conclusion: AttemptConclusion) {
+    const { client, assignment } = this.options;
+    const finishedAt = new Date().toISOString();
+    return {
+      description: 'attempt finished',
+      bytes: 0,
+      send: async (signal: AbortSignal) => {
+        await client.attemptFinished(assignment.attemptId, { ...conclusion, finishedAt }, signal);
+      },
+    };
+  }
+
+  /**
+   * Something from outside ends the attempt early. The first interruption decides the report;
+   * only a lost lease overrides an earlier one, since then nothing may be reported at all.
+   */
+  private interrupt(interruption: Interruption): void {
+    if (interruption.kind === 'lease-lost') {
+      this.leaseLost = true;
+      this.outbox.close();
+    }
+    if (this.stepsDone) return;
+    const earlier = this.interruption;
+    if (earlier && (earlier.kind === 'lease-lost' || interruption.kind !== 'lease-lost')) return;
+    this.interruption = interruption;
+    this.logger.warn({ interruption: interruption.kind }, describeInterruption(interruption));
+    this.current?.cancel(describeInterruption(interruption), this.killGraceFor(interruption));
+  }
+
+  /** The report an interruption calls for; undefined when there was none. */
+  private interruptedConclusion(): AttemptConclusion | null | undefined {
+    return this.interruption ? concludeInterruption(this.interruption) : undefined;
+  }
+
+  private killGraceFor(interruption: Interruption): number {
+    // Another worker may be running the job already: no grace at all.
+    if (interruption.kind === 'lease-lost') return 0;
+    if (interruption.kind === 'lost-contact') return this.fencing.killGraceMs;
+    return this.options.killGraceMs;
+  }
+
+  private stepEnvironment(step: StepSpec): NodeJS.ProcessEnv {
+    const { assignment } = this.options;
+    const { job } = assignment;
+    // The worker's own credentials are not the job's: a build step must not be able to act as the worker.
+    const { SWITCHYARD_TOKEN: _workerToken, ...inherited } = process.env;
+    return {
+      ...inherited,
+      ...job.env,
+      ...step.env,
+      SWITCHYARD_JOB_ID: String(job.id),
+      SWITCHYARD_REPO: job.repo.name,
+      SWITCHYARD_BRANCH: job.branch,
+      SWITCHYARD_REVISION: job.revision,
+      SWITCHYARD_BUILDER: job.builder,
+      SWITCHYARD_ATTEMPT: String(assignment.attemptNumber),
+      SWITCHYARD_STEP: step.name,
+    };
+  }
+
+  /**
+   * Waits for the outbox to deliver everything. A stopping worker waits only so long: the
+   * reports are best effort then, and the coordinator's lease expiry covers what is lost.
+   */
+  private async deliverReports(): Promise<void> {
+    const { stopSignal, stopReportTimeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    let startTimer = () => {};
+    const gaveUp = new Promise<void>((resolve) => {
+      startTimer = () => {
+        timer = setTimeout(resolve, stopReportTimeoutMs);
+      };
+    });
+    if (stopSignal.aborted) startTimer();
+    else stopSignal.addEventListener('abort', startTimer, { once: true });
+    await Promise.race([this.outbox.idle(), gaveUp]);
+    clearTimeout(timer);
+    stopSignal.removeEventListener('abort', startTimer);
+    if (this.outbox.pendingMessages > 0) {
+      this.logger.warn({ undelivered: this.outbox.pendingMessages }, 'stopping; reports not delivered were dropped');
+    }
+    this.outbox.close();
+  }
+
+  private async pruneOtherJobDirectories(keep: string): Promise<void> {
+    for (const failure of await pruneJobDirectories(this.options.workDir, keep)) {
+      this.logger.warn(failure, 'could not remove an old job directory');
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Assignment, FrameDecoder, type JobSpec, type LogStream } from '@switchyard/protocol';
+
+/** What the worker told the coordinator, in the order it arrived. */
+export type Report =
+  | { type: 'started'; attemptId: number; step: number; name: string }
+  | { type: 'log'; attemptId: number; step: number; seq: number; chunks: { stream: LogStream; text: string }[] }
+  | {
+      type: 'finished';
+      attemptId: number;
+      step: number;
+      exitCode: number | null;
+      signal: string | null;
+      timedOut: boolean;
+      cancelled: boolean;
+    }
+  | { type: 'attempt'; attemptId: number; result: string; reason?: string; message?: string };
+
+interface Waiter {
+  until: () => boolean;
+  wake: () => void;
+}
+
+/**
+ * Just enough of the coordinator's worker protocol to drive a real worker: claims and heartbeats
+ * are held like the real ones, log batches are checked for sequence gaps and repeats, and the
+ * test can take the coordinator down, cancel a job, or take a lease away.
+ */
+export class FakeCoordinator {
+  readonly reports: Report[] = [];
+  readonly claims: { worker: string; body: Record<string, unknown> }[] = [];
+  heartbeats = 0;
+  /** Every request is answered 503 while true. */
+  down = false;
+  /** Requests answered 503 because the coordinator was down. */
+  refused = 0;
+  /** Heartbeats alone are answered 503 while true. */
+  heartbeatsFailing = false;
+  /** Claims are answered 401 while true. */
+  refuseClaims = false;
+  private readonly pending: Assignment[] = [];
+  private readonly cancelled = new Set<number>();
+  private readonly leaseLost = new Set<number>();
+  private readonly nextSeq = new Map<string, number>();
+  private waiters: Waiter[] = [];
+  private nextAttemptId = 1;
+  private server!: Server;
+
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      void this.handle(request, response);
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const waiter of this.waiters) waiter.wake();
+    this.server.closeAllConnections();
+    this.server.close();
+    await once(this.server, 'close');
+  }
+
+  /** Queues a job for the next claim; returns its attempt id. */
+  assign(job: JobSpec, lease: { leaseSeconds?: number; heartbeatSeconds?: number } = {}): number {
+    const attemptId = this.nextAttemptId++;
+    this.pending.push({
+      attemptId,
+      attemptNumber: 1,
+      leaseSeconds: lease.leaseSeconds ?? 30,
+      heartbeatSeconds: lease.heartbeatSeconds ?? 1,
+      job,
+    });
+    this.notify();
+    return attemptId;
+  }
+
+  cancel(attemptId: number): void {
+    this.cancelled.add(attemptId);
+    this.notify();
+  }
+
+  takeLease(attemptId: number): void {
+    this.leaseLost.add(attemptId);
+    this.notify();
+  }
+
+  /** Resolves once `predicate` holds for the reports received so far. */
+  waitFor(predicate: (reports: Report[]) => boolean): Promise<void> {
+    return this.when(() => predicate(this.reports));
+  }
+
+  /** Resolves once `count` requests in all were refused while the coordinator was down. */
+  waitForRefusals(count: number): Promise<void> {
+    return this.when(() => this.refused >= count);
+  }
+
+  /** Resolves once the coordinator has received `count` claims in all. */
+  waitForClaims(count: number): Promise<void> {
+    return this.when(() => this.claims.length >= count);
+  }
+
+  /** The attempt's final report, once it arrives. */
+  async result(attemptId: number): Promise<Extract<Report, { type: 'attempt' }>> {
+    await this.waitFor((reports) => reports.some((r) => r.type === 'attempt' && r.attemptId === attemptId));
+    return this.reports.find((r) => r.type === 'attempt' && r.attemptId === attemptId) as Extract<
+      Report,
+      { type: 'attempt' }
+    >;
+  }
+
+  /** All output of one step of an attempt, per stream. */
+  log(attemptId: number, step: number): Record<LogStream, string> {
+    const text: Record<LogStream, string> = { header: '', stdout: '', stderr: '' };
+    for (const report of this.reports) {
+      if (report.type !== 'log' || report.attemptId !== attemptId || report.step !== step) continue;
+      for (const chunk of report.chunks) text[chunk.stream] += chunk.text;
+    }
+    return text;
+  }
+
+  forAttempt(attemptId: number): Report[] {
+    return this.reports.filter((report) => report.attemptId === attemptId);
+  }
+
+  private when(until: () => boolean, timeoutMs?: number): Promise<void> {
+    if (until()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { until, wake: () => finish() };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(), timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve();
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) if (waiter.until()) waiter.wake();
+  }
+
+  private record(report: Report): void {
+    this.reports.push(report);
+    this.notify();
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const reply = (status: number, payload: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(payload));
+    };
+    const fail = (status: number, code: string, message: string) => reply(status, { error: { code, message } });
+    if (this.down) {
+      this.refused++;
+      this.notify();
+      return fail(503, 'unavailable', 'the coordinator is restarting');
+    }
+    const json = () => JSON.parse(body.toString() || '{}') as Record<string, unknown>;
+
+    const claim = url.pathname.match(/^\/api\/v1\/workers\/([^/]+)\/claim$/);
+    if (claim) {
+      if (this.refuseClaims) return fail(401, 'unauthenticated', 'a worker token is required');
+      this.claims.push({ worker: decodeURIComponent(claim[1]!), body: json() });
+      this.notify();
+      const waitSeconds = Number(json().waitSeconds ?? 0);
+      await this.when(() => this.pending.length > 0, waitSeconds * 1000);
+      return reply(200, { assignment: this.pending.shift() ?? null });
+    }
+
+    const attempt = url.pathname.match(/^\/api\/v1\/attempts\/(\d+)\/(.+)$/);
+    if (!attempt) return fail(404, 'not-found', url.pathname);
+    const attemptId = Number(attempt[1]);
+    const action = attempt[2]!;
+    if (this.leaseLost.has(attemptId)) return fail(409, 'lease-lost', `attempt ${attemptId} is not yours any more`);
+
+    if (action === 'heartbeat') {
+      this.heartbeats++;
+      if (this.heartbeatsFailing) return fail(503, 'unavailable', 'heartbeats are failing');
+      const waitSeconds = Number(url.searchParams.get('wait') ?? 0);
+      await this.when(() => this.cancelled.has(attemptId) || this.leaseLost.has(attemptId), waitSeconds * 1000);
+      if (this.leaseLost.has(attemptId)) return fail(409, 'lease-lost', `attempt ${attemptId} is not yours any more`);
+      return reply(200, { cancel: this.cancelled.has(attemptId), leaseExpiresAt: new Date().toISOString(), heldMs: 0 });
+    }
+    if (action === 'log') {
+      const step = Number(url.searchParams.get('step'));
+      const seq = Number(url.searchParams.get('seq'));
+      const key = `${attemptId}/${step}`;
+      const expected = this.nextSeq.get(key) ?? 0;
+      if (seq > expected) return fail(409, 'log-sequence-gap', `expected seq ${expected}, got ${seq}`);
+      if (seq === expected) {
+        this.nextSeq.set(key, expected + 1);
+        const decoded = new FrameDecoder().push(body).map((c) => ({ stream: c.stream, text: c.data.toString() }));
+        this.record({ type: 'log', attemptId, step, seq, chunks: decoded });
+      }
+      return reply(200, { bytes: 0, cancel: this.cancelled.has(attemptId) });
+    }
+    const step = action.match(/^steps\/(\d+)\/(started|finished)$/);
+    if (step) {
+      const index = Number(step[1]);
+      const data = json();
+      if (step[2] === 'started') this.record({ type: 'started', attemptId, step: index, name: String(data.name) });
+      else {
+        this.record({
+          type: 'finished',
+          attemptId,
+          step: index,
+          exitCode: data.exitCode as number | null,
+          signal: data.signal as string | null,
+          timedOut: data.timedOut as boolean,
+          cancelled: data.cancelled as boolean,
+        });
+      }
+      return reply(200, {});
+    }
+    if (action === 'finished') {
+      const data = json();
+      this.record({
+        type: 'attempt',
+        attemptId,
+        result: String(data.result),
+        ...(data.reason === undefined ? {} : { reason: String(data.reason) }),
+        ...(data.message === undefined ? {} : { message: String(data.message) }),
+      });
+      return reply(200, {});
+    }
+    return fail(404, 'not-found', url.pathname);
+  }
+}
