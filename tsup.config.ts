@@ -13,6 +13,7 @@ export default defineConfig({
   target: 'node20',
   outExtension: () => ({ js: '.mjs' }),
   noExternal: [/^@switchyard\//],
+  external: [/^(?!@switchyard\/)[a-z@]/],
   clean: true,
   sourcemap: true,
   banner: { js: '#!/usr/bin/env node' },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestFarm } from '../helpers/farm.ts';
@@ -46,7 +47,15 @@ builders:
   - { name: b, repo: demo, pool: linux, after: a, steps: [{ name: s, run: "true" }] }
 `,
     );
-    const result = await switchyardCommand(['server', '--config', file, '--data', join(farm.dir, 'data'), '--port', '0']);
+    const result = await switchyardCommand([
+      'server',
+      '--config',
+      file,
+      '--data',
+      join(farm.dir, 'data'),
+      '--port',
+      '0',
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('dependency cycle: a → b → a');
   });
@@ -77,7 +86,13 @@ describe('bad API input gets a 4xx with a JSON error, never a 500', () => {
     ['POST', '/api/v1/pushes', '{"repo": "demo", "branch": "main"}', 400, 'invalid-request'],
     ['POST', '/api/v1/pushes', '{"repo": "demo", "branch": "main", "revision": "not-a-sha"}', 400, 'invalid-request'],
     ['POST', '/api/v1/pushes', '{"repo": "nope", "branch": "main", "revision": "abcdef0"}', 400, 'invalid-request'],
-    ['POST', '/api/v1/pushes', '{"repo": "demo", "branch": "main", "revision": "abcdef0", "extra": 1}', 400, 'invalid-request'],
+    [
+      'POST',
+      '/api/v1/pushes',
+      '{"repo": "demo", "branch": "main", "revision": "abcdef0", "extra": 1}',
+      400,
+      'invalid-request',
+    ],
     ['POST', '/api/v1/pushes', '[]', 400, 'invalid-request'],
     ['GET', '/api/v1/jobs/12345', undefined, 404, 'not-found'],
     ['GET', '/api/v1/jobs/-3', undefined, 400, 'invalid-request'],
@@ -87,7 +102,13 @@ describe('bad API input gets a 4xx with a JSON error, never a 500', () => {
     ['POST', '/api/v1/workers/w1/claim', '{"pool": "linux", "waitSeconds": 9999}', 400, 'invalid-request'],
     ['POST', '/api/v1/workers/bad name/claim', '{"pool": "linux"}', 400, 'invalid-request'],
     ['POST', '/api/v1/attempts/77/heartbeat', undefined, 404, 'not-found'],
-    ['POST', '/api/v1/attempts/77/finished', '{"result": "great", "finishedAt": "2026-01-01T00:00:00Z"}', 400, 'invalid-request'],
+    [
+      'POST',
+      '/api/v1/attempts/77/finished',
+      '{"result": "great", "finishedAt": "2026-01-01T00:00:00Z"}',
+      400,
+      'invalid-request',
+    ],
     ['GET', '/api/v1/nothing-here', undefined, 404, 'not-found'],
   ])('%s %s %s → %i', async (method, path, body, status, code) => {
     const result = await call(method, path, body);
@@ -113,11 +134,28 @@ describe('bad API input gets a 4xx with a JSON error, never a 500', () => {
     expect(await text.json()).toMatchObject({ error: { code: 'unsupported-media-type' } });
   });
 
-  it('refuses a body over the limit with 413', async () => {
-    const message = 'x'.repeat(5 * 1024 * 1024);
-    const result = await call('POST', '/api/v1/pushes', JSON.stringify({ repo: 'demo', branch: 'main', revision: 'abcdef0', message }));
-    expect(result.status).toBe(413);
-    expect(result.body.error.code).toBe('payload-too-large');
+  it('refuses a body over the limit with 413 before reading it', async () => {
+    // Declare a 5 MiB body and send none of it: the answer must come from the headers alone.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${server.url}/api/v1/pushes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(5 * 1024 * 1024) },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.flushHeaders();
+    });
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'payload-too-large' } });
   });
 });
 
@@ -155,7 +193,9 @@ auth:
     expect((await push('guess')).status).toBe(401);
     const forbidden = await push(workerToken);
     expect(forbidden.status).toBe(403);
-    expect(await forbidden.json()).toMatchObject({ error: { code: 'forbidden', message: 'token "workers" lacks the "push" scope' } });
+    expect(await forbidden.json()).toMatchObject({
+      error: { code: 'forbidden', message: 'token "workers" lacks the "push" scope' },
+    });
     expect((await push(pushToken)).status).toBe(201);
   });
 

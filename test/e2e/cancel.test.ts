@@ -47,7 +47,11 @@ builders:
     const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
     const [build, test] = push.jobs as unknown as [{ id: number }, { id: number }];
 
-    await waitUntil(() => pidFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== ''), 20_000, 'the process tree');
+    await waitUntil(
+      () => pidFiles.every((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== ''),
+      20_000,
+      'the process tree',
+    );
     const tree = pidFiles.map((f) => Number(readFileSync(f, 'utf8')));
     expect(tree.every(isAlive)).toBe(true);
 

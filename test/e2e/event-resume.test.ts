@@ -108,7 +108,9 @@ describe('the event stream', () => {
   it('refuses unknown event types and a malformed Last-Event-ID with 400', async () => {
     const badType = await fetch(`${server.url}/api/v1/events?types=job.exploded`);
     expect(badType.status).toBe(400);
-    expect(await badType.json()).toMatchObject({ error: { code: 'invalid-request', message: 'unknown event type "job.exploded"' } });
+    expect(await badType.json()).toMatchObject({
+      error: { code: 'invalid-request', message: 'unknown event type "job.exploded"' },
+    });
     const badId = await fetch(`${server.url}/api/v1/events`, { headers: { 'last-event-id': 'yesterday' } });
     expect(badId.status).toBe(400);
   });

@@ -63,7 +63,12 @@ describe('a push runs its builders on real workers', () => {
 
   it('runs the build, then the tests that wait for it', async () => {
     const revision = farm.commit('main', { 'README.md': 'hello\n' }, 'second');
-    const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision, author: 'Ada <ada@example.org>' });
+    const push = await server.client.createPush({
+      repo: 'demo',
+      branch: 'main',
+      revision,
+      author: 'Ada <ada@example.org>',
+    });
     expect(push.jobs.map((j) => [j.builder, j.state])).toEqual([
       ['build-linux', 'pending'],
       ['test-unit', 'waiting'],
@@ -88,11 +93,13 @@ describe('a push runs its builders on real workers', () => {
     expect(log).toContain('building in mode opt');
     expect(log).toContain('a warning');
     let stderr = '';
-    for await (const chunk of server.client.log(build.id, { stream: 'stderr' })) stderr += Buffer.from(chunk).toString();
+    for await (const chunk of server.client.log(build.id, { stream: 'stderr' }))
+      stderr += Buffer.from(chunk).toString();
     expect(stderr).toBe('a warning\n');
 
     let lintLog = '';
-    for await (const chunk of server.client.log(lint.id, { stream: 'stdout' })) lintLog += Buffer.from(chunk).toString();
+    for await (const chunk of server.client.log(lint.id, { stream: 'stdout' }))
+      lintLog += Buffer.from(chunk).toString();
     const lines = lintLog.trim().split('\n');
     expect(lines[1]).toBe('0'); // checkout: false runs in an empty directory
     expect(lines[2]).toBe(`job=${lint.id} builder=test-lint rev=${revision} branch=main`);
@@ -127,11 +134,9 @@ describe('a push runs its builders on real workers', () => {
     expect(retry).toMatchObject({ pushId: push?.id, builder: 'build-linux', retriggeredFrom: failed?.id });
     // Only a finished job can be retriggered.
     await expect(server.client.retriggerJob(retry.id)).rejects.toMatchObject({ status: 409, code: 'conflict' });
-    const events = await collectEvents(
-      server.client,
-      (seen) => seen.some((e) => e.type === 'job.finished'),
-      { job: retry.id },
-    );
+    const events = await collectEvents(server.client, (seen) => seen.some((e) => e.type === 'job.finished'), {
+      job: retry.id,
+    });
     expect(events.map((e) => e.type)).toEqual([
       'job.pending',
       'job.started',
@@ -142,7 +147,7 @@ describe('a push runs its builders on real workers', () => {
       'attempt.finished',
       'job.finished',
     ]);
-    expect((events.at(-1)?.data as { job: { state: string } }).job.state).toBe('failure');
+    expect(events.at(-1)?.data).toMatchObject({ job: { state: 'failure' } });
   });
 
   it('lists workers with their state', async () => {

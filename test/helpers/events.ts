@@ -30,7 +30,9 @@ export async function waitForPushFinal(client: SwitchyardClient, pushId: number,
   await collectEvents(
     client,
     (seen) => {
-      const finished = new Set(seen.filter((e) => e.type === 'job.finished').map((e) => (e.data as { job: { id: number } }).job.id));
+      const finished = new Set(
+        seen.filter((e) => e.type === 'job.finished').map((e) => (e.data as { job: { id: number } }).job.id),
+      );
       const created = seen.find((e) => e.type === 'push.created');
       const jobs = (created?.data as { push: { jobs: { id: number }[] } } | undefined)?.push.jobs ?? [];
       return jobs.length > 0 && jobs.every((j) => finished.has(j.id));

@@ -1,15 +1,4 @@
-import { readFileSync } from 'node:fs';
-
-/** True while the process exists and is not a zombie (this sandbox's PID 1 may not reap them). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+export { diesWithin, isAlive } from '../../packages/worker/src/testing/process-state.ts';
 
 export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

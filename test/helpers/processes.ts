@@ -117,7 +117,18 @@ export function startWorker(options: {
 }): TestProcess {
   const tags = (options.tags ?? []).flatMap((t) => ['--tag', t]);
   return runSwitchyard(
-    ['worker', '--server', options.server, '--name', options.name, '--pool', options.pool, '--work-dir', options.workDir, ...tags],
+    [
+      'worker',
+      '--server',
+      options.server,
+      '--name',
+      options.name,
+      '--pool',
+      options.pool,
+      '--work-dir',
+      options.workDir,
+      ...tags,
+    ],
     options.env,
   );
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SWITCHYARD_VERSION } from '@switchyard/protocol';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildApp } from './api/app.ts';
 import { ClaimBroker } from './claims/claim-broker.ts';
 import { ConfigError } from './config/config-error.ts';
@@ -74,7 +74,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   logs = new LogService(store, queries, logFiles, () => farm.settings.maxLogBytes, logger);
   const claimBroker = new ClaimBroker(
     (name, request) =>
-      store.claim(name, request, farm.settings.leaseSeconds * 1000, Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3)))),
+      store.claim(
+        name,
+        request,
+        farm.settings.leaseSeconds * 1000,
+        Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
+      ),
     logger,
   );
   broker = claimBroker;
@@ -133,7 +138,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const onHangup = () => {
     reload().catch((error: unknown) => {
       const message = error instanceof ConfigError ? error.message : String(error);
-      logger.error({ config: options.configPath }, `configuration reload refused; keeping the previous one\n${message}`);
+      logger.error(
+        { config: options.configPath },
+        `configuration reload refused; keeping the previous one\n${message}`,
+      );
     });
   };
   if (options.handleSignals !== false) process.on('SIGHUP', onHangup);

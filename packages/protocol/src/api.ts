@@ -143,7 +143,9 @@ export const ListJobsQuery = Type.Object({
 
 export const LogQuery = Type.Object({
   attempt: Type.Optional(Type.Integer({ minimum: 1 })),
-  follow: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
+  follow: Type.Optional(
+    Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')]),
+  ),
   stream: Type.Optional(literals(['stdout', 'stderr', 'header'] as const)),
 });
 

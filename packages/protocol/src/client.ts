@@ -4,8 +4,8 @@ import type {
   ClaimRequest,
   CreatePushRequest,
   HeartbeatResponse,
-  JobDetail,
   Job,
+  JobDetail,
   LogAppendResponse,
   Push,
   ServerInfo,
@@ -15,6 +15,7 @@ import type {
 } from './api.ts';
 import { ApiRequestError } from './errors.ts';
 import type { EventFilter, SwitchyardEvent } from './events.ts';
+import { plainRequest } from './http-request.ts';
 import { LOG_CONTENT_TYPE } from './log-frames.ts';
 import { parseSse } from './sse.ts';
 
@@ -61,18 +62,18 @@ export class SwitchyardClient {
     path: string,
     options: { query?: Query; body?: unknown; raw?: Buffer; contentType?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
-    const init: RequestInit = { method, headers: this.headers() };
+    let headers = this.headers();
+    let body: Buffer | undefined;
     if (options.raw !== undefined) {
-      init.body = options.raw;
-      init.headers = this.headers({ 'content-type': options.contentType ?? 'application/octet-stream' });
+      body = options.raw;
+      headers = this.headers({ 'content-type': options.contentType ?? 'application/octet-stream' });
     } else if (options.body !== undefined) {
-      init.body = JSON.stringify(options.body);
-      init.headers = this.headers({ 'content-type': 'application/json' });
+      body = Buffer.from(JSON.stringify(options.body));
+      headers = this.headers({ 'content-type': 'application/json' });
     }
-    if (options.signal) init.signal = options.signal;
-    const response = await fetch(this.url(path, options.query), init);
-    const text = await response.text();
-    if (!response.ok) throw toRequestError(response.status, text);
+    const response = await plainRequest(method, this.url(path, options.query), headers, body, options.signal);
+    const text = response.body.toString('utf8');
+    if (response.status < 200 || response.status >= 300) throw toRequestError(response.status, text);
     return (text ? JSON.parse(text) : {}) as T;
   }
 

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogStream } from '@switchyard/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OutputSink, type StepProcessSpec, startStep } from './step-runner.ts';
+import { diesWithin, isAlive } from './testing/process-state.ts';
 
 /** Collects a step's output per stream, as the log would show it. */
 class CollectingSink implements OutputSink {
@@ -33,16 +33,6 @@ class CollectingSink implements OutputSink {
       if (stdout.includes('\n')) return stdout.slice(0, stdout.indexOf('\n'));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-  }
-}
-
-/** Alive means running: a zombie nobody reaped (PID 1 in a container may not) is dead. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
   }
 }
 
@@ -98,7 +88,7 @@ describe('startStep', () => {
     expect(isAlive(grandchild)).toBe(true);
     const outcome = await step.finished;
     expect(outcome).toMatchObject({ timedOut: true, cancelled: false, exitCode: null, signal: 'SIGTERM' });
-    expect(isAlive(grandchild)).toBe(false);
+    expect(await diesWithin(grandchild, 2000)).toBe(true);
     expect(sink.text('header')).toBe('timed out after 1 s; killing process group\n');
   });
 
@@ -109,7 +99,7 @@ describe('startStep', () => {
     step.cancel('the job was cancelled');
     const outcome = await step.finished;
     expect(outcome).toMatchObject({ timedOut: false, cancelled: true, exitCode: null, signal: 'SIGTERM' });
-    expect(isAlive(grandchild)).toBe(false);
+    expect(await diesWithin(grandchild, 2000)).toBe(true);
     expect(sink.text('header')).toBe('the job was cancelled; killing process group\n');
   });
 
@@ -121,14 +111,14 @@ describe('startStep', () => {
     step.cancel('cancelled');
     const outcome = await step.finished;
     expect(outcome).toMatchObject({ cancelled: true, signal: 'SIGKILL' });
-    expect(isAlive(grandchild)).toBe(false);
+    expect(await diesWithin(grandchild, 2000)).toBe(true);
   });
 
   it('ends leftovers of the group when the command exits, so they cannot hold the step open', async () => {
     const sink = new CollectingSink();
     const outcome = await shell('sleep 300 & echo $!', sink).finished;
     expect(outcome).toMatchObject({ exitCode: 0, timedOut: false, cancelled: false });
-    expect(isAlive(Number(await sink.firstLine()))).toBe(false);
+    expect(await diesWithin(Number(await sink.firstLine()), 2000)).toBe(true);
   });
 
   it('reports a command that cannot start', async () => {

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningWorker, startWorker } from './index.ts';
 import { FakeCoordinator, type Report } from './testing/fake-coordinator.ts';
+import { diesWithin } from './testing/process-state.ts';
 
 let fixtureDir: string;
 let repoUrl: string;
@@ -104,15 +104,6 @@ function expectReportsInOrder(reports: Report[]): void {
     } else {
       expect(position).toBe(reports.length - 1);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
   }
 }
 
@@ -249,7 +240,7 @@ describe('startWorker', () => {
     coordinator.takeLease(lost);
     const next = coordinator.assign(job([step('quick', 'echo next')], { id: 8 }));
     expect(await coordinator.result(next)).toMatchObject({ result: 'success' });
-    expect(isAlive(grandchild)).toBe(false);
+    expect(await diesWithin(grandchild, 2000)).toBe(true);
     expect(coordinator.forAttempt(lost).filter((r) => r.type === 'finished' || r.type === 'attempt')).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
@@ -26,6 +26,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     // A held claim lasts up to ~25 s and log follows for as long as a job runs.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
+    // On shutdown, close kept-alive worker connections instead of waiting out their timeout.
+    forceCloseConnections: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -47,8 +49,10 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
 
   // JSON and log frames only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(LOG_CONTENT_TYPE, { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BYTES }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    LOG_CONTENT_TYPE,
+    { parseAs: 'buffer', bodyLimit: MAX_LOG_BATCH_BYTES },
+    (_req, body, done) => done(null, body),
   );
 
   app.addHook('onRequest', async (request) => {
@@ -68,7 +72,9 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     }
     if (error.validation) {
       const problems = error.validation.map((v) => {
-        const where = v.instancePath ? `${error.validationContext}${v.instancePath.replace(/\//g, '.')}` : error.validationContext;
+        const where = v.instancePath
+          ? `${error.validationContext}${v.instancePath.replace(/\//g, '.')}`
+          : error.validationContext;
         return `${where}: ${v.message}`;
       });
       return reply.code(400).send({
@@ -77,8 +83,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code =
-        status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : 'invalid-request';
+      const code = status === 413 ? 'payload-too-large' : status === 415 ? 'unsupported-media-type' : 'invalid-request';
       return reply.code(status).send({ error: { code, message: error.message, details: { fastify: error.code } } });
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
@@ -86,7 +91,9 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    reply
+      .code(404)
+      .send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
 
   registerMetaRoutes(app, ctx);

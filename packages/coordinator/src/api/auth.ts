@@ -18,7 +18,10 @@ export function authorize(farm: Farm, request: FastifyRequest): void {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) {
-    throw new ApiError('unauthenticated', `this endpoint needs a token with the "${scope}" scope (Authorization: Bearer …)`);
+    throw new ApiError(
+      'unauthenticated',
+      `this endpoint needs a token with the "${scope}" scope (Authorization: Bearer …)`,
+    );
   }
   const grant = tokens.get(sha256Hex(match[1] as string));
   if (!grant) throw new ApiError('unauthenticated', 'unknown token');

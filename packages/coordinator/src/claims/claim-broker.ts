@@ -32,7 +32,12 @@ export class ClaimBroker {
     return names;
   }
 
-  async claim(workerName: string, request: ClaimRequest, waitMs: number, signal: AbortSignal): Promise<Assignment | null> {
+  async claim(
+    workerName: string,
+    request: ClaimRequest,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<Assignment | null> {
     // A worker has one claim at a time; a new one means the old connection is stale.
     this.release(workerName);
     const assignment = await this.tryClaim(workerName, request);

@@ -57,7 +57,10 @@ describe('parseConfig', () => {
   - { name: build, repo: demo, pool: linux, steps: ${step} }
   - { name: build, repo: nope, pool: linux, steps: ${step} }
 `);
-    expect(problems).toContainEqual({ path: 'builders[1].name', message: expect.stringContaining('duplicate builder') });
+    expect(problems).toContainEqual({
+      path: 'builders[1].name',
+      message: expect.stringContaining('duplicate builder'),
+    });
     expect(problems).toContainEqual({ path: 'builders[1].repo', message: expect.stringContaining('"nope"') });
   });
 
@@ -76,7 +79,10 @@ describe('parseConfig', () => {
   - { name: build, repo: demo, pool: linux, branches: main, steps: [{ name: s, run: x, timeout: -5 }] }
 `);
     expect(problems).toContainEqual({ path: 'builders[0].branches', message: 'expected a list, got "main"' });
-    expect(problems).toContainEqual({ path: 'builders[0].steps[0].timeout', message: 'expected a number >= 1, got -5' });
+    expect(problems).toContainEqual({
+      path: 'builders[0].steps[0].timeout',
+      message: 'expected a number >= 1, got -5',
+    });
   });
 
   it('reports YAML syntax errors and missing sections', () => {

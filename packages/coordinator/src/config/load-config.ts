@@ -71,17 +71,29 @@ function schemaProblems(value: unknown): ConfigProblem[] {
     if (error.keyword === 'anyOf') continue;
     if (error.keyword === 'additionalProperties') {
       for (const extra of (params.additionalProperties as string[] | undefined) ?? []) {
-        add(path ? `${path}.${extra}` : extra, 'unknown setting (check its spelling against the README\'s configuration reference)');
+        add(
+          path ? `${path}.${extra}` : extra,
+          "unknown setting (check its spelling against the README's configuration reference)",
+        );
       }
     } else if (error.keyword === 'required') {
       const missing = (params.requiredProperties as string[] | undefined) ?? [];
-      add(path, `missing required setting${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(', ')}`);
+      add(
+        path,
+        `missing required setting${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(', ')}`,
+      );
     } else {
-      add(path, `${expectation(error.keyword, params) ?? error.message}, got ${describeValue(valueAt(value, error.instancePath))}`);
+      add(
+        path,
+        `${expectation(error.keyword, params) ?? error.message}, got ${describeValue(valueAt(value, error.instancePath))}`,
+      );
     }
   }
   for (const [pointer, expected] of expectedByUnion) {
-    add(toConfigPath(pointer), `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(valueAt(value, pointer))}`);
+    add(
+      toConfigPath(pointer),
+      `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(valueAt(value, pointer))}`,
+    );
   }
   return problems.length > 0 ? problems : [{ path: '', message: 'does not match the configuration schema' }];
 }

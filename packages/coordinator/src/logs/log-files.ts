@@ -62,8 +62,7 @@ export class LogFiles {
     const target = this.gzipPath(attemptId, step);
     const temporary = `${target}.tmp`;
     await mkdir(this.dir(attemptId), { recursive: true });
-    const source =
-      bytes === 0 ? [] : createReadStream(this.rawPath(attemptId, step), { start: 0, end: bytes - 1 });
+    const source = bytes === 0 ? [] : createReadStream(this.rawPath(attemptId, step), { start: 0, end: bytes - 1 });
     await pipeline(source, createGzip({ level: 6 }), createWriteStream(temporary));
     await rename(temporary, target);
   }

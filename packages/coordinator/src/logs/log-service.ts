@@ -93,7 +93,10 @@ export class LogService {
     const limit = this.maxBytesPerStep();
     if (stored + body.length <= limit) return body;
     if (stored >= limit) return Buffer.alloc(0);
-    const note = encodeFrame('header', Buffer.from(`\n[switchyard: log limit of ${limit} bytes reached; output dropped]\n`));
+    const note = encodeFrame(
+      'header',
+      Buffer.from(`\n[switchyard: log limit of ${limit} bytes reached; output dropped]\n`),
+    );
     let room = limit - stored - note.length;
     const kept: Buffer[] = [];
     for (const chunk of new FrameDecoder().push(body)) {

@@ -48,7 +48,12 @@ export function toPush(row: PushRow, jobs: readonly JobRow[]): Push {
     message: row.message,
     files: JSON.parse(row.files) as string[],
     createdAt: iso(row.created_at),
-    jobs: jobs.map((j) => ({ id: j.id, builder: j.builder, state: j.state as JobState, attemptCount: j.attempt_count })),
+    jobs: jobs.map((j) => ({
+      id: j.id,
+      builder: j.builder,
+      state: j.state as JobState,
+      attemptCount: j.attempt_count,
+    })),
   };
 }
 

@@ -69,7 +69,12 @@ export class Queries {
   async getJob(id: number): Promise<JobDetail> {
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!job) throw new ApiError('not-found', `job ${id} does not exist`);
-    const attempts = await this.db.selectFrom('attempts').selectAll().where('job_id', '=', id).orderBy('number').execute();
+    const attempts = await this.db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('job_id', '=', id)
+      .orderBy('number')
+      .execute();
     const steps =
       attempts.length === 0
         ? []

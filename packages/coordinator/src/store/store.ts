@@ -22,7 +22,13 @@ import type { Database } from './schema.ts';
 import { type CommittedEvent, WriteContext } from './write-context.ts';
 
 /** Attempt endings that say nothing about the job itself, so another attempt may succeed. */
-const RETRYABLE_REASONS = new Set(['worker-lost', 'worker-restarted', 'worker-stopped', 'lost-contact', 'checkout-failed']);
+const RETRYABLE_REASONS = new Set([
+  'worker-lost',
+  'worker-restarted',
+  'worker-stopped',
+  'lost-contact',
+  'checkout-failed',
+]);
 
 /** How many pending jobs of a pool one claim looks at, in queue order. */
 const CLAIM_WINDOW = 500;
@@ -110,7 +116,9 @@ export class Store {
         const index = remaining.findIndex((b) => b.after.every((a) => !remaining.some((r) => r.name === a)));
         const builder = remaining.splice(index, 1)[0] as Builder;
         const missing = builder.after.find((a) => !jobIdByBuilder.has(a));
-        const dependsOn = builder.after.filter((a) => jobIdByBuilder.has(a)).map((a) => jobIdByBuilder.get(a) as number);
+        const dependsOn = builder.after
+          .filter((a) => jobIdByBuilder.has(a))
+          .map((a) => jobIdByBuilder.get(a) as number);
         let state: JobState;
         let reason: string | null = null;
         if (missing !== undefined) {
@@ -121,7 +129,12 @@ export class Store {
           state = verdict.state;
           if (verdict.state === 'skipped') reason = `dependency ${builder.after[verdict.blockingIndex]} was skipped`;
         }
-        const row = await this.insertJob(ctx, farm, builder, pushRow, { state, reason, dependsOn, retriggeredFrom: null });
+        const row = await this.insertJob(ctx, farm, builder, pushRow, {
+          state,
+          reason,
+          dependsOn,
+          retriggeredFrom: null,
+        });
         jobIdByBuilder.set(builder.name, row.id);
         stateByBuilder.set(builder.name, state);
         created.push(row);
@@ -265,7 +278,11 @@ export class Store {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
+      await ctx.trx
+        .updateTable('workers')
+        .set({ current_attempt: attempt.id })
+        .where('name', '=', workerName)
+        .execute();
       await ctx.emit(
         'job.started',
         { job: toJob(jobRow), attempt: attempt.number, worker: workerName },
@@ -318,7 +335,11 @@ export class Store {
       }
       if (attempt.state !== 'running') throw leaseLost(attempt);
       const leaseExpiresAt = ctx.now + leaseMs;
-      await ctx.trx.updateTable('attempts').set({ lease_expires_at: leaseExpiresAt }).where('id', '=', attemptId).execute();
+      await ctx.trx
+        .updateTable('attempts')
+        .set({ lease_expires_at: leaseExpiresAt })
+        .where('id', '=', attemptId)
+        .execute();
       await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
       return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt), heldMs: 0 };
     });
@@ -359,9 +380,7 @@ export class Store {
       .execute();
     for (const { name } of silent) {
       if (stillWaiting.has(name)) continue;
-      await this.write((ctx) =>
-        this.markWorkerOffline(ctx, name, `no claim for ${Math.round(silenceMs / 1000)} s`),
-      );
+      await this.write((ctx) => this.markWorkerOffline(ctx, name, `no claim for ${Math.round(silenceMs / 1000)} s`));
     }
   }
 
@@ -524,7 +543,12 @@ export class Store {
     const job = await this.jobRow(ctx, attempt.job_id);
     const { steps: _steps, ...attemptView } = toAttempt(ended, []);
     await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
-    if (result === 'exception' && reason !== null && RETRYABLE_REASONS.has(reason) && job.attempt_count < job.max_attempts) {
+    if (
+      result === 'exception' &&
+      reason !== null &&
+      RETRYABLE_REASONS.has(reason) &&
+      job.attempt_count < job.max_attempts
+    ) {
       const requeued = await ctx.trx
         .updateTable('jobs')
         .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now })
@@ -560,7 +584,11 @@ export class Store {
     for (const dependent of waiting) {
       const dependsOn = JSON.parse(dependent.depends_on) as number[];
       if (!dependsOn.includes(job.id)) continue;
-      const deps = await ctx.trx.selectFrom('jobs').select(['id', 'state', 'builder']).where('id', 'in', dependsOn).execute();
+      const deps = await ctx.trx
+        .selectFrom('jobs')
+        .select(['id', 'state', 'builder'])
+        .where('id', 'in', dependsOn)
+        .execute();
       const ordered = dependsOn.map((id) => deps.find((d) => d.id === id) as { state: string; builder: string });
       const verdict = dependencyVerdict(ordered.map((d) => d.state as JobState));
       if (verdict.state === 'pending') {
@@ -574,7 +602,12 @@ export class Store {
         await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
       } else if (verdict.state === 'skipped') {
         const blocker = ordered[verdict.blockingIndex] as { builder: string };
-        await this.finishJob(ctx, dependent, 'skipped', `dependency ${blocker.builder} ended in ${verdict.blockingState}`);
+        await this.finishJob(
+          ctx,
+          dependent,
+          'skipped',
+          `dependency ${blocker.builder} ended in ${verdict.blockingState}`,
+        );
       }
     }
   }
@@ -634,7 +667,11 @@ export class Store {
       if (!builder) {
         throw new ApiError('conflict', `builder ${job.builder} is no longer in the configuration`);
       }
-      const push = await ctx.trx.selectFrom('pushes').selectAll().where('id', '=', job.push_id).executeTakeFirstOrThrow();
+      const push = await ctx.trx
+        .selectFrom('pushes')
+        .selectAll()
+        .where('id', '=', job.push_id)
+        .executeTakeFirstOrThrow();
       // Depend on the newest job of each upstream builder in this push (it may itself be a retrigger).
       const dependsOn: number[] = [];
       const states: JobState[] = [];

@@ -36,7 +36,12 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { types, repo, branch, builder, job, push, since } = request.query;
-      const typeList = types ? types.split(',').map((t) => t.trim()).filter(Boolean) : undefined;
+      const typeList = types
+        ? types
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : undefined;
       const unknown = typeList?.find((t) => !(EVENT_TYPES as readonly string[]).includes(t));
       if (unknown !== undefined) {
         throw new ApiError('invalid-request', `unknown event type "${unknown}"`, { known: EVENT_TYPES });
@@ -116,7 +121,5 @@ function drained(out: import('node:http').ServerResponse, signal: AbortSignal): 
 }
 
 function dropSlowConsumer(out: import('node:http').ServerResponse, cursor: number): void {
-  out.write(
-    `event: dropped\ndata: ${JSON.stringify({ reason: 'consumer too slow', resumeAfter: cursor })}\n\n`,
-  );
+  out.write(`event: dropped\ndata: ${JSON.stringify({ reason: 'consumer too slow', resumeAfter: cursor })}\n\n`);
 }

@@ -1,5 +1,4 @@
-import { JOB_STATES, Job, JobDetail, ListJobsQuery } from '@switchyard/protocol';
-import { ApiError } from '@switchyard/protocol';
+import { ApiError, JOB_STATES, Job, JobDetail, ListJobsQuery } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app.ts';
 import type { ApiContext } from '../context.ts';
@@ -70,6 +69,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
         response: { 201: Type.Object({ job: Job }), ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request, reply) => reply.code(201).send({ job: await ctx.store.retriggerJob(ctx.farm(), request.params.id) }),
+    async (request, reply) =>
+      reply.code(201).send({ job: await ctx.store.retriggerJob(ctx.farm(), request.params.id) }),
   );
 }

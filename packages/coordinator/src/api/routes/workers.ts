@@ -15,7 +15,10 @@ import type { ApiContext } from '../context.ts';
 
 const WorkerName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const AttemptParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const StepParams = Type.Object({ id: Type.Integer({ minimum: 1 }), index: Type.Integer({ minimum: 0, maximum: 1000 }) });
+const StepParams = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  index: Type.Integer({ minimum: 0, maximum: 1000 }),
+});
 const Ok = Type.Object({ ok: Type.Literal(true) });
 
 /** The worker protocol: long-poll claims, heartbeats that renew leases, and ordered reports. */

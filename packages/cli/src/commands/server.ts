@@ -1,0 +1,44 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { assertPortFree, DEFAULT_PORT, launchCoordinator } from '../launch-coordinator.ts';
+import { wholeNumber } from '../option-parsers.ts';
+import { listenForShutdown, whenAborted } from '../shutdown.ts';
+
+interface ServerOptions {
+  config: string;
+  data: string;
+  port: number;
+  host: string;
+}
+
+export function addServerCommand(program: Command): void {
+  program
+    .command('server')
+    .summary('run the coordinator')
+    .description('Run the coordinator: the API, the scheduler and the live event stream')
+    .option('--config <file>', 'farm configuration (repos, builders, auth)', 'switchyard.yml')
+    .option('--data <dir>', 'where the database, logs and artifacts are kept', '.switchyard/data')
+    .option('--port <port>', 'port to listen on (0: any free port)', wholeNumber(0, 65535), DEFAULT_PORT)
+    .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
+    .addHelpText(
+      'after',
+      `
+SIGHUP reloads the configuration; SIGINT or SIGTERM stops the server. Logs are JSON lines on stdout.
+
+Example:
+  $ switchyard server --config switchyard.yml --data /var/lib/switchyard --host 0.0.0.0`,
+    )
+    .action(async (options: ServerOptions) => {
+      const shutdown = listenForShutdown();
+      await assertPortFree(options);
+      const coordinator = await launchCoordinator({
+        configPath: resolve(options.config),
+        dataDir: resolve(options.data),
+        port: options.port,
+        host: options.host,
+      });
+      process.stderr.write(`switchyard coordinator listening on ${coordinator.url} (Ctrl-C stops it)\n`);
+      await whenAborted(shutdown);
+      await coordinator.close();
+    });
+}

@@ -1,0 +1,52 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { addConnectionOptions, type ConnectionOptions } from '../connection.ts';
+import { collectTag } from '../option-parsers.ts';
+import { listenForShutdown, whenAborted } from '../shutdown.ts';
+
+interface WorkerOptions extends ConnectionOptions {
+  name: string;
+  pool: string;
+  workDir: string;
+  tag: Record<string, string>;
+}
+
+export function addWorkerCommand(program: Command): void {
+  const command = program
+    .command('worker')
+    .summary('run a worker agent')
+    .description('Run a worker agent: it claims jobs of one pool from the coordinator and runs their steps')
+    .option('--name <name>', 'worker name, unique in the farm', hostname())
+    .requiredOption('--pool <pool>', 'the pool whose jobs it runs, e.g. linux')
+    .requiredOption('--work-dir <dir>', 'where it keeps repositories, tools and job directories')
+    .addOption(
+      new Option('--tag <key=value>', 'a tag builders can require (repeatable)')
+        .argParser(collectTag)
+        .default({}, 'none'),
+    );
+  addConnectionOptions(command)
+    .addHelpText(
+      'after',
+      `
+SIGINT or SIGTERM stops it: the running job's attempt is reported before it exits.
+
+Example:
+  $ switchyard worker --server http://farm:7420 --pool linux --work-dir /var/lib/switchyard-worker --tag gpu=yes`,
+    )
+    .action(async (options: WorkerOptions) => {
+      const shutdown = listenForShutdown();
+      const { startWorker } = await import('@switchyard/worker');
+      const worker = startWorker({
+        server: options.server,
+        token: options.token,
+        name: options.name,
+        pool: options.pool,
+        workDir: resolve(options.workDir),
+        tags: options.tag,
+      });
+      process.stderr.write(`worker ${options.name} (pool ${options.pool}) working for ${options.server}\n`);
+      await Promise.race([whenAborted(shutdown), worker.done]);
+      if (shutdown.aborted) await worker.stop();
+    });
+}

@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+import { addCancelCommand } from './commands/cancel.ts';
+import { addDemoCommand } from './commands/demo.ts';
+import { addLogsCommand } from './commands/logs.ts';
+import { addPushCommand } from './commands/push.ts';
+import { addRetriggerCommand } from './commands/retrigger.ts';
+import { addServerCommand } from './commands/server.ts';
+import { addStatusCommand } from './commands/status.ts';
+import { addValidateCommand } from './commands/validate.ts';
+import { addWatchCommand } from './commands/watch.ts';
+import { addWorkerCommand } from './commands/worker.ts';
+
+/** The `switchyard` command. Settings made here before the subcommands are added are inherited by them. */
+export function createProgram(): Command {
+  const program = new Command('switchyard')
+    .description('Switchyard, a self-hosted build farm: pushes in, builds, tests and live status out.')
+    .version(packageJson.version)
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Start here:
+  $ npm start                  a demo farm: a repository, a coordinator, two workers and a few pushes
+  $ switchyard status          recent pushes and the workers
+  $ switchyard watch           the live event stream
+
+Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0.0.1:7420).`,
+    );
+  for (const add of [
+    addDemoCommand,
+    addServerCommand,
+    addWorkerCommand,
+    addValidateCommand,
+    addPushCommand,
+    addStatusCommand,
+    addLogsCommand,
+    addWatchCommand,
+    addCancelCommand,
+    addRetriggerCommand,
+  ]) {
+    add(program);
+  }
+  return program;
+}

@@ -1,0 +1,28 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+const CAPACITY = 512;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing cost more than a tenth of the
+ * coordinator's CPU in the trivial-job benchmark (bench/throughput.ts). Kysely sends the same few
+ * dozen SQL strings over and over, so prepared statements are kept and reused, least recently
+ * used first out. better-sqlite3 runs statements synchronously, so one is never in use twice.
+ */
+export function withStatementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string): SqliteStatement {
+      let statement = statements.get(sql);
+      if (statement) {
+        statements.delete(sql);
+      } else {
+        statement = database.prepare(sql) as unknown as SqliteStatement;
+        if (statements.size >= CAPACITY) statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
+}

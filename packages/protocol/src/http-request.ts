@@ -1,0 +1,50 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+
+export interface PlainResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+// Kept-alive connections: a worker makes several calls per job and a log batch every 250 ms.
+const httpAgent = new HttpAgent({ keepAlive: true });
+const httpsAgent = new HttpsAgent({ keepAlive: true });
+
+/**
+ * One request with node:http rather than fetch: the worker's log batches go through here, and
+ * fetch's web streams cost a copy of every body and a sizeable share of a worker's CPU in
+ * bench/log-ingest.ts. Network failures reject with the system error (ECONNREFUSED, …).
+ */
+export function plainRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  signal: AbortSignal | undefined,
+): Promise<PlainResponse> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(target, {
+      method,
+      headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
+      agent: target.protocol === 'https:' ? httpsAgent : httpAgent,
+      signal,
+    });
+    request.on('error', reject);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    request.end(body);
+  });
+}
