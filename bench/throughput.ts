@@ -12,8 +12,10 @@ import { describeMachine, percentile } from './machine.ts';
 
 const jobsArg = process.argv.indexOf('--jobs');
 const JOBS = jobsArg > 0 ? Number(process.argv[jobsArg + 1]) : 400;
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
 
-async function run(workers: number): Promise<void> {
+async function run(workers: number): Promise<number> {
   const farm = new TestFarm();
   farm.writeConfig(`
 repos: [{ name: bench, url: $REPO }]
@@ -72,7 +74,15 @@ builders:
   );
   await killAll();
   farm.remove();
+  return JOBS / elapsed;
 }
 
 console.log(`trivial-job throughput on ${describeMachine()}`);
-for (const workers of [1, 4]) await run(workers);
+for (const workers of [1, 4]) {
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) rates.push(await run(workers));
+  rates.sort((a, b) => a - b);
+  console.log(
+    `=> ${workers} worker${workers > 1 ? 's' : ''}: median ${percentile(rates, 50).toFixed(1)} jobs/s over ${RUNS} runs`,
+  );
+}

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectEvents } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { waitUntil } from '../helpers/pids.ts';
 import { killAll, startServer, switchyardCommand, type TestServer } from '../helpers/processes.ts';
@@ -236,6 +237,8 @@ describe('SIGHUP reloads the config', () => {
     server.child.kill('SIGHUP');
     await waitUntil(() => server.output().includes('configuration reloaded'), 10_000, 'the reload');
     expect((await server.client.info()).builders.map((b) => b.name)).toEqual(['build', 'docs']);
+    const [reloaded] = await collectEvents(server.client, (seen) => seen.length === 1, { types: ['config.reloaded'] });
+    expect(reloaded?.data).toEqual({ builders: 2, repos: 1 });
     const after = await server.client.createPush({ repo: 'demo', branch: 'main', revision: 'abcdef0' });
     expect(after.jobs.map((j) => j.builder)).toEqual(['build', 'docs']);
     // State survives the reload.

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `switchyard` command. The CLI is TypeScript run through tsx, so there is no build step.
+// The `switchyard` command, run from its TypeScript sources through tsx. (`npm run build` makes
+// packages/cli/dist/switchyard.mjs for running with plain node instead.)
 import { register } from 'tsx/esm/api';
 
 register();

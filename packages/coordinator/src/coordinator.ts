@@ -131,7 +131,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
 
   const reload = async (): Promise<Farm> => {
     const next = await loadConfigFile(options.configPath);
+    if (next.tokens === null && !LOOPBACK.has(host)) {
+      // The socket stays bound where it is: dropping auth would open the API to the network.
+      throw new Error(`${next.file} has no auth: section, but the server listens on ${host}; restart it to drop auth`);
+    }
     farm = next;
+    await store.recordConfigReload(next.builders.length, next.repos.size);
     logger.info({ builders: next.builders.length, repos: next.repos.size }, 'configuration reloaded');
     return next;
   };

@@ -74,7 +74,9 @@ export const AuthConfig = Type.Object(
 export const ServerSettings = Type.Object(
   {
     lease_seconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
-    claim_wait_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
+    claim_wait_seconds: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 120, description: 'the longest a worker claim is held open' }),
+    ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     step_timeout: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds, for steps without a timeout' })),
     max_log_bytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'per step; output past it is dropped' })),

@@ -19,7 +19,7 @@ export function addWorkerCommand(program: Command): void {
     .description('Run a worker agent: it claims jobs of one pool from the coordinator and runs their steps')
     .option('--name <name>', 'worker name, unique in the farm', hostname())
     .requiredOption('--pool <pool>', 'the pool whose jobs it runs, e.g. linux')
-    .requiredOption('--work-dir <dir>', 'where it keeps repositories, tools and job directories')
+    .requiredOption('--work-dir <dir>', 'where it keeps its job directories')
     .addOption(
       new Option('--tag <key=value>', 'a tag builders can require (repeatable)')
         .argParser(collectTag)

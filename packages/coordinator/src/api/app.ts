@@ -87,13 +87,15 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
       return reply.code(status).send({ error: { code, message: error.message, details: { fastify: error.code } } });
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; see the coordinator log' } });
+    return reply
+      .code(500)
+      .send({ error: { code: 'internal', message: 'internal error; see the coordinator log', details: {} } });
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    reply.code(404).send({
+      error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: {} },
+    });
   });
 
   registerMetaRoutes(app, ctx);

@@ -64,6 +64,29 @@ describe('parseConfig', () => {
     expect(problems).toContainEqual({ path: 'builders[1].repo', message: expect.stringContaining('"nope"') });
   });
 
+  it('reserves the name of the checkout step and refuses duplicate token names', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: build, repo: demo, pool: linux, steps: [{ name: checkout, run: "true" }] }
+auth:
+  tokens:
+    - { name: ci, sha256: ${'a'.repeat(64)}, scopes: [push] }
+    - { name: ci, sha256: ${'b'.repeat(64)}, scopes: [worker] }
+`);
+    expect(problems).toEqual([
+      {
+        path: 'builders[0].steps[0].name',
+        message: 'duplicate step "checkout" (the name of the checkout step the worker runs first)',
+      },
+      { path: 'auth.tokens[1].name', message: 'duplicate token "ci"' },
+    ]);
+    expect(() =>
+      parseConfig(
+        'farm.yml',
+        `${repos}builders: [{ name: b, repo: demo, pool: p, checkout: false, steps: [{ name: checkout, run: x }] }]\n`,
+      ),
+    ).not.toThrow();
+  });
+
   it('finds a dependency cycle', () => {
     const problems = problemsOf(`${repos}builders:
   - { name: a, repo: demo, pool: linux, after: c, steps: ${step} }

@@ -158,10 +158,12 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
         message: `expected one of the repos (${[...repoNames].join(', ')}), got "${builder.repo}"`,
       });
     }
-    const stepNames = new Set<string>();
+    // With a checkout, the worker's first step is called `checkout`.
+    const stepNames = new Set<string>(builder.checkout === false ? [] : ['checkout']);
     builder.steps.forEach((step, j) => {
       if (stepNames.has(step.name)) {
-        problems.push({ path: `builders[${i}].steps[${j}].name`, message: `duplicate step "${step.name}"` });
+        const why = step.name === 'checkout' ? ' (the name of the checkout step the worker runs first)' : '';
+        problems.push({ path: `builders[${i}].steps[${j}].name`, message: `duplicate step "${step.name}"${why}` });
       }
       stepNames.add(step.name);
     });
@@ -185,8 +187,11 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
       message: `dependency cycle: ${cycle.join(' → ')}`,
     });
   }
+  const tokenNames = new Set<string>();
   config.auth?.tokens.forEach((token, i) => {
     const path = `auth.tokens[${i}]`;
+    if (tokenNames.has(token.name)) problems.push({ path: `${path}.name`, message: `duplicate token "${token.name}"` });
+    tokenNames.add(token.name);
     if ((token.sha256 === undefined) === (token.env === undefined)) {
       problems.push({ path, message: 'expected exactly one of `sha256` or `env`' });
     } else if (token.env !== undefined && !env[token.env]) {

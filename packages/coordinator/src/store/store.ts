@@ -322,11 +322,6 @@ export class Store {
     }
   }
 
-  /** Marks a worker as seen; called while its claim long-poll is held. */
-  async workerSeen(name: string): Promise<void> {
-    await this.db.updateTable('workers').set({ last_seen: this.clock() }).where('name', '=', name).execute();
-  }
-
   async heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse> {
     return this.write(async (ctx) => {
       const attempt = await this.requireAttempt(ctx, attemptId);
@@ -551,7 +546,7 @@ export class Store {
     ) {
       const requeued = await ctx.trx
         .updateTable('jobs')
-        .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now })
+        .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now, worker: null })
         .where('id', '=', job.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -610,6 +605,10 @@ export class Store {
         );
       }
     }
+  }
+
+  async recordConfigReload(builders: number, repos: number): Promise<void> {
+    await this.write((ctx) => ctx.emit('config.reloaded', { builders, repos }));
   }
 
   // ---- user actions ------------------------------------------------------------------------

@@ -56,7 +56,15 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
       } else {
         cursor = since ?? ctx.events.lastId;
       }
-      const filter: EventFilter = { types: typeList, repo, branch, builder, job, push };
+      // An empty parameter (`?repo=`) means no filter, as it does for the database query.
+      const filter: EventFilter = {
+        types: typeList,
+        repo: repo || undefined,
+        branch: branch || undefined,
+        builder: builder || undefined,
+        job,
+        push,
+      };
 
       const abort = new AbortController();
       const stop = () => abort.abort();

@@ -43,7 +43,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'claimWork',
         tags: ['worker protocol'],
-        summary: 'Ask for a job; held up to waitSeconds (default: the server setting, ~25 s), then answers null',
+        summary: 'Ask for a job; held up to waitSeconds (at most server.claim_wait_seconds, 25 s), then answers null',
         params: Type.Object({ name: WorkerName }),
         body: ClaimRequest,
         response: { 200: ClaimResponse, ...errorResponses(400, 401, 403) },
@@ -51,7 +51,9 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
     },
     async (request) => {
       const settings = ctx.farm().settings;
-      const waitMs = Math.round((request.body.waitSeconds ?? settings.claimWaitSeconds) * 1000);
+      // The worker asks; the farm's setting caps it (a proxy in between may cut idle requests).
+      const waitSeconds = Math.min(request.body.waitSeconds ?? settings.claimWaitSeconds, settings.claimWaitSeconds);
+      const waitMs = Math.round(waitSeconds * 1000);
       const abort = new AbortController();
       const stop = () => abort.abort();
       request.raw.socket.once('close', stop);
