@@ -3,6 +3,7 @@ import {
   type Assignment,
   type AttemptFinishedRequest,
   type AttemptResult,
+  type AttemptState,
   type ClaimRequest,
   type CreatePushRequest,
   type HeartbeatResponse,
@@ -517,27 +518,13 @@ export class Store {
     reason: string | null,
     details: { message?: string | null; finishedAt?: number },
   ): Promise<void> {
-    const finishedAt = details.finishedAt ?? ctx.now;
-    const ended = await ctx.trx
-      .updateTable('attempts')
-      .set({ state: result, reason, message: details.message ?? null, finished_at: finishedAt, lease_expires_at: null })
-      .where('id', '=', attempt.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await ctx.trx
-      .updateTable('steps')
-      .set({ state: 'exception', finished_at: finishedAt })
-      .where('attempt_id', '=', attempt.id)
-      .where('finished_at', 'is', null)
-      .execute();
-    await ctx.trx
-      .updateTable('workers')
-      .set({ current_attempt: null })
-      .where('current_attempt', '=', attempt.id)
-      .execute();
     const job = await this.jobRow(ctx, attempt.job_id);
-    const { steps: _steps, ...attemptView } = toAttempt(ended, []);
-    await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
+    await this.closeAttempt(ctx, attempt, job, {
+      state: result,
+      reason,
+      message: details.message ?? null,
+      finishedAt: details.finishedAt ?? ctx.now,
+    });
     if (
       result === 'exception' &&
       reason !== null &&
@@ -559,6 +546,44 @@ export class Store {
         ? `${reason} (attempt ${attempt.number} of ${job.max_attempts})`
         : reason;
     await this.finishJob(ctx, job, result, jobReason);
+  }
+
+  /**
+   * Records how an attempt ended: its unfinished steps end with it (as `cancelled`, or as
+   * `exception` when the attempt did not end on purpose), its worker is free, and
+   * `attempt.finished` announces it. What becomes of the job is the caller's business.
+   */
+  private async closeAttempt(
+    ctx: WriteContext,
+    attempt: AttemptRow,
+    job: JobRow,
+    end: { state: AttemptState; reason: string | null; message: string | null; finishedAt: number },
+  ): Promise<void> {
+    const ended = await ctx.trx
+      .updateTable('attempts')
+      .set({
+        state: end.state,
+        reason: end.reason,
+        message: end.message,
+        finished_at: end.finishedAt,
+        lease_expires_at: null,
+      })
+      .where('id', '=', attempt.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await ctx.trx
+      .updateTable('steps')
+      .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
+      .where('attempt_id', '=', attempt.id)
+      .where('finished_at', 'is', null)
+      .execute();
+    await ctx.trx
+      .updateTable('workers')
+      .set({ current_attempt: null })
+      .where('current_attempt', '=', attempt.id)
+      .execute();
+    const { steps: _steps, ...attemptView } = toAttempt(ended, []);
+    await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
   }
 
   /** Makes a job final and settles the jobs waiting for it. */
@@ -627,26 +652,13 @@ export class Store {
           .where('state', '=', 'running')
           .executeTakeFirst();
         if (attempt) {
-          const ended = await ctx.trx
-            .updateTable('attempts')
-            .set({ state: 'cancelled', reason: 'cancelled', finished_at: ctx.now, lease_expires_at: null })
-            .where('id', '=', attempt.id)
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await ctx.trx
-            .updateTable('steps')
-            .set({ state: 'cancelled', finished_at: ctx.now })
-            .where('attempt_id', '=', attempt.id)
-            .where('finished_at', 'is', null)
-            .execute();
-          await ctx.trx
-            .updateTable('workers')
-            .set({ current_attempt: null })
-            .where('current_attempt', '=', attempt.id)
-            .execute();
+          await this.closeAttempt(ctx, attempt, job, {
+            state: 'cancelled',
+            reason: 'cancelled',
+            message: null,
+            finishedAt: ctx.now,
+          });
           ctx.cancelledAttempts.add(attempt.id);
-          const { steps: _steps, ...attemptView } = toAttempt(ended, []);
-          await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
         }
       }
       await this.finishJob(ctx, job, 'cancelled', 'cancelled');

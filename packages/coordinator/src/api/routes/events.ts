@@ -2,6 +2,7 @@ import { ApiError, EVENT_TYPES, type EventFilter } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app.ts';
 import type { ApiContext } from '../context.ts';
+import { streamLifetime } from '../stream-lifetime.ts';
 
 const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
@@ -66,10 +67,8 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
         push,
       };
 
-      const abort = new AbortController();
-      const stop = () => abort.abort();
-      request.raw.on('close', stop);
-      ctx.shutdown.addEventListener('abort', stop);
+      const lifetime = streamLifetime(request, ctx);
+      const signal = lifetime.signal;
       reply.hijack();
       const out = reply.raw;
       out.writeHead(200, {
@@ -81,7 +80,7 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
       out.write(`retry: 2000\n: connected at event ${cursor}\n\n`);
       ctx.metrics.sseClients.inc();
       try {
-        while (!abort.signal.aborted) {
+        while (!signal.aborted) {
           const page = await ctx.events.read(cursor, PAGE, filter);
           let chunk = '';
           for (const event of page.events) {
@@ -89,7 +88,7 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
           }
           cursor = page.cursor;
           if (chunk !== '') {
-            if (!out.write(chunk) && !(await drained(out, abort.signal))) {
+            if (!out.write(chunk) && !(await drained(out, signal))) {
               dropSlowConsumer(out, cursor);
               return;
             }
@@ -99,13 +98,12 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
             }
             continue;
           }
-          await ctx.events.waitForNew(cursor, HEARTBEAT_MS, abort.signal);
-          if (ctx.events.lastId <= cursor && !abort.signal.aborted) out.write(': heartbeat\n\n');
+          await ctx.events.waitForNew(cursor, HEARTBEAT_MS, signal);
+          if (ctx.events.lastId <= cursor && !signal.aborted) out.write(': heartbeat\n\n');
         }
       } finally {
         ctx.metrics.sseClients.dec();
-        request.raw.off('close', stop);
-        ctx.shutdown.removeEventListener('abort', stop);
+        lifetime.release();
         out.end();
       }
     },

@@ -2,6 +2,7 @@ import { LogQuery } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app.ts';
 import type { ApiContext } from '../context.ts';
+import { streamLifetime } from '../stream-lifetime.ts';
 
 export function registerLogRoutes(app: App, ctx: ApiContext): void {
   app.get(
@@ -21,10 +22,8 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
       const follow = request.query.follow === '1' || request.query.follow === 'true';
       // Fail before the first byte if the job or attempt doesn't exist.
       await ctx.queries.findAttempt(request.params.id, attempt);
-      const abort = new AbortController();
-      const stop = () => abort.abort();
-      request.raw.on('close', stop);
-      ctx.shutdown.addEventListener('abort', stop);
+      const lifetime = streamLifetime(request, ctx);
+      const signal = lifetime.signal;
       reply.hijack();
       const out = reply.raw;
       out.writeHead(200, {
@@ -34,17 +33,16 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
       });
       const write = (data: Buffer) =>
         new Promise<void>((resolve) => {
-          if (abort.signal.aborted || out.write(data)) resolve();
+          if (signal.aborted || out.write(data)) resolve();
           else out.once('drain', resolve);
         });
       try {
-        await ctx.logs.render(request.params.id, attempt, { follow, stream, signal: abort.signal, write });
+        await ctx.logs.render(request.params.id, attempt, { follow, stream, signal, write });
       } catch (error) {
         request.log.error({ err: error }, 'log rendering failed');
         out.write(`\n[switchyard: log unavailable: ${(error as Error).message}]\n`);
       } finally {
-        request.raw.off('close', stop);
-        ctx.shutdown.removeEventListener('abort', stop);
+        lifetime.release();
         out.end();
       }
     },
