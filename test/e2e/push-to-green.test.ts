@@ -150,6 +150,44 @@ describe('a push runs its builders on real workers', () => {
     expect(events.at(-1)?.data).toMatchObject({ job: { state: 'failure' } });
   });
 
+  it('serves its OpenAPI document and Prometheus metrics', async () => {
+    const openapi = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    expect(openapi.openapi).toBe('3.0.3');
+    const operations = Object.values(openapi.paths).flatMap((methods) =>
+      Object.values(methods).map((o) => o.operationId),
+    );
+    expect(operations.sort()).toEqual(
+      [
+        'appendLog',
+        'attemptFinished',
+        'cancelJob',
+        'claimWork',
+        'createPush',
+        'getJob',
+        'getJobLog',
+        'getPush',
+        'heartbeat',
+        'listJobs',
+        'listPushes',
+        'listWorkers',
+        'retriggerJob',
+        'serverInfo',
+        'stepFinished',
+        'stepStarted',
+        'streamEvents',
+      ].sort(),
+    );
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /^switchyard_http_requests_total\{method="POST",route="\/api\/v1\/pushes",status="201"\} \d+$/m,
+    );
+    expect(metrics).toMatch(/^switchyard_jobs\{state="success",pool="linux"\} \d+$/m);
+    expect(metrics).toMatch(/^switchyard_jobs\{state="skipped",pool="linux"\} \d+$/m);
+  });
+
   it('lists workers with their state', async () => {
     const workers = await server.client.listWorkers();
     expect(workers.map((w) => [w.name, w.pool])).toEqual([

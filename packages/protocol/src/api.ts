@@ -132,7 +132,7 @@ export const ListPushesQuery = Type.Object({
 });
 
 export const ListJobsQuery = Type.Object({
-  state: Type.Optional(Type.String({ description: 'comma-separated job states' })),
+  state: Type.Optional(Type.String({ description: 'job states separated by , or |' })),
   repo: Type.Optional(Type.String()),
   branch: Type.Optional(Type.String()),
   builder: Type.Optional(Type.String()),

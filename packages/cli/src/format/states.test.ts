@@ -30,7 +30,7 @@ describe('summarizeStates', () => {
   });
 
   test('states outside the order come last', () => {
-    expect(summarizeStates(['coalesced', 'success'], JOB_STATES, plainStyle)).toBe('1 success, 1 coalesced');
+    expect(summarizeStates(['unheard-of', 'success'], JOB_STATES, plainStyle)).toBe('1 success, 1 unheard-of');
   });
 
   test('says so when there are no jobs', () => {

@@ -10,7 +10,6 @@ const STATE_FORMATS: Record<string, StyleFormat> = {
   waiting: 'dim',
   cancelled: 'gray',
   skipped: 'gray',
-  coalesced: 'gray',
   idle: 'green',
   busy: 'yellow',
   offline: 'gray',

@@ -19,7 +19,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
     },
     async (request) => {
       const { state, repo, branch, builder, pool, limit, before } = request.query;
-      const states = state ? state.split(',').map((s) => s.trim()) : undefined;
+      const states = state ? state.split(/[,|]/).map((s) => s.trim()) : undefined;
       const unknown = states?.find((s) => !(JOB_STATES as readonly string[]).includes(s));
       if (unknown !== undefined) {
         throw new ApiError('invalid-request', `unknown job state "${unknown}"`, { known: JOB_STATES });
