@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
-import { killQuietly, waitUntil } from '../helpers/pids.ts';
+import { diesWithin, killQuietly, waitUntil } from '../helpers/pids.ts';
 import { killAll, startServer, startWorker } from '../helpers/processes.ts';
 
 describe('a worker killed in the middle of a step', () => {
@@ -13,10 +13,7 @@ describe('a worker killed in the middle of a step', () => {
 
   afterAll(async () => {
     await killAll();
-    for (const attempt of [1, 2]) {
-      const file = join(marks, `pid-${attempt}`);
-      if (existsSync(file)) killQuietly(Number(readFileSync(file, 'utf8')));
-    }
+    for (const file of readdirSync(marks)) killQuietly(Number(readFileSync(join(marks, file), 'utf8')));
     farm.remove();
   });
 
@@ -31,19 +28,38 @@ builders:
     checkout: false
     steps:
       - name: work
-        run: echo $$ > ${marks}/pid-$SWITCHYARD_ATTEMPT; echo "attempt $SWITCHYARD_ATTEMPT working"; sleep 3; echo finished
+        run: |
+          echo $$ > ${marks}/pid-$MARK-$SWITCHYARD_JOB_ID-$SWITCHYARD_ATTEMPT
+          echo "attempt $SWITCHYARD_ATTEMPT working"
+          if [ "$SWITCHYARD_ATTEMPT" = 1 ]; then sleep 120; else sleep 1; fi
+          echo finished
 `);
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
     const server = await startServer({ config: farm.config, data: farm.data });
-    const first = startWorker({ server: server.url, name: 'doomed', pool: 'linux', workDir: farm.workerDir('doomed') });
+    // Steps inherit the worker's environment; MARK names this test's pid files.
+    const mark = 'lost';
+    const env = { MARK: mark };
+    const first = startWorker({
+      server: server.url,
+      name: 'doomed',
+      pool: 'linux',
+      workDir: farm.workerDir('doomed'),
+      env,
+    });
     const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
     const jobId = push.jobs[0]?.id as number;
 
     await collectEvents(server.client, (seen) => seen.some((e) => e.type === 'step.started'), { job: jobId });
-    await waitUntil(() => existsSync(join(marks, 'pid-1')), 10_000, 'the first attempt to start its step');
+    await waitUntil(
+      () => existsSync(join(marks, `pid-${mark}-${jobId}-1`)),
+      10_000,
+      'the first attempt to start its step',
+    );
     expect(await first.kill('SIGKILL')).toBe('SIGKILL');
+    // The dead worker's step does not run on beside the next attempt: its watchdog kills it.
+    expect(await diesWithin(Number(readFileSync(join(marks, `pid-${mark}-${jobId}-1`), 'utf8')), 5000)).toBe(true);
 
-    startWorker({ server: server.url, name: 'rescuer', pool: 'linux', workDir: farm.workerDir('rescuer') });
+    startWorker({ server: server.url, name: 'rescuer', pool: 'linux', workDir: farm.workerDir('rescuer'), env });
     const done = await waitForPushFinal(server.client, push.id);
     expect(done.jobs[0]?.state).toBe('success');
 
@@ -73,5 +89,31 @@ builders:
       'attempt.finished',
       'job.finished',
     ]);
+  });
+
+  it('a worker restarted under the same name waits out its old lease instead of racing its old step', async () => {
+    const server = await startServer({ config: farm.config, data: `${farm.data}-restart` });
+    const revision = farm.commit('main', { 'b.txt': 'b\n' });
+    const workDir = farm.workerDir('phoenix');
+    const mark = 'phoenix';
+    const env = { MARK: mark };
+    const first = startWorker({ server: server.url, name: 'phoenix', pool: 'linux', workDir, env });
+    const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
+    const jobId = push.jobs[0]?.id as number;
+    await waitUntil(
+      () => existsSync(join(marks, `pid-${mark}-${jobId}-1`)),
+      20_000,
+      'the first attempt to start its step',
+    );
+    await first.kill('SIGKILL');
+    startWorker({ server: server.url, name: 'phoenix', pool: 'linux', workDir, env });
+
+    const done = await waitForPushFinal(server.client, push.id);
+    expect(done.jobs[0]?.state).toBe('success');
+    const job = await server.client.getJob(jobId);
+    const [lost, again] = job.attempts;
+    expect(lost).toMatchObject({ worker: 'phoenix', state: 'exception', reason: 'worker-lost' });
+    expect(again).toMatchObject({ worker: 'phoenix', state: 'success' });
+    expect(Date.parse(again?.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(lost?.finishedAt as string));
   });
 });

@@ -60,6 +60,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
           logs?.notify(attempt.id);
           // Ended by the coordinator (lease lost): nothing more will be written to its logs.
           if (attempt.state === 'exception') logs?.attemptComplete(attempt.id);
+          if (attempt.state === 'cancelled') logs?.attemptCompleteLater(attempt.id, farm.settings.leaseSeconds * 1000);
         }
       }
     },
@@ -80,6 +81,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
         farm.settings.leaseSeconds * 1000,
         Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
       ),
+    (assignment) => store.releaseUndelivered(assignment.attemptId),
     logger,
   );
   broker = claimBroker;

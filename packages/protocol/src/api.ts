@@ -143,9 +143,7 @@ export const ListJobsQuery = Type.Object({
 
 export const LogQuery = Type.Object({
   attempt: Type.Optional(Type.Integer({ minimum: 1 })),
-  follow: Type.Optional(
-    Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')]),
-  ),
+  follow: Type.Optional(literals(['1', 'true', '0', 'false'] as const)),
   stream: Type.Optional(literals(['stdout', 'stderr', 'header'] as const)),
 });
 
@@ -156,6 +154,13 @@ export const ClaimRequest = Type.Object(
     pool: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
     tags: Type.Optional(StringMap),
     version: Type.Optional(Type.String({ maxLength: 100 })),
+    instance: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'a random id the worker process picks at start; tells a restart from a name clash',
+      }),
+    ),
     waitSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 120 })),
   },
   { additionalProperties: false },

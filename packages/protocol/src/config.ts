@@ -4,6 +4,9 @@ import { SCOPES } from './states.ts';
 /** Names used in URLs, routing keys and file names: no spaces, slashes or dots at the start. */
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 
+/** A week: longer than any build should run, and within what a timer can count (2^31 ms). */
+const MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
 const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 const Env = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), EnvValue);
 
@@ -13,7 +16,11 @@ export const StepConfig = Type.Object(
     run: Type.String({ minLength: 1, description: 'command line, run with /bin/sh -c in the job directory' }),
     env: Type.Optional(Env),
     timeout: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'seconds; past it the job ends in exception (timeout)' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_STEP_TIMEOUT_SECONDS,
+        description: 'seconds; past it the job ends in exception (timeout)',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -78,7 +85,13 @@ export const ServerSettings = Type.Object(
       Type.Integer({ minimum: 1, maximum: 120, description: 'the longest a worker claim is held open' }),
     ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-    step_timeout: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds, for steps without a timeout' })),
+    step_timeout: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_STEP_TIMEOUT_SECONDS,
+        description: 'seconds, for steps without a timeout',
+      }),
+    ),
     max_log_bytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'per step; output past it is dropped' })),
   },
   { additionalProperties: false },

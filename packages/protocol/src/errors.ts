@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   'not-found': 404,
   conflict: 409,
   'lease-lost': 409,
+  'name-in-use': 409,
   'log-sequence-gap': 409,
   'payload-too-large': 413,
   'unsupported-media-type': 415,

@@ -11,6 +11,8 @@ export interface ClaimLoopOptions {
   pool: string;
   tags: Record<string, string>;
   version: string;
+  /** This process's random id: the coordinator tells a restarted worker from a second one of the same name by it. */
+  instance: string;
   /** How long the coordinator may hold a claim before answering "nothing". */
   waitSeconds: number;
   logger: Logger;
@@ -31,7 +33,7 @@ const REFUSED_RETRY_MS = 10_000;
  * and once when it ends, rather than on every try.
  */
 export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
-  const { client, workerName, pool, tags, version, waitSeconds, logger, signal } = options;
+  const { client, workerName, pool, tags, version, instance, waitSeconds, logger, signal } = options;
   const backoff = new Backoff();
   const outage = new OutageLog(logger, 'connected again');
 
@@ -39,7 +41,7 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     let assignment: Assignment | null;
     try {
       const claimSignal = AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + CLAIM_SLACK_MS)]);
-      assignment = await client.claim(workerName, { pool, tags, version, waitSeconds }, claimSignal);
+      assignment = await client.claim(workerName, { pool, tags, version, instance, waitSeconds }, claimSignal);
     } catch (error) {
       if (signal.aborted) return;
       const kind = classifyFailure(error);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { runClaimLoop } from './claim-loop.ts';
@@ -46,6 +47,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     pool: options.pool,
     tags: options.tags ?? {},
     version: SWITCHYARD_VERSION,
+    instance: randomUUID(),
     waitSeconds: options.claimWaitSeconds ?? 25,
     logger,
     signal: stopping.signal,

@@ -3,10 +3,14 @@ import type { Logger } from 'pino';
 
 /** Runs one claim transaction for a worker; null when nothing suits it now. */
 export type TryClaim = (workerName: string, request: ClaimRequest) => Promise<Assignment | null>;
+/** Undoes an assignment that was committed but could not be handed over. */
+export type ReleaseClaim = (assignment: Assignment) => Promise<void>;
 
 interface Waiter {
   workerName: string;
   request: ClaimRequest;
+  /** Answered already (timed out, released, or its client left). */
+  settled: boolean;
   settle(assignment: Assignment | null): void;
 }
 
@@ -22,6 +26,7 @@ export class ClaimBroker {
 
   constructor(
     private readonly tryClaim: TryClaim,
+    private readonly releaseClaim: ReleaseClaim,
     private readonly logger: Logger,
   ) {}
 
@@ -47,7 +52,9 @@ export class ClaimBroker {
       const waiter: Waiter = {
         workerName,
         request,
+        settled: false,
         settle: (value) => {
+          waiter.settled = true;
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           const current = this.waiting.get(request.pool) ?? [];
@@ -90,8 +97,14 @@ export class ClaimBroker {
           const tags = JSON.stringify(Object.entries(waiter.request.tags ?? {}).sort());
           if (foundNothing.has(tags) || !(this.waiting.get(pool) ?? []).includes(waiter)) continue;
           const assignment = await this.tryClaim(waiter.workerName, waiter.request);
-          if (assignment) waiter.settle(assignment);
-          else foundNothing.add(tags);
+          if (!assignment) {
+            foundNothing.add(tags);
+          } else if (waiter.settled) {
+            // The hold ended while the claim committed: the worker was told "nothing".
+            await this.releaseClaim(assignment);
+          } else {
+            waiter.settle(assignment);
+          }
         }
       } while (this.drainAgain.has(pool));
     } catch (error) {

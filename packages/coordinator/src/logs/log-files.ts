@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,11 +28,21 @@ export class LogFiles {
     return join(this.dir(attemptId), `${step}.log.gz`);
   }
 
-  private handle(attemptId: number, step: number): Promise<FileHandle> {
+  /**
+   * Opened for positioned writes (not O_APPEND, which would ignore the offset) and, on first
+   * use, cut to the committed length: bytes past it were written by a batch whose commit a
+   * crash prevented, and that batch is about to be written again.
+   */
+  private handle(attemptId: number, step: number, committedBytes: number): Promise<FileHandle> {
     const key = `${attemptId}/${step}`;
     let handle = this.handles.get(key);
     if (!handle) {
-      handle = mkdir(this.dir(attemptId), { recursive: true }).then(() => open(this.rawPath(attemptId, step), 'a+'));
+      handle = (async () => {
+        await mkdir(this.dir(attemptId), { recursive: true });
+        const file = await open(this.rawPath(attemptId, step), constants.O_RDWR | constants.O_CREAT, 0o644);
+        await file.truncate(committedBytes);
+        return file;
+      })();
       this.handles.set(key, handle);
       handle.catch(() => this.handles.delete(key));
     }
@@ -40,7 +50,7 @@ export class LogFiles {
   }
 
   async writeAt(attemptId: number, step: number, offset: number, data: Buffer): Promise<void> {
-    const file = await this.handle(attemptId, step);
+    const file = await this.handle(attemptId, step, offset);
     let written = 0;
     while (written < data.length) {
       const { bytesWritten } = await file.write(data, written, data.length - written, offset + written);

@@ -29,6 +29,7 @@ export class LogService {
   readonly stats: LogIngestStats = { requests: 0, bytes: 0 };
   private readonly locks = new Map<string, Promise<unknown>>();
   private compression: Promise<void> = Promise.resolve();
+  private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly store: Store,
@@ -124,6 +125,18 @@ export class LogService {
     );
   }
 
+  /**
+   * A cancelled attempt's worker may still send the killed step's last output; its logs are
+   * closed when the worker reports, or after `delayMs` if it never does.
+   */
+  attemptCompleteLater(attemptId: number, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      this.attemptComplete(attemptId);
+    }, delayMs);
+    this.delayed.add(timer);
+  }
+
   private schedule(attemptId: number, steps: number[]): void {
     for (const step of steps) {
       this.compression = this.compression.then(() =>
@@ -138,8 +151,10 @@ export class LogService {
     }
   }
 
-  /** Waits for pending compressions, for an orderly shutdown. */
+  /** Waits for pending compressions, for an orderly shutdown; delayed ones run at the next start. */
   async drain(): Promise<void> {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     await this.compression;
   }
 
@@ -200,10 +215,15 @@ export class LogService {
         if (step.log_bytes > offset) {
           const source = this.files.read(attemptId, step.idx, step.log_compressed === 1, offset, step.log_bytes);
           if (source) {
-            for await (const slice of source as AsyncIterable<Buffer>) {
-              for (const chunk of decoder.push(slice)) {
-                if (options.stream === undefined || chunk.stream === options.stream) await options.write(chunk.data);
+            try {
+              for await (const slice of source as AsyncIterable<Buffer>) {
+                for (const chunk of decoder.push(slice)) {
+                  if (options.stream === undefined || chunk.stream === options.stream) await options.write(chunk.data);
+                }
+                if (options.signal.aborted) return;
               }
+            } finally {
+              source.destroy();
             }
           }
           offset = step.log_bytes;

@@ -119,6 +119,11 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002-worker-instance': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('workers').addColumn('instance', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -76,6 +76,8 @@ export interface WorkersTable {
   pool: string;
   tags: string;
   version: string | null;
+  /** Which process of the worker last claimed: a random id each worker process picks at start. */
+  instance: string | null;
   online: number;
   current_attempt: number | null;
   first_seen: number;

@@ -16,7 +16,7 @@ import {
 } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
-import { chooseJob } from '../scheduler/choose-job.ts';
+import { type ClaimingWorker, chooseJob, type PendingJob } from '../scheduler/choose-job.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
 import { type AttemptRow, iso, type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
 import type { Database } from './schema.ts';
@@ -218,39 +218,38 @@ export class Store {
   async claim(workerName: string, request: ClaimRequest, leaseMs: number, heartbeatSeconds: number) {
     return this.write(async (ctx): Promise<Assignment | null> => {
       const tags = request.tags ?? {};
-      await this.touchWorker(ctx, workerName, request.pool, tags, request.version ?? null);
-      const worker = await ctx.trx
-        .selectFrom('workers')
-        .selectAll()
-        .where('name', '=', workerName)
-        .executeTakeFirstOrThrow();
-      if (worker.current_attempt !== null) {
-        const previous = await this.attemptRow(ctx, worker.current_attempt);
-        if (previous?.state === 'running') {
+      const before = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', workerName).executeTakeFirst();
+      const previous = before?.current_attempt ? await this.attemptRow(ctx, before.current_attempt) : undefined;
+      if (previous?.state === 'running') {
+        const sameProcess = request.instance !== undefined && before?.instance === request.instance;
+        const otherProcess = request.instance !== undefined && before?.instance != null && !sameProcess;
+        if (otherProcess && (previous.lease_expires_at ?? 0) > ctx.now) {
+          // Either a second worker with this name, or this worker restarted while its step may
+          // still be running: wait for the lease to run out rather than risk two runs at once.
+          throw new ApiError(
+            'name-in-use',
+            `worker name ${workerName} holds attempt ${previous.id} of job ${previous.job_id}, leased by another worker process; ` +
+              'give each worker its own --name, or wait for that lease to expire',
+            { attempt: previous.id, leaseExpiresAt: iso(previous.lease_expires_at as number) },
+          );
+        }
+        const started = await ctx.trx
+          .selectFrom('steps')
+          .select('idx')
+          .where('attempt_id', '=', previous.id)
+          .executeTakeFirst();
+        if (sameProcess && !started) {
+          // This process asks for work only when idle: it never received that assignment.
+          await this.requeueUndelivered(ctx, previous);
+        } else {
           await this.endAttempt(ctx, previous, 'exception', 'worker-restarted', {
             message: `worker ${workerName} asked for new work while this attempt was running, so it restarted`,
           });
         }
-        await ctx.trx.updateTable('workers').set({ current_attempt: null }).where('name', '=', workerName).execute();
       }
-      const candidates = await ctx.trx
-        .selectFrom('jobs')
-        .select(['id', 'priority', 'required_tags'])
-        .where('state', '=', 'pending')
-        .where('pool', '=', request.pool)
-        .orderBy('priority')
-        .orderBy('id')
-        .limit(CLAIM_WINDOW)
-        .execute();
-      const choice = chooseJob(
-        candidates.map((c) => ({
-          id: c.id,
-          priority: c.priority,
-          requiredTags: JSON.parse(c.required_tags) as Record<string, string>,
-        })),
-        { name: workerName, pool: request.pool, tags },
-      );
-      if (choice.job === null) return null;
+      await this.touchWorker(ctx, workerName, request, tags);
+      const choice = await this.nextJobFor(ctx, { name: workerName, pool: request.pool, tags });
+      if (choice === null) return null;
       const jobRow = await ctx.trx
         .updateTable('jobs')
         .set((eb) => ({
@@ -260,7 +259,7 @@ export class Store {
           worker: workerName,
           started_at: ctx.now,
         }))
-        .where('id', '=', (choice.job as { id: number }).id)
+        .where('id', '=', choice.id)
         .where('state', '=', 'pending')
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -300,15 +299,92 @@ export class Store {
     });
   }
 
+  /** The first pending job of the pool this worker can run, paging through the queue in order. */
+  private async nextJobFor(ctx: WriteContext, worker: ClaimingWorker): Promise<PendingJob | null> {
+    let after: { priority: number; id: number } | null = null;
+    for (;;) {
+      let query = ctx.trx
+        .selectFrom('jobs')
+        .select(['id', 'priority', 'required_tags'])
+        .where('state', '=', 'pending')
+        .where('pool', '=', worker.pool);
+      if (after) {
+        const { priority, id } = after;
+        query = query.where((eb) =>
+          eb.or([eb('priority', '>', priority), eb.and([eb('priority', '=', priority), eb('id', '>', id)])]),
+        );
+      }
+      const page = await query.orderBy('priority').orderBy('id').limit(CLAIM_WINDOW).execute();
+      const choice = chooseJob(
+        page.map((c) => ({
+          id: c.id,
+          priority: c.priority,
+          requiredTags: JSON.parse(c.required_tags) as Record<string, string>,
+        })),
+        worker,
+      );
+      if (choice.job !== null) return choice.job;
+      if (page.length < CLAIM_WINDOW) return null;
+      after = page.at(-1) as { priority: number; id: number };
+    }
+  }
+
+  /**
+   * An assignment that never reached its worker: the attempt is undone and the job queued
+   * again, without using up one of its attempts.
+   */
+  private async requeueUndelivered(ctx: WriteContext, attempt: AttemptRow): Promise<void> {
+    await ctx.trx
+      .updateTable('workers')
+      .set({ current_attempt: null })
+      .where('current_attempt', '=', attempt.id)
+      .execute();
+    await ctx.trx.deleteFrom('attempts').where('id', '=', attempt.id).execute();
+    const job = await ctx.trx
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'pending',
+        reason: 'its assignment never reached the worker',
+        attempt_count: eb('attempt_count', '-', 1),
+        worker: null,
+        pending_at: ctx.now,
+      }))
+      .where('id', '=', attempt.job_id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    ctx.poolsWithNewWork.add(job.pool);
+    await ctx.emit('job.pending', { job: toJob(job) }, jobDims(job));
+  }
+
+  /** The claim broker could not hand this assignment over (the worker's request was gone). */
+  async releaseUndelivered(attemptId: number): Promise<void> {
+    await this.write(async (ctx) => {
+      const attempt = await this.attemptRow(ctx, attemptId);
+      if (attempt?.state !== 'running') return;
+      const started = await ctx.trx
+        .selectFrom('steps')
+        .select('idx')
+        .where('attempt_id', '=', attemptId)
+        .executeTakeFirst();
+      if (!started) await this.requeueUndelivered(ctx, attempt);
+    });
+  }
+
   private async touchWorker(
     ctx: WriteContext,
     name: string,
-    pool: string,
+    request: ClaimRequest,
     tags: Record<string, string>,
-    version: string | null,
   ): Promise<void> {
     const existing = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirst();
-    const values = { pool, tags: JSON.stringify(tags), version, online: 1, last_seen: ctx.now };
+    const values = {
+      pool: request.pool,
+      tags: JSON.stringify(tags),
+      version: request.version ?? null,
+      instance: request.instance ?? null,
+      online: 1,
+      last_seen: ctx.now,
+    };
     if (!existing) {
       await ctx.trx
         .insertInto('workers')

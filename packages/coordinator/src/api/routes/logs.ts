@@ -31,10 +31,20 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
       });
+      // Waits for a full socket to drain, or for the reader to leave (then `drain` never comes).
       const write = (data: Buffer) =>
         new Promise<void>((resolve) => {
-          if (signal.aborted || out.write(data)) resolve();
-          else out.once('drain', resolve);
+          if (signal.aborted || out.write(data)) {
+            resolve();
+            return;
+          }
+          const done = () => {
+            out.off('drain', done);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          out.on('drain', done);
+          signal.addEventListener('abort', done);
         });
       try {
         await ctx.logs.render(request.params.id, attempt, { follow, stream, signal, write });

@@ -1,8 +1,10 @@
 import {
+  ApiError,
   AttemptFinishedRequest,
   ClaimRequest,
   ClaimResponse,
   HeartbeatResponse,
+  LOG_CONTENT_TYPE,
   LogAppendQuery,
   LogAppendResponse,
   StepFinishedRequest,
@@ -134,8 +136,10 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const body = request.body;
-      const frames = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+      const frames = request.body;
+      if (!Buffer.isBuffer(frames)) {
+        throw new ApiError('unsupported-media-type', `log batches are sent as ${LOG_CONTENT_TYPE}`);
+      }
       const result = await ctx.logs.append(request.params.id, request.query.step, request.query.seq, frames);
       ctx.metrics.logRequests.inc();
       ctx.metrics.logBytes.inc(frames.length);
