@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { LogStream } from '@switchyard/protocol';
+import { guardGroup, releaseGroup } from './group-watchdog.ts';
 
 /** Where a step's output goes. Like a Node writable: `write` returning false means "pause". */
 export interface OutputSink {
@@ -53,27 +54,6 @@ export interface RunningStep {
 const ESCAPED_OUTPUT_WAIT_MS = 1000;
 
 /**
- * A process group outlives the worker that started it: killed with SIGKILL, the worker can't
- * kill its step, whose processes would go on running while the coordinator gives the job to
- * another worker. So each step gets a watchdog, in a group of its own, that waits for the
- * worker's end of a pipe to close — which happens however the worker dies — and then kills the
- * step's group. When the step ends normally the worker kills the watchdog instead.
- */
-function startWatchdog(groupId: number): ChildProcess {
-  const watchdog = spawn('/bin/sh', ['-c', `read _; kill -KILL -${groupId}`], {
-    detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.on('error', () => {
-    // Could not start: the step runs unguarded, as it would have without a watchdog.
-  });
-  watchdog.stdin?.on('error', () => {
-    // EPIPE once it is gone: nothing is ever written to it.
-  });
-  return watchdog;
-}
-
-/**
  * Runs one command as the leader of its own process group, so the whole tree it starts
  * (compilers, test runners, background `sleep`s) can be signalled at once with kill(-pid).
  *
@@ -88,7 +68,7 @@ export function startStep(spec: StepProcessSpec): RunningStep {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const watchdog = child.pid === undefined ? null : startWatchdog(child.pid);
+  if (child.pid !== undefined) guardGroup(child.pid);
   const outputs: Readable[] = [child.stdout, child.stderr];
   const outcome: StepOutcome = { exitCode: null, signal: null, timedOut: false, cancelled: false, spawnError: null };
   let exited = false;
@@ -183,7 +163,7 @@ export function startStep(spec: StepProcessSpec): RunningStep {
       // A pending SIGKILL still has to reach leftovers that closed their output and ignore
       // SIGTERM, but it must not keep the worker process alive on its own.
       killTimer?.unref();
-      watchdog?.kill('SIGKILL');
+      if (child.pid !== undefined) releaseGroup(child.pid);
       resolve(outcome);
     };
     child.on('error', (error) => {

@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
 import { type ClaimingWorker, chooseJob, type PendingJob } from '../scheduler/choose-job.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
-import { type AttemptRow, iso, type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
+import { type AttemptRow, iso, type JobRow, toAttempt, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
 import type { Database } from './schema.ts';
 import { type CommittedEvent, WriteContext } from './write-context.ts';
 
@@ -247,7 +247,7 @@ export class Store {
           });
         }
       }
-      await this.touchWorker(ctx, workerName, request, tags);
+      await this.touchWorker(ctx, workerName, request, tags, before);
       const choice = await this.nextJobFor(ctx, { name: workerName, pool: request.pool, tags });
       if (choice === null) return null;
       const jobRow = await ctx.trx
@@ -375,8 +375,8 @@ export class Store {
     name: string,
     request: ClaimRequest,
     tags: Record<string, string>,
+    existing: WorkerRow | undefined,
   ): Promise<void> {
-    const existing = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirst();
     const values = {
       pool: request.pool,
       tags: JSON.stringify(tags),
