@@ -21,6 +21,10 @@ async function readRawStream(url: string, headers: Record<string, string>, count
   expect(response.headers.get('content-type')).toContain('text/event-stream');
   const events: SwitchyardEvent[] = [];
   for await (const message of parseSse(response.body as AsyncIterable<Uint8Array>)) {
+    if (message.event === 'ready') {
+      expect(JSON.parse(message.data)).toEqual({ cursor: expect.any(Number) });
+      continue;
+    }
     const event = JSON.parse(message.data) as SwitchyardEvent;
     expect(message.id).toBe(String(event.id));
     expect(message.event).toBe(event.type);

@@ -147,6 +147,10 @@ export class SwitchyardClient {
         if (!response.body) throw new Error('event stream has no body');
         delayMs = 250;
         for await (const message of parseSse(response.body)) {
+          if (message.event === 'ready') {
+            lastId ??= (JSON.parse(message.data) as { cursor: number }).cursor;
+            continue;
+          }
           if (message.event === 'dropped') throw new Error(`event stream dropped: ${message.data}`);
           const event = JSON.parse(message.data) as SwitchyardEvent;
           lastId = event.id;

@@ -77,7 +77,9 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      out.write(`retry: 2000\n: connected at event ${cursor}\n\n`);
+      // `ready` names where this stream starts, so a client that saw no event yet can still
+      // resume without a gap after a reconnect.
+      out.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`);
       ctx.metrics.sseClients.inc();
       try {
         while (!signal.aborted) {
