@@ -2,11 +2,20 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { SwitchyardClient } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents } from '../helpers/events.ts';
+import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { waitUntil } from '../helpers/pids.ts';
-import { killAll, startServer, switchyardCommand, type TestServer } from '../helpers/processes.ts';
+import {
+  freePort,
+  killAll,
+  runSwitchyard,
+  startServer,
+  startWorker,
+  switchyardCommand,
+  type TestServer,
+} from '../helpers/processes.ts';
 
 const GOOD = `
 repos: [{ name: demo, url: $REPO }]
@@ -168,7 +177,10 @@ describe('tokens and scopes', () => {
 
   beforeAll(async () => {
     const sha = createHash('sha256').update(pushToken).digest('hex');
-    farm.writeConfig(`${GOOD}
+    farm.writeConfig(`
+repos: [{ name: demo, url: $REPO }]
+builders:
+  - { name: whoami, repo: demo, pool: linux, checkout: false, steps: [{ name: s, run: 'echo "token=\${SWITCHYARD_TOKEN:-none}"' }] }
 auth:
   public_read: false
   tokens:
@@ -206,12 +218,47 @@ auth:
     expect(allowed.status).toBe(200);
   });
 
+  it("runs jobs on a worker that has the worker token, and keeps that token from the job's steps", async () => {
+    startWorker({
+      server: server.url,
+      name: 'w1',
+      pool: 'linux',
+      workDir: farm.workerDir('w1'),
+      env: { SWITCHYARD_TOKEN: workerToken },
+    });
+    const reader = new SwitchyardClient({ server: server.url, token: pushToken });
+    const push = await reader.createPush({ repo: 'demo', branch: 'main', revision: 'abcdef1' });
+    const done = await waitForPushFinal(reader, push.id);
+    expect(done.jobs[0]?.state).toBe('success');
+    let log = '';
+    for await (const chunk of reader.log(done.jobs[0]?.id as number, { stream: 'stdout' }))
+      log += Buffer.from(chunk).toString();
+    expect(log).toBe('token=none\n');
+  });
+
   it('lets the CLI use $SWITCHYARD_TOKEN', async () => {
     const denied = await switchyardCommand(['status', '--server', server.url]);
     expect(denied.code).toBe(1);
     expect(denied.output).toContain('401');
     const allowed = await switchyardCommand(['status', '--server', server.url], { SWITCHYARD_TOKEN: pushToken });
     expect(allowed.code).toBe(0);
+  });
+});
+
+describe('a server without an auth section', () => {
+  const farm = new TestFarm();
+  afterAll(async () => {
+    await killAll();
+    farm.remove();
+  });
+
+  it('binds to loopback only, whatever --host says, and says so', async () => {
+    const port = await freePort();
+    const args = ['server', '--config', farm.writeConfig(GOOD), '--data', farm.data, '--port', String(port)];
+    const server = runSwitchyard([...args, '--host', '0.0.0.0']);
+    await waitUntil(() => server.output().includes('listening on http://127.0.0.1'), 20_000, 'the server to listen');
+    expect(server.output()).toContain('binding to 127.0.0.1 only, not 0.0.0.0');
+    expect((await fetch(`http://127.0.0.1:${port}/api/v1/server`)).status).toBe(200);
   });
 });
 

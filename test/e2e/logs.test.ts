@@ -1,6 +1,9 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
+import { waitUntil } from '../helpers/pids.ts';
 import { killAll, startServer, startWorker, type TestServer } from '../helpers/processes.ts';
 
 async function logRequestsSoFar(server: TestServer): Promise<number> {
@@ -64,6 +67,19 @@ builders:
     const job = await server.client.getJob(jobId);
     expect(job.attempts[0]?.steps.map((s) => s.state)).toEqual(['success', 'success']);
     expect(job.attempts[0]?.steps[0]?.logBytes).toBeGreaterThan(588_895);
+
+    // Once complete, each step's log is kept gzipped, and reads the same.
+    const attemptDir = join(farm.data, 'logs', '0', String(job.attempts[0]?.id));
+    await waitUntil(
+      () =>
+        ['0', '1'].every(
+          (step) => existsSync(join(attemptDir, `${step}.log.gz`)) && !existsSync(join(attemptDir, `${step}.log`)),
+        ),
+      15_000,
+      'the logs to be compressed',
+    );
+    expect(statSync(join(attemptDir, '0.log.gz')).size).toBeLessThan(588_895 / 2);
+    expect((await readAll(server.client.log(jobId, { stream: 'stdout', attempt: 1 }))) === expected).toBe(true);
   });
 
   it('answers 404 for the log of a job that does not exist', async () => {

@@ -55,6 +55,17 @@ builders:
       10_000,
       'the first attempt to start its step',
     );
+    // Let its first output reach the coordinator (the worker flushes every 250 ms), then kill it.
+    const logOf = async (attempt?: number) => {
+      let text = '';
+      for await (const chunk of server.client.log(jobId, { stream: 'stdout', attempt })) {
+        text += Buffer.from(chunk).toString();
+      }
+      return text;
+    };
+    for (let tries = 0; (await logOf(1)) === '' && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(await first.kill('SIGKILL')).toBe('SIGKILL');
     // The dead worker's step does not run on beside the next attempt: its watchdog kills it.
     expect(await diesWithin(Number(readFileSync(join(marks, `pid-${mark}-${jobId}-1`), 'utf8')), 5000)).toBe(true);
@@ -68,6 +79,10 @@ builders:
     const [lost, rescued] = job.attempts;
     expect(lost).toMatchObject({ number: 1, worker: 'doomed', state: 'exception', reason: 'worker-lost' });
     expect(rescued).toMatchObject({ number: 2, worker: 'rescuer', state: 'success' });
+    // Each attempt keeps its own log; the latest is the default.
+    expect(await logOf(1)).toBe('attempt 1 working\n');
+    expect(await logOf(2)).toBe('attempt 2 working\nfinished\n');
+    expect(await logOf()).toBe(await logOf(2));
     // Never twice at once: the second attempt began only after the first one's lease ran out.
     expect(Date.parse(rescued?.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(lost?.finishedAt as string));
 
