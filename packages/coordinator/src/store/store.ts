@@ -2,8 +2,6 @@ import {
   ApiError,
   type Assignment,
   type AttemptFinishedRequest,
-  type AttemptResult,
-  type AttemptState,
   type ClaimRequest,
   type CreatePushRequest,
   type HeartbeatResponse,
@@ -18,18 +16,23 @@ import type { Kysely } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
 import { type ClaimingWorker, chooseJob, type PendingJob } from '../scheduler/choose-job.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
-import { type AttemptRow, iso, type JobRow, toAttempt, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
+import { iso, type JobRow, toAttempt, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
 import type { Database } from './schema.ts';
+import {
+  announceJob,
+  attemptRow,
+  closeAttempt,
+  endAttempt,
+  finishJob,
+  insertJob,
+  jobDims,
+  jobRow,
+  leaseLost,
+  requeueUndelivered,
+  requireAttempt,
+  requireJob,
+} from './transitions.ts';
 import { type CommittedEvent, WriteContext } from './write-context.ts';
-
-/** Attempt endings that say nothing about the job itself, so another attempt may succeed. */
-const RETRYABLE_REASONS = new Set([
-  'worker-lost',
-  'worker-restarted',
-  'worker-stopped',
-  'lost-contact',
-  'checkout-failed',
-]);
 
 /** How many pending jobs of a pool one claim looks at, in queue order. */
 const CLAIM_WINDOW = 500;
@@ -130,7 +133,7 @@ export class Store {
           state = verdict.state;
           if (verdict.state === 'skipped') reason = `dependency ${builder.after[verdict.blockingIndex]} was skipped`;
         }
-        const row = await this.insertJob(ctx, farm, builder, pushRow, {
+        const row = await insertJob(ctx, farm, builder, pushRow, {
           state,
           reason,
           dependsOn,
@@ -142,75 +145,9 @@ export class Store {
       }
       const push = toPush(pushRow, created);
       await ctx.emit('push.created', { push }, { repo: push.repo, branch: push.branch, pushId: push.id });
-      for (const row of created) await this.announceJob(ctx, row);
+      for (const row of created) await announceJob(ctx, row);
       return push;
     });
-  }
-
-  private async insertJob(
-    ctx: WriteContext,
-    farm: Farm,
-    builder: Builder,
-    push: { id: number; repo: string; repo_url: string; branch: string; revision: string; author: string },
-    init: { state: JobState; reason: string | null; dependsOn: number[]; retriggeredFrom: number | null },
-  ): Promise<JobRow> {
-    const spec: Omit<JobSpec, 'id'> = {
-      pushId: push.id,
-      repo: { name: push.repo, url: push.repo_url },
-      branch: push.branch,
-      revision: push.revision,
-      builder: builder.name,
-      checkout: builder.checkout,
-      env: stringifyEnv(builder.config.env),
-      steps: builder.config.steps.map((step) => ({
-        name: step.name,
-        run: step.run,
-        env: stringifyEnv(step.env),
-        timeoutSeconds: step.timeout ?? farm.settings.stepTimeoutSeconds,
-      })),
-    };
-    const final = isFinalJobState(init.state);
-    return ctx.trx
-      .insertInto('jobs')
-      .values({
-        push_id: push.id,
-        builder: builder.name,
-        repo: push.repo,
-        branch: push.branch,
-        revision: push.revision,
-        author: push.author,
-        pool: builder.pool,
-        state: init.state,
-        reason: init.reason,
-        spec: JSON.stringify(spec),
-        required_tags: JSON.stringify(builder.config.tags ?? {}),
-        depends_on: JSON.stringify(init.dependsOn),
-        priority: 0,
-        attempt_count: 0,
-        max_attempts: builder.maxAttempts,
-        retriggered_from: init.retriggeredFrom,
-        worker: null,
-        created_at: ctx.now,
-        pending_at: init.state === 'pending' ? ctx.now : null,
-        started_at: null,
-        finished_at: final ? ctx.now : null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  }
-
-  /** The event for a job's first state. */
-  private async announceJob(ctx: WriteContext, row: JobRow): Promise<void> {
-    const job = toJob(row);
-    const dims = jobDims(row);
-    if (row.state === 'pending') {
-      ctx.poolsWithNewWork.add(row.pool);
-      await ctx.emit('job.pending', { job }, dims);
-    } else if (row.state === 'waiting') {
-      await ctx.emit('job.waiting', { job }, dims);
-    } else {
-      await ctx.emit('job.finished', { job }, dims);
-    }
   }
 
   // ---- claims and leases -------------------------------------------------------------------
@@ -219,7 +156,7 @@ export class Store {
     return this.write(async (ctx): Promise<Assignment | null> => {
       const tags = request.tags ?? {};
       const before = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', workerName).executeTakeFirst();
-      const previous = before?.current_attempt ? await this.attemptRow(ctx, before.current_attempt) : undefined;
+      const previous = before?.current_attempt ? await attemptRow(ctx, before.current_attempt) : undefined;
       if (previous?.state === 'running') {
         const sameProcess = request.instance !== undefined && before?.instance === request.instance;
         const otherProcess = request.instance !== undefined && before?.instance != null && !sameProcess;
@@ -240,9 +177,9 @@ export class Store {
           .executeTakeFirst();
         if (sameProcess && !started) {
           // This process asks for work only when idle: it never received that assignment.
-          await this.requeueUndelivered(ctx, previous);
+          await requeueUndelivered(ctx, previous);
         } else {
-          await this.endAttempt(ctx, previous, 'exception', 'worker-restarted', {
+          await endAttempt(ctx, previous, 'exception', 'worker-restarted', {
             message: `worker ${workerName} asked for new work while this attempt was running, so it restarted`,
           });
         }
@@ -329,44 +266,17 @@ export class Store {
     }
   }
 
-  /**
-   * An assignment that never reached its worker: the attempt is undone and the job queued
-   * again, without using up one of its attempts.
-   */
-  private async requeueUndelivered(ctx: WriteContext, attempt: AttemptRow): Promise<void> {
-    await ctx.trx
-      .updateTable('workers')
-      .set({ current_attempt: null })
-      .where('current_attempt', '=', attempt.id)
-      .execute();
-    await ctx.trx.deleteFrom('attempts').where('id', '=', attempt.id).execute();
-    const job = await ctx.trx
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'pending',
-        reason: 'its assignment never reached the worker',
-        attempt_count: eb('attempt_count', '-', 1),
-        worker: null,
-        pending_at: ctx.now,
-      }))
-      .where('id', '=', attempt.job_id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    ctx.poolsWithNewWork.add(job.pool);
-    await ctx.emit('job.pending', { job: toJob(job) }, jobDims(job));
-  }
-
   /** The claim broker could not hand this assignment over (the worker's request was gone). */
   async releaseUndelivered(attemptId: number): Promise<void> {
     await this.write(async (ctx) => {
-      const attempt = await this.attemptRow(ctx, attemptId);
+      const attempt = await attemptRow(ctx, attemptId);
       if (attempt?.state !== 'running') return;
       const started = await ctx.trx
         .selectFrom('steps')
         .select('idx')
         .where('attempt_id', '=', attemptId)
         .executeTakeFirst();
-      if (!started) await this.requeueUndelivered(ctx, attempt);
+      if (!started) await requeueUndelivered(ctx, attempt);
     });
   }
 
@@ -401,7 +311,7 @@ export class Store {
 
   async heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse> {
     return this.write(async (ctx) => {
-      const attempt = await this.requireAttempt(ctx, attemptId);
+      const attempt = await requireAttempt(ctx, attemptId);
       if (attempt.state === 'cancelled') {
         return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now), heldMs: 0 };
       }
@@ -428,10 +338,10 @@ export class Store {
       .execute();
     for (const { id } of expired) {
       await this.write(async (ctx) => {
-        const attempt = await this.attemptRow(ctx, id);
+        const attempt = await attemptRow(ctx, id);
         if (attempt?.state !== 'running' || (attempt.lease_expires_at ?? 0) >= ctx.now) return;
         const silentFor = Math.round((ctx.now - (attempt.lease_expires_at as number)) / 1000);
-        await this.endAttempt(ctx, attempt, 'exception', 'worker-lost', {
+        await endAttempt(ctx, attempt, 'exception', 'worker-lost', {
           message: `worker ${attempt.worker} stopped heartbeating; its lease expired ${silentFor} s ago`,
         });
         await this.markWorkerOffline(ctx, attempt.worker, 'lease expired while running a job');
@@ -485,7 +395,7 @@ export class Store {
 
   async stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void> {
     await this.write(async (ctx) => {
-      const attempt = await this.requireAttempt(ctx, attemptId);
+      const attempt = await requireAttempt(ctx, attemptId);
       if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
       const existing = await ctx.trx
         .selectFrom('steps')
@@ -516,7 +426,7 @@ export class Store {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      const job = await this.jobRow(ctx, attempt.job_id);
+      const job = await jobRow(ctx, attempt.job_id);
       await ctx.emit(
         'step.started',
         { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [step]).steps[0] as never },
@@ -527,7 +437,7 @@ export class Store {
 
   async stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void> {
     await this.write(async (ctx) => {
-      const attempt = await this.requireAttempt(ctx, attemptId);
+      const attempt = await requireAttempt(ctx, attemptId);
       if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
       const step = await ctx.trx
         .selectFrom('steps')
@@ -556,7 +466,7 @@ export class Store {
         .where('idx', '=', index)
         .returningAll()
         .executeTakeFirstOrThrow();
-      const job = await this.jobRow(ctx, attempt.job_id);
+      const job = await jobRow(ctx, attempt.job_id);
       await ctx.emit(
         'step.finished',
         { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [updated]).steps[0] as never },
@@ -567,7 +477,7 @@ export class Store {
 
   async attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void> {
     await this.write(async (ctx) => {
-      const attempt = await this.requireAttempt(ctx, attemptId);
+      const attempt = await requireAttempt(ctx, attemptId);
       if (attempt.state === 'cancelled') {
         // The job was cancelled; the worker confirms it stopped. Keep its account of it.
         if (request.message && !attempt.message) {
@@ -579,133 +489,11 @@ export class Store {
         if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
         throw leaseLost(attempt);
       }
-      await this.endAttempt(ctx, attempt, request.result, request.reason ?? null, {
+      await endAttempt(ctx, attempt, request.result, request.reason ?? null, {
         message: request.message ?? null,
         finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
       });
     });
-  }
-
-  /** Ends an attempt and moves its job on: final, or pending again for a retry. */
-  private async endAttempt(
-    ctx: WriteContext,
-    attempt: AttemptRow,
-    result: AttemptResult,
-    reason: string | null,
-    details: { message?: string | null; finishedAt?: number },
-  ): Promise<void> {
-    const job = await this.jobRow(ctx, attempt.job_id);
-    await this.closeAttempt(ctx, attempt, job, {
-      state: result,
-      reason,
-      message: details.message ?? null,
-      finishedAt: details.finishedAt ?? ctx.now,
-    });
-    if (
-      result === 'exception' &&
-      reason !== null &&
-      RETRYABLE_REASONS.has(reason) &&
-      job.attempt_count < job.max_attempts
-    ) {
-      const requeued = await ctx.trx
-        .updateTable('jobs')
-        .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now, worker: null })
-        .where('id', '=', job.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      ctx.poolsWithNewWork.add(requeued.pool);
-      await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
-      return;
-    }
-    const jobReason =
-      result === 'exception' && reason !== null && RETRYABLE_REASONS.has(reason)
-        ? `${reason} (attempt ${attempt.number} of ${job.max_attempts})`
-        : reason;
-    await this.finishJob(ctx, job, result, jobReason);
-  }
-
-  /**
-   * Records how an attempt ended: its unfinished steps end with it (as `cancelled`, or as
-   * `exception` when the attempt did not end on purpose), its worker is free, and
-   * `attempt.finished` announces it. What becomes of the job is the caller's business.
-   */
-  private async closeAttempt(
-    ctx: WriteContext,
-    attempt: AttemptRow,
-    job: JobRow,
-    end: { state: AttemptState; reason: string | null; message: string | null; finishedAt: number },
-  ): Promise<void> {
-    const ended = await ctx.trx
-      .updateTable('attempts')
-      .set({
-        state: end.state,
-        reason: end.reason,
-        message: end.message,
-        finished_at: end.finishedAt,
-        lease_expires_at: null,
-      })
-      .where('id', '=', attempt.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await ctx.trx
-      .updateTable('steps')
-      .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
-      .where('attempt_id', '=', attempt.id)
-      .where('finished_at', 'is', null)
-      .execute();
-    await ctx.trx
-      .updateTable('workers')
-      .set({ current_attempt: null })
-      .where('current_attempt', '=', attempt.id)
-      .execute();
-    const { steps: _steps, ...attemptView } = toAttempt(ended, []);
-    await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
-  }
-
-  /** Makes a job final and settles the jobs waiting for it. */
-  private async finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
-    const finished = await ctx.trx
-      .updateTable('jobs')
-      .set({ state, reason, finished_at: ctx.now })
-      .where('id', '=', job.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
-    const waiting = await ctx.trx
-      .selectFrom('jobs')
-      .selectAll()
-      .where('push_id', '=', job.push_id)
-      .where('state', '=', 'waiting')
-      .execute();
-    for (const dependent of waiting) {
-      const dependsOn = JSON.parse(dependent.depends_on) as number[];
-      if (!dependsOn.includes(job.id)) continue;
-      const deps = await ctx.trx
-        .selectFrom('jobs')
-        .select(['id', 'state', 'builder'])
-        .where('id', 'in', dependsOn)
-        .execute();
-      const ordered = dependsOn.map((id) => deps.find((d) => d.id === id) as { state: string; builder: string });
-      const verdict = dependencyVerdict(ordered.map((d) => d.state as JobState));
-      if (verdict.state === 'pending') {
-        const ready = await ctx.trx
-          .updateTable('jobs')
-          .set({ state: 'pending', pending_at: ctx.now })
-          .where('id', '=', dependent.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        ctx.poolsWithNewWork.add(ready.pool);
-        await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
-      } else if (verdict.state === 'skipped') {
-        const blocker = ordered[verdict.blockingIndex] as { builder: string };
-        await this.finishJob(
-          ctx,
-          dependent,
-          'skipped',
-          `dependency ${blocker.builder} ended in ${verdict.blockingState}`,
-        );
-      }
-    }
   }
 
   async recordConfigReload(builders: number, repos: number): Promise<void> {
@@ -716,7 +504,7 @@ export class Store {
 
   async cancelJob(jobId: number) {
     return this.write(async (ctx) => {
-      const job = await this.requireJob(ctx, jobId);
+      const job = await requireJob(ctx, jobId);
       if (isFinalJobState(job.state as JobState)) {
         throw new ApiError('conflict', `job ${jobId} has already ended (${job.state})`, { state: job.state });
       }
@@ -728,7 +516,7 @@ export class Store {
           .where('state', '=', 'running')
           .executeTakeFirst();
         if (attempt) {
-          await this.closeAttempt(ctx, attempt, job, {
+          await closeAttempt(ctx, attempt, job, {
             state: 'cancelled',
             reason: 'cancelled',
             message: null,
@@ -737,14 +525,14 @@ export class Store {
           ctx.cancelledAttempts.add(attempt.id);
         }
       }
-      await this.finishJob(ctx, job, 'cancelled', 'cancelled');
-      return toJob(await this.jobRow(ctx, jobId));
+      await finishJob(ctx, job, 'cancelled', 'cancelled');
+      return toJob(await jobRow(ctx, jobId));
     });
   }
 
   async retriggerJob(farm: Farm, jobId: number) {
     return this.write(async (ctx) => {
-      const job = await this.requireJob(ctx, jobId);
+      const job = await requireJob(ctx, jobId);
       if (!isFinalJobState(job.state as JobState)) {
         throw new ApiError('conflict', `job ${jobId} is still ${job.state}; retrigger a finished job`, {
           state: job.state,
@@ -782,13 +570,13 @@ export class Store {
           `dependency ${upstream} (job ${dependsOn[verdict.blockingIndex]}) ended in ${verdict.blockingState}; retrigger it first`,
         );
       }
-      const row = await this.insertJob(ctx, farm, builder, push, {
+      const row = await insertJob(ctx, farm, builder, push, {
         state: verdict.state,
         reason: null,
         dependsOn,
         retriggeredFrom: job.id,
       });
-      await this.announceJob(ctx, row);
+      await announceJob(ctx, row);
       return toJob(row);
     });
   }
@@ -833,40 +621,4 @@ export class Store {
   }
 
   // ---- row helpers -------------------------------------------------------------------------
-
-  private async attemptRow(ctx: WriteContext, id: number): Promise<AttemptRow | undefined> {
-    return ctx.trx.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-
-  private async requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
-    const row = await this.attemptRow(ctx, id);
-    if (!row) throw new ApiError('not-found', `attempt ${id} does not exist`);
-    return row;
-  }
-
-  private async jobRow(ctx: WriteContext, id: number): Promise<JobRow> {
-    return ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  }
-
-  private async requireJob(ctx: WriteContext, id: number): Promise<JobRow> {
-    const row = await ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError('not-found', `job ${id} does not exist`);
-    return row;
-  }
-}
-
-function jobDims(row: JobRow) {
-  return { repo: row.repo, branch: row.branch, builder: row.builder, jobId: row.id, pushId: row.push_id };
-}
-
-function leaseLost(attempt: AttemptRow): ApiError {
-  return new ApiError(
-    'lease-lost',
-    `attempt ${attempt.id} has ended (${attempt.state}${attempt.reason ? `: ${attempt.reason}` : ''}); stop working on it`,
-    { state: attempt.state, reason: attempt.reason },
-  );
-}
-
-function stringifyEnv(env: Record<string, string | number | boolean> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
 }
