@@ -23,6 +23,7 @@ const RETRYABLE_REASONS = new Set([
   'worker-stopped',
   'lost-contact',
   'checkout-failed',
+  'worker-error',
 ]);
 
 export async function insertJob(
