@@ -1,4 +1,4 @@
-import type { EventFilter, SwitchyardClient, SwitchyardEvent } from '@switchyard/protocol';
+import { type EventFilter, isFinalJobState, type SwitchyardClient, type SwitchyardEvent } from '@switchyard/protocol';
 
 /** Reads the event stream from the start until `done` says so; fails after `timeoutMs`. */
 export async function collectEvents(
@@ -23,8 +23,6 @@ export async function collectEvents(
   throw new Error(`condition not reached within ${timeoutMs} ms; events seen:\n${summary}`);
 }
 
-const FINAL = new Set(['success', 'failure', 'exception', 'cancelled', 'skipped']);
-
 /** Waits until every job of a push is final and returns the push. */
 export async function waitForPushFinal(client: SwitchyardClient, pushId: number, timeoutMs = 45_000) {
   await collectEvents(
@@ -40,6 +38,6 @@ export async function waitForPushFinal(client: SwitchyardClient, pushId: number,
     { push: pushId, timeoutMs },
   );
   const push = await client.getPush(pushId);
-  for (const job of push.jobs) if (!FINAL.has(job.state)) throw new Error(`job ${job.id} is ${job.state}`);
+  for (const job of push.jobs) if (!isFinalJobState(job.state)) throw new Error(`job ${job.id} is ${job.state}`);
   return push;
 }

@@ -42,6 +42,12 @@ export interface Farm {
   publicRead: boolean;
 }
 
+/** A builder's `after`, which the file may give as one name or a list. */
+export function afterNames(builder: BuilderConfig): string[] {
+  if (builder.after === undefined) return [];
+  return Array.isArray(builder.after) ? builder.after : [builder.after];
+}
+
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -63,7 +69,7 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
       name: config.name,
       repo: repos.get(config.repo) as RepoConfig,
       pool: config.pool,
-      after: config.after === undefined ? [] : Array.isArray(config.after) ? config.after : [config.after],
+      after: afterNames(config),
       checkout: config.checkout ?? true,
       maxAttempts: config.max_attempts ?? settings.maxAttempts,
       matchesBranch: (branch) => matchers.length === 0 || matchers.some((m) => m(branch)),

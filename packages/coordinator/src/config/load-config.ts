@@ -3,7 +3,7 @@ import { FarmConfig } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
 import { isDocument, parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
-import { compileFarm, type Farm } from './farm-config.ts';
+import { afterNames, compileFarm, type Farm } from './farm-config.ts';
 
 const validator = Compile(FarmConfig);
 
@@ -169,8 +169,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
     });
   });
   config.builders.forEach((builder, i) => {
-    const after = builder.after === undefined ? [] : Array.isArray(builder.after) ? builder.after : [builder.after];
-    after.forEach((name, j) => {
+    afterNames(builder).forEach((name, j) => {
       const path = Array.isArray(builder.after) ? `builders[${i}].after[${j}]` : `builders[${i}].after`;
       const target = builderIndex.get(name);
       if (target === undefined) {
@@ -205,7 +204,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
 function findCycle(config: FarmConfig): string[] | null {
   const edges = new Map<string, string[]>();
   for (const b of config.builders) {
-    edges.set(b.name, b.after === undefined ? [] : Array.isArray(b.after) ? b.after : [b.after]);
+    edges.set(b.name, afterNames(b));
   }
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];

@@ -37,7 +37,8 @@ export class EventLog {
       this.recent.push(committed);
       this.last = committed.event.id;
     }
-    if (this.recent.length > this.capacity) this.recent.splice(0, this.recent.length - this.capacity);
+    // Trim in steps of a tenth, not on every commit: shifting the whole ring each time is O(n).
+    if (this.recent.length > this.capacity * 1.1) this.recent.splice(0, this.recent.length - this.capacity);
     for (const wake of [...this.waiters]) wake();
   }
 

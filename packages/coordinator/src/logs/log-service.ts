@@ -4,6 +4,8 @@ import {
   encodeFrame,
   FRAME_HEADER_BYTES,
   FrameDecoder,
+  isFinalJobState,
+  type JobState,
   type LogAppendResponse,
   type LogStream,
   validateFrames,
@@ -171,7 +173,7 @@ export class LogService {
     for (;;) {
       let found = await this.queries.findAttempt(jobId, number);
       while (!found.attempt) {
-        if (!options.follow || isFinal(found.job.state)) return;
+        if (!options.follow || isFinalJobState(found.job.state as JobState)) return;
         await this.waitForJobChange(found.job.id, options.signal);
         if (options.signal.aborted) return;
         found = await this.queries.findAttempt(jobId, number);
@@ -182,7 +184,7 @@ export class LogService {
       // The attempt is over; follow the job into its next attempt, if it gets one.
       for (;;) {
         const job = await this.queries.jobState(jobId);
-        if (!job || isFinal(job.state)) return;
+        if (!job || isFinalJobState(job.state as JobState)) return;
         if (job.attempt_count > attempt.number) break;
         await this.waitForJobChange(jobId, options.signal);
         if (options.signal.aborted) return;
@@ -249,10 +251,6 @@ export class LogService {
   private waitForJobChange(jobId: number, signal: AbortSignal): Promise<void> {
     return waitForEmit(this.changes, [`job:${jobId}`], signal, 2000);
   }
-}
-
-function isFinal(state: string): boolean {
-  return ['success', 'failure', 'exception', 'cancelled', 'skipped'].includes(state);
 }
 
 /** Resolves at the next emit of any of `names`, on abort, or after `timeoutMs` as a safety net. */

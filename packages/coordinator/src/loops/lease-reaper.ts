@@ -11,10 +11,8 @@ const SWEEP_MS = 1000;
  * within lease + one sweep.
  */
 export function startLeaseReaper(store: Store, broker: ClaimBroker, farm: () => Farm, logger: Logger) {
-  let running = false;
+  let sweeping: Promise<void> | null = null;
   const sweep = async () => {
-    if (running) return;
-    running = true;
     try {
       await store.expireLeases();
       const settings = farm().settings;
@@ -23,14 +21,16 @@ export function startLeaseReaper(store: Store, broker: ClaimBroker, farm: () => 
     } catch (error) {
       logger.error({ err: error }, 'lease sweep failed; will retry');
     } finally {
-      running = false;
+      sweeping = null;
     }
   };
-  const timer = setInterval(() => void sweep(), SWEEP_MS);
+  const timer = setInterval(() => {
+    sweeping ??= sweep();
+  }, SWEEP_MS);
   return {
     async stop() {
       clearInterval(timer);
-      while (running) await new Promise((resolve) => setTimeout(resolve, 10));
+      await sweeping;
     },
   };
 }

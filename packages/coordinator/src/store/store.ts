@@ -16,7 +16,7 @@ import type { Kysely } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
 import { type ClaimingWorker, chooseJob, type PendingJob } from '../scheduler/choose-job.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
-import { iso, type JobRow, toAttempt, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
+import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
 import type { Database } from './schema.ts';
 import {
   announceJob,
@@ -427,11 +427,7 @@ export class Store {
         .returningAll()
         .executeTakeFirstOrThrow();
       const job = await jobRow(ctx, attempt.job_id);
-      await ctx.emit(
-        'step.started',
-        { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [step]).steps[0] as never },
-        jobDims(job),
-      );
+      await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
     });
   }
 
@@ -469,7 +465,7 @@ export class Store {
       const job = await jobRow(ctx, attempt.job_id);
       await ctx.emit(
         'step.finished',
-        { job: toJob(job), attempt: attempt.number, step: toAttempt(attempt, [updated]).steps[0] as never },
+        { job: toJob(job), attempt: attempt.number, step: toStep(updated) },
         jobDims(job),
       );
     });
