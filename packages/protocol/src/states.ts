@@ -1,4 +1,7 @@
-/** Job states. A job is in exactly one; the last six are final and never change again. */
+/**
+ * Job states. A job is in exactly one; the last seven are final and never change again.
+ * `coalesced`: a newer job of the same builder and branch ran in its place (see `coalescedInto`).
+ */
 export const JOB_STATES = [
   'waiting',
   'pending',
@@ -8,10 +11,18 @@ export const JOB_STATES = [
   'exception',
   'cancelled',
   'skipped',
+  'coalesced',
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const FINAL_JOB_STATES: readonly JobState[] = ['success', 'failure', 'exception', 'cancelled', 'skipped'];
+export const FINAL_JOB_STATES: readonly JobState[] = [
+  'success',
+  'failure',
+  'exception',
+  'cancelled',
+  'skipped',
+  'coalesced',
+];
 
 export function isFinalJobState(state: JobState): boolean {
   return FINAL_JOB_STATES.includes(state);

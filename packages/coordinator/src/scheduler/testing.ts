@@ -1,0 +1,37 @@
+import type { SchedulableJob, SchedulableWorker, SchedulingPolicy } from './model.ts';
+
+/** Builders of jobs, workers and policies for scheduler tests and benchmarks. */
+export const MINUTE = 60_000;
+
+export const SMART_POLICY: SchedulingPolicy = {
+  priorities: true,
+  agingMs: 10 * MINUTE,
+  fitBand: 1,
+  affinity: true,
+  coalescing: true,
+  health: true,
+  random: () => 0,
+};
+
+let nextId = 1;
+
+export function job(overrides: Partial<SchedulableJob> = {}): SchedulableJob {
+  const id = overrides.id ?? nextId++;
+  return {
+    id,
+    builder: 'build',
+    repo: 'gecko',
+    branch: 'main',
+    pool: 'linux',
+    priority: 4,
+    pendingSince: id,
+    requiredTags: {},
+    prefer: 'any',
+    coalesceLimit: null,
+    ...overrides,
+  };
+}
+
+export function worker(name: string, overrides: Partial<SchedulableWorker> = {}): SchedulableWorker {
+  return { name, pool: 'linux', tags: {}, warm: [], speed: null, benchedUntil: null, idleSince: 0, ...overrides };
+}
