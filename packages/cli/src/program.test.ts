@@ -22,6 +22,7 @@ describe('the switchyard program', () => {
       'demo',
       'server',
       'worker',
+      'proxy',
       'validate',
       'push',
       'status',

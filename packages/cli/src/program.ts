@@ -3,6 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { addCancelCommand } from './commands/cancel.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addLogsCommand } from './commands/logs.ts';
+import { addProxyCommand } from './commands/proxy.ts';
 import { addPushCommand } from './commands/push.ts';
 import { addRetriggerCommand } from './commands/retrigger.ts';
 import { addServerCommand } from './commands/server.ts';
@@ -31,6 +32,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addDemoCommand,
     addServerCommand,
     addWorkerCommand,
+    addProxyCommand,
     addValidateCommand,
     addPushCommand,
     addStatusCommand,

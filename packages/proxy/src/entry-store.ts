@@ -1,0 +1,309 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { CachePolicy } from './cache-policy.ts';
+import { type Digest, digestFile } from './digest.ts';
+import { chooseEvictions } from './eviction.ts';
+
+/** What is kept next to each body, enough to serve and judge it after a restart. */
+export interface EntryMeta {
+  version: 1;
+  id: string;
+  /** `<upstream>/<path>`: the object's identity before Vary picks a variant. */
+  key: string;
+  upstream: string;
+  /** Lower-case names of the request headers the response varies on. */
+  vary: string[];
+  policy: CachePolicy.CachePolicyObject;
+  size: number;
+  digest: Digest;
+  /** Content-addressed: fresh for ever, checked against the digest in its URL. */
+  immutable: boolean;
+}
+
+export interface CacheEntry {
+  meta: EntryMeta;
+  policy: CachePolicy;
+  bodyPath: string;
+  /** The body's size and mtime when its digest last matched, in this process; unset until then. */
+  checked?: { size: number; mtimeMs: number };
+}
+
+/** Bytes a fill in progress holds on disk, counted against the bound until it commits or fails. */
+export interface Reservation {
+  add(bytes: number): void;
+  release(): void;
+}
+
+export interface EntryStoreOptions {
+  dir: string;
+  maxBytes: number;
+  /** @see EvictionBudget.headroom */
+  headroom: number;
+  logger: Logger;
+}
+
+/** Touching an entry's metadata file records its use for the LRU order across restarts; once a minute is enough. */
+const TOUCH_INTERVAL_MS = 60_000;
+/** After ENOSPC, fills stay off for this long before the disk is tried again. */
+const DISK_FULL_BACKOFF_MS = 10_000;
+/** Free space a fill must leave on the file system, beyond its own bytes. */
+const DISK_SAFETY_MARGIN = 64 * 2 ** 20;
+
+/**
+ * The entries on disk (`entries/<ab>/<id>.body` and `.json`) and their index in memory, in LRU
+ * order. Bodies and metadata are written under `tmp/` and renamed into place, body first: a
+ * metadata file always names a complete body, and a crash leaves nothing that a restart would serve.
+ */
+export class EntryStore {
+  private readonly entries = new Map<string, CacheEntry>();
+  private readonly varyByKey = new Map<string, string[]>();
+  private readonly checking = new Map<string, Promise<boolean>>();
+  private readonly lastTouched = new Map<string, number>();
+  private storedBytes = 0;
+  private reservedBytes = 0;
+  private diskFullUntil = 0;
+  evictions = 0;
+
+  constructor(private readonly options: EntryStoreOptions) {}
+
+  get usedBytes(): number {
+    return this.storedBytes + this.reservedBytes;
+  }
+
+  get entryCount(): number {
+    return this.entries.size;
+  }
+
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  private get tmpDir(): string {
+    return join(this.options.dir, 'tmp');
+  }
+
+  private entryPath(id: string, extension: 'body' | 'json'): string {
+    return join(this.options.dir, 'entries', id.slice(0, 2), `${id}.${extension}`);
+  }
+
+  /** Loads the index from disk, dropping leftovers of interrupted fills and entries without a complete body. */
+  async open(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true });
+    const entriesDir = join(this.options.dir, 'entries');
+    await mkdir(entriesDir, { recursive: true });
+    const loaded: { entry: CacheEntry; usedAt: number }[] = [];
+    for (const shard of await readdir(entriesDir)) {
+      const files = new Set(await readdir(join(entriesDir, shard)));
+      for (const file of files) {
+        const id = file.replace(/\.(json|body)$/, '');
+        if (file.endsWith('.body') && files.has(`${id}.json`)) continue;
+        const metaPath = join(entriesDir, shard, file);
+        const entry = file.endsWith('.json') ? await this.readEntry(id, metaPath) : undefined;
+        if (!entry) {
+          await rm(metaPath, { force: true });
+          await rm(this.entryPath(id, 'body'), { force: true });
+          continue;
+        }
+        loaded.push({ entry, usedAt: (await stat(metaPath)).mtimeMs });
+      }
+    }
+    loaded.sort((a, b) => a.usedAt - b.usedAt);
+    for (const { entry } of loaded) this.index(entry);
+    this.options.logger.info({ entries: this.entries.size, bytes: this.storedBytes }, 'cache index loaded');
+    await this.makeRoom(0);
+  }
+
+  private async readEntry(id: string, metaPath: string): Promise<CacheEntry | undefined> {
+    try {
+      const meta = JSON.parse(await readFile(metaPath, 'utf8')) as EntryMeta;
+      const bodyPath = this.entryPath(id, 'body');
+      if (meta.version !== 1 || meta.id !== id || (await stat(bodyPath)).size !== meta.size) return undefined;
+      return { meta, policy: CachePolicy.fromObject(meta.policy), bodyPath };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private index(entry: CacheEntry): void {
+    this.entries.set(entry.meta.id, entry);
+    this.varyByKey.set(entry.meta.key, entry.meta.vary);
+    this.storedBytes += entry.meta.size;
+  }
+
+  /** The id of the variant of `key` that a request with these headers selects. */
+  static variantId(key: string, vary: readonly string[], headers: IncomingHttpHeaders): string {
+    const hash = createHash('sha256').update(key);
+    for (const name of vary) hash.update(`\0${name}:${String(headers[name] ?? '')}`);
+    return hash.digest('hex');
+  }
+
+  /** The entry a request would be served from, if any, by the Vary of the variant stored last. */
+  find(key: string, headers: IncomingHttpHeaders): CacheEntry | undefined {
+    const vary = this.varyByKey.get(key);
+    return vary ? this.entries.get(EntryStore.variantId(key, vary, headers)) : undefined;
+  }
+
+  /**
+   * Opens an entry's body for reading, or removes the entry if its body is damaged: wrong size, or
+   * changed since its digest last matched (checked again then, once per change and per process).
+   */
+  async openBody(entry: CacheEntry): Promise<FileHandle | undefined> {
+    const file = await open(entry.bodyPath, 'r').catch(() => undefined);
+    if (!file) {
+      this.forget(entry);
+      return undefined;
+    }
+    const { size, mtimeMs } = await file.stat();
+    const checked = entry.checked;
+    if (size === entry.meta.size && checked?.size === size && checked.mtimeMs === mtimeMs) return file;
+    const intact = size === entry.meta.size && (await this.checkDigest(entry, size, mtimeMs));
+    if (intact) return file;
+    await file.close();
+    this.options.logger.warn({ key: entry.meta.key, id: entry.meta.id }, 'cache entry damaged, removed');
+    await this.remove(entry);
+    return undefined;
+  }
+
+  private checkDigest(entry: CacheEntry, size: number, mtimeMs: number): Promise<boolean> {
+    const { id } = entry.meta;
+    let check = this.checking.get(id);
+    if (!check) {
+      check = digestFile(entry.bodyPath, entry.meta.digest.algorithm)
+        .then((digest) => {
+          const intact = digest.hex === entry.meta.digest.hex;
+          if (intact) entry.checked = { size, mtimeMs };
+          return intact;
+        })
+        .catch(() => false)
+        .finally(() => this.checking.delete(id));
+      this.checking.set(id, check);
+    }
+    return check;
+  }
+
+  /** Records a use of the entry: in memory for eviction, and on disk (throttled) for the next start. */
+  touch(entry: CacheEntry): void {
+    const { id } = entry.meta;
+    if (this.entries.get(id) !== entry) return;
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    const now = Date.now();
+    if (now - (this.lastTouched.get(id) ?? 0) < TOUCH_INTERVAL_MS) return;
+    this.lastTouched.set(id, now);
+    const seconds = now / 1000;
+    utimes(this.entryPath(id, 'json'), seconds, seconds).catch(() => undefined);
+  }
+
+  /** A fresh path under `tmp/` for a body being filled. */
+  tempPath(): string {
+    return join(this.tmpDir, `${randomUUID()}.part`);
+  }
+
+  /** Moves a complete, checked body into place with its metadata; replaces the variant stored before. */
+  async commit(meta: EntryMeta, tempBodyPath: string): Promise<CacheEntry> {
+    const previous = this.entries.get(meta.id);
+    if (previous) this.forget(previous);
+    const bodyPath = this.entryPath(meta.id, 'body');
+    await mkdir(join(bodyPath, '..'), { recursive: true });
+    await rename(tempBodyPath, bodyPath);
+    await this.writeMeta(meta);
+    const { mtimeMs } = await stat(bodyPath);
+    const entry: CacheEntry = {
+      meta,
+      policy: CachePolicy.fromObject(meta.policy),
+      bodyPath,
+      checked: { size: meta.size, mtimeMs },
+    };
+    this.index(entry);
+    return entry;
+  }
+
+  /** Keeps an entry's body and takes the policy a 304 revalidation gave it. */
+  async updatePolicy(entry: CacheEntry, policy: CachePolicy): Promise<CacheEntry> {
+    const meta: EntryMeta = { ...entry.meta, policy: policy.toObject() };
+    await this.writeMeta(meta);
+    const updated: CacheEntry = { ...entry, meta, policy };
+    if (this.entries.get(meta.id) === entry) this.entries.set(meta.id, updated);
+    return updated;
+  }
+
+  private async writeMeta(meta: EntryMeta): Promise<void> {
+    const temp = join(this.tmpDir, `${randomUUID()}.json`);
+    await writeFile(temp, JSON.stringify(meta));
+    await rename(temp, this.entryPath(meta.id, 'json'));
+  }
+
+  async remove(entry: CacheEntry): Promise<void> {
+    this.forget(entry);
+    await rm(this.entryPath(entry.meta.id, 'json'), { force: true });
+    await rm(entry.bodyPath, { force: true });
+  }
+
+  private forget(entry: CacheEntry): void {
+    if (this.entries.get(entry.meta.id) !== entry) return;
+    this.entries.delete(entry.meta.id);
+    this.lastTouched.delete(entry.meta.id);
+    this.storedBytes -= entry.meta.size;
+  }
+
+  /** Whether one object of this size may be cached at all under the bound. */
+  fits(bytes: number): boolean {
+    return bytes <= this.options.maxBytes * (1 - this.options.headroom);
+  }
+
+  /** Evicts least recently used entries until `incomingBytes` more fit under the bound with headroom. */
+  async makeRoom(incomingBytes: number): Promise<void> {
+    const victims = chooseEvictions(
+      [...this.entries.values()].map((entry) => ({ id: entry.meta.id, size: entry.meta.size })),
+      { usedBytes: this.usedBytes, incomingBytes, maxBytes: this.options.maxBytes, headroom: this.options.headroom },
+    );
+    for (const id of victims) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      this.evictions += 1;
+      await this.remove(entry);
+    }
+  }
+
+  reserve(): Reservation {
+    let held = 0;
+    return {
+      add: (bytes) => {
+        held += bytes;
+        this.reservedBytes += bytes;
+      },
+      release: () => {
+        this.reservedBytes -= held;
+        held = 0;
+      },
+    };
+  }
+
+  /** Whether the file system can take `bytes` more now; false for a while after an ENOSPC. */
+  async diskCanTake(bytes: number): Promise<boolean> {
+    if (Date.now() < this.diskFullUntil) return false;
+    const { bavail, bsize } = await statfs(this.options.dir);
+    return bavail * bsize >= bytes + DISK_SAFETY_MARGIN;
+  }
+
+  markDiskFull(): void {
+    this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
+    this.options.logger.warn({ dir: this.options.dir }, 'cache disk full: passing requests through');
+  }
+}

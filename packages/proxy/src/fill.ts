@@ -1,0 +1,357 @@
+import { createHash } from 'node:crypto';
+import { type FileHandle, open, rm } from 'node:fs/promises';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import { type CachePolicy, createPolicy, isStorable, type UpstreamFailure } from './cache-policy.ts';
+import type { ContentAddress } from './content-address.ts';
+import { type CacheEntry, EntryStore } from './entry-store.ts';
+import type { UpstreamClient } from './upstream-client.ts';
+
+/** What the origin's answer made of a fill, known once its headers arrive. */
+export type FillOutcome =
+  /** A storable 200: its body is being written to disk and can be read from the fill as it arrives. */
+  | { kind: 'body'; headers: OutgoingHttpHeaders; size: number | undefined; vary: string[] }
+  /** A 304 to a revalidation: the stored entry holds, with a refreshed policy. */
+  | { kind: 'not-modified'; entry: CacheEntry }
+  /** An answer that may not be shared (private, no-store, not 200, too large, no disk): only the request that started the fill gets it. */
+  | { kind: 'uncacheable'; response: IncomingMessage }
+  | { kind: 'failed'; failure: UpstreamFailure; message: string; response?: IncomingMessage };
+
+export interface FillRequest {
+  key: string;
+  upstream: string;
+  target: URL;
+  /** The headers sent to the origin (for a revalidation, with its validators). */
+  headers: IncomingHttpHeaders;
+  /** The request of the client that started the fill, as the caching rules see it. */
+  policyRequest: CachePolicy.HttpRequest;
+  contentAddress?: ContentAddress;
+  /** The stale entry being revalidated, if any. */
+  previous?: CacheEntry;
+}
+
+export interface FillContext {
+  store: EntryStore;
+  client: UpstreamClient;
+  logger: Logger;
+  countUpstreamBytes(bytes: number): void;
+}
+
+/** One read of a fill: positions are tracked so bytes held in memory can be let go once every reader has them. */
+export interface FillReader {
+  /** The bytes from `start` to `endInclusive` (or the end), as they arrive. */
+  chunks(start: number, endInclusive?: number): AsyncGenerator<Buffer>;
+  detach(): void;
+}
+
+const READ_CHUNK = 1 << 20;
+/** Once the disk refuses bytes, the rest of the body goes to readers through memory, at most this much at a time. */
+const MEMORY_WINDOW = 16 * 2 ** 20;
+
+/**
+ * One upstream fetch shared by every request for the same object: the body goes to a temporary file
+ * while any number of readers stream it from there as it grows, each at its own pace, from any offset
+ * already received. The last byte is held back until the body is complete and its digest checked, so
+ * no reader ever gets what looks like a whole object from a fill that failed. A complete body is
+ * committed to the store by rename.
+ */
+export class Fill {
+  readonly outcome: Promise<FillOutcome>;
+  /** Resolves when the fill is over, committed or not. */
+  readonly settled: Promise<void>;
+  /** Whether a new request may still join; false from the moment the bytes stop going to disk. */
+  joinable = true;
+  private state: 'waiting' | 'receiving' | 'complete' | 'failed' = 'waiting';
+  private error: Error | undefined;
+  private file: FileHandle | undefined;
+  private tempPath: string | undefined;
+  private committed = false;
+  private receivedBytes = 0;
+  private diskBytes = 0;
+  private readonly memory: Buffer[] = [];
+  private memoryStart = 0;
+  private memoryBytes = 0;
+  private readonly readers = new Map<symbol, number>();
+  private progress: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private roomInMemory: (() => void) | undefined;
+  private resolveOutcome: (outcome: FillOutcome) => void = () => {};
+
+  constructor(
+    private readonly request: FillRequest,
+    private readonly context: FillContext,
+  ) {
+    this.outcome = new Promise((resolve) => {
+      this.resolveOutcome = resolve;
+    });
+    this.settled = this.run().catch((error: Error) => this.fail(error));
+  }
+
+  /** The client headers of the request that started the fill, to check a joiner against the response's Vary. */
+  get requestHeaders(): IncomingHttpHeaders {
+    return this.request.policyRequest.headers as IncomingHttpHeaders;
+  }
+
+  attach(): FillReader {
+    const id = Symbol('reader');
+    this.readers.set(id, 0);
+    return { chunks: (start, end) => this.read(id, start, end), detach: () => this.detach(id) };
+  }
+
+  private async run(): Promise<void> {
+    const { request, context } = this;
+    let response: IncomingMessage;
+    try {
+      response = await context.client.request({ method: 'GET', target: request.target, headers: request.headers });
+    } catch (error) {
+      return this.endWithout({ kind: 'failed', failure: 'unreachable', message: (error as Error).message });
+    }
+    const status = response.statusCode ?? 502;
+    if (status >= 500) {
+      return this.endWithout({ kind: 'failed', failure: 'error-status', message: `answered ${status}`, response });
+    }
+    if (status === 304 && request.previous) {
+      response.resume();
+      const revalidated = request.previous.policy.revalidatedPolicy(request.policyRequest, {
+        status,
+        headers: response.headers,
+      });
+      if (!revalidated.matches) {
+        return this.endWithout({
+          kind: 'failed',
+          failure: 'error-status',
+          message: 'answered 304 for another version',
+        });
+      }
+      const entry = await context.store.updatePolicy(request.previous, revalidated.policy);
+      return this.endWithout({ kind: 'not-modified', entry });
+    }
+    const policy = createPolicy(request.policyRequest, { status, headers: response.headers });
+    const declaredSize =
+      response.headers['content-length'] === undefined ? undefined : Number(response.headers['content-length']);
+    const cacheable =
+      isStorable(policy, { status, headers: response.headers }) &&
+      (declaredSize === undefined || context.store.fits(declaredSize)) &&
+      (await context.store.diskCanTake(declaredSize ?? 0));
+    if (!cacheable) return this.endWithout({ kind: 'uncacheable', response });
+
+    await context.store.makeRoom(declaredSize ?? 0);
+    this.tempPath = context.store.tempPath();
+    this.file = await open(this.tempPath, 'w+');
+    const vary = String(response.headers.vary ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name.length > 0);
+    this.state = 'receiving';
+    this.resolveOutcome({ kind: 'body', headers: policy.responseHeaders(), size: declaredSize, vary });
+    await this.receive(response, declaredSize, policy, vary);
+  }
+
+  private async receive(
+    response: IncomingMessage,
+    declaredSize: number | undefined,
+    policy: CachePolicy,
+    vary: string[],
+  ): Promise<void> {
+    const { request, context } = this;
+    const hash = createHash(request.contentAddress?.algorithm ?? 'sha256');
+    const reservation = context.store.reserve();
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        context.countUpstreamBytes(chunk.length);
+        hash.update(chunk);
+        if (this.joinable && !(await this.writeToDisk(chunk))) this.joinable = false;
+        if (this.joinable) {
+          reservation.add(chunk.length);
+          this.diskBytes += chunk.length;
+        } else {
+          this.memory.push(chunk);
+          this.memoryBytes += chunk.length;
+        }
+        this.receivedBytes += chunk.length;
+        this.notify();
+        if (!this.joinable) await this.memoryRoom(response);
+      }
+      if (!response.complete) throw new Error('the upstream closed the connection before the end of the body');
+      if (declaredSize !== undefined && this.receivedBytes !== declaredSize) {
+        throw new Error(`the upstream sent ${this.receivedBytes} bytes of ${declaredSize}`);
+      }
+      const hex = hash.digest('hex');
+      if (request.contentAddress && hex !== request.contentAddress.digest) {
+        throw new Error(
+          `the body's ${request.contentAddress.algorithm} is ${hex}, not the ${request.contentAddress.digest} its URL names`,
+        );
+      }
+      if (this.joinable && this.tempPath) {
+        await context.store.commit(
+          {
+            version: 1,
+            id: EntryStore.variantId(request.key, vary, this.requestHeaders),
+            key: request.key,
+            upstream: request.upstream,
+            vary,
+            policy: policy.toObject(),
+            size: this.receivedBytes,
+            digest: { algorithm: request.contentAddress?.algorithm ?? 'sha256', hex },
+            immutable: request.contentAddress !== undefined,
+          },
+          this.tempPath,
+        );
+        this.committed = true;
+      }
+      reservation.release();
+      await context.store.makeRoom(0);
+      this.joinable = false;
+      this.state = 'complete';
+      this.notify();
+    } finally {
+      reservation.release();
+      this.closeIfUnused();
+    }
+  }
+
+  /** Writes a chunk at the end of the temporary file; false when the cache cannot take it (disk full, object over the bound). */
+  private async writeToDisk(chunk: Buffer): Promise<boolean> {
+    if (!this.context.store.fits(this.receivedBytes + chunk.length)) return false;
+    try {
+      let written = 0;
+      while (written < chunk.length) {
+        const { bytesWritten } = await (this.file as FileHandle).write(
+          chunk,
+          written,
+          chunk.length - written,
+          this.receivedBytes + written,
+        );
+        written += bytesWritten;
+      }
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+      this.context.store.markDiskFull();
+      return false;
+    }
+  }
+
+  /** Holds the upstream while the bytes kept in memory exceed the window; gives up when no reader is left. */
+  private async memoryRoom(response: IncomingMessage): Promise<void> {
+    while (this.memoryBytes > MEMORY_WINDOW) {
+      if (this.readers.size === 0) {
+        response.destroy();
+        throw new Error('every reader left a fill that the disk could not take');
+      }
+      await new Promise<void>((resolve) => {
+        this.roomInMemory = resolve;
+      });
+    }
+  }
+
+  private async *read(id: symbol, start: number, endInclusive?: number): AsyncGenerator<Buffer> {
+    let position = start;
+    this.readers.set(id, position);
+    try {
+      for (;;) {
+        const end = endInclusive === undefined ? Number.POSITIVE_INFINITY : endInclusive + 1;
+        // The last byte waits for the end of the fill, its length and digest checked.
+        const readable = Math.min(end, this.state === 'complete' ? this.receivedBytes : this.receivedBytes - 1);
+        if (position < readable) {
+          const chunk = await this.bytesAt(position, Math.min(READ_CHUNK, readable - position));
+          position += chunk.length;
+          this.readers.set(id, position);
+          this.releaseMemory();
+          yield chunk;
+        } else if (this.state === 'failed') {
+          throw this.error;
+        } else if (this.state === 'complete' || position >= end) {
+          return;
+        } else {
+          await this.nextProgress();
+        }
+      }
+    } finally {
+      this.detach(id);
+    }
+  }
+
+  private async bytesAt(position: number, length: number): Promise<Buffer> {
+    if (position < this.diskBytes) {
+      const buffer = Buffer.allocUnsafe(Math.min(length, this.diskBytes - position));
+      const { bytesRead } = await (this.file as FileHandle).read(buffer, 0, buffer.length, position);
+      return buffer.subarray(0, bytesRead);
+    }
+    let offset = this.memoryStart;
+    for (const chunk of this.memory) {
+      if (position < offset + chunk.length) return chunk.subarray(position - offset, position - offset + length);
+      offset += chunk.length;
+    }
+    throw new Error(`fill bytes at ${position} are no longer held`);
+  }
+
+  /** Lets go of the chunks in memory that every reader has passed. */
+  private releaseMemory(): void {
+    if (this.memory.length === 0) return;
+    const slowest = Math.min(...this.readers.values());
+    while (this.memory.length > 0 && this.memoryStart + (this.memory[0] as Buffer).length <= slowest) {
+      const chunk = this.memory.shift() as Buffer;
+      this.memoryStart += chunk.length;
+      this.memoryBytes -= chunk.length;
+    }
+    if (this.memoryBytes <= MEMORY_WINDOW) {
+      this.roomInMemory?.();
+      this.roomInMemory = undefined;
+    }
+  }
+
+  private detach(id: symbol): void {
+    if (!this.readers.delete(id)) return;
+    this.releaseMemory();
+    if (this.readers.size === 0) {
+      this.roomInMemory?.();
+      this.roomInMemory = undefined;
+    }
+    this.closeIfUnused();
+  }
+
+  private nextProgress(): Promise<void> {
+    this.progress ??= new Promise((resolve) => {
+      this.wake = resolve;
+    });
+    return this.progress;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.progress = undefined;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private endWithout(outcome: FillOutcome): void {
+    this.joinable = false;
+    this.state = outcome.kind === 'failed' ? 'failed' : 'complete';
+    this.error = outcome.kind === 'failed' ? new Error(outcome.message) : undefined;
+    this.resolveOutcome(outcome);
+    this.notify();
+  }
+
+  private fail(error: Error): void {
+    this.context.logger.warn({ key: this.request.key, err: error.message }, 'fill failed');
+    this.joinable = false;
+    this.state = 'failed';
+    this.error = error;
+    this.resolveOutcome({ kind: 'failed', failure: 'unreachable', message: error.message });
+    this.notify();
+    this.closeIfUnused();
+  }
+
+  private closeIfUnused(): void {
+    if ((this.state !== 'complete' && this.state !== 'failed') || this.readers.size > 0 || !this.file) return;
+    const file = this.file;
+    const tempPath = this.tempPath;
+    this.file = undefined;
+    void file.close().finally(() => {
+      if (!this.committed && tempPath) return rm(tempPath, { force: true });
+    });
+  }
+}
