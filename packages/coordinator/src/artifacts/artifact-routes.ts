@@ -1,0 +1,204 @@
+import { createReadStream } from 'node:fs';
+import {
+  ApiError,
+  Artifact,
+  ArtifactName,
+  ArtifactStats,
+  blobPath,
+  CollectResult,
+  JobInput,
+  Sha256Hex,
+  UploadArtifactResponse,
+} from '@switchyard/protocol';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { type App, errorResponses } from '../api/app.ts';
+import type { ApiContext } from '../api/context.ts';
+import { matchesEtag, parseRange } from './byte-range.ts';
+
+const JobParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const ArtifactParams = Type.Object({ id: Type.Integer({ minimum: 1 }), name: ArtifactName });
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const Bytes = { description: 'the bytes', type: 'string', format: 'binary' };
+
+/** Artifact uploads (streamed, never parsed), listings, redirects to blobs, and the blobs themselves. */
+export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
+  app.register(async (uploads: App) => {
+    // The body is streamed to disk by the handler: no parser may read it first, whatever its type.
+    uploads.removeAllContentTypeParsers();
+    uploads.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    uploads.put(
+      '/api/v1/jobs/:id/artifacts/:name',
+      {
+        config: { scope: 'worker' },
+        schema: {
+          operationId: 'uploadArtifact',
+          tags: ['artifacts'],
+          summary:
+            'Upload an artifact of a running job (streamed). Send Expect: 100-continue and X-Content-SHA256: refusals ' +
+            '(401/403/404/409/413) and content already stored (200) are answered before the body. 201: stored.',
+          params: ArtifactParams,
+          response: {
+            200: UploadArtifactResponse,
+            201: UploadArtifactResponse,
+            ...errorResponses(400, 401, 403, 404, 409, 413),
+          },
+        },
+      },
+      async (request, reply) => {
+        try {
+          const upload = await ctx.artifacts.admit(request.params.id, request.params.name, request.headers);
+          const stored = await ctx.artifacts.recordIfStored(upload);
+          if (stored) return closeIfBodyPending(request, reply).code(200).send(stored);
+          return reply.code(201).send(await ctx.artifacts.receive(upload, request.raw));
+        } catch (error) {
+          ctx.artifactMetrics.uploads.inc({ outcome: 'refused' });
+          closeIfBodyPending(request, reply);
+          throw error;
+        }
+      },
+    );
+  });
+
+  app.get(
+    '/api/v1/jobs/:id/artifacts',
+    {
+      config: { scope: ['read', 'worker'] },
+      schema: {
+        operationId: 'listArtifacts',
+        tags: ['artifacts'],
+        summary: "A job's artifacts (not yet expired): name, size, sha256, content type, blob URL",
+        params: JobParams,
+        response: { 200: Type.Object({ artifacts: Type.Array(Artifact) }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({ artifacts: await ctx.artifacts.records.list(request.params.id) }),
+  );
+
+  app.get(
+    '/api/v1/jobs/:id/artifacts/:name',
+    {
+      config: { scope: ['read', 'worker'] },
+      schema: {
+        operationId: 'getArtifact',
+        tags: ['artifacts'],
+        summary: 'Redirects (302) to the blob holding the artifact: GET /api/v1/blobs/sha256/<hex>',
+        params: ArtifactParams,
+        response: { 302: { description: 'Location: the blob', type: 'null' }, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const artifact = await ctx.artifacts.records.find(request.params.id, request.params.name);
+      return reply.redirect(blobPath(artifact.sha256), 302);
+    },
+  );
+
+  app.get(
+    '/api/v1/jobs/:id/inputs',
+    {
+      config: { scope: ['read', 'worker'] },
+      schema: {
+        operationId: 'jobInputs',
+        tags: ['artifacts'],
+        summary: "The job's fetch: entries, each resolved to the artifact of the dependency job it waited for",
+        params: JobParams,
+        response: { 200: Type.Object({ inputs: Type.Array(JobInput) }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => ({ inputs: await ctx.artifacts.records.inputs(request.params.id) }),
+  );
+
+  app.get(
+    '/api/v1/blobs/sha256/:hex',
+    {
+      config: { scope: ['read', 'worker'] },
+      schema: {
+        operationId: 'getBlob',
+        tags: ['artifacts'],
+        summary:
+          'Stored bytes by sha256. Immutable: ETag is the quoted digest, Cache-Control public for a year; ' +
+          'honours Range (206, 416), If-Range and If-None-Match (304)',
+        params: Type.Object({ hex: Sha256Hex }),
+        response: {
+          200: Bytes,
+          206: Bytes,
+          304: { description: 'not modified', type: 'null' },
+          ...errorResponses(400, 401, 403, 404, 416),
+        },
+      },
+    },
+    async (request, reply) => serveBlob(ctx, request.params.hex, request, reply),
+  );
+
+  app.get(
+    '/api/v1/artifacts/stats',
+    {
+      schema: {
+        operationId: 'artifactStats',
+        tags: ['artifacts'],
+        summary: 'Artifacts and blobs stored, logical and stored bytes, and the dedup ratio (logical / stored)',
+        response: { 200: ArtifactStats },
+      },
+    },
+    async () => ctx.artifacts.records.stats(),
+  );
+
+  app.post(
+    '/api/v1/artifacts/collect',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        operationId: 'collectArtifacts',
+        tags: ['artifacts'],
+        summary: 'Delete expired artifacts and unreferenced blobs now, rather than at the next hourly sweep',
+        response: { 200: CollectResult, ...errorResponses(401, 403) },
+      },
+    },
+    async () => ctx.artifacts.collect(),
+  );
+}
+
+async function serveBlob(ctx: ApiContext, sha256: string, request: FastifyRequest, reply: FastifyReply) {
+  const blob = await ctx.artifacts.records.blob(sha256);
+  const onDisk = blob ? await ctx.artifacts.blobs.sizeOnDisk(sha256) : null;
+  if (!blob || onDisk !== blob.size) {
+    if (blob) request.log.error({ sha256, expected: blob.size, onDisk }, 'a stored blob is missing or damaged on disk');
+    throw new ApiError('not-found', `no blob with sha256 ${sha256}`);
+  }
+  const etag = `"${sha256}"`;
+  reply.header('etag', etag).header('cache-control', IMMUTABLE).header('accept-ranges', 'bytes');
+  if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  const ifRange = request.headers['if-range'];
+  const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, blob.size) : null;
+  if (range?.kind === 'unsatisfiable') {
+    return reply
+      .code(416)
+      .header('content-range', `bytes */${blob.size}`)
+      .send({
+        error: {
+          code: 'range-not-satisfiable',
+          message: `the range "${request.headers.range}" is outside the ${blob.size} bytes of this blob`,
+          details: { size: blob.size },
+        },
+      });
+  }
+  const path = ctx.artifacts.blobs.pathOf(sha256);
+  reply.header('content-type', blob.content_type);
+  if (range?.kind === 'partial') {
+    return reply
+      .code(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${blob.size}`)
+      .header('content-length', range.end - range.start + 1)
+      .send(createReadStream(path, { start: range.start, end: range.end }));
+  }
+  return reply.code(200).header('content-length', blob.size).send(createReadStream(path));
+}
+
+/**
+ * An answer given before the request's body was read: the client may still be sending it, so
+ * the connection is closed after the answer rather than drained.
+ */
+function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (!request.raw.complete) reply.header('connection', 'close');
+  return reply;
+}

@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApiError, type ErrorBody } from '@switchyard/protocol';
+import type { Logger } from 'pino';
+import { checkBearer } from '../api/auth.ts';
+import type { Farm } from '../config/farm-config.ts';
+import type { ArtifactMetrics } from './artifact-metrics.ts';
+import type { ArtifactService } from './artifact-service.ts';
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+const UPLOAD_PATH = /^\/api\/v1\/jobs\/([^/?#]+)\/artifacts\/([^/?#]+)$/;
+const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+export interface ExpectOptions {
+  farm: () => Farm;
+  artifacts: ArtifactService;
+  metrics: ArtifactMetrics;
+  logger: Logger;
+}
+
+/**
+ * The API's HTTP server, answering `Expect: 100-continue` itself. Node would otherwise send
+ * `100 Continue` before any of our code ran, so a client would send a whole body only to have
+ * it refused. For artifact uploads every check that needs only the headers runs first — the
+ * token, the route, the size limit, the job and its running attempt — and a refusal is final
+ * before a body byte is sent; content the store holds already (named by X-Content-SHA256) is
+ * recorded at once, and its body never sent. Every other request is told to continue and
+ * routed as usual.
+ */
+export function createServerAnsweringExpect(handler: Handler, options: ExpectOptions): Server {
+  const server = createServer(handler);
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    const upload = request.method === 'PUT' ? UPLOAD_PATH.exec((request.url ?? '').split('?')[0] as string) : null;
+    if (!upload) {
+      response.writeContinue();
+      handler(request, response);
+      return;
+    }
+    decide(request, upload[1] as string, upload[2] as string, options).then(
+      (answer) => {
+        if (answer === 'continue') {
+          response.writeContinue();
+          handler(request, response);
+        } else {
+          answerFinal(response, answer.status, answer.body);
+        }
+      },
+      (error: unknown) => {
+        options.metrics.uploads.inc({ outcome: 'refused' });
+        if (error instanceof ApiError) {
+          answerFinal(response, error.status, error.toBody());
+          return;
+        }
+        options.logger.error({ err: error, url: request.url }, 'checking an upload before its body failed');
+        const body: ErrorBody = { error: { code: 'internal', message: 'internal error; see the coordinator log' } };
+        answerFinal(response, 500, body);
+      },
+    );
+  });
+  return server;
+}
+
+async function decide(
+  request: IncomingMessage,
+  rawJobId: string,
+  rawName: string,
+  options: ExpectOptions,
+): Promise<'continue' | { status: number; body: unknown }> {
+  checkBearer(options.farm(), 'worker', request.headers.authorization);
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName);
+  } catch {
+    throw new ApiError('invalid-request', `"${rawName}" is not a valid URL path segment`);
+  }
+  if (!/^[1-9]\d{0,15}$/.test(rawJobId)) throw new ApiError('invalid-request', `"${rawJobId}" is not a job id`);
+  if (!ARTIFACT_NAME.test(name) || name.length > 200) {
+    throw new ApiError('invalid-request', `"${name}" is not an artifact name (letters, digits, ".", "_", "+", "-")`);
+  }
+  const upload = await options.artifacts.admit(Number(rawJobId), name, request.headers);
+  const stored = await options.artifacts.recordIfStored(upload);
+  return stored ? { status: 200, body: stored } : 'continue';
+}
+
+/**
+ * A final answer instead of 100 Continue. The client sends no body, so the connection can't
+ * be reused: it is closed once the answer is out.
+ */
+function answerFinal(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+  });
+  response.end(text);
+}
