@@ -1,7 +1,13 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SWITCHYARD_VERSION } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './api/app.ts';
+import { ArtifactMetrics } from './artifacts/artifact-metrics.ts';
+import { ArtifactRecords } from './artifacts/artifact-records.ts';
+import { ArtifactService } from './artifacts/artifact-service.ts';
+import { BlobStore } from './artifacts/blob-store.ts';
+import { startArtifactCollector } from './artifacts/collector-loop.ts';
+import { DigestLocks } from './artifacts/digest-locks.ts';
 import { ClaimBroker } from './claims/claim-broker.ts';
 import { ConfigError } from './config/config-error.ts';
 import type { Farm } from './config/farm-config.ts';
@@ -11,6 +17,8 @@ import { LogFiles } from './logs/log-files.ts';
 import { LogService } from './logs/log-service.ts';
 import { startLeaseReaper } from './loops/lease-reaper.ts';
 import { Metrics } from './metrics.ts';
+import { schedulingPolicy } from './scheduler/live-policy.ts';
+import { priorityLevelMs } from './scheduler/queue-order.ts';
 import { openSqlite } from './store/open-database.ts';
 import { Queries } from './store/queries.ts';
 import { Store } from './store/store.ts';
@@ -41,7 +49,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   let farm = await loadConfigFile(options.configPath);
   const db = await openSqlite(join(options.dataDir, 'switchyard.db'));
   const queries = new Queries(db);
-  const events = new EventLog(queries);
+  const events = new EventLog(db);
   await events.init();
   const metrics = new Metrics();
   const shutdown = new AbortController();
@@ -49,45 +57,57 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   // The store calls back after each commit; these are wired below, once everything exists.
   let broker: ClaimBroker | undefined;
   let logs: LogService | undefined;
-  const store = new Store(db, {
-    onEvents(committed) {
-      events.publish(committed);
-      for (const { event, dims } of committed) {
-        metrics.events.inc({ type: event.type });
-        if (dims.jobId != null) logs?.changes.emit(`job:${dims.jobId}`);
-        if (event.type === 'attempt.finished') {
-          const attempt = (event.data as { attempt: { id: number; state: string } }).attempt;
-          logs?.notify(attempt.id);
-          // Ended by the coordinator (lease lost): nothing more will be written to its logs.
-          if (attempt.state === 'exception') logs?.attemptComplete(attempt.id);
-          if (attempt.state === 'cancelled') logs?.attemptCompleteLater(attempt.id, farm.settings.leaseSeconds * 1000);
+  const store = new Store(
+    db,
+    {
+      onEvents(committed) {
+        events.publish(committed);
+        for (const { event, dims } of committed) {
+          metrics.events.inc({ type: event.type });
+          if (dims.jobId != null) logs?.changes.emit(`job:${dims.jobId}`);
+          if (event.type === 'attempt.finished') {
+            const attempt = (event.data as { attempt: { id: number; state: string } }).attempt;
+            logs?.notify(attempt.id);
+            // Ended by the coordinator (lease lost): nothing more will be written to its logs.
+            if (attempt.state === 'exception') logs?.attemptComplete(attempt.id);
+            if (attempt.state === 'cancelled')
+              logs?.attemptCompleteLater(attempt.id, farm.settings.leaseSeconds * 1000);
+          }
         }
-      }
+      },
+      onNewWork(pools) {
+        broker?.offer(pools);
+      },
+      onCancelled(attemptIds) {
+        for (const id of attemptIds) logs?.changes.emit(`cancel:${id}`);
+      },
     },
-    onNewWork(pools) {
-      broker?.offer(pools);
-    },
-    onCancelled(attemptIds) {
-      for (const id of attemptIds) logs?.changes.emit(`cancel:${id}`);
-    },
-  });
+    () => farm.scheduling.agingMs,
+  );
   const logFiles = new LogFiles(join(options.dataDir, 'logs'));
   logs = new LogService(store, queries, logFiles, () => farm.settings.maxLogBytes, logger);
   const claimBroker = new ClaimBroker(
-    (name, request) =>
-      store.claim(
-        name,
-        request,
-        farm.settings.leaseSeconds * 1000,
-        Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
-      ),
+    (name, request) => store.checkIn(name, request),
+    (pool, waiting) =>
+      store.assignWork(pool, waiting, schedulingPolicy(farm), {
+        leaseMs: farm.settings.leaseSeconds * 1000,
+        heartbeatSeconds: Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
+      }),
     (assignment) => store.releaseUndelivered(assignment.attemptId),
     logger,
   );
   broker = claimBroker;
 
   await store.renewLeasesAfterRestart(farm.settings.leaseSeconds * 1000);
+  await store.rerankPending(priorityLevelMs(farm.scheduling.agingMs));
   for (const attemptId of await queries.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
+
+  // The blob directory is fixed at start, like the listening address: a reload can't move the bytes.
+  const blobs = new BlobStore(resolve(options.dataDir, farm.raw.server?.blob_dir ?? 'blobs'));
+  await blobs.init();
+  const artifactRecords = new ArtifactRecords(db, store);
+  const artifactMetrics = new ArtifactMetrics(metrics.registry, () => artifactRecords.stats());
+  const artifacts = new ArtifactService(artifactRecords, blobs, new DigestLocks(), () => farm, artifactMetrics, logger);
 
   const app = await buildApp({
     farm: () => farm,
@@ -97,6 +117,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     logs,
     broker: claimBroker,
     metrics,
+    artifacts,
+    artifactMetrics,
     logger,
     version: SWITCHYARD_VERSION,
     shutdown: shutdown.signal,
@@ -130,6 +152,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   logger.info({ url, config: farm.file, data: options.dataDir }, `switchyard coordinator listening on ${url}`);
 
   const reaper = startLeaseReaper(store, claimBroker, () => farm, logger);
+  const collector = startArtifactCollector(artifacts, logger);
 
   const reload = async (): Promise<Farm> => {
     const next = await loadConfigFile(options.configPath);
@@ -137,7 +160,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       // The socket stays bound where it is: dropping auth would open the API to the network.
       throw new Error(`${next.file} has no auth: section, but the server listens on ${host}; restart it to drop auth`);
     }
+    const previousAging = farm.scheduling.agingMs;
     farm = next;
+    if (next.scheduling.agingMs !== previousAging) await store.rerankPending(priorityLevelMs(next.scheduling.agingMs));
     await store.recordConfigReload(next.builders.length, next.repos.size);
     logger.info({ builders: next.builders.length, repos: next.repos.size }, 'configuration reloaded');
     return next;
@@ -160,6 +185,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       shutdown.abort();
       claimBroker.releaseAll();
       await reaper.stop();
+      await collector.stop();
       await app.close();
       await logs.drain();
       await logFiles.closeAll();

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { ArtifactSpec, FetchSpec } from './artifacts.ts';
 import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
 
 const literals = <const T extends readonly string[]>(values: T) => Type.Enum<[...T]>([...values]);
@@ -38,6 +39,9 @@ export const CreatePushRequest = Type.Object(
     author: Type.Optional(Type.String({ maxLength: 500 })),
     message: Type.Optional(Type.String({ maxLength: 65536 })),
     files: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100000 })),
+    exact: Type.Optional(
+      Type.Boolean({ description: 'true: this revision itself must be built; its jobs are never coalesced' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -76,6 +80,11 @@ export const Job = Type.Object({
   maxAttempts: Type.Integer({ minimum: 1 }),
   dependsOn: Type.Array(Id),
   retriggeredFrom: NullableInt,
+  priority: Type.Integer({ description: 'branch priority plus builder offset; lower runs first' }),
+  exact: Type.Boolean({ description: 'pushed with exact: never coalesced' }),
+  coalescedInto: Type.Union([Id, Type.Null()], {
+    description: 'for a coalesced job: the job that ran in its place and whose result stands for it',
+  }),
   worker: NullableString,
   createdAt: Time,
   pendingAt: NullableTime,
@@ -110,7 +119,39 @@ export const Attempt = Type.Object({
   steps: Type.Array(Step),
 });
 
-export const JobDetail = Type.Intersect([Job, Type.Object({ attempts: Type.Array(Attempt) })]);
+export const SchedulingView = Type.Object({
+  waitingBecause: Type.Union([
+    Type.String({ description: 'for a pending job: why it has no worker yet' }),
+    Type.Null(),
+  ]),
+  chosenBecause: Type.Union([
+    Type.String({ description: 'once claimed: why the scheduler gave it to that worker' }),
+    Type.Null(),
+  ]),
+  queuePosition: Type.Union([
+    Type.Integer({ minimum: 1, description: "for a pending job: its place in its pool's queue" }),
+    Type.Null(),
+  ]),
+  effectivePriority: Type.Union([
+    Type.Number({ description: 'for a pending job: its priority improved by aging' }),
+    Type.Null(),
+  ]),
+});
+
+export const JobDetail = Type.Intersect([
+  Job,
+  Type.Object({ attempts: Type.Array(Attempt), scheduling: SchedulingView }),
+]);
+
+export const WarmCacheReport = Type.Object(
+  {
+    repo: Type.String({ maxLength: 100 }),
+    builder: Type.String({ maxLength: 100 }),
+    branch: Type.String({ maxLength: 255 }),
+    at: Time,
+  },
+  { additionalProperties: false },
+);
 
 export const Worker = Type.Object({
   name: Type.String(),
@@ -122,6 +163,17 @@ export const Worker = Type.Object({
   version: NullableString,
   firstSeen: Time,
   lastSeen: Time,
+  warm: Type.Array(WarmCacheReport, { description: 'builders and branches it recently succeeded on' }),
+  speed: Type.Union([
+    Type.Number({
+      description: "learned duration relative to builders' medians: 0.7 = takes 70 % of the typical time",
+    }),
+    Type.Null(),
+  ]),
+  exceptionStreak: Type.Integer({ minimum: 0, description: 'attempts in a row that ended in exception' }),
+  benchedUntil: Type.Union([Time, Type.Null()], {
+    description: 'after exceptions it gets no work until then (10 s doubling up to 1 h)',
+  }),
 });
 
 export const ListPushesQuery = Type.Object({
@@ -162,6 +214,12 @@ export const ClaimRequest = Type.Object(
       }),
     ),
     waitSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 120 })),
+    warm: Type.Optional(
+      Type.Array(WarmCacheReport, {
+        maxItems: 100,
+        description: 'what its caches hold: builders and branches it recently succeeded on',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -184,6 +242,8 @@ export const JobSpec = Type.Object({
   checkout: Type.Boolean(),
   env: StringMap,
   steps: Type.Array(StepSpec),
+  artifacts: Type.Optional(Type.Array(ArtifactSpec, { description: 'uploaded after the steps succeed' })),
+  fetch: Type.Optional(Type.Array(FetchSpec, { description: 'downloaded before the steps' })),
 });
 
 export const Assignment = Type.Object({
@@ -257,6 +317,8 @@ export type Job = Type.Static<typeof Job>;
 export type Step = Type.Static<typeof Step>;
 export type Attempt = Type.Static<typeof Attempt>;
 export type JobDetail = Type.Static<typeof JobDetail>;
+export type SchedulingView = Type.Static<typeof SchedulingView>;
+export type WarmCacheReport = Type.Static<typeof WarmCacheReport>;
 export type Worker = Type.Static<typeof Worker>;
 export type ClaimRequest = Type.Static<typeof ClaimRequest>;
 export type StepSpec = Type.Static<typeof StepSpec>;

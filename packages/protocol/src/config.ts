@@ -26,6 +26,30 @@ export const StepConfig = Type.Object(
   { additionalProperties: false },
 );
 
+/** An artifact's name: the last part of its URL, so no slashes; dots are fine (`app-1.2.tar.gz`). */
+export const ArtifactName = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9][A-Za-z0-9._+-]*$' });
+
+export const ArtifactConfig = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'file or glob, relative to the directory the steps run in' }),
+    name: Type.Optional(ArtifactName),
+    optional: Type.Optional(Type.Boolean({ description: 'true: a missing file does not fail the job' })),
+  },
+  { additionalProperties: false },
+);
+
+export const FetchConfig = Type.Object(
+  {
+    from: Name,
+    artifact: ArtifactName,
+    to: Type.Optional(
+      Type.String({ minLength: 1, description: 'directory, relative to where the steps run; default .' }),
+    ),
+    unpack: Type.Optional(Type.Boolean({ description: 'true: extract a .tar, .tar.gz or .tgz there' })),
+  },
+  { additionalProperties: false },
+);
+
 export const BuilderConfig = Type.Object(
   {
     name: Name,
@@ -45,6 +69,34 @@ export const BuilderConfig = Type.Object(
       Type.Record(Type.String(), Type.String(), { description: 'worker tags this builder requires' }),
     ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: -100,
+        maximum: 100,
+        description: "added to the branch's priority for this builder's jobs (lower runs first)",
+      }),
+    ),
+    coalesce: Type.Optional(
+      Type.Enum(['latest', 'never'], {
+        description: 'latest: a taken job runs the newest pending one of its branch and stands for older ones',
+      }),
+    ),
+    coalesce_limit: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: 1000, description: 'most jobs one coalesced run stands for (default 8)' }),
+    ),
+    prefer: Type.Optional(
+      Type.Enum(['fast', 'slow', 'any'], {
+        description: 'which machines to use when several are free; default fast without `after`, else slow',
+      }),
+    ),
+    artifacts: Type.Optional(
+      Type.Array(Type.Union([Type.String({ minLength: 1 }), ArtifactConfig]), {
+        description: 'files the worker uploads after the steps succeed: globs, or { path, name, optional }',
+      }),
+    ),
+    fetch: Type.Optional(
+      Type.Array(FetchConfig, { description: "artifacts of an `after` builder's job, downloaded before the steps" }),
+    ),
     steps: Type.Array(StepConfig, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -93,6 +145,108 @@ export const ServerSettings = Type.Object(
       }),
     ),
     max_log_bytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'per step; output past it is dropped' })),
+    artifact_expiry_days: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'artifacts are deleted this long after upload (default 30)' }),
+    ),
+    max_artifact_bytes: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'the largest artifact one upload may store (default 8 GiB)' }),
+    ),
+    blob_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'where artifact bytes live; relative to the data directory (default blobs)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const BranchPriority = Type.Object(
+  {
+    match: Type.String({ minLength: 1, description: 'branch glob, e.g. release/*; the first match wins' }),
+    priority: Type.Integer({ minimum: 0, maximum: 100, description: 'lower is more important; default 4' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SchedulingSettings = Type.Object(
+  {
+    aging_minutes: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 10080,
+        description: 'waiting this long improves a job by one priority level (default 10; 0: no aging)',
+      }),
+    ),
+    fit_band: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 10,
+        description:
+          'how many priority levels behind the most urgent job a worker may take a job its caches or speed suit better (default 1)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Which events a webhook receives; absent fields match everything (see EventFilter). */
+export const EventFilterConfig = Type.Object(
+  {
+    types: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    repo: Type.Optional(Type.String({ minLength: 1 })),
+    branch: Type.Optional(Type.String({ minLength: 1 })),
+    builder: Type.Optional(Type.String({ minLength: 1 })),
+    result: Type.Optional(Type.String({ minLength: 1 })),
+    author: Type.Optional(Type.String({ minLength: 1 })),
+    routing_key: Type.Optional(
+      Type.String({ minLength: 1, description: 'topic pattern: `*` is one word, `#` zero or more' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookConfig = Type.Object(
+  {
+    name: Name,
+    url: Type.String({ pattern: '^https?://', description: 'where each matching event is POSTed' }),
+    secret: Type.Optional(Type.String({ minLength: 16, description: 'signs each delivery' })),
+    secret_env: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the secret' }),
+    ),
+    filter: Type.Optional(EventFilterConfig),
+  },
+  { additionalProperties: false },
+);
+
+export const EventsSettings = Type.Object(
+  {
+    public_url: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description: 'the coordinator as consumers reach it; makes event links absolute',
+      }),
+    ),
+    webhooks: Type.Optional(Type.Array(WebhookConfig)),
+    webhook_retry: Type.Optional(
+      Type.Object(
+        {
+          first_seconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 3600 })),
+          max_seconds: Type.Optional(Type.Number({ minimum: 0.05, maximum: 86400 })),
+          give_up_hours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 720 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    amqp: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^amqps?://', description: 'amqp://user:password@host:5672/vhost' }),
+          exchange: Type.String({ minLength: 1, maxLength: 255, description: 'a topic exchange, declared durable' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -103,13 +257,22 @@ export const FarmConfig = Type.Object(
     builders: Type.Array(BuilderConfig),
     auth: Type.Optional(AuthConfig),
     server: Type.Optional(ServerSettings),
+    branches: Type.Optional(Type.Array(BranchPriority)),
+    scheduling: Type.Optional(SchedulingSettings),
+    events: Type.Optional(EventsSettings),
   },
   { additionalProperties: false },
 );
 
 export type StepConfig = Type.Static<typeof StepConfig>;
 export type BuilderConfig = Type.Static<typeof BuilderConfig>;
+export type ArtifactConfig = Type.Static<typeof ArtifactConfig>;
+export type FetchConfig = Type.Static<typeof FetchConfig>;
 export type RepoConfig = Type.Static<typeof RepoConfig>;
 export type TokenConfig = Type.Static<typeof TokenConfig>;
 export type AuthConfig = Type.Static<typeof AuthConfig>;
 export type FarmConfig = Type.Static<typeof FarmConfig>;
+export type BranchPriority = Type.Static<typeof BranchPriority>;
+export type EventFilterConfig = Type.Static<typeof EventFilterConfig>;
+export type WebhookConfig = Type.Static<typeof WebhookConfig>;
+export type EventsSettings = Type.Static<typeof EventsSettings>;

@@ -1,43 +1,130 @@
-import type { Attempt, Job, Push, Step, Worker } from './api.ts';
+import Type from 'typebox';
+import { Attempt, Job, JobStateSchema, Push, Step, Worker } from './api.ts';
+import { Artifact } from './artifacts.ts';
+
+const Count = Type.Integer({ minimum: 0 });
+
+/** A file a finished job uploaded, with where to fetch it. */
+export const ArtifactLink = Type.Object({
+  name: Type.String(),
+  size: Count,
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  contentType: Type.String(),
+  url: Type.String({ description: 'absolute when `events.public_url` is configured, else a path on the coordinator' }),
+});
+
+/** How a push went, once every one of its jobs is final. */
+export const PushSummary = Type.Object({
+  result: JobStateSchema,
+  jobs: Count,
+  counts: Type.Record(Type.String(), Count, { description: 'jobs by final state' }),
+  durationMs: Count,
+  finishedAt: Type.String({ format: 'date-time' }),
+  notSucceeded: Type.Array(
+    Type.Object({
+      id: Type.Integer({ minimum: 1 }),
+      builder: Type.String(),
+      state: JobStateSchema,
+      reason: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+export type ArtifactLink = Type.Static<typeof ArtifactLink>;
+export type PushSummary = Type.Static<typeof PushSummary>;
+
+const AttemptView = Type.Omit(Attempt, ['steps']);
 
 /**
- * The event catalogue. Every state change the coordinator commits appends one or more of these
- * in the same transaction, with an id that increases by commit order.
+ * The event catalogue: the schema of each type's `data`. Every state change the coordinator
+ * commits appends one or more events in the same transaction, with an id that increases by
+ * commit order. A new type is added here, with its description and schema version.
  */
-export interface EventDataMap {
-  'push.created': { push: Push };
-  'job.waiting': { job: Job };
-  'job.pending': { job: Job };
-  'job.started': { job: Job; attempt: number; worker: string };
-  'job.finished': { job: Job };
-  'step.started': { job: Job; attempt: number; step: Step };
-  'step.finished': { job: Job; attempt: number; step: Step };
-  'attempt.finished': { job: Job; attempt: Omit<Attempt, 'steps'> };
-  'worker.connected': { worker: Worker };
-  'worker.disconnected': { worker: Worker; reason: string };
-  'config.reloaded': { builders: number; repos: number };
-}
+export const EVENT_DATA = {
+  'push.created': Type.Object({ push: Push }),
+  'push.completed': Type.Object({ push: Push, summary: PushSummary }),
+  'job.waiting': Type.Object({ job: Job }),
+  'job.pending': Type.Object({ job: Job }),
+  'job.started': Type.Object({
+    job: Job,
+    attempt: Type.Integer({ minimum: 1 }),
+    worker: Type.String(),
+  }),
+  'job.finished': Type.Object({
+    job: Job,
+    result: JobStateSchema,
+    attempt: Type.Integer({ minimum: 0, description: 'attempts used' }),
+    artifacts: Type.Array(ArtifactLink),
+  }),
+  'step.started': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), step: Step }),
+  'step.finished': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), step: Step }),
+  'attempt.finished': Type.Object({ job: Job, attempt: AttemptView }),
+  'worker.connected': Type.Object({ worker: Worker }),
+  'worker.disconnected': Type.Object({ worker: Worker, reason: Type.String() }),
+  'worker.benched': Type.Object({
+    worker: Worker,
+    until: Type.String({ format: 'date-time' }),
+    streak: Type.Integer({ minimum: 1, description: 'attempts in a row that ended in exception' }),
+    reason: Type.String(),
+  }),
+  'config.reloaded': Type.Object({ builders: Count, repos: Count }),
+  'artifact.created': Type.Object({ job: Job, artifact: Artifact }),
+};
 
-export type EventType = keyof EventDataMap;
+export type EventType = keyof typeof EVENT_DATA;
+export type EventDataMap = { [T in EventType]: Type.Static<(typeof EVENT_DATA)[T]> };
 
-export const EVENT_TYPES = [
-  'push.created',
-  'job.waiting',
-  'job.pending',
-  'job.started',
-  'job.finished',
-  'step.started',
-  'step.finished',
-  'attempt.finished',
-  'worker.connected',
-  'worker.disconnected',
-  'config.reloaded',
-] as const satisfies readonly EventType[];
+export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
+
+/** What each type means and the version of its schema (bumped on an incompatible change). */
+export const EVENT_DESCRIPTIONS: { [T in EventType]: { version: number; description: string } } = {
+  'push.created': { version: 1, description: 'A push was recorded; `push.jobs` has its jobs and their first states.' },
+  'push.completed': {
+    version: 1,
+    description:
+      'Every job of a push is final (again, after a retrigger). `summary.result` is the worst outcome: ' +
+      'failure, exception, cancelled, skipped, coalesced, then success.',
+  },
+  'job.waiting': { version: 1, description: 'A job was created that waits for its `after` dependencies.' },
+  'job.pending': {
+    version: 1,
+    description: 'A job is ready to run: created ready, its dependencies succeeded, or re-queued for a retry.',
+  },
+  'job.started': { version: 1, description: 'A worker claimed the job: `attempt` is the attempt number.' },
+  'job.finished': {
+    version: 1,
+    description: 'The job reached its final state `result`, with the attempts it used and its artifacts.',
+  },
+  'step.started': { version: 1, description: 'A step (including the implicit `checkout`) started.' },
+  'step.finished': { version: 1, description: 'A step ended: its state, exit code, signal and duration.' },
+  'attempt.finished': {
+    version: 1,
+    description: 'An attempt ended: success, failure, exception (with `reason`), or cancelled.',
+  },
+  'worker.connected': {
+    version: 1,
+    description: 'A worker claimed work for the first time, or again after being offline.',
+  },
+  'worker.disconnected': { version: 1, description: 'A worker was marked offline; `reason` says why.' },
+  'worker.benched': {
+    version: 1,
+    description:
+      'After attempts in a row ended in exception, the worker gets no work until `until` (10 s doubling up to 1 h).',
+  },
+  'config.reloaded': { version: 1, description: 'A SIGHUP reload was accepted: counts of the new config.' },
+  'artifact.created': {
+    version: 1,
+    description:
+      "A running job's attempt uploaded an artifact (or replaced an earlier attempt's of that name): name, sha256, size, blob URL.",
+  },
+};
 
 export interface SwitchyardEvent<T extends EventType = EventType> {
   id: number;
   type: T;
   time: string;
+  /** Topic words for brokers and pattern filters; see routing-key.ts. */
+  routingKey: string;
   data: EventDataMap[T];
 }
 
@@ -47,6 +134,12 @@ export interface EventFilter {
   repo?: string;
   branch?: string;
   builder?: string;
+  /** The outcome: a final job state, or an attempt's or step's state, or a push summary's result. */
+  result?: string;
+  /** The author in full (`Ada <ada@example.org>`), or only the name or the e-mail address. */
+  author?: string;
+  /** An AMQP-style topic pattern over the routing key: `*` one word, `#` zero or more. */
+  routingKey?: string;
   job?: number;
   push?: number;
 }

@@ -1,4 +1,4 @@
-import type { Assignment, SwitchyardClient } from '@switchyard/protocol';
+import type { Assignment, SwitchyardClient, WarmCacheReport } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
@@ -16,6 +16,8 @@ export interface ClaimLoopOptions {
   /** How long the coordinator may hold a claim before answering "nothing". */
   waitSeconds: number;
   logger: Logger;
+  /** What its caches hold, reported with each claim. */
+  warm: () => WarmCacheReport[];
   /** Aborted to stop claiming; the loop returns once the current attempt is over. */
   signal: AbortSignal;
   /** Runs one attempt to its end. `receivedAt` is `performance.now()` when it was assigned. */
@@ -41,7 +43,11 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     let assignment: Assignment | null;
     try {
       const claimSignal = AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + CLAIM_SLACK_MS)]);
-      assignment = await client.claim(workerName, { pool, tags, version, instance, waitSeconds }, claimSignal);
+      assignment = await client.claim(
+        workerName,
+        { pool, tags, version, instance, waitSeconds, warm: options.warm() },
+        claimSignal,
+      );
     } catch (error) {
       if (signal.aborted) return;
       const kind = classifyFailure(error);

@@ -3,6 +3,7 @@ import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { runClaimLoop } from './claim-loop.ts';
 import { runAttempt } from './job-runner.ts';
+import { WarmCaches } from './warm-caches.ts';
 
 export interface WorkerOptions {
   /** The coordinator's base URL, e.g. http://127.0.0.1:7420. */
@@ -39,6 +40,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
   const client = new SwitchyardClient({ server: options.server, token: options.token });
   const killGraceMs = options.killGraceMs ?? 5000;
   const stopping = new AbortController();
+  const warmCaches = new WarmCaches(options.workDir);
   logger.info({ server: client.server, name: options.name, pool: options.pool }, 'worker started');
 
   const done = runClaimLoop({
@@ -51,8 +53,9 @@ export function startWorker(options: WorkerOptions): RunningWorker {
     waitSeconds: options.claimWaitSeconds ?? 25,
     logger,
     signal: stopping.signal,
+    warm: () => warmCaches.list(),
     runAssignment: async (assignment, receivedAt) => {
-      await runAttempt({
+      const end = await runAttempt({
         client,
         assignment,
         receivedAt,
@@ -62,6 +65,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         stopSignal: stopping.signal,
         stopReportTimeoutMs: STOP_REPORT_TIMEOUT_MS,
       });
+      if ('result' in end && end.result === 'success') await warmCaches.succeeded(assignment.job, new Date());
     },
   }).then(() => logger.info('worker stopped'));
 

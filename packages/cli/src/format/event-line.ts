@@ -18,6 +18,10 @@ const DESCRIPTIONS: { [T in EventType]: Describe<T> } = {
     const by = push.author ? ` by ${authorName(push.author)}` : '';
     return `push ${push.id} ${formatRef(push)}${by}  ${jobs.length > 0 ? `jobs ${jobs.join(', ')}` : 'no jobs'}`;
   },
+  'push.completed': ({ push, summary }, style) => {
+    const counts = Object.entries(summary.counts).map(([state, count]) => `${count} ${formatState(state, style)}`);
+    return `push ${push.id} ${formatRef(push)}  ${formatState(summary.result, style)} (${counts.join(', ')}; ${formatDuration(summary.durationMs)})`;
+  },
   'job.waiting': ({ job }, style) => {
     const after = job.dependsOn.length > 0 ? ` (after job ${job.dependsOn.join(', ')})` : '';
     return `${formatJobLabel(job)}  ${formatState('waiting', style)}${after}`;
@@ -50,8 +54,12 @@ const DESCRIPTIONS: { [T in EventType]: Describe<T> } = {
     return `worker ${worker.name} connected${parenthesized([`pool ${worker.pool}`, ...tags])}`;
   },
   'worker.disconnected': ({ worker, reason }) => `worker ${worker.name} disconnected: ${reason}`,
+  'worker.benched': ({ worker, until, streak }) =>
+    `worker ${worker.name} benched until ${formatClock(until)} after ${plural(streak, 'exception')} in a row`,
   'config.reloaded': ({ repos, builders }) =>
     `config reloaded: ${plural(repos, 'repo')}, ${plural(builders, 'builder')}`,
+  'artifact.created': ({ job, artifact }) =>
+    `${formatJobLabel(job)}  artifact ${artifact.name} (${plural(artifact.size, 'byte')}, sha256 ${artifact.sha256.slice(0, 12)})`,
 };
 
 /**

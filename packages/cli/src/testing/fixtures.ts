@@ -1,13 +1,15 @@
-import type {
-  Attempt,
-  EventDataMap,
-  EventType,
-  Job,
-  JobDetail,
-  Push,
-  Step,
-  SwitchyardEvent,
-  Worker,
+import {
+  type Attempt,
+  type EventDataMap,
+  type EventType,
+  eventAttributes,
+  type Job,
+  type JobDetail,
+  type Push,
+  routingKeyOf,
+  type Step,
+  type SwitchyardEvent,
+  type Worker,
 } from '@switchyard/protocol';
 
 /** API objects as the coordinator sends them, with sensible values; tests override what they look at. */
@@ -27,6 +29,9 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     maxAttempts: 3,
     dependsOn: [],
     retriggeredFrom: null,
+    priority: 4,
+    exact: false,
+    coalescedInto: null,
     worker: 'w1',
     createdAt: '2025-01-02T09:00:00.000Z',
     pendingAt: '2025-01-02T09:00:00.000Z',
@@ -70,7 +75,17 @@ export function makeAttempt(overrides: Partial<Attempt> = {}): Attempt {
 }
 
 export function makeJobDetail(overrides: Partial<JobDetail> = {}): JobDetail {
-  return { ...makeJob(), attempts: [makeAttempt()], ...overrides };
+  return {
+    ...makeJob(),
+    attempts: [makeAttempt()],
+    scheduling: {
+      waitingBecause: null,
+      chosenBecause: "first in its pool's queue",
+      queuePosition: null,
+      effectivePriority: null,
+    },
+    ...overrides,
+  };
 }
 
 export function makePush(overrides: Partial<Push> = {}): Push {
@@ -102,11 +117,30 @@ export function makeWorker(overrides: Partial<Worker> = {}): Worker {
     version: '0.1.0',
     firstSeen: '2025-01-02T08:00:00.000Z',
     lastSeen: '2025-01-02T09:00:00.000Z',
+    warm: [],
+    speed: null,
+    exceptionStreak: 0,
+    benchedUntil: null,
     ...overrides,
   };
 }
 
+type FinishedFacts = 'result' | 'attempt' | 'artifacts';
+
+/** A `job.finished` event's data may leave out what follows from its job. */
+type EventDataFixture<T extends EventType> = T extends 'job.finished'
+  ? Omit<EventDataMap[T], FinishedFacts> & Partial<Pick<EventDataMap[T], FinishedFacts>>
+  : EventDataMap[T];
+
 /** An event at a local wall-clock time of 09:05:07, whatever the machine's time zone. */
-export function makeEvent<T extends EventType>(type: T, data: EventDataMap[T], id = 41): SwitchyardEvent {
-  return { id, type, time: new Date(2025, 0, 2, 9, 5, 7).toISOString(), data };
+export function makeEvent<T extends EventType>(type: T, given: EventDataFixture<T>, id = 41): SwitchyardEvent {
+  const data = (
+    type === 'job.finished' ? withFinishedFacts(given as EventDataFixture<'job.finished'>) : given
+  ) as EventDataMap[T];
+  const routingKey = routingKeyOf(type, eventAttributes(type, data));
+  return { id, type, time: new Date(2025, 0, 2, 9, 5, 7).toISOString(), routingKey, data };
+}
+
+function withFinishedFacts(given: EventDataFixture<'job.finished'>): EventDataMap['job.finished'] {
+  return { result: given.job.state, attempt: given.job.attemptCount, artifacts: [], ...given };
 }

@@ -1,31 +1,40 @@
 import type { Assignment, ClaimRequest } from '@switchyard/protocol';
 import type { Logger } from 'pino';
+import type { WaitingWorker } from '../store/store.ts';
 
-/** Runs one claim transaction for a worker; null when nothing suits it now. */
-export type TryClaim = (workerName: string, request: ClaimRequest) => Promise<Assignment | null>;
+/** Settles what a claiming worker held before and records it; says until when it is benched. */
+export type CheckIn = (workerName: string, request: ClaimRequest) => Promise<{ benchedUntil: number | null }>;
+/** Runs the scheduler over one pool's waiting workers and pending jobs and commits its decisions. */
+export type AssignWork = (pool: string, waiting: WaitingWorker[]) => Promise<Map<string, Assignment>>;
 /** Undoes an assignment that was committed but could not be handed over. */
 export type ReleaseClaim = (assignment: Assignment) => Promise<void>;
 
 interface Waiter {
   workerName: string;
-  request: ClaimRequest;
+  pool: string;
+  idleSince: number;
   /** Answered already (timed out, released, or its client left). */
   settled: boolean;
   settle(assignment: Assignment | null): void;
 }
 
 /**
- * Holds workers' long-poll claims and hands new work straight to them: when a pool gains
- * pending jobs, its waiting workers are offered them in arrival order — no polling loop sits on
- * the path from a job becoming pending to a worker starting it.
+ * Holds workers' long-poll claims and matches them with work the moment either side appears:
+ * a worker arriving, a job becoming pending, or a bench ending runs the scheduler over the
+ * pool's waiting workers and pending jobs at once, so the best waiting worker gets each job and
+ * no polling loop sits on the path from a job becoming pending to a worker starting it.
+ * Matching is serialised per pool; requests that arrive meanwhile fold into one more round.
  */
 export class ClaimBroker {
   private readonly waiting = new Map<string, Waiter[]>();
-  private readonly draining = new Set<string>();
+  /** Since when each worker has had nothing to do, across its successive long polls. */
+  private readonly idleSince = new Map<string, number>();
+  private readonly draining = new Map<string, Promise<void>>();
   private readonly drainAgain = new Set<string>();
 
   constructor(
-    private readonly tryClaim: TryClaim,
+    private readonly checkIn: CheckIn,
+    private readonly assignWork: AssignWork,
     private readonly releaseClaim: ReleaseClaim,
     private readonly logger: Logger,
   ) {}
@@ -45,29 +54,43 @@ export class ClaimBroker {
   ): Promise<Assignment | null> {
     // A worker has one claim at a time; a new one means the old connection is stale.
     this.release(workerName);
-    const assignment = await this.tryClaim(workerName, request);
-    if (assignment || waitMs <= 0 || signal.aborted) return assignment;
+    const { benchedUntil } = await this.checkIn(workerName, request);
+    if (signal.aborted) return null;
+    const idleSince = this.idleSince.get(workerName) ?? Date.now();
+    this.idleSince.set(workerName, idleSince);
+    const pool = request.pool;
     return new Promise((resolve) => {
-      const list = this.waiting.get(request.pool) ?? [];
+      const timers: NodeJS.Timeout[] = [];
       const waiter: Waiter = {
         workerName,
-        request,
+        pool,
+        idleSince,
         settled: false,
         settle: (value) => {
+          if (waiter.settled) return;
           waiter.settled = true;
-          clearTimeout(timer);
+          for (const timer of timers) clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
-          const current = this.waiting.get(request.pool) ?? [];
+          const current = this.waiting.get(pool) ?? [];
           const index = current.indexOf(waiter);
           if (index >= 0) current.splice(index, 1);
+          if (value) this.idleSince.delete(workerName);
           resolve(value);
         },
       };
       const onAbort = () => waiter.settle(null);
-      const timer = setTimeout(() => waiter.settle(null), waitMs);
       signal.addEventListener('abort', onAbort);
+      if (waitMs > 0) timers.push(setTimeout(() => waiter.settle(null), waitMs));
+      if (benchedUntil !== null && benchedUntil - Date.now() < waitMs) {
+        // Its bench ends while it waits: match it then, as if it had just arrived.
+        timers.push(setTimeout(() => this.offer([pool]), Math.max(0, benchedUntil - Date.now()) + 5));
+      }
+      const list = this.waiting.get(pool) ?? [];
       list.push(waiter);
-      this.waiting.set(request.pool, list);
+      this.waiting.set(pool, list);
+      void this.drain(pool).then(() => {
+        if (waitMs <= 0) waiter.settle(null);
+      });
     });
   }
 
@@ -77,30 +100,37 @@ export class ClaimBroker {
     }
   }
 
-  /** New pending work in these pools: offer it to their waiting workers. */
+  /** New pending work in these pools: match it with their waiting workers. */
   offer(pools: Iterable<string>): void {
     for (const pool of pools) void this.drain(pool);
   }
 
-  private async drain(pool: string): Promise<void> {
-    if (this.draining.has(pool)) {
+  /** Resolves once a matching round that saw everything queued before the call has finished. */
+  private drain(pool: string): Promise<void> {
+    const running = this.draining.get(pool);
+    if (running) {
       this.drainAgain.add(pool);
-      return;
+      return running;
     }
-    this.draining.add(pool);
+    const round = this.matchRounds(pool).finally(() => this.draining.delete(pool));
+    this.draining.set(pool, round);
+    return round;
+  }
+
+  private async matchRounds(pool: string): Promise<void> {
     try {
       do {
         this.drainAgain.delete(pool);
-        // Workers with the same tags see the same jobs: once one found nothing, so would the rest.
-        const foundNothing = new Set<string>();
-        for (const waiter of [...(this.waiting.get(pool) ?? [])]) {
-          const tags = JSON.stringify(Object.entries(waiter.request.tags ?? {}).sort());
-          if (foundNothing.has(tags) || !(this.waiting.get(pool) ?? []).includes(waiter)) continue;
-          const assignment = await this.tryClaim(waiter.workerName, waiter.request);
-          if (!assignment) {
-            foundNothing.add(tags);
-          } else if (waiter.settled) {
-            // The hold ended while the claim committed: the worker was told "nothing".
+        const waiters = (this.waiting.get(pool) ?? []).filter((w) => !w.settled);
+        if (waiters.length === 0) continue;
+        const assignments = await this.assignWork(
+          pool,
+          waiters.map((w) => ({ name: w.workerName, idleSince: w.idleSince })),
+        );
+        for (const [name, assignment] of assignments) {
+          const waiter = waiters.find((w) => w.workerName === name);
+          if (!waiter || waiter.settled) {
+            // The hold ended while the match committed: the worker was told "nothing".
             await this.releaseClaim(assignment);
           } else {
             waiter.settle(assignment);
@@ -108,9 +138,7 @@ export class ClaimBroker {
         }
       } while (this.drainAgain.has(pool));
     } catch (error) {
-      this.logger.error({ err: error, pool }, 'offering work to waiting workers failed');
-    } finally {
-      this.draining.delete(pool);
+      this.logger.error({ err: error, pool }, 'matching work with waiting workers failed');
     }
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { BuilderConfig, FarmConfig, RepoConfig, Scope } from '@switchyard/protocol';
 import picomatch from 'picomatch';
+import type { SpeedPreference } from '../scheduler/model.ts';
+import { compileEvents, type EventsConfig } from './events-config.ts';
 
 export const DEFAULT_SETTINGS = {
   leaseSeconds: 30,
@@ -8,9 +10,23 @@ export const DEFAULT_SETTINGS = {
   maxAttempts: 3,
   stepTimeoutSeconds: 3600,
   maxLogBytes: 256 * 1024 * 1024,
+  artifactExpiryDays: 30,
+  maxArtifactBytes: 8 * 1024 ** 3,
 };
 
 export type Settings = typeof DEFAULT_SETTINGS;
+
+/** A branch no `branches:` entry matches gets this priority (Mozilla's default, between trunk and try). */
+export const DEFAULT_BRANCH_PRIORITY = 4;
+export const DEFAULT_COALESCE_LIMIT = 8;
+
+export interface SchedulingSettings {
+  /** Waiting this long improves a job by one priority level; 0: no aging. */
+  agingMs: number;
+  fitBand: number;
+}
+
+export const DEFAULT_SCHEDULING: SchedulingSettings = { agingMs: 10 * 60_000, fitBand: 1 };
 
 export interface Builder {
   config: BuilderConfig;
@@ -20,6 +36,11 @@ export interface Builder {
   after: string[];
   checkout: boolean;
   maxAttempts: number;
+  /** Added to the branch's priority. */
+  priorityOffset: number;
+  /** null: `coalesce: never`. */
+  coalesceLimit: number | null;
+  prefer: SpeedPreference;
   matchesBranch(branch: string): boolean;
 }
 
@@ -40,6 +61,11 @@ export interface Farm {
   /** null: no `auth:` section, so no tokens are checked and the server stays on loopback. */
   tokens: Map<string, TokenGrant> | null;
   publicRead: boolean;
+  /** Webhooks, the broker exchange and links in events. */
+  events: EventsConfig;
+  scheduling: SchedulingSettings;
+  /** The `branches:` priority of a branch: the first matching entry's, else the default. */
+  branchPriority(branch: string): number;
 }
 
 /** A builder's `after`, which the file may give as one name or a list. */
@@ -60,6 +86,8 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     maxAttempts: server.max_attempts ?? DEFAULT_SETTINGS.maxAttempts,
     stepTimeoutSeconds: server.step_timeout ?? DEFAULT_SETTINGS.stepTimeoutSeconds,
     maxLogBytes: server.max_log_bytes ?? DEFAULT_SETTINGS.maxLogBytes,
+    artifactExpiryDays: server.artifact_expiry_days ?? DEFAULT_SETTINGS.artifactExpiryDays,
+    maxArtifactBytes: server.max_artifact_bytes ?? DEFAULT_SETTINGS.maxArtifactBytes,
   };
   const repos = new Map(raw.repos.map((r) => [r.name, r]));
   const builders = raw.builders.map((config): Builder => {
@@ -72,6 +100,10 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
       after: afterNames(config),
       checkout: config.checkout ?? true,
       maxAttempts: config.max_attempts ?? settings.maxAttempts,
+      priorityOffset: config.priority ?? 0,
+      coalesceLimit: config.coalesce === 'latest' ? (config.coalesce_limit ?? DEFAULT_COALESCE_LIMIT) : null,
+      // Builds want the fast machines; what runs after them leaves those free.
+      prefer: config.prefer ?? (afterNames(config).length === 0 ? 'fast' : 'slow'),
       matchesBranch: (branch) => matchers.length === 0 || matchers.some((m) => m(branch)),
     };
   });
@@ -83,6 +115,10 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
       tokens.set(hash, { name: token.name, scopes: new Set(token.scopes) });
     }
   }
+  const branchRules = (raw.branches ?? []).map((rule) => ({
+    matches: picomatch(rule.match, { dot: true }),
+    priority: rule.priority,
+  }));
   return {
     file,
     raw,
@@ -92,5 +128,14 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     buildersByName: new Map(builders.map((b) => [b.name, b])),
     tokens,
     publicRead: raw.auth?.public_read ?? true,
+    events: compileEvents(raw.events, env),
+    scheduling: {
+      agingMs:
+        raw.scheduling?.aging_minutes !== undefined
+          ? raw.scheduling.aging_minutes * 60_000
+          : DEFAULT_SCHEDULING.agingMs,
+      fitBand: raw.scheduling?.fit_band ?? DEFAULT_SCHEDULING.fitBand,
+    },
+    branchPriority: (branch) => branchRules.find((rule) => rule.matches(branch))?.priority ?? DEFAULT_BRANCH_PRIORITY,
   };
 }

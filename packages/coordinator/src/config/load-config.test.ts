@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.ts';
-import { parseConfig, toConfigPath } from './load-config.ts';
+import { parseConfig } from './load-config.ts';
+import { toConfigPath } from './schema-problems.ts';
 
 const problemsOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
   try {
@@ -36,6 +37,52 @@ describe('parseConfig', () => {
     expect(farm.settings.leaseSeconds).toBe(30);
     expect(farm.settings.maxAttempts).toBe(3);
     expect(farm.tokens).toBeNull();
+  });
+
+  it('compiles branch priorities, builder offsets, coalescing and speed preferences', () => {
+    const farm = parseConfig(
+      'farm.yml',
+      `${repos}branches:
+  - { match: "release/*", priority: 0 }
+  - { match: main, priority: 3 }
+scheduling: { aging_minutes: 5, fit_band: 2 }
+builders:
+  - { name: build, repo: demo, pool: linux, priority: 1, steps: ${step} }
+  - { name: talos, repo: demo, pool: linux, after: build, coalesce: latest, steps: ${step} }
+  - { name: lint, repo: demo, pool: linux, after: build, coalesce: latest, coalesce_limit: 3, prefer: any, steps: ${step} }
+`,
+    );
+    expect(['release/1.0', 'main', 'try/x'].map((b) => farm.branchPriority(b))).toEqual([0, 3, 4]);
+    expect(farm.scheduling).toEqual({ agingMs: 300_000, fitBand: 2 });
+    expect(farm.builders.map((b) => [b.priorityOffset, b.coalesceLimit, b.prefer])).toEqual([
+      [1, null, 'fast'],
+      [0, 8, 'slow'],
+      [0, 3, 'any'],
+    ]);
+    const defaults = parseConfig(
+      'farm.yml',
+      `${repos}builders: [{ name: b, repo: demo, pool: linux, steps: ${step} }]\n`,
+    );
+    expect(defaults.scheduling).toEqual({ agingMs: 600_000, fitBand: 1 });
+  });
+
+  it('refuses a coalesce limit without coalescing and a branch rule that never applies', () => {
+    const problems = problemsOf(`${repos}branches: [{ match: main, priority: 1 }, { match: main, priority: 2 }]
+builders:
+  - { name: b, repo: demo, pool: linux, coalesce_limit: 3, prefer: quick, steps: ${step} }
+`);
+    expect(problems).toEqual([{ path: 'builders[0].prefer', message: expect.stringContaining('fast') }]);
+    const semantic = problemsOf(`${repos}branches: [{ match: main, priority: 1 }, { match: main, priority: 2 }]
+builders:
+  - { name: b, repo: demo, pool: linux, coalesce_limit: 3, steps: ${step} }
+`);
+    expect(semantic).toEqual([
+      {
+        path: 'builders[0].coalesce_limit',
+        message: 'only applies with `coalesce: latest`; add that, or remove the limit',
+      },
+      { path: 'branches[1].match', message: '"main" is already matched by branches[0], so this entry never applies' },
+    ]);
   });
 
   it('names the path and the expectation for an unknown `after`', () => {

@@ -2,8 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { FarmConfig } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
 import { isDocument, parseDocument } from 'yaml';
+import { artifactProblems } from './artifact-rules.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
+import { eventsProblems } from './events-config.ts';
 import { afterNames, compileFarm, type Farm } from './farm-config.ts';
+import { schemaProblems } from './schema-problems.ts';
 
 const validator = Compile(FarmConfig);
 
@@ -31,108 +34,11 @@ export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv =
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping with `repos:` and `builders:`' }]);
   }
   if (!validator.Check(value)) {
-    throw new ConfigError(file, schemaProblems(value));
+    throw new ConfigError(file, schemaProblems(validator, value));
   }
   const problems = semanticProblems(value, env);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return compileFarm(file, value, env);
-}
-
-/** `/builders/1/after` → `builders[1].after` */
-export function toConfigPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
-}
-
-function schemaProblems(value: unknown): ConfigProblem[] {
-  const errors = validator.Errors(value).filter((e) => e.keyword !== 'boolean');
-  // A union reports one error per branch plus `anyOf`; say "expected A or B" once instead.
-  const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  const expectedByUnion = new Map<string, string[]>();
-  const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const add = (path: string, message: string) => {
-    const key = `${path}|${message}`;
-    if (!seen.has(key)) problems.push({ path, message });
-    seen.add(key);
-  };
-  for (const error of errors) {
-    const params = error.params as Record<string, unknown>;
-    const path = toConfigPath(error.instancePath);
-    if (unionPaths.has(error.instancePath) && error.keyword !== 'anyOf') {
-      const list = expectedByUnion.get(error.instancePath) ?? [];
-      list.push((expectation(error.keyword, params) ?? error.message).replace(/^expected /, ''));
-      expectedByUnion.set(error.instancePath, list);
-      continue;
-    }
-    if (error.keyword === 'anyOf') continue;
-    if (error.keyword === 'additionalProperties') {
-      for (const extra of (params.additionalProperties as string[] | undefined) ?? []) {
-        add(
-          path ? `${path}.${extra}` : extra,
-          "unknown setting (check its spelling against the README's configuration reference)",
-        );
-      }
-    } else if (error.keyword === 'required') {
-      const missing = (params.requiredProperties as string[] | undefined) ?? [];
-      add(
-        path,
-        `missing required setting${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(', ')}`,
-      );
-    } else {
-      add(
-        path,
-        `${expectation(error.keyword, params) ?? error.message}, got ${describeValue(valueAt(value, error.instancePath))}`,
-      );
-    }
-  }
-  for (const [pointer, expected] of expectedByUnion) {
-    add(
-      toConfigPath(pointer),
-      `expected ${[...new Set(expected)].join(' or ')}, got ${describeValue(valueAt(value, pointer))}`,
-    );
-  }
-  return problems.length > 0 ? problems : [{ path: '', message: 'does not match the configuration schema' }];
-}
-
-function expectation(keyword: string, params: Record<string, unknown>): string | null {
-  switch (keyword) {
-    case 'type':
-      return `expected ${params.type === 'array' ? 'a list' : params.type === 'object' ? 'a mapping' : `a ${params.type}`}`;
-    case 'minimum':
-      return `expected a number >= ${params.limit}`;
-    case 'maximum':
-      return `expected a number <= ${params.limit}`;
-    case 'minLength':
-      return 'expected a non-empty string';
-    case 'maxLength':
-      return `expected at most ${params.limit} characters`;
-    case 'minItems':
-      return `expected at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
-    case 'pattern':
-      return 'expected a name of letters, digits, ".", "_" or "-", starting with a letter or digit';
-    case 'const':
-      return `expected "${params.allowedValue}"`;
-    default:
-      return null;
-  }
-}
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let current: unknown = root;
-  for (const part of pointer.split('/').slice(1)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return current;
-}
-
-function describeValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigProblem[] {
@@ -186,6 +92,25 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
       message: `dependency cycle: ${cycle.join(' → ')}`,
     });
   }
+  problems.push(...artifactProblems(config));
+  problems.push(...eventsProblems(config, env));
+  config.builders.forEach((builder, i) => {
+    if (builder.coalesce_limit !== undefined && builder.coalesce !== 'latest') {
+      problems.push({
+        path: `builders[${i}].coalesce_limit`,
+        message: 'only applies with `coalesce: latest`; add that, or remove the limit',
+      });
+    }
+  });
+  config.branches?.forEach((rule, i) => {
+    const earlier = config.branches?.findIndex((other) => other.match === rule.match) ?? i;
+    if (earlier < i) {
+      problems.push({
+        path: `branches[${i}].match`,
+        message: `"${rule.match}" is already matched by branches[${earlier}], so this entry never applies`,
+      });
+    }
+  });
   const tokenNames = new Set<string>();
   config.auth?.tokens.forEach((token, i) => {
     const path = `auth.tokens[${i}]`;

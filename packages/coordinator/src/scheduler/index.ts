@@ -1,5 +1,6 @@
 /** The scheduler's public face: what the coordinator and the simulator share. */
-export { median, nextSpeed } from './learned-speed.ts';
+export { type DependencyVerdict, dependencyVerdict } from './dependencies.ts';
+export { MEDIAN_SAMPLE, median, nextSpeed } from './learned-speed.ts';
 export type {
   Decision,
   SchedulableJob,

@@ -12,8 +12,12 @@ const PRIORITY_WITHOUT_AGING_MS = 1e13;
  */
 export function queueRank(job: Pick<SchedulableJob, 'priority' | 'pendingSince'>, policy: SchedulingPolicy): number {
   if (!policy.priorities) return job.pendingSince;
-  const levelMs = policy.agingMs > 0 ? policy.agingMs : PRIORITY_WITHOUT_AGING_MS;
-  return job.priority * levelMs + job.pendingSince;
+  return job.priority * priorityLevelMs(policy.agingMs) + job.pendingSince;
+}
+
+/** What one priority level is worth in rank: the aging time, or (without aging) any wait. */
+export function priorityLevelMs(agingMs: number): number {
+  return agingMs > 0 ? agingMs : PRIORITY_WITHOUT_AGING_MS;
 }
 
 /** How far behind the head of the queue (in rank) a better-fitting job may be taken first. */

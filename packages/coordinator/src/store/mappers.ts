@@ -1,5 +1,6 @@
 import type { Attempt, Job, JobState, Push, Step, Worker } from '@switchyard/protocol';
 import type { Selectable } from 'kysely';
+import type { WarmCache } from '../scheduler/model.ts';
 import type { AttemptsTable, JobsTable, PushesTable, StepsTable, WorkersTable } from './schema.ts';
 
 export type JobRow = Selectable<JobsTable>;
@@ -29,6 +30,9 @@ export function toJob(row: JobRow): Job {
     maxAttempts: row.max_attempts,
     dependsOn: JSON.parse(row.depends_on) as number[],
     retriggeredFrom: row.retriggered_from,
+    priority: row.priority,
+    exact: row.exact === 1,
+    coalescedInto: row.coalesced_into,
     worker: row.worker,
     createdAt: iso(row.created_at),
     pendingAt: isoOrNull(row.pending_at),
@@ -98,5 +102,14 @@ export function toWorker(row: WorkerRow, currentJob: number | null): Worker {
     version: row.version,
     firstSeen: iso(row.first_seen),
     lastSeen: iso(row.last_seen),
+    warm: parseWarm(row.warm).map((w) => ({ ...w, at: iso(w.at) })),
+    speed: row.speed,
+    exceptionStreak: row.exception_streak,
+    benchedUntil: row.benched_until !== null && row.benched_until > Date.now() ? iso(row.benched_until) : null,
   };
+}
+
+/** The warm list as stored: times in ms. */
+export function parseWarm(json: string): WarmCache[] {
+  return JSON.parse(json) as WarmCache[];
 }

@@ -124,6 +124,134 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('workers').addColumn('instance', 'text').execute();
     },
   },
+  '0003-artifacts': {
+    async up(db: Kysely<unknown>) {
+      // One row per distinct content; the file is <blob dir>/<first two hex digits>/<the rest>.
+      await db.schema
+        .createTable('blobs')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('artifacts')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull().references('blobs.sha256'))
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('artifacts_job_name', ['job_id', 'name'])
+        .execute();
+      // The collector's queries: what expired, and which blobs something still references.
+      await db.schema.createIndex('artifacts_by_expiry').on('artifacts').columns(['expires_at']).execute();
+      await db.schema.createIndex('artifacts_by_blob').on('artifacts').columns(['sha256']).execute();
+    },
+  },
+  '0004-scheduling': {
+    async up(db: Kysely<unknown>) {
+      const jobColumns: [string, 'real' | 'text' | 'integer', boolean][] = [
+        ['queue_rank', 'real', true],
+        ['prefer', 'text', true],
+        ['coalesce_limit', 'integer', false],
+        ['coalesced_into', 'integer', false],
+        ['exact', 'integer', true],
+        ['claim_reason', 'text', false],
+      ];
+      for (const [name, type, required] of jobColumns) {
+        const defaultValue = name === 'prefer' ? 'any' : 0;
+        await db.schema
+          .alterTable('jobs')
+          .addColumn(name, type, (c) => (required ? c.notNull().defaultTo(defaultValue) : c))
+          .execute();
+      }
+      // Existing pending jobs keep their order; the coordinator re-ranks them with its aging at start.
+      await sql`update jobs set queue_rank = coalesce(pending_at, created_at)`.execute(db);
+      await db.schema.dropIndex('jobs_pending_by_pool').execute();
+      // The claim query: pending jobs of one pool in queue order (effective priority, then age).
+      await db.schema
+        .createIndex('jobs_queue')
+        .on('jobs')
+        .columns(['pool', 'queue_rank', 'id'])
+        .where(sql.ref('state'), '=', 'pending')
+        .execute();
+      // Coalescing: pending jobs of one builder and branch.
+      await db.schema
+        .createIndex('jobs_pending_by_builder')
+        .on('jobs')
+        .columns(['builder', 'branch', 'pending_at'])
+        .where(sql.ref('state'), '=', 'pending')
+        .execute();
+      await db.schema
+        .alterTable('workers')
+        .addColumn('warm', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema.alterTable('workers').addColumn('speed', 'real').execute();
+      await db.schema
+        .alterTable('workers')
+        .addColumn('exception_streak', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('workers').addColumn('benched_until', 'bigint').execute();
+    },
+  },
+  '0005-subscriptions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('subscriptions')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('name', 'text', (c) => c.unique())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('filter', 'text', (c) => c.notNull())
+        .addColumn('cursor', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('subscription_id', 'integer', (c) => c.notNull().references('subscriptions.id').onDelete('cascade'))
+        .addColumn('event_id', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint')
+        .addColumn('first_attempt_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint')
+        .addColumn('redelivery_of', 'integer')
+        .execute();
+      // The dispatcher's query: the oldest pending delivery of a subscription.
+      await db.schema
+        .createIndex('deliveries_pending')
+        .on('deliveries')
+        .columns(['subscription_id', 'id'])
+        .where(sql.ref('state'), '=', 'pending')
+        .execute();
+      await db.schema
+        .createIndex('deliveries_by_subscription')
+        .on('deliveries')
+        .columns(['subscription_id', 'id'])
+        .execute();
+      await db.schema
+        .createTable('delivery_attempts')
+        .addColumn('delivery_id', 'integer', (c) => c.notNull().references('deliveries.id').onDelete('cascade'))
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('error', 'text')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('delivery_attempts_pk', ['delivery_id', 'number'])
+        .execute();
+      await db.schema
+        .createTable('outbox_cursors')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('last_event_id', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

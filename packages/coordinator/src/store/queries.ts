@@ -1,14 +1,8 @@
-import {
-  ApiError,
-  type EventFilter,
-  type Job,
-  type JobDetail,
-  type Push,
-  type SwitchyardEvent,
-  type Worker,
-} from '@switchyard/protocol';
+import { ApiError, type Job, type JobDetail, type Push, type Worker } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
-import { iso, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
+import { effectivePriority } from '../scheduler/queue-order.ts';
+import { explainWaiting, type PoolWorkerState } from '../scheduler/waiting-reason.ts';
+import { type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
 import type { Database } from './schema.ts';
 
 /** The read side: what the API and the CLI ask about. Reads never write. */
@@ -66,7 +60,11 @@ export class Queries {
     return (await query.execute()).map(toJob);
   }
 
-  async getJob(id: number): Promise<JobDetail> {
+  /**
+   * A job with its attempts and why it stands where it does in the queue. `waitingWorkers`:
+   * the workers whose claim the coordinator is holding right now (idle, ready for work).
+   */
+  async getJob(id: number, waitingWorkers: ReadonlySet<string> = new Set(), agingMs = 0): Promise<JobDetail> {
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
     if (!job) throw new ApiError('not-found', `job ${id} does not exist`);
     const attempts = await this.db
@@ -96,6 +94,49 @@ export class Queries {
           steps.filter((s) => s.attempt_id === a.id),
         ),
       ),
+      scheduling: await this.schedulingView(job, waitingWorkers, agingMs),
+    };
+  }
+
+  private async schedulingView(job: JobRow, waitingWorkers: ReadonlySet<string>, agingMs: number) {
+    if (job.state !== 'pending' || job.pending_at === null) {
+      return { waitingBecause: null, chosenBecause: job.claim_reason, queuePosition: null, effectivePriority: null };
+    }
+    const now = Date.now();
+    const { ahead } = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('ahead'))
+      .where('state', '=', 'pending')
+      .where('pool', '=', job.pool)
+      .where((eb) =>
+        eb.or([
+          eb('queue_rank', '<', job.queue_rank),
+          eb.and([eb('queue_rank', '=', job.queue_rank), eb('id', '<', job.id)]),
+        ]),
+      )
+      .executeTakeFirstOrThrow();
+    const workers = await this.db
+      .selectFrom('workers')
+      .select(['name', 'tags', 'current_attempt', 'benched_until'])
+      .where('pool', '=', job.pool)
+      .where('online', '=', 1)
+      .execute();
+    const states: PoolWorkerState[] = workers.map((w) => {
+      const benched = w.benched_until !== null && w.benched_until > now;
+      return {
+        name: w.name,
+        tags: JSON.parse(w.tags) as Record<string, string>,
+        // Online, not running anything and not holding a claim: between two jobs, so busy for now.
+        state: benched ? 'benched' : w.current_attempt === null && waitingWorkers.has(w.name) ? 'idle' : 'busy',
+        benchedUntil: w.benched_until,
+      };
+    });
+    const waitingJob = { pool: job.pool, requiredTags: JSON.parse(job.required_tags) as Record<string, string> };
+    return {
+      waitingBecause: explainWaiting(waitingJob, states, Number(ahead)),
+      chosenBecause: null,
+      queuePosition: Number(ahead) + 1,
+      effectivePriority: effectivePriority({ priority: job.priority, pendingSince: job.pending_at }, agingMs, now),
     };
   }
 
@@ -154,28 +195,5 @@ export class Queries {
       .groupBy(['state', 'pool'])
       .execute();
     return rows.map((r) => ({ state: r.state, pool: r.pool, count: Number(r.count) }));
-  }
-
-  async lastEventId(): Promise<number> {
-    const row = await this.db
-      .selectFrom('events')
-      .select((eb) => eb.fn.max<number | null>('id').as('id'))
-      .executeTakeFirst();
-    return row?.id ?? 0;
-  }
-
-  async readEvents(afterId: number, limit: number, filter: EventFilter = {}): Promise<SwitchyardEvent[]> {
-    let query = this.db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit);
-    if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types);
-    if (filter.repo) query = query.where('repo', '=', filter.repo);
-    if (filter.branch) query = query.where('branch', '=', filter.branch);
-    if (filter.builder) query = query.where('builder', '=', filter.builder);
-    if (filter.job) query = query.where('job_id', '=', filter.job);
-    if (filter.push) query = query.where('push_id', '=', filter.push);
-    const rows = await query.execute();
-    return rows.map(
-      (row) =>
-        ({ id: row.id, type: row.type, time: iso(row.created_at), data: JSON.parse(row.data) }) as SwitchyardEvent,
-    );
   }
 }

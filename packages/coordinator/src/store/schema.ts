@@ -41,6 +41,17 @@ export interface JobsTable {
   pending_at: number | null;
   started_at: number | null;
   finished_at: number | null;
+  /** Place in its pool's queue while pending: priority × aging + pending_at (see scheduler/queue-order.ts). */
+  queue_rank: Generated<number>;
+  prefer: Generated<string>;
+  /** null: never coalesced. */
+  coalesce_limit: number | null;
+  /** For a `coalesced` job: the job that ran in its place. */
+  coalesced_into: number | null;
+  /** Pushed with `exact: true`: someone wants this revision itself. */
+  exact: Generated<number>;
+  /** Why its worker was chosen, from the scheduler. */
+  claim_reason: string | null;
 }
 
 export interface AttemptsTable {
@@ -82,6 +93,13 @@ export interface WorkersTable {
   current_attempt: number | null;
   first_seen: number;
   last_seen: number;
+  /** JSON WarmCache[]: what the worker reported holding warm at its last claim. */
+  warm: Generated<string>;
+  /** Learned duration relative to builder medians; null until it finished something. */
+  speed: number | null;
+  /** Attempts in a row that ended in exception. */
+  exception_streak: Generated<number>;
+  benched_until: number | null;
 }
 
 export interface EventsTable {
@@ -96,6 +114,73 @@ export interface EventsTable {
   data: string;
 }
 
+/** A distinct content, stored once under its sha256 (see artifacts/blob-store.ts). */
+export interface BlobsTable {
+  sha256: string;
+  size: number;
+  /** The content type of the upload that first stored it; the blob URL serves it. */
+  content_type: string;
+  created_at: number;
+}
+
+/** A job's named file: (job, name) → blob. */
+export interface ArtifactsTable {
+  id: Generated<number>;
+  job_id: number;
+  /** The attempt number that uploaded it; a later attempt's upload replaces it. */
+  attempt: number;
+  name: string;
+  sha256: string;
+  size: number;
+  content_type: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** A webhook: where matching events are POSTed, and how far its queue has read the event log. */
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  /** Config webhooks are kept by name across restarts and reloads; API ones have none. */
+  name: string | null;
+  source: 'api' | 'config';
+  url: string;
+  secret: string;
+  /** JSON EventFilterConfig. */
+  filter: string;
+  /** Every event up to this id has a delivery row or did not match. */
+  cursor: number;
+  created_at: number;
+}
+
+/** One event to deliver to one subscription, in id order per subscription. */
+export interface DeliveriesTable {
+  id: Generated<number>;
+  subscription_id: number;
+  event_id: number;
+  state: 'pending' | 'delivered' | 'failed';
+  next_attempt_at: number | null;
+  first_attempt_at: number | null;
+  created_at: number;
+  finished_at: number | null;
+  redelivery_of: number | null;
+}
+
+/** The delivery log: every POST made, with what came back. */
+export interface DeliveryAttemptsTable {
+  delivery_id: number;
+  number: number;
+  attempted_at: number;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+/** How far a publisher (the broker exchange) has read the event log; it resumes after it. */
+export interface OutboxCursorsTable {
+  name: string;
+  last_event_id: number;
+}
+
 export interface Database {
   pushes: PushesTable;
   jobs: JobsTable;
@@ -103,4 +188,10 @@ export interface Database {
   steps: StepsTable;
   workers: WorkersTable;
   events: EventsTable;
+  blobs: BlobsTable;
+  artifacts: ArtifactsTable;
+  subscriptions: SubscriptionsTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  outbox_cursors: OutboxCursorsTable;
 }

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ClaimRequest } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
+import { schedulingPolicy } from '../scheduler/live-policy.ts';
 import { openSqlite } from './open-database.ts';
 import type { Database } from './schema.ts';
 import { Store } from './store.ts';
@@ -20,13 +22,14 @@ describe('Store claims', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
     db = await openSqlite(join(dir, 'switchyard.db'));
-    store = new Store(db, { onEvents() {}, onNewWork() {}, onCancelled() {} });
+    store = new Store(db, { onEvents() {}, onNewWork() {}, onCancelled() {} }, () => farm.scheduling.agingMs);
     farm = parseConfig(
       'farm.yml',
       `repos: [{ name: demo, url: /x }]
 builders:
   - { name: gpu, repo: demo, pool: linux, tags: { gpu: "yes" }, steps: [{ name: s, run: "true" }] }
   - { name: plain, repo: demo, pool: linux, steps: [{ name: s, run: "true" }] }
+  - { name: talos, repo: demo, pool: perf, coalesce: latest, coalesce_limit: 4, steps: [{ name: s, run: "true" }] }
 `,
     );
   });
@@ -36,9 +39,76 @@ builders:
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const pushes = async (count: number) => {
-    for (let i = 0; i < count; i++) await store.createPush(farm, { repo: 'demo', branch: 'main', revision: 'abcdef0' });
+  const pushes = async (count: number, exact = false) => {
+    for (let i = 0; i < count; i++) {
+      await store.createPush(farm, { repo: 'demo', branch: 'main', revision: `abcdef${i}`, exact });
+    }
   };
+
+  const claim = async (name: string, request: ClaimRequest) => {
+    await store.checkIn(name, request);
+    const assigned = await store.assignWork(request.pool, [{ name, idleSince: 0 }], schedulingPolicy(farm), {
+      leaseMs: LEASE_MS,
+      heartbeatSeconds: 10,
+    });
+    return assigned.get(name) ?? null;
+  };
+
+  const talosJobs = () =>
+    db
+      .selectFrom('jobs')
+      .select(['id', 'state', 'coalesced_into'])
+      .where('builder', '=', 'talos')
+      .orderBy('id')
+      .execute();
+
+  it('runs the newest of a coalescing builder and folds up to limit − 1 older jobs into it', async () => {
+    await pushes(6);
+    const assignment = await claim('p1', { pool: 'perf', instance: 'a' });
+    const jobs = await talosJobs();
+    const newest = jobs.at(-1)?.id;
+    expect(assignment?.job.id).toBe(newest);
+    expect(jobs.map((j) => [j.state, j.coalesced_into])).toEqual([
+      ['pending', null],
+      ['pending', null],
+      ['coalesced', newest],
+      ['coalesced', newest],
+      ['coalesced', newest],
+      ['running', null],
+    ]);
+  });
+
+  it('benches a worker whose attempts end in exception, and learns the speed of one that succeeds', async () => {
+    await pushes(2);
+    const first = await claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'a' });
+    const finishedAt = new Date().toISOString();
+    await store.attemptFinished(first?.attemptId as number, {
+      result: 'exception',
+      reason: 'worker-error',
+      finishedAt,
+    });
+    const benched = await db.selectFrom('workers').selectAll().where('name', '=', 'w1').executeTakeFirstOrThrow();
+    expect(benched.exception_streak).toBe(1);
+    expect((benched.benched_until as number) - Date.now()).toBeGreaterThan(5_000);
+    // Work is pending (the retry among it), but a benched worker gets none of it.
+    expect(await claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'a' })).toBeNull();
+    const other = await claim('w2', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'b' });
+    expect(other?.job.id).toBe(first?.job.id);
+    await store.attemptFinished(other?.attemptId as number, {
+      result: 'success',
+      finishedAt: new Date().toISOString(),
+    });
+    const healthy = await db.selectFrom('workers').selectAll().where('name', '=', 'w2').executeTakeFirstOrThrow();
+    expect(healthy).toMatchObject({ exception_streak: 0, benched_until: null, speed: 1 });
+  });
+
+  it('never coalesces jobs pushed with exact: true', async () => {
+    await pushes(3, true);
+    const assignment = await claim('p1', { pool: 'perf', instance: 'a' });
+    const jobs = await talosJobs();
+    expect(assignment?.job.id).toBe(jobs[0]?.id);
+    expect(jobs.map((j) => j.state)).toEqual(['running', 'pending', 'pending']);
+  });
 
   it('finds a job the worker can run behind more than a page of jobs it cannot', async () => {
     // Each push makes a gpu job and a plain one; with the plain ones of the first 599 pushes
@@ -50,17 +120,17 @@ builders:
       .where('builder', '=', 'plain')
       .where('push_id', '<', 600)
       .execute();
-    const assignment = await store.claim('w1', { pool: 'linux', tags: {}, instance: 'a' }, LEASE_MS, 10);
+    const assignment = await claim('w1', { pool: 'linux', tags: {}, instance: 'a' });
     expect(assignment?.job).toMatchObject({ builder: 'plain', pushId: 600 });
   });
 
   it('requeues an assignment its worker never received, without using up an attempt', async () => {
     await pushes(1);
     const worker = { pool: 'linux', tags: { gpu: 'yes' }, instance: 'process-1' };
-    const lost = await store.claim('w1', worker, LEASE_MS, 10);
+    const lost = await claim('w1', worker);
     expect(lost?.attemptNumber).toBe(1);
     // The same process asks again: it never got attempt 1.
-    const again = await store.claim('w1', worker, LEASE_MS, 10);
+    const again = await claim('w1', worker);
     expect(again).toMatchObject({ attemptNumber: 1, job: { id: lost?.job.id } });
     const attempts = await db.selectFrom('attempts').select(['id', 'number']).execute();
     expect(attempts).toEqual([{ id: again?.attemptId, number: 1 }]);
@@ -68,10 +138,8 @@ builders:
 
   it('refuses a second worker process under a name whose lease is live', async () => {
     await pushes(1);
-    await store.claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'process-1' }, LEASE_MS, 10);
-    await expect(
-      store.claim('w1', { pool: 'linux', tags: {}, instance: 'process-2' }, LEASE_MS, 10),
-    ).rejects.toMatchObject({
+    await claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'process-1' });
+    await expect(claim('w1', { pool: 'linux', tags: {}, instance: 'process-2' })).rejects.toMatchObject({
       status: 409,
       code: 'name-in-use',
     });

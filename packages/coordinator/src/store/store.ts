@@ -12,16 +12,21 @@ import {
   type StepFinishedRequest,
   type StepStartedRequest,
 } from '@switchyard/protocol';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
-import { type ClaimingWorker, chooseJob, type PendingJob } from '../scheduler/choose-job.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
+import type { SchedulingPolicy } from '../scheduler/model.ts';
+import { priorityLevelMs } from '../scheduler/queue-order.ts';
+import { schedule } from '../scheduler/schedule.ts';
 import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
+import { announceCompletedPushes } from './push-completion.ts';
+import { toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
 import {
   announceJob,
   attemptRow,
   closeAttempt,
+  coalesceJob,
   endAttempt,
   finishJob,
   insertJob,
@@ -36,6 +41,13 @@ import { type CommittedEvent, WriteContext } from './write-context.ts';
 
 /** How many pending jobs of a pool one claim looks at, in queue order. */
 const CLAIM_WINDOW = 500;
+
+/** A worker whose claim the coordinator is holding, waiting for work. */
+export interface WaitingWorker {
+  name: string;
+  /** Since when it has had nothing to do (ms): among equals, the longest idle goes first. */
+  idleSince: number;
+}
 
 export interface StoreHooks {
   /** Committed events, in id order. */
@@ -69,14 +81,22 @@ export class Store {
   constructor(
     readonly db: Kysely<Database>,
     private readonly hooks: StoreHooks,
+    /** The current aging setting (it may change on reload). */
+    private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  private async write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+  /**
+   * One write transaction with its events (the outbox), announced after the commit. Public so
+   * that the stores of other tables (artifacts) write through the same path.
+   */
+  async write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
     let ctx: WriteContext | undefined;
     const result = await this.db.transaction().execute(async (trx) => {
-      ctx = new WriteContext(trx, this.clock());
-      return work(ctx);
+      ctx = new WriteContext(trx, this.clock(), priorityLevelMs(this.agingMs()));
+      const result = await work(ctx);
+      await announceCompletedPushes(ctx);
+      return result;
     });
     const done = ctx as WriteContext;
     if (done.events.length > 0) this.hooks.onEvents(done.events);
@@ -138,6 +158,7 @@ export class Store {
           reason,
           dependsOn,
           retriggeredFrom: null,
+          exact: request.exact === true,
         });
         jobIdByBuilder.set(builder.name, row.id);
         stateByBuilder.set(builder.name, state);
@@ -152,9 +173,12 @@ export class Store {
 
   // ---- claims and leases -------------------------------------------------------------------
 
-  async claim(workerName: string, request: ClaimRequest, leaseMs: number, heartbeatSeconds: number) {
-    return this.write(async (ctx): Promise<Assignment | null> => {
-      const tags = request.tags ?? {};
+  /**
+   * A worker asks for work. Settles what it held before (a restart of the same worker, or a
+   * clash of names), records its tags and warm caches, and says until when it is benched.
+   */
+  async checkIn(workerName: string, request: ClaimRequest): Promise<{ benchedUntil: number | null }> {
+    return this.write(async (ctx) => {
       const before = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', workerName).executeTakeFirst();
       const previous = before?.current_attempt ? await attemptRow(ctx, before.current_attempt) : undefined;
       if (previous?.state === 'running') {
@@ -184,86 +208,127 @@ export class Store {
           });
         }
       }
-      await this.touchWorker(ctx, workerName, request, tags, before);
-      const choice = await this.nextJobFor(ctx, { name: workerName, pool: request.pool, tags });
-      if (choice === null) return null;
-      const jobRow = await ctx.trx
-        .updateTable('jobs')
-        .set((eb) => ({
-          state: 'running',
-          reason: null,
-          attempt_count: eb('attempt_count', '+', 1),
-          worker: workerName,
-          started_at: ctx.now,
-        }))
-        .where('id', '=', choice.id)
-        .where('state', '=', 'pending')
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const attempt = await ctx.trx
-        .insertInto('attempts')
-        .values({
-          job_id: jobRow.id,
-          number: jobRow.attempt_count,
-          worker: workerName,
-          state: 'running',
-          reason: null,
-          message: null,
-          started_at: ctx.now,
-          finished_at: null,
-          lease_expires_at: ctx.now + leaseMs,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await ctx.trx
-        .updateTable('workers')
-        .set({ current_attempt: attempt.id })
+      await this.touchWorker(ctx, workerName, request, before);
+      const row = await ctx.trx
+        .selectFrom('workers')
+        .select('benched_until')
         .where('name', '=', workerName)
-        .execute();
-      await ctx.emit(
-        'job.started',
-        { job: toJob(jobRow), attempt: attempt.number, worker: workerName },
-        jobDims(jobRow),
-      );
-      const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
-      return {
-        attemptId: attempt.id,
-        attemptNumber: attempt.number,
-        leaseSeconds: Math.round(leaseMs / 1000),
-        heartbeatSeconds,
-        job: { id: jobRow.id, ...spec },
-      };
+        .executeTakeFirstOrThrow();
+      return { benchedUntil: row.benched_until !== null && row.benched_until > ctx.now ? row.benched_until : null };
     });
   }
 
-  /** The first pending job of the pool this worker can run, paging through the queue in order. */
-  private async nextJobFor(ctx: WriteContext, worker: ClaimingWorker): Promise<PendingJob | null> {
-    let after: { priority: number; id: number } | null = null;
-    for (;;) {
-      let query = ctx.trx
-        .selectFrom('jobs')
-        .select(['id', 'priority', 'required_tags'])
-        .where('state', '=', 'pending')
-        .where('pool', '=', worker.pool);
-      if (after) {
-        const { priority, id } = after;
-        query = query.where((eb) =>
-          eb.or([eb('priority', '>', priority), eb.and([eb('priority', '=', priority), eb('id', '>', id)])]),
-        );
+  /**
+   * Pairs the waiting workers of one pool with its pending jobs — the scheduler's decisions,
+   * committed in one transaction: attempts started, older jobs coalesced into the ones that
+   * run. Returns each matched worker's assignment.
+   */
+  async assignWork(
+    pool: string,
+    waiting: readonly WaitingWorker[],
+    policy: SchedulingPolicy,
+    lease: { leaseMs: number; heartbeatSeconds: number },
+  ): Promise<Map<string, Assignment>> {
+    return this.write(async (ctx) => {
+      const assignments = new Map<string, Assignment>();
+      const rows = await ctx.trx
+        .selectFrom('workers')
+        .selectAll()
+        .where(
+          'name',
+          'in',
+          waiting.map((w) => w.name),
+        )
+        .where('pool', '=', pool)
+        .where('current_attempt', 'is', null)
+        .execute();
+      const idleSince = new Map(waiting.map((w) => [w.name, w.idleSince]));
+      let idle = rows.map((row) => toSchedulableWorker(row, idleSince.get(row.name) ?? ctx.now));
+      let after: { rank: number; id: number } | null = null;
+      while (idle.length > 0) {
+        let query = ctx.trx.selectFrom('jobs').selectAll().where('state', '=', 'pending').where('pool', '=', pool);
+        if (after) {
+          const { rank, id } = after;
+          query = query.where((eb) =>
+            eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
+          );
+        }
+        const page = await query.orderBy('queue_rank').orderBy('id').limit(CLAIM_WINDOW).execute();
+        const decisions = schedule({
+          now: ctx.now,
+          pending: page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs)),
+          idle,
+          policy,
+        });
+        for (const decision of decisions) {
+          const run = page.find((row) => row.id === decision.jobId) as JobRow;
+          assignments.set(decision.worker, await this.startAttempt(ctx, run, decision.worker, decision.why, lease));
+          for (const id of decision.coalesced) await coalesceJob(ctx, id, run);
+        }
+        if (page.length < CLAIM_WINDOW) break;
+        idle = idle.filter((w) => !assignments.has(w.name));
+        const last = page.at(-1) as JobRow;
+        after = { rank: last.queue_rank, id: last.id };
       }
-      const page = await query.orderBy('priority').orderBy('id').limit(CLAIM_WINDOW).execute();
-      const choice = chooseJob(
-        page.map((c) => ({
-          id: c.id,
-          priority: c.priority,
-          requiredTags: JSON.parse(c.required_tags) as Record<string, string>,
-        })),
-        worker,
-      );
-      if (choice.job !== null) return choice.job;
-      if (page.length < CLAIM_WINDOW) return null;
-      after = page.at(-1) as { priority: number; id: number };
-    }
+      return assignments;
+    });
+  }
+
+  private async startAttempt(
+    ctx: WriteContext,
+    job: JobRow,
+    workerName: string,
+    why: string,
+    lease: { leaseMs: number; heartbeatSeconds: number },
+  ): Promise<Assignment> {
+    const jobRow = await ctx.trx
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'running',
+        reason: null,
+        attempt_count: eb('attempt_count', '+', 1),
+        worker: workerName,
+        started_at: ctx.now,
+        claim_reason: why,
+      }))
+      .where('id', '=', job.id)
+      .where('state', '=', 'pending')
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const attempt = await ctx.trx
+      .insertInto('attempts')
+      .values({
+        job_id: jobRow.id,
+        number: jobRow.attempt_count,
+        worker: workerName,
+        state: 'running',
+        reason: null,
+        message: null,
+        started_at: ctx.now,
+        finished_at: null,
+        lease_expires_at: ctx.now + lease.leaseMs,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
+    await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
+    const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
+    return {
+      attemptId: attempt.id,
+      attemptNumber: attempt.number,
+      leaseSeconds: Math.round(lease.leaseMs / 1000),
+      heartbeatSeconds: lease.heartbeatSeconds,
+      job: { id: jobRow.id, ...spec },
+    };
+  }
+
+  /** The aging setting changed: pending jobs take their places in the queue it implies. */
+  async rerankPending(priorityLevelMs: number): Promise<void> {
+    await this.db
+      .updateTable('jobs')
+      .set({ queue_rank: sql<number>`priority * ${priorityLevelMs} + pending_at` })
+      .where('state', '=', 'pending')
+      .execute();
   }
 
   /** The claim broker could not hand this assignment over (the worker's request was gone). */
@@ -284,16 +349,17 @@ export class Store {
     ctx: WriteContext,
     name: string,
     request: ClaimRequest,
-    tags: Record<string, string>,
     existing: WorkerRow | undefined,
   ): Promise<void> {
+    const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
     const values = {
       pool: request.pool,
-      tags: JSON.stringify(tags),
+      tags: JSON.stringify(request.tags ?? {}),
       version: request.version ?? null,
       instance: request.instance ?? null,
       online: 1,
       last_seen: ctx.now,
+      warm: JSON.stringify(warm),
     };
     if (!existing) {
       await ctx.trx
@@ -571,6 +637,7 @@ export class Store {
         reason: null,
         dependsOn,
         retriggeredFrom: job.id,
+        exact: true,
       });
       await announceJob(ctx, row);
       return toJob(row);

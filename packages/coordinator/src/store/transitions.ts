@@ -11,9 +11,12 @@ import {
   type JobSpec,
   type JobState,
 } from '@switchyard/protocol';
+import { sql } from 'kysely';
+import { artifactSpecs, fetchSpecs } from '../artifacts/frozen-spec.ts';
 import type { Builder, Farm } from '../config/farm-config.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
+import { recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
 
 /** Attempt endings that say nothing about the job itself, so another attempt may succeed. */
@@ -31,7 +34,14 @@ export async function insertJob(
   farm: Farm,
   builder: Builder,
   push: { id: number; repo: string; repo_url: string; branch: string; revision: string; author: string },
-  init: { state: JobState; reason: string | null; dependsOn: number[]; retriggeredFrom: number | null },
+  init: {
+    state: JobState;
+    reason: string | null;
+    dependsOn: number[];
+    retriggeredFrom: number | null;
+    /** Someone asked for this exact revision: never coalesce it. */
+    exact: boolean;
+  },
 ): Promise<JobRow> {
   const spec: Omit<JobSpec, 'id'> = {
     pushId: push.id,
@@ -47,8 +57,12 @@ export async function insertJob(
       env: stringifyEnv(step.env),
       timeoutSeconds: step.timeout ?? farm.settings.stepTimeoutSeconds,
     })),
+    artifacts: artifactSpecs(builder.config),
+    fetch: fetchSpecs(builder.config),
   };
   const final = isFinalJobState(init.state);
+  const priority = farm.branchPriority(push.branch) + builder.priorityOffset;
+  const coalescible = !init.exact && init.retriggeredFrom === null;
   return ctx.trx
     .insertInto('jobs')
     .values({
@@ -64,7 +78,13 @@ export async function insertJob(
       spec: JSON.stringify(spec),
       required_tags: JSON.stringify(builder.config.tags ?? {}),
       depends_on: JSON.stringify(init.dependsOn),
-      priority: 0,
+      priority,
+      prefer: builder.prefer,
+      coalesce_limit: coalescible ? builder.coalesceLimit : null,
+      coalesced_into: null,
+      exact: init.exact ? 1 : 0,
+      claim_reason: null,
+      queue_rank: ctx.now + priority * ctx.priorityLevelMs,
       attempt_count: 0,
       max_attempts: builder.maxAttempts,
       retriggered_from: init.retriggeredFrom,
@@ -110,7 +130,8 @@ export async function requeueUndelivered(ctx: WriteContext, attempt: AttemptRow)
       reason: 'its assignment never reached the worker',
       attempt_count: eb('attempt_count', '-', 1),
       worker: null,
-      pending_at: ctx.now,
+      // It keeps its pending time and its place in the queue: nothing ran.
+      claim_reason: null,
     }))
     .where('id', '=', attempt.job_id)
     .returningAll()
@@ -142,7 +163,14 @@ export async function endAttempt(
   ) {
     const requeued = await ctx.trx
       .updateTable('jobs')
-      .set({ state: 'pending', reason: `retrying after ${reason}`, pending_at: ctx.now, worker: null })
+      .set({
+        state: 'pending',
+        reason: `retrying after ${reason}`,
+        pending_at: ctx.now,
+        // Its place in the queue stays: a lost machine should not send the job to the back.
+        worker: null,
+        claim_reason: null,
+      })
       .where('id', '=', job.id)
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -191,6 +219,7 @@ export async function closeAttempt(
     .set({ current_attempt: null })
     .where('current_attempt', '=', attempt.id)
     .execute();
+  await recordWorkerOutcome(ctx, ended, job);
   const { steps: _steps, ...attemptView } = toAttempt(ended, []);
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
 }
@@ -223,7 +252,7 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
     if (verdict.state === 'pending') {
       const ready = await ctx.trx
         .updateTable('jobs')
-        .set({ state: 'pending', pending_at: ctx.now })
+        .set({ state: 'pending', pending_at: ctx.now, queue_rank: pendingRank(ctx) })
         .where('id', '=', dependent.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -234,6 +263,29 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
       await finishJob(ctx, dependent, 'skipped', `dependency ${blocker.builder} ended in ${verdict.blockingState}`);
     }
   }
+}
+
+/** `queue_rank` for a job that becomes pending now: see scheduler/queue-order.ts. */
+function pendingRank(ctx: WriteContext) {
+  return sql<number>`priority * ${ctx.priorityLevelMs} + ${ctx.now}`;
+}
+
+/** A pending job another run stands for: final, pointing at the job that ran in its place. */
+export async function coalesceJob(ctx: WriteContext, jobId: number, into: JobRow): Promise<void> {
+  const job = await ctx.trx
+    .updateTable('jobs')
+    .set({ coalesced_into: into.id })
+    .where('id', '=', jobId)
+    .where('state', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+  if (!job) return;
+  await finishJob(
+    ctx,
+    job,
+    'coalesced',
+    `coalesced into job ${into.id}, which builds the newer revision ${into.revision.slice(0, 12)} of ${into.branch}`,
+  );
 }
 
 export async function attemptRow(ctx: WriteContext, id: number): Promise<AttemptRow | undefined> {

@@ -1,5 +1,13 @@
-import type { EventDataMap, EventType, SwitchyardEvent } from '@switchyard/protocol';
+import {
+  type EventAttributes,
+  type EventDataMap,
+  type EventType,
+  eventAttributes,
+  routingKeyOf,
+  type SwitchyardEvent,
+} from '@switchyard/protocol';
 import type { Kysely, Transaction } from 'kysely';
+import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { Database } from './schema.ts';
 
 /** The columns an event can be filtered on, stored beside its JSON. */
@@ -15,7 +23,13 @@ export interface EventDimensions {
 export interface CommittedEvent {
   event: SwitchyardEvent;
   dims: EventDimensions;
+  attributes: EventAttributes;
 }
+
+/** What an emitter passes; the outbox adds the facts it can look up itself. */
+export type EmitData<T extends EventType> = T extends 'job.finished'
+  ? Omit<EventDataMap[T], keyof JobFinishedFacts>
+  : EventDataMap[T];
 
 /**
  * One write transaction: the state changes and the events announcing them commit together
@@ -30,9 +44,14 @@ export class WriteContext {
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
     readonly now: number,
+    /** What one priority level is worth in queue rank (see scheduler/queue-order.ts). */
+    readonly priorityLevelMs: number,
   ) {}
 
-  async emit<T extends EventType>(type: T, data: EventDataMap[T], dims: EventDimensions = {}): Promise<void> {
+  async emit<T extends EventType>(type: T, given: EmitData<T>, dims: EventDimensions = {}): Promise<void> {
+    const data = (
+      type === 'job.finished' ? await jobFinishedData(this, given as EmitData<'job.finished'>) : given
+    ) as EventDataMap[T];
     const row = await this.trx
       .insertInto('events')
       .values({
@@ -47,7 +66,9 @@ export class WriteContext {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const event = { id: row.id, type, time: new Date(this.now).toISOString(), data } as SwitchyardEvent;
-    this.events.push({ event, dims });
+    const attributes = eventAttributes(type, data);
+    const time = new Date(this.now).toISOString();
+    const event = { id: row.id, type, time, routingKey: routingKeyOf(type, attributes), data } as SwitchyardEvent;
+    this.events.push({ event, dims, attributes });
   }
 }

@@ -39,7 +39,9 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
         response: { 200: Type.Object({ job: JobDetail }), ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ job: await ctx.queries.getJob(request.params.id) }),
+    async (request) => ({
+      job: await ctx.queries.getJob(request.params.id, ctx.broker.waitingWorkers(), ctx.farm().scheduling.agingMs),
+    }),
   );
 
   app.post(
