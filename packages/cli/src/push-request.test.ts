@@ -41,6 +41,9 @@ describe('resolvePushRequest', () => {
       author: undefined,
       message: undefined,
     });
+    await expect(
+      resolvePushRequest({ repo: 'demo', branch: 'main', rev: 'abc1234', exact: true }, dir),
+    ).resolves.toMatchObject({ exact: true });
   });
 
   describe('inside a checkout', () => {

@@ -8,6 +8,8 @@ export interface PushFlags {
   rev?: string;
   author?: string;
   message?: string;
+  /** This exact revision must be built: its jobs are never coalesced into newer ones. */
+  exact?: boolean;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function resolvePushRequest(flags: PushFlags, cwd: string): Promise
       revision: flags.rev,
       author: flags.author,
       message: flags.message,
+      ...exactFlag(flags),
     };
   }
   const branch = flags.branch ?? (await currentBranch(cwd));
@@ -37,5 +40,10 @@ export async function resolvePushRequest(flags: PushFlags, cwd: string): Promise
     author: flags.author ?? commit.author,
     message: flags.message ?? commit.message,
     files: commit.files,
+    ...exactFlag(flags),
   };
+}
+
+function exactFlag(flags: PushFlags): Pick<CreatePushRequest, 'exact'> {
+  return flags.exact ? { exact: true } : {};
 }

@@ -25,6 +25,7 @@ export function addPushCommand(program: Command): void {
     .option('--rev <revision>', 'the commit (default: HEAD of the checkout)')
     .option('--author <author>', 'who made it (default: the commit author)')
     .option('--message <message>', 'what it is about (default: the commit subject)')
+    .option('--exact', 'this revision itself must be built: never coalesce its jobs into a newer push')
     .option('--wait', 'wait until every job is final; exit 0 only if all succeeded');
   addConnectionOptions(command)
     .addHelpText(
