@@ -4,6 +4,10 @@ const Id = Type.Integer({ minimum: 1 });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
 export const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256, 64 lower-case hex digits' });
 
+/** The implicit steps a worker runs around a builder's own: before them, `fetch:`; after them, `artifacts:`. */
+export const FETCH_STEP = 'fetch-artifacts';
+export const UPLOAD_STEP = 'upload-artifacts';
+
 /** The header a client sends with an upload to name its digest; with it, the server can dedup before the body. */
 export const CONTENT_SHA256_HEADER = 'x-content-sha256';
 /** Names the attempt that uploads, so a worker that lost its lease can't overwrite its successor's artifacts. */

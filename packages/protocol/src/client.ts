@@ -13,6 +13,7 @@ import type {
   StepStartedRequest,
   Worker,
 } from './api.ts';
+import type { Artifact, ArtifactStats, CollectResult, JobInput } from './artifacts.ts';
 import { ApiRequestError } from './errors.ts';
 import type { EventFilter, SwitchyardEvent } from './events.ts';
 import { plainRequest } from './http-request.ts';
@@ -106,6 +107,21 @@ export class SwitchyardClient {
   }
   async listWorkers(): Promise<Worker[]> {
     return (await this.request<{ workers: Worker[] }>('GET', '/api/v1/workers')).workers;
+  }
+  async listArtifacts(jobId: number): Promise<Artifact[]> {
+    return (await this.request<{ artifacts: Artifact[] }>('GET', `/api/v1/jobs/${jobId}/artifacts`)).artifacts;
+  }
+  /** The job's `fetch:` entries, resolved to the artifacts of the dependency jobs it waited for. */
+  async jobInputs(jobId: number, signal?: AbortSignal): Promise<JobInput[]> {
+    const path = `/api/v1/jobs/${jobId}/inputs`;
+    return (await this.request<{ inputs: JobInput[] }>('GET', path, withSignal({}, signal))).inputs;
+  }
+  artifactStats(): Promise<ArtifactStats> {
+    return this.request('GET', '/api/v1/artifacts/stats');
+  }
+  /** Deletes expired artifacts and the blobs nothing references any more, now rather than at the next sweep. */
+  collectArtifacts(): Promise<CollectResult> {
+    return this.request('POST', '/api/v1/artifacts/collect');
   }
 
   /** The job's log as plain text; with `follow`, yields output until the job ends. */
@@ -210,7 +226,8 @@ function withSignal<T extends object>(options: T, signal: AbortSignal | undefine
   return signal ? { ...options, signal } : options;
 }
 
-function toRequestError(status: number, text: string): ApiRequestError {
+/** A non-2xx answer as an error, with the server's code and message when the body has them. */
+export function toRequestError(status: number, text: string): ApiRequestError {
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } };
     if (body.error?.message) {

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   'name-in-use': 409,
   'log-sequence-gap': 409,
   'payload-too-large': 413,
+  'range-not-satisfiable': 416,
   'unsupported-media-type': 415,
   internal: 500,
 } as const;

@@ -10,6 +10,8 @@ export interface WorkerOptions {
   server: string;
   /** A token with the `worker` scope, when the coordinator requires one. */
   token?: string;
+  /** A regional cache (`switchyard proxy`) to fetch artifacts through; its upstream `artifacts` is the coordinator. */
+  cache?: string;
   /** Unique per worker: the coordinator tracks workers, and their leases, by name. */
   name: string;
   pool: string;
@@ -60,6 +62,8 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         assignment,
         receivedAt,
         workDir: options.workDir,
+        token: options.token,
+        cache: options.cache,
         killGraceMs,
         logger,
         stopSignal: stopping.signal,

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Assignment, StepSpec, SwitchyardClient } from '@switchyard/protocol';
+import { type Assignment, FETCH_STEP, type StepSpec, type SwitchyardClient, UPLOAD_STEP } from '@switchyard/protocol';
 import type { Logger } from 'pino';
+import { type ArtifactStepContext, startFetchArtifacts, startUploadArtifacts } from './artifact-steps.ts';
 import {
   type AttemptConclusion,
   concludeInterruption,
@@ -12,6 +13,7 @@ import {
 } from './attempt-conclusion.ts';
 import { redactUrl, startCheckout } from './checkout.ts';
 import { type SelfFencing, selfFencing, startHeartbeat } from './heartbeat.ts';
+import type { InProcessStep } from './in-process-step.ts';
 import { prepareJobDirectory, pruneJobDirectories } from './job-directory.ts';
 import { Outbox } from './outbox.ts';
 import { StepLog } from './step-log.ts';
@@ -23,6 +25,10 @@ export interface AttemptOptions {
   /** `performance.now()` when the claim answered with this assignment: the lease starts there. */
   receivedAt: number;
   workDir: string;
+  /** The worker's token, for artifact transfers, which don't go through the client. */
+  token: string | undefined;
+  /** A regional cache to fetch artifacts through (`switchyard proxy`, upstream `artifacts`). */
+  cache: string | undefined;
   killGraceMs: number;
   logger: Logger;
   /** Aborted when the worker stops: the attempt is given up and reported as `worker-stopped`. */
@@ -36,6 +42,8 @@ interface PlannedStep {
   start: (log: StepLog) => RunningStep;
   /** How the step's end bears on the attempt: null to go on. */
   conclude: (outcome: StepOutcome) => AttemptConclusion | null;
+  /** The step's closing log line, when it is not a command's exit. */
+  describe?: (outcome: StepOutcome) => string;
 }
 
 /** How an attempt ended: what was reported, or that the lease was lost and nothing was. */
@@ -120,7 +128,7 @@ class AttemptRunner {
     for (const [index, planned] of this.plannedSteps(jobDir).entries()) {
       const interruptedBefore = this.interruptedConclusion();
       if (interruptedBefore !== undefined) return interruptedBefore;
-      const outcome = await this.runStep(index, planned.name, planned.start);
+      const outcome = await this.runStep(index, planned);
       const interruptedDuring = this.interruptedConclusion();
       if (interruptedDuring !== undefined) return interruptedDuring;
       const conclusion = planned.conclude(outcome);
@@ -151,6 +159,9 @@ class AttemptRunner {
         conclude: (outcome) => concludeStep(step.name, step.timeoutSeconds, outcome),
       }),
     );
+    const artifacts = this.artifactStepContext(jobDir);
+    if (job.fetch?.length) steps.unshift(inProcess(FETCH_STEP, (log) => startFetchArtifacts(artifacts, log)));
+    if (job.artifacts?.length) steps.push(inProcess(UPLOAD_STEP, (log) => startUploadArtifacts(artifacts, log)));
     if (!job.checkout) return steps;
     const checkout: PlannedStep = {
       name: 'checkout',
@@ -175,8 +186,23 @@ class AttemptRunner {
     return [checkout, ...steps];
   }
 
+  private artifactStepContext(jobDir: string): ArtifactStepContext {
+    const { client, assignment, token, cache } = this.options;
+    return {
+      client,
+      token,
+      cache,
+      attemptId: assignment.attemptId,
+      job: assignment.job,
+      jobDir,
+      srcDir: join(jobDir, 'src'),
+      onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
+    };
+  }
+
   /** One step, reported as started, logged, and reported as finished, all in outbox order. */
-  private async runStep(index: number, name: string, start: (log: StepLog) => RunningStep): Promise<StepOutcome> {
+  private async runStep(index: number, planned: PlannedStep): Promise<StepOutcome> {
+    const { name, start } = planned;
     const { client, assignment } = this.options;
     const { attemptId } = assignment;
     const startedAt = new Date().toISOString();
@@ -197,7 +223,7 @@ class AttemptRunner {
     this.current = start(log);
     const outcome = await this.current.finished;
     this.current = null;
-    log.header(`${describeOutcome(outcome)}\n`);
+    log.header(`${(planned.describe ?? describeOutcome)(outcome)}\n`);
     log.end();
     const finishedAt = new Date().toISOString();
     const { exitCode, signal: exitSignal, timedOut, cancelled } = outcome;
@@ -306,4 +332,18 @@ class AttemptRunner {
       this.logger.warn(failure, 'could not remove an old job directory');
     }
   }
+}
+
+/** A step the worker runs itself; its log line says how it went instead of an exit code. */
+function inProcess(name: string, start: (log: StepLog) => InProcessStep): PlannedStep {
+  let running: InProcessStep | null = null;
+  return {
+    name,
+    start: (log) => {
+      running = start(log);
+      return running;
+    },
+    conclude: () => running?.conclusion ?? null,
+    describe: (outcome) => (outcome.cancelled ? 'stopped' : outcome.exitCode === 0 ? 'done' : 'failed'),
+  };
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { addConnectionOptions, type ConnectionOptions } from '../connection.ts';
-import { collectTag } from '../option-parsers.ts';
+import { collectTag, parseServerUrl } from '../option-parsers.ts';
 import { listenForShutdown, whenAborted } from '../shutdown.ts';
 
 interface WorkerOptions extends ConnectionOptions {
@@ -10,6 +10,7 @@ interface WorkerOptions extends ConnectionOptions {
   pool: string;
   workDir: string;
   tag: Record<string, string>;
+  cache?: string;
 }
 
 export function addWorkerCommand(program: Command): void {
@@ -20,6 +21,11 @@ export function addWorkerCommand(program: Command): void {
     .option('--name <name>', 'worker name, unique in the farm', hostname())
     .requiredOption('--pool <pool>', 'the pool whose jobs it runs, e.g. linux')
     .requiredOption('--work-dir <dir>', 'where it keeps its job directories')
+    .addOption(
+      new Option('--cache <url>', 'a regional cache (switchyard proxy) to fetch artifacts through')
+        .env('SWITCHYARD_CACHE')
+        .argParser(parseServerUrl),
+    )
     .addOption(
       new Option('--tag <key=value>', 'a tag builders can require (repeatable)')
         .argParser(collectTag)
@@ -44,6 +50,7 @@ Example:
         pool: options.pool,
         workDir: resolve(options.workDir),
         tags: options.tag,
+        ...(options.cache !== undefined && { cache: options.cache }),
       });
       process.stderr.write(`worker ${options.name} (pool ${options.pool}) working for ${options.server}\n`);
       await Promise.race([whenAborted(shutdown), worker.done]);

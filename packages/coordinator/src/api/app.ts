@@ -4,6 +4,8 @@ import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/typ
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { registerArtifactRoutes } from '../artifacts/artifact-routes.ts';
+import { createServerAnsweringExpect } from '../artifacts/expect-continue.ts';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -28,6 +30,14 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     keepAliveTimeout: 65_000,
     // On shutdown, close kept-alive worker connections instead of waiting out their timeout.
     forceCloseConnections: true,
+    // Our own server, so that Expect: 100-continue is answered after the checks, not before them.
+    serverFactory: (handler) =>
+      createServerAnsweringExpect(handler, {
+        farm: ctx.farm,
+        artifacts: ctx.artifacts,
+        metrics: ctx.artifactMetrics,
+        logger: ctx.logger,
+      }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -104,6 +114,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerLogRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
   registerEventRoutes(app, ctx);
+  registerArtifactRoutes(app, ctx);
   return app;
 }
 

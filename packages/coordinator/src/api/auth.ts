@@ -4,29 +4,34 @@ import { type Farm, sha256Hex } from '../config/farm-config.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs; reads use `read`, which `public_read` may waive. */
-    scope?: Scope;
+    /**
+     * The scope a route needs, or several of which any one will do (workers read artifacts with
+     * their `worker` token); reads use `read`, which `public_read` may waive.
+     */
+    scope?: Scope | Scope[];
   }
 }
 
 /** Checks the request's bearer token against the scope its route needs. */
 export function authorize(farm: Farm, request: FastifyRequest): void {
+  checkBearer(farm, request.routeOptions.config.scope ?? 'read', request.headers.authorization);
+}
+
+/** The same check on a bare Authorization header, for requests answered before routing (Expect: 100-continue). */
+export function checkBearer(farm: Farm, needed: Scope | Scope[], header: string | undefined): void {
   const tokens = farm.tokens;
   if (tokens === null) return;
-  const scope = request.routeOptions.config.scope ?? 'read';
-  if (scope === 'read' && farm.publicRead) return;
-  const header = request.headers.authorization;
+  const scopes = Array.isArray(needed) ? needed : [needed];
+  if (scopes.includes('read') && farm.publicRead) return;
+  const wanted = scopes.map((s) => `"${s}"`).join(' or ');
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) {
-    throw new ApiError(
-      'unauthenticated',
-      `this endpoint needs a token with the "${scope}" scope (Authorization: Bearer …)`,
-    );
+    throw new ApiError('unauthenticated', `this endpoint needs a token with the ${wanted} scope (Authorization: Bearer …)`);
   }
   const grant = tokens.get(sha256Hex(match[1] as string));
   if (!grant) throw new ApiError('unauthenticated', 'unknown token');
-  if (!grant.scopes.has(scope) && !grant.scopes.has('admin')) {
-    throw new ApiError('forbidden', `token "${grant.name}" lacks the "${scope}" scope`, {
+  if (!grant.scopes.has('admin') && !scopes.some((s) => grant.scopes.has(s))) {
+    throw new ApiError('forbidden', `token "${grant.name}" lacks the ${wanted} scope`, {
       scopes: [...grant.scopes],
     });
   }

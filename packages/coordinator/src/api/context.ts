@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type { ArtifactMetrics } from '../artifacts/artifact-metrics.ts';
+import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import type { ClaimBroker } from '../claims/claim-broker.ts';
 import type { Farm } from '../config/farm-config.ts';
 import type { EventLog } from '../events/event-log.ts';
@@ -16,6 +18,8 @@ export interface ApiContext {
   logs: LogService;
   broker: ClaimBroker;
   metrics: Metrics;
+  artifacts: ArtifactService;
+  artifactMetrics: ArtifactMetrics;
   logger: Logger;
   version: string;
   /** Aborted when the coordinator shuts down, ending long-lived responses. */

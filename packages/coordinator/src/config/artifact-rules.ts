@@ -1,12 +1,8 @@
 import { posix } from 'node:path';
-import { type BuilderConfig, type FarmConfig, isUnpackable } from '@switchyard/protocol';
+import { type BuilderConfig, type FarmConfig, FETCH_STEP, isUnpackable, UPLOAD_STEP } from '@switchyard/protocol';
 import picomatch from 'picomatch';
 import type { ConfigProblem } from './config-error.ts';
 import { afterNames } from './farm-config.ts';
-
-/** The implicit steps the worker adds around a builder's own: their names are taken. */
-export const FETCH_STEP = 'fetch-artifacts';
-export const UPLOAD_STEP = 'upload-artifacts';
 
 const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
