@@ -35,6 +35,7 @@ describe('formatJobDetail', () => {
       'created   10 m ago, started 9 m ago',
       'duration  3.2 s',
       'after     job 11',
+      "chosen    first in its pool's queue",
       '',
       'ATTEMPT  WORKER  STATE      REASON       DURATION',
       '1        w2      exception  worker-lost  31.0 s',
@@ -44,6 +45,23 @@ describe('formatJobDetail', () => {
       '2        checkout  success  0     40 ms',
       '2        compile   failure  2     2.1 s',
     ]);
+  });
+
+  test('a pending job says why it waits, a coalesced one what ran in its place', () => {
+    const pending = makeJobDetail({
+      state: 'pending',
+      attempts: [],
+      scheduling: {
+        waitingBecause: 'no worker of pool linux is online',
+        chosenBecause: null,
+        queuePosition: 3,
+        effectivePriority: 3.5,
+      },
+    });
+    const text = formatJobDetail(pending, plainStyle, now);
+    expect(text).toContain('priority  4, #3 in the queue\nwaiting   no worker of pool linux is online');
+    const coalesced = makeJobDetail({ state: 'coalesced', coalescedInto: 15, attempts: [] });
+    expect(formatJobDetail(coalesced, plainStyle, now)).toContain('ran as    job 15 (coalesced)');
   });
 
   test('a job that has not run yet says so', () => {

@@ -19,6 +19,13 @@ export function formatJobDetail(job: JobDetail, style: Style, now: Date = new Da
   ];
   if (job.dependsOn.length > 0) lines.push(`after     job ${job.dependsOn.join(', ')}`);
   if (job.retriggeredFrom !== null) lines.push(`retrigger of job ${job.retriggeredFrom}`);
+  if (job.coalescedInto !== null) lines.push(`ran as    job ${job.coalescedInto} (coalesced)`);
+  const { scheduling } = job;
+  if (scheduling.waitingBecause !== null) {
+    const place = scheduling.queuePosition === null ? '' : `, #${scheduling.queuePosition} in the queue`;
+    lines.push(`priority  ${job.priority}${place}`, `waiting   ${scheduling.waitingBecause}`);
+  }
+  if (scheduling.chosenBecause !== null) lines.push(`chosen    ${scheduling.chosenBecause}`);
   lines.push('', formatAttemptTable(job, style));
   if (job.attempts.some((attempt) => attempt.steps.length > 0)) lines.push('', formatStepTable(job, style));
   return lines.join('\n');

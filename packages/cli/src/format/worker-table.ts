@@ -10,9 +10,11 @@ export function formatWorkerTable(workers: readonly Worker[], style: Style, now:
   const rows = workers.map((worker) => [
     worker.name,
     worker.pool,
-    formatState(worker.state, style),
+    worker.benchedUntil === null ? formatState(worker.state, style) : `${formatState(worker.state, style)}, benched`,
     worker.currentJob ?? '',
+    worker.speed === null ? '' : `${worker.speed.toFixed(2)}×`,
+    worker.warm[0] ? `${worker.warm[0].builder}@${worker.warm[0].branch}` : '',
     formatAge(worker.lastSeen, now),
   ]);
-  return formatTable(['WORKER', 'POOL', 'STATE', 'JOB', 'LAST SEEN'], rows, style);
+  return formatTable(['WORKER', 'POOL', 'STATE', 'JOB', 'SPEED', 'WARM', 'LAST SEEN'], rows, style);
 }
