@@ -7,6 +7,7 @@ import { addProxyCommand } from './commands/proxy.ts';
 import { addPushCommand } from './commands/push.ts';
 import { addRetriggerCommand } from './commands/retrigger.ts';
 import { addServerCommand } from './commands/server.ts';
+import { addSimulateCommand } from './commands/simulate.ts';
 import { addStatusCommand } from './commands/status.ts';
 import { addValidateCommand } from './commands/validate.ts';
 import { addWatchCommand } from './commands/watch.ts';
@@ -40,6 +41,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addWatchCommand,
     addCancelCommand,
     addRetriggerCommand,
+    addSimulateCommand,
   ]) {
     add(program);
   }

@@ -1,0 +1,29 @@
+import type { SchedulingPolicy } from '@switchyard/coordinator/scheduler';
+import type { Random } from './prng.ts';
+import type { Scenario } from './scenario.ts';
+import { MINUTE_MS } from './workload.ts';
+
+export const POLICY_NAMES = ['dedicated', 'pooled-fifo', 'pooled-smart'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+export function isPolicyName(name: string): name is PolicyName {
+  return (POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * The farm a policy stands for: `dedicated` is Mozilla before pooling (every branch its own
+ * machines, FIFO, any free machine), `pooled-fifo` shares the machines of a pool across branches
+ * but keeps FIFO and random choice, `pooled-smart` is Switchyard's scheduler with every rule on.
+ */
+export function schedulingPolicy(name: PolicyName, scenario: Scenario, random: Random): SchedulingPolicy {
+  const smart = name === 'pooled-smart';
+  return {
+    priorities: smart,
+    agingMs: smart ? scenario.agingMinutes * MINUTE_MS : 0,
+    fitBand: smart ? scenario.fitBand : 0,
+    affinity: smart,
+    coalescing: smart,
+    health: smart,
+    random,
+  };
+}
