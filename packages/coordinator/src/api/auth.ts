@@ -26,7 +26,10 @@ export function checkBearer(farm: Farm, needed: Scope | Scope[], header: string 
   const wanted = scopes.map((s) => `"${s}"`).join(' or ');
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) {
-    throw new ApiError('unauthenticated', `this endpoint needs a token with the ${wanted} scope (Authorization: Bearer …)`);
+    throw new ApiError(
+      'unauthenticated',
+      `this endpoint needs a token with the ${wanted} scope (Authorization: Bearer …)`,
+    );
   }
   const grant = tokens.get(sha256Hex(match[1] as string));
   if (!grant) throw new ApiError('unauthenticated', 'unknown token');

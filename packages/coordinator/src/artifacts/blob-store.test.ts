@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BlobStore } from './blob-store.ts';
+
+/** A request-like body: IncomingMessage says `complete` once its end arrived. */
+function body(chunks: Buffer[], endsProperly = true): Readable {
+  const stream = new PassThrough() as PassThrough & { complete: boolean };
+  stream.complete = false;
+  for (const chunk of chunks) stream.write(chunk);
+  if (endsProperly) {
+    stream.complete = true;
+    stream.end();
+  } else {
+    setImmediate(() => stream.destroy());
+  }
+  return stream;
+}
+
+describe('BlobStore', () => {
+  let dir: string;
+  let store: BlobStore;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'blobs-'));
+    store = new BlobStore(dir);
+    await store.init();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hashes while it writes, and puts the blob under its digest only on commit', async () => {
+    const data = [Buffer.from('hello '), Buffer.from('world')];
+    const digest = createHash('sha256').update('hello world').digest('hex');
+    let counted = 0;
+    const received = await store.receive(body(data), 1000, (n) => {
+      counted += n;
+    });
+    expect(received).toMatchObject({ sha256: digest, size: 11 });
+    expect(counted).toBe(11);
+    expect(await store.sizeOnDisk(digest)).toBeNull();
+    await store.commit(received);
+    expect(store.pathOf(digest)).toBe(join(dir, digest.slice(0, 2), digest.slice(2)));
+    expect(readFileSync(store.pathOf(digest), 'utf8')).toBe('hello world');
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('stops at the limit with a 413 and keeps nothing', async () => {
+    const chunks = Array.from({ length: 10 }, () => Buffer.alloc(100, 1));
+    await expect(store.receive(body(chunks), 250, () => {})).rejects.toMatchObject({
+      code: 'payload-too-large',
+      status: 413,
+    });
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('refuses a body cut off before its end and keeps nothing', async () => {
+    await expect(store.receive(body([Buffer.alloc(64)], false), 1000, () => {})).rejects.toMatchObject({
+      code: 'invalid-request',
+    });
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('forgets temporary files a crash left behind when it starts', async () => {
+    const received = await store.receive(body([Buffer.from('x')]), 10, () => {});
+    expect(readdirSync(join(dir, 'tmp'))).toHaveLength(1);
+    await new BlobStore(dir).init();
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    await store.discard(received);
+  });
+});
