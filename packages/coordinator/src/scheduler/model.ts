@@ -26,6 +26,11 @@ export interface SchedulableJob {
    * revision, or it is a retrigger).
    */
   coalesceLimit: number | null;
+  /**
+   * Beyond the part of the queue the caller looked at: there only so that a coalesced run can be
+   * the newest of its builder and branch, never picked on its own.
+   */
+  coalesceTargetOnly?: boolean;
 }
 
 /** A builder and branch a worker recently succeeded on, so its caches hold them. */

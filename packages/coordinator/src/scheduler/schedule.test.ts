@@ -130,6 +130,13 @@ describe('coalescing', () => {
     expect(third).toEqual([expect.objectContaining({ jobId: 5, coalesced: [4] })]);
   });
 
+  it('runs a newer job known only as a coalescing target, but never picks one on its own', () => {
+    const pending = [talos(1), talos(2), talos(9, { coalesceTargetOnly: true })];
+    expect(run(pending, [worker('w1')])).toMatchObject([{ jobId: 9, coalesced: [1, 2] }]);
+    const alone = [job({ id: 3, pendingSince: 1 }), talos(9, { coalesceTargetOnly: true })];
+    expect(run(alone, [worker('w1', { idleSince: 1 }), worker('w2', { idleSince: 2 })])).toMatchObject([{ jobId: 3 }]);
+  });
+
   it('does nothing when the policy turns coalescing off', () => {
     expect(run([talos(1), talos(2)], [worker('w1')], { coalescing: false })).toMatchObject([
       { jobId: 1, coalesced: [] },

@@ -60,23 +60,25 @@ function schedulePool(
     entry.place = index + 1;
   });
   const groups = policy.coalescing ? coalesceGroups(queue) : null;
+  // Coalescing targets are members of their group, but never queue entries of their own.
+  const pickable = (entry: Queued) => !entry.taken && entry.job.coalesceTargetOnly !== true;
   const free = [...workers].sort((a, b) => a.idleSince - b.idleSince);
   const band = fitBandRank(policy);
   const decisions: Decision[] = [];
   let cursor = 0;
   while (free.length > 0) {
     const runnable = new TagCheck(free);
-    while (cursor < queue.length && (queue[cursor] as Queued).taken) cursor++;
+    while (cursor < queue.length && !pickable(queue[cursor] as Queued)) cursor++;
     let headIndex = cursor;
     while (headIndex < queue.length) {
       const entry = queue[headIndex] as Queued;
-      if (!entry.taken && runnable.anyCanRun(entry.job)) break;
+      if (pickable(entry) && runnable.anyCanRun(entry.job)) break;
       headIndex++;
     }
     if (headIndex >= queue.length) break;
     const head = queue[headIndex] as Queued;
     const pick = policy.affinity
-      ? bestPair(queue, headIndex, head.rank + band, free)
+      ? bestPair(queue, headIndex, head.rank + band, free, pickable)
       : randomWorkerFor(head, free, policy.random);
     const coalesced = groups ? takeCoalesced(groups, pick.entry) : [];
     const run = coalesced.length > 0 ? (groups?.newest.get(pick.entry.job.id) as Queued) : pick.entry;
@@ -99,12 +101,18 @@ interface Pick {
   fit: Fit | null;
 }
 
-function bestPair(queue: Queued[], from: number, maxRank: number, free: SchedulableWorker[]): Pick {
+function bestPair(
+  queue: Queued[],
+  from: number,
+  maxRank: number,
+  free: SchedulableWorker[],
+  pickable: (entry: Queued) => boolean,
+): Pick {
   let best: Pick | null = null;
   let considered = 0;
   for (let i = from; i < queue.length && considered < FIT_WINDOW; i++) {
     const entry = queue[i] as Queued;
-    if (entry.taken) continue;
+    if (!pickable(entry)) continue;
     if (entry.rank > maxRank && best !== null) break;
     let any = false;
     for (const worker of free) {
@@ -198,7 +206,7 @@ function explain(
     const fitReasons = describeFit(pick.entry.job, pick.worker, pick.fit, now);
     reasons.push(...(fitReasons.length > 0 ? fitReasons : ['no waiting worker had a warm cache for it']));
   }
-  const ahead = queue.slice(0, queue.indexOf(pick.entry)).filter((e) => !e.taken).length;
+  const ahead = queue.slice(0, queue.indexOf(pick.entry)).filter((e) => !e.taken && !e.job.coalesceTargetOnly).length;
   if (pick.entry === queue[headIndex] || ahead === 0)
     reasons.push(`first in its pool's queue (${policy.priorities ? 'priority, then age' : 'FIFO'})`);
   else

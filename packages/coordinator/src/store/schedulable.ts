@@ -1,11 +1,27 @@
 import type { SchedulableJob, SchedulableWorker, SpeedPreference } from '../scheduler/model.ts';
 import { type JobRow, parseWarm, type WorkerRow } from './mappers.ts';
 
+/** The columns the scheduler reads: the queue query fetches only these (not the job spec). */
+export const SCHEDULABLE_COLUMNS = [
+  'id',
+  'builder',
+  'repo',
+  'branch',
+  'pool',
+  'priority',
+  'queue_rank',
+  'required_tags',
+  'prefer',
+  'coalesce_limit',
+] as const;
+
+export type SchedulableRow = Pick<JobRow, (typeof SCHEDULABLE_COLUMNS)[number]>;
+
 /**
  * A pending job's row as the scheduler sees it. Its queue time is the one its rank was made
  * from, which a retried job keeps from before its lost attempt.
  */
-export function toSchedulableJob(row: JobRow, priorityLevelMs: number): SchedulableJob {
+export function toSchedulableJob(row: SchedulableRow, priorityLevelMs: number): SchedulableJob {
   return {
     id: row.id,
     builder: row.builder,

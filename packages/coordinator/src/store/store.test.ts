@@ -102,6 +102,15 @@ builders:
     expect(healthy).toMatchObject({ exception_streak: 0, benched_until: null, speed: 1 });
   });
 
+  it('runs the newest of its builder and branch even when it stands beyond the page of the queue read', async () => {
+    await pushes(120);
+    const assignment = await claim('p1', { pool: 'perf', instance: 'a' });
+    const jobs = await talosJobs();
+    expect(assignment?.job.id).toBe(jobs.at(-1)?.id);
+    expect(jobs.filter((j) => j.state === 'coalesced')).toHaveLength(3);
+    expect(jobs.slice(-4, -1).every((j) => j.state === 'coalesced')).toBe(true);
+  });
+
   it('never coalesces jobs pushed with exact: true', async () => {
     await pushes(3, true);
     const assignment = await claim('p1', { pool: 'perf', instance: 'a' });

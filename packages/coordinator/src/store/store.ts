@@ -15,12 +15,12 @@ import {
 import { type Kysely, sql } from 'kysely';
 import type { Builder, Farm } from '../config/farm-config.ts';
 import { dependencyVerdict } from '../scheduler/dependencies.ts';
-import type { SchedulingPolicy } from '../scheduler/model.ts';
+import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
 import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
 import { announceCompletedPushes } from './push-completion.ts';
-import { toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
+import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
 import {
   announceJob,
@@ -39,8 +39,14 @@ import {
 } from './transitions.ts';
 import { type CommittedEvent, WriteContext } from './write-context.ts';
 
-/** How many pending jobs of a pool one claim looks at, in queue order. */
-const CLAIM_WINDOW = 500;
+/**
+ * How many pending jobs of a pool one matching round reads, in queue order: enough for the fit
+ * band of every waiting worker, few enough that a deep queue costs little per claim. Rounds page
+ * on when jobs nobody waiting can run fill a page.
+ */
+function queuePageSize(waitingWorkers: number): number {
+  return Math.min(500, 64 + 16 * waitingWorkers);
+}
 
 /** A worker whose claim the coordinator is holding, waiting for work. */
 export interface WaitingWorker {
@@ -246,41 +252,79 @@ export class Store {
       let idle = rows.map((row) => toSchedulableWorker(row, idleSince.get(row.name) ?? ctx.now));
       let after: { rank: number; id: number } | null = null;
       while (idle.length > 0) {
-        let query = ctx.trx.selectFrom('jobs').selectAll().where('state', '=', 'pending').where('pool', '=', pool);
+        let query = ctx.trx
+          .selectFrom('jobs')
+          .select(SCHEDULABLE_COLUMNS)
+          .where('state', '=', 'pending')
+          .where('pool', '=', pool);
         if (after) {
           const { rank, id } = after;
           query = query.where((eb) =>
             eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
           );
         }
-        const page = await query.orderBy('queue_rank').orderBy('id').limit(CLAIM_WINDOW).execute();
-        const decisions = schedule({
-          now: ctx.now,
-          pending: page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs)),
-          idle,
-          policy,
-        });
+        const pageSize = queuePageSize(idle.length);
+        const page = await query.orderBy('queue_rank').orderBy('id').limit(pageSize).execute();
+        const pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
+        if (page.length === pageSize && policy.coalescing) pending.push(...(await this.newerCoalescible(ctx, page)));
+        const decisions = schedule({ now: ctx.now, pending, idle, policy });
         for (const decision of decisions) {
-          const run = page.find((row) => row.id === decision.jobId) as JobRow;
-          assignments.set(decision.worker, await this.startAttempt(ctx, run, decision.worker, decision.why, lease));
-          for (const id of decision.coalesced) await coalesceJob(ctx, id, run);
+          const started = await this.startAttempt(ctx, decision.jobId, decision.worker, decision.why, lease);
+          assignments.set(decision.worker, started.assignment);
+          for (const id of decision.coalesced) await coalesceJob(ctx, id, started.job);
         }
-        if (page.length < CLAIM_WINDOW) break;
+        if (page.length < pageSize) break;
         idle = idle.filter((w) => !assignments.has(w.name));
-        const last = page.at(-1) as JobRow;
+        const last = page.at(-1) as SchedulableRow;
         after = { rank: last.queue_rank, id: last.id };
       }
       return assignments;
     });
   }
 
+  /**
+   * The newer pending jobs, beyond this page of the queue, of the coalescing builders and
+   * branches in it: a coalesced run must be the newest of its group, wherever that one stands.
+   */
+  private async newerCoalescible(ctx: WriteContext, page: readonly SchedulableRow[]): Promise<SchedulableJob[]> {
+    const last = page.at(-1) as SchedulableRow;
+    const groups = new Map<string, SchedulableRow>();
+    for (const row of page)
+      if (row.coalesce_limit !== null) groups.set(`${row.repo}\u0000${row.builder}\u0000${row.branch}`, row);
+    const extras: SchedulableJob[] = [];
+    for (const row of groups.values()) {
+      const newer = await ctx.trx
+        .selectFrom('jobs')
+        .select(SCHEDULABLE_COLUMNS)
+        .where('state', '=', 'pending')
+        .where('pool', '=', row.pool)
+        .where('repo', '=', row.repo)
+        .where('builder', '=', row.builder)
+        .where('branch', '=', row.branch)
+        .where('coalesce_limit', 'is not', null)
+        .where((eb) =>
+          eb.or([
+            eb('queue_rank', '>', last.queue_rank),
+            eb.and([eb('queue_rank', '=', last.queue_rank), eb('id', '>', last.id)]),
+          ]),
+        )
+        .orderBy('queue_rank', 'desc')
+        .limit(row.coalesce_limit as number)
+        .execute();
+      for (const extra of newer) {
+        extras.push({ ...toSchedulableJob(extra, ctx.priorityLevelMs), coalesceTargetOnly: true });
+      }
+    }
+    return extras;
+  }
+
   private async startAttempt(
     ctx: WriteContext,
-    job: JobRow,
+    jobId: number,
     workerName: string,
     why: string,
     lease: { leaseMs: number; heartbeatSeconds: number },
-  ): Promise<Assignment> {
+  ): Promise<{ assignment: Assignment; job: JobRow }> {
     const jobRow = await ctx.trx
       .updateTable('jobs')
       .set((eb) => ({
@@ -291,7 +335,7 @@ export class Store {
         started_at: ctx.now,
         claim_reason: why,
       }))
-      .where('id', '=', job.id)
+      .where('id', '=', jobId)
       .where('state', '=', 'pending')
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -313,13 +357,14 @@ export class Store {
     await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
     const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
-    return {
+    const assignment = {
       attemptId: attempt.id,
       attemptNumber: attempt.number,
       leaseSeconds: Math.round(lease.leaseMs / 1000),
       heartbeatSeconds: lease.heartbeatSeconds,
       job: { id: jobRow.id, ...spec },
     };
+    return { assignment, job: jobRow };
   }
 
   /** The aging setting changed: pending jobs take their places in the queue it implies. */
