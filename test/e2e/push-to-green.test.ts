@@ -162,7 +162,14 @@ describe('a push runs its builders on real workers', () => {
     expect(operations.sort()).toEqual(
       [
         'appendLog',
+        'artifactStats',
         'attemptFinished',
+        'collectArtifacts',
+        'getArtifact',
+        'getBlob',
+        'jobInputs',
+        'listArtifacts',
+        'uploadArtifact',
         'cancelJob',
         'claimWork',
         'createPush',
