@@ -12,13 +12,19 @@ import { ClaimBroker } from './claims/claim-broker.ts';
 import { ConfigError } from './config/config-error.ts';
 import type { Farm } from './config/farm-config.ts';
 import { loadConfigFile } from './config/load-config.ts';
+import { AmqpPublisher } from './events/amqp-publisher.ts';
 import { EventLog } from './events/event-log.ts';
+import { registerEventMetrics } from './events/event-metrics.ts';
+import { SubscriptionStore } from './events/subscription-store.ts';
+import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { LogFiles } from './logs/log-files.ts';
 import { LogService } from './logs/log-service.ts';
 import { startLeaseReaper } from './loops/lease-reaper.ts';
 import { Metrics } from './metrics.ts';
 import { schedulingPolicy } from './scheduler/live-policy.ts';
 import { priorityLevelMs } from './scheduler/queue-order.ts';
+import { registerStatsMetrics } from './stats/stats-metrics.ts';
+import { StatsQueries } from './stats/stats-queries.ts';
 import { openSqlite } from './store/open-database.ts';
 import { Queries } from './store/queries.ts';
 import { Store } from './store/store.ts';
@@ -109,11 +115,32 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const artifactMetrics = new ArtifactMetrics(metrics.registry, () => artifactRecords.stats());
   const artifacts = new ArtifactService(artifactRecords, blobs, new DigestLocks(), () => farm, artifactMetrics, logger);
 
+  const eventMetrics = registerEventMetrics(metrics.registry);
+  const subscriptions = new SubscriptionStore(db);
+  const webhooks = new WebhookDispatcher(
+    subscriptions,
+    events,
+    () => farm.events,
+    eventMetrics.webhookDeliveries,
+    `switchyard/${SWITCHYARD_VERSION}`,
+    logger,
+  );
+  await webhooks.start();
+  // The broker target is fixed at start, like the listening address.
+  const amqpTarget = farm.events.amqp;
+  const amqp = amqpTarget ? new AmqpPublisher(db, events, amqpTarget, eventMetrics.amqp, logger) : null;
+  amqp?.start();
+  const stats = new StatsQueries(db);
+  registerStatsMetrics(metrics.registry, stats);
+
   const app = await buildApp({
     farm: () => farm,
     store,
     queries,
     events,
+    subscriptions,
+    webhooks,
+    stats,
     logs,
     broker: claimBroker,
     metrics,
@@ -137,6 +164,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   try {
     await app.listen({ port: options.port ?? 7420, host });
   } catch (error) {
+    await webhooks.close();
+    await amqp?.close();
     await app.close();
     await db.destroy();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -163,6 +192,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     const previousAging = farm.scheduling.agingMs;
     farm = next;
     if (next.scheduling.agingMs !== previousAging) await store.rerankPending(priorityLevelMs(next.scheduling.agingMs));
+    await webhooks.start();
     await store.recordConfigReload(next.builders.length, next.repos.size);
     logger.info({ builders: next.builders.length, repos: next.repos.size }, 'configuration reloaded');
     return next;
@@ -186,6 +216,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       claimBroker.releaseAll();
       await reaper.stop();
       await collector.stop();
+      await webhooks.close();
+      await amqp?.close();
       await app.close();
       await logs.drain();
       await logFiles.closeAll();

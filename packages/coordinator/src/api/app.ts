@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,11 +9,15 @@ import { registerArtifactRoutes } from '../artifacts/artifact-routes.ts';
 import { createServerAnsweringExpect } from '../artifacts/expect-continue.ts';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { registerEventSocketRoutes } from './routes/event-socket.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerLogRoutes } from './routes/logs.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
 import { registerPushRoutes } from './routes/pushes.ts';
+import { registerSchemaRoutes } from './routes/schemas.ts';
+import { registerStatsRoutes } from './routes/stats.ts';
+import { registerSubscriptionRoutes } from './routes/subscriptions.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
@@ -56,6 +61,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     },
   });
   app.addSchema(ErrorResponse);
+  // Clients send nothing but the upgrade; a small frame limit keeps them from sending more.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // JSON and log frames only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
@@ -115,6 +122,10 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerWorkerRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerArtifactRoutes(app, ctx);
+  registerEventSocketRoutes(app, ctx);
+  registerSchemaRoutes(app);
+  registerSubscriptionRoutes(app, ctx);
+  registerStatsRoutes(app, ctx);
   return app;
 }
 

@@ -4,8 +4,11 @@ import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import type { ClaimBroker } from '../claims/claim-broker.ts';
 import type { Farm } from '../config/farm-config.ts';
 import type { EventLog } from '../events/event-log.ts';
+import type { SubscriptionStore } from '../events/subscription-store.ts';
+import type { WebhookDispatcher } from '../events/webhook-dispatcher.ts';
 import type { LogService } from '../logs/log-service.ts';
 import type { Metrics } from '../metrics.ts';
+import type { StatsQueries } from '../stats/stats-queries.ts';
 import type { Queries } from '../store/queries.ts';
 import type { Store } from '../store/store.ts';
 
@@ -15,6 +18,9 @@ export interface ApiContext {
   store: Store;
   queries: Queries;
   events: EventLog;
+  subscriptions: SubscriptionStore;
+  webhooks: WebhookDispatcher;
+  stats: StatsQueries;
   logs: LogService;
   broker: ClaimBroker;
   metrics: Metrics;

@@ -1,10 +1,34 @@
-import type { EventFilter, SwitchyardEvent } from '@switchyard/protocol';
-import type { Queries } from '../store/queries.ts';
+import {
+  compileEventFilter,
+  type EventFilter,
+  eventAttributes,
+  type FilterableEvent,
+  routingKeyOf,
+  type SwitchyardEvent,
+} from '@switchyard/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import { iso } from '../store/mappers.ts';
+import type { Database, EventsTable } from '../store/schema.ts';
 import type { CommittedEvent } from '../store/write-context.ts';
-import { matchesFilter } from './event-filter.ts';
+
+/** An event ready to hand out: what filters look at, and its JSON, serialized once for every reader. */
+export interface LoggedEvent extends FilterableEvent {
+  event: SwitchyardEvent;
+  json: string;
+}
+
+/** A filter as given (the database narrows by its columns) and compiled (for everything else). */
+export interface EventSelection {
+  filter: EventFilter;
+  matches(event: FilterableEvent): boolean;
+}
+
+export function selectEvents(filter: EventFilter): EventSelection {
+  return { filter, matches: compileEventFilter(filter) };
+}
 
 export interface EventPage {
-  events: SwitchyardEvent[];
+  events: LoggedEvent[];
   /** Every event with an id up to this one has been looked at; resume after it. */
   cursor: number;
 }
@@ -15,65 +39,115 @@ export interface EventPage {
  * order, so a reader that resumes after any id it was given sees no gap and no repeat.
  */
 export class EventLog {
-  private readonly recent: CommittedEvent[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly recent: LoggedEvent[] = [];
   private last = 0;
+  private wake: () => void = () => {};
+  private published: Promise<void> = this.nextWake();
 
   constructor(
-    private readonly queries: Queries,
+    private readonly db: Kysely<Database>,
     private readonly capacity = 10_000,
   ) {}
 
   async init(): Promise<void> {
-    this.last = await this.queries.lastEventId();
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max<number | null>('id').as('id'))
+      .executeTakeFirst();
+    this.last = row?.id ?? 0;
   }
 
   get lastId(): number {
     return this.last;
   }
 
-  publish(events: readonly CommittedEvent[]): void {
-    for (const committed of events) {
-      this.recent.push(committed);
-      this.last = committed.event.id;
+  publish(committed: readonly CommittedEvent[]): void {
+    for (const { event, attributes } of committed) {
+      this.recent.push({
+        event,
+        attributes,
+        type: event.type,
+        routingKey: event.routingKey,
+        json: JSON.stringify(event),
+      });
+      this.last = event.id;
     }
     // Trim in steps of a tenth, not on every commit: shifting the whole ring each time is O(n).
     if (this.recent.length > this.capacity * 1.1) this.recent.splice(0, this.recent.length - this.capacity);
-    for (const wake of [...this.waiters]) wake();
+    const wake = this.wake;
+    this.published = this.nextWake();
+    wake();
   }
 
-  async read(afterId: number, limit: number, filter: EventFilter): Promise<EventPage> {
+  /** Resolves at the next publish. One promise is shared by every waiting reader. */
+  nextPublish(): Promise<void> {
+    return this.published;
+  }
+
+  async read(afterId: number, limit: number, selection: EventSelection): Promise<EventPage> {
     const end = this.last;
     const oldest = this.recent[0]?.event.id;
     if (oldest !== undefined && afterId >= oldest - 1) {
-      const events: SwitchyardEvent[] = [];
+      const events: LoggedEvent[] = [];
       let cursor = afterId;
-      for (const committed of this.recent) {
-        if (committed.event.id <= afterId) continue;
-        cursor = committed.event.id;
-        if (matchesFilter(committed, filter)) events.push(committed.event);
+      for (let i = this.firstAfter(afterId); i < this.recent.length; i++) {
+        const logged = this.recent[i] as LoggedEvent;
+        cursor = logged.event.id;
+        if (selection.matches(logged)) events.push(logged);
         if (events.length >= limit) return { events, cursor };
       }
       return { events, cursor: Math.max(cursor, end) };
     }
-    const events = await this.queries.readEvents(afterId, limit, filter);
-    const lastRead = events.at(-1)?.id ?? afterId;
-    return { events, cursor: events.length >= limit ? lastRead : Math.max(lastRead, end) };
+    const rows = await this.readRows(afterId, limit, selection.filter);
+    const events = rows.map(toLoggedEvent).filter((logged) => selection.matches(logged));
+    const lastRead = rows.at(-1)?.id ?? afterId;
+    return { events, cursor: rows.length >= limit ? lastRead : Math.max(lastRead, end) };
   }
 
-  /** Resolves when new events are published, or after `timeoutMs`. */
-  waitForNew(afterId: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.last > afterId) return Promise.resolve();
+  /** One event by id, or undefined when there is none. */
+  async get(id: number): Promise<LoggedEvent | undefined> {
+    const index = this.firstAfter(id - 1);
+    const cached = this.recent[index];
+    if (cached?.event.id === id) return cached;
+    const row = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toLoggedEvent(row) : undefined;
+  }
+
+  private nextWake(): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-      signal?.addEventListener('abort', done);
+      this.wake = resolve;
     });
   }
+
+  /** Index of the first ring entry with an id above `afterId` (ids ascend). */
+  private firstAfter(afterId: number): number {
+    let low = 0;
+    let high = this.recent.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.recent[middle] as LoggedEvent).event.id <= afterId) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Rows after `afterId`, narrowed by the columns the filter can use; the rest is checked in memory. */
+  private async readRows(afterId: number, limit: number, filter: EventFilter) {
+    let query = this.db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit);
+    if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types);
+    if (filter.repo) query = query.where('repo', '=', filter.repo);
+    if (filter.branch) query = query.where('branch', '=', filter.branch);
+    if (filter.builder) query = query.where('builder', '=', filter.builder);
+    if (filter.job) query = query.where('job_id', '=', filter.job);
+    if (filter.push) query = query.where('push_id', '=', filter.push);
+    return query.execute();
+  }
+}
+
+function toLoggedEvent(row: Selectable<EventsTable>): LoggedEvent {
+  const data: unknown = JSON.parse(row.data);
+  const attributes = eventAttributes(row.type, data);
+  const routingKey = routingKeyOf(row.type, attributes);
+  const event = { id: row.id, type: row.type, time: iso(row.created_at), routingKey, data } as SwitchyardEvent;
+  return { event, attributes, type: row.type, routingKey, json: JSON.stringify(event) };
 }

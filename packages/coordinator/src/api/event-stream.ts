@@ -1,0 +1,141 @@
+import { ApiError, EVENT_TYPES, type EventFilter, JOB_STATES, routingPatternProblem } from '@switchyard/protocol';
+import Type from 'typebox';
+import type { EventLog, EventSelection, LoggedEvent } from '../events/event-log.ts';
+import { selectEvents } from '../events/event-log.ts';
+
+const HEARTBEAT_MS = 15_000;
+const PAGE = 500;
+/** A consumer that holds this much unsent data is too slow and is dropped. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** How long a sink waits for its consumer to take what it was sent. */
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+/** The query of both event streams (SSE and WebSocket). */
+export const EventsQuery = Type.Object({
+  types: Type.Optional(Type.String({ description: 'comma-separated event types' })),
+  repo: Type.Optional(Type.String()),
+  branch: Type.Optional(Type.String()),
+  builder: Type.Optional(Type.String()),
+  result: Type.Optional(Type.String({ description: 'a final job state, or the state of a finished attempt or step' })),
+  author: Type.Optional(Type.String({ description: 'the author in full, or only the name or the e-mail address' })),
+  routing_key: Type.Optional(
+    Type.String({ description: 'topic pattern over the routing key: `*` is one word, `#` zero or more' }),
+  ),
+  job: Type.Optional(Type.Integer({ minimum: 1 })),
+  push: Type.Optional(Type.Integer({ minimum: 1 })),
+  since: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'resume after this event id (0: from the start); Last-Event-ID wins' }),
+  ),
+});
+export type EventsQuery = Type.Static<typeof EventsQuery>;
+
+/** Checks a filter from any source (stream query, webhook subscription) and says what is wrong. */
+export function checkEventFilter(filter: EventFilter): void {
+  const unknown = filter.types?.find((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown !== undefined) {
+    throw new ApiError('invalid-request', `unknown event type "${unknown}"`, { known: EVENT_TYPES });
+  }
+  if (filter.result !== undefined && !(JOB_STATES as readonly string[]).includes(filter.result)) {
+    throw new ApiError('invalid-request', `unknown result "${filter.result}"`, { known: JOB_STATES });
+  }
+  const problem = filter.routingKey === undefined ? null : routingPatternProblem(filter.routingKey);
+  if (problem !== null) throw new ApiError('invalid-request', problem, { field: 'routing_key' });
+}
+
+/** Where a stream starts and what it lets through, from its query and `Last-Event-ID`. */
+export function openEventStream(
+  query: EventsQuery,
+  lastEventIdHeader: string | string[] | undefined,
+  log: EventLog,
+): { cursor: number; selection: EventSelection } {
+  const types = query.types
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  // An empty parameter (`?repo=`) means no filter, as it does for the database query.
+  const filter: EventFilter = {
+    types: types && types.length > 0 ? types : undefined,
+    repo: query.repo || undefined,
+    branch: query.branch || undefined,
+    builder: query.builder || undefined,
+    result: query.result || undefined,
+    author: query.author || undefined,
+    routingKey: query.routing_key || undefined,
+    job: query.job,
+    push: query.push,
+  };
+  checkEventFilter(filter);
+  let cursor: number;
+  if (typeof lastEventIdHeader === 'string' && lastEventIdHeader !== '') {
+    cursor = Number(lastEventIdHeader);
+    if (!Number.isInteger(cursor) || cursor < 0) {
+      throw new ApiError('invalid-request', `Last-Event-ID must be an event id, got "${lastEventIdHeader}"`);
+    }
+  } else {
+    cursor = query.since ?? log.lastId;
+  }
+  return { cursor, selection: selectEvents(filter) };
+}
+
+/** A transport for an event stream: SSE over a response, or a WebSocket. */
+export interface EventSink {
+  /** Sends events in order; false when the transport wants to drain first. */
+  send(events: readonly LoggedEvent[]): boolean;
+  /** Bytes accepted but not yet handed to the network. */
+  bufferedBytes(): number;
+  /** Resolves true once drained, false if it does not drain in time. */
+  drained(signal: AbortSignal): Promise<boolean>;
+  heartbeat(cursor: number): void;
+  dropped(reason: string, resumeAfter: number): void;
+}
+
+/**
+ * Feeds a sink every matching event after `cursor`, in id order, until `signal` aborts. A
+ * consumer that can't drain is told why and where to resume, and is not buffered for.
+ */
+export async function pumpEvents(
+  log: EventLog,
+  start: number,
+  selection: EventSelection,
+  sink: EventSink,
+  signal: AbortSignal,
+): Promise<void> {
+  let cursor = start;
+  let sentSinceTick = false;
+  const ticker = setInterval(() => {
+    if (!sentSinceTick) sink.heartbeat(cursor);
+    sentSinceTick = false;
+  }, HEARTBEAT_MS);
+  let wakeOnAbort: () => void = () => {};
+  const onAbort = () => wakeOnAbort();
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (!signal.aborted) {
+      // Taken before reading, so a publish between the read and the wait is not missed.
+      const published = log.nextPublish();
+      const page = await log.read(cursor, PAGE, selection);
+      cursor = page.cursor;
+      if (page.events.length > 0) {
+        sentSinceTick = true;
+        const flowing = sink.send(page.events);
+        if (sink.bufferedBytes() > MAX_BUFFERED_BYTES) {
+          sink.dropped(`consumer too slow: more than ${MAX_BUFFERED_BYTES} bytes unsent`, cursor);
+          return;
+        }
+        if (!flowing && !(await sink.drained(signal))) {
+          sink.dropped('consumer too slow: it read nothing for 30 s while events waited', cursor);
+          return;
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wakeOnAbort = resolve;
+        if (signal.aborted) resolve();
+        void published.then(resolve);
+      });
+    }
+  } finally {
+    clearInterval(ticker);
+    signal.removeEventListener('abort', onAbort);
+  }
+}

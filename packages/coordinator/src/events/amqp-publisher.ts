@@ -1,0 +1,164 @@
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Counter, Gauge } from 'prom-client';
+import type { Database } from '../store/schema.ts';
+import { type EventLog, selectEvents } from './event-log.ts';
+
+const CURSOR_NAME = 'amqp';
+const PAGE = 500;
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface AmqpMetrics {
+  published: Counter;
+  connected: Gauge;
+}
+
+/**
+ * Publishes every committed event to a RabbitMQ topic exchange under its routing key, reading
+ * the event log from a cursor kept in the database. A page of events is published on a confirm
+ * channel and the cursor moves only once the broker confirmed them all, so a broker outage or a
+ * coordinator restart delays events and loses none (at least once: a restart between the
+ * confirm and the cursor write publishes a page again; `messageId` is the event id).
+ */
+export class AmqpPublisher {
+  private readonly abort = new AbortController();
+  private running: Promise<void> = Promise.resolve();
+  private wakeFromRetry: () => void = () => {};
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly log: EventLog,
+    private readonly target: { url: string; exchange: string },
+    private readonly metrics: AmqpMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.running = this.run();
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.wakeFromRetry();
+    await this.running;
+  }
+
+  /** How far the exchange has been given the log; the first start begins at the end of it. */
+  private async cursor(): Promise<number> {
+    const row = await this.db
+      .selectFrom('outbox_cursors')
+      .select('last_event_id')
+      .where('name', '=', CURSOR_NAME)
+      .executeTakeFirst();
+    if (row) return row.last_event_id;
+    await this.db.insertInto('outbox_cursors').values({ name: CURSOR_NAME, last_event_id: this.log.lastId }).execute();
+    return this.log.lastId;
+  }
+
+  private async saveCursor(cursor: number): Promise<void> {
+    await this.db
+      .updateTable('outbox_cursors')
+      .set({ last_event_id: cursor })
+      .where('name', '=', CURSOR_NAME)
+      .execute();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let retryMs = FIRST_RETRY_MS;
+    let outageSince: number | null = null;
+    while (!signal.aborted) {
+      let connection: ChannelModel | undefined;
+      try {
+        connection = await amqp.connect(this.target.url, { timeout: CONNECT_TIMEOUT_MS });
+        const lost = new Promise<Error>((resolve) => {
+          connection?.on('close', (error?: Error) => resolve(error ?? new Error('connection closed')));
+          connection?.on('error', (error: Error) => resolve(error));
+        });
+        const channel = await connection.createConfirmChannel();
+        await channel.assertExchange(this.target.exchange, 'topic', { durable: true });
+        this.metrics.connected.set(1);
+        if (outageSince !== null) {
+          this.logger.info(
+            { exchange: this.target.exchange, downMs: Date.now() - outageSince },
+            'broker reachable again; publishing the events it missed',
+          );
+        }
+        outageSince = null;
+        retryMs = FIRST_RETRY_MS;
+        await this.publishUntilLost(channel, lost);
+      } catch (error) {
+        if (signal.aborted) break;
+        if (outageSince === null) {
+          outageSince = Date.now();
+          this.logger.warn(
+            { err: error, exchange: this.target.exchange },
+            'cannot publish to the broker; events wait in the log and go out once it is back',
+          );
+        }
+      } finally {
+        this.metrics.connected.set(0);
+        await connection?.close().catch(() => {});
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, retryMs);
+        this.wakeFromRetry = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    }
+  }
+
+  /** Publishes pages of events as they commit; throws when the connection goes. */
+  private async publishUntilLost(channel: ConfirmChannel, lost: Promise<Error>): Promise<void> {
+    const signal = this.abort.signal;
+    const everything = selectEvents({});
+    let lostWith: Error | null = null;
+    let wake: () => void = () => {};
+    void lost.then((error) => {
+      lostWith = error;
+      wake();
+    });
+    const onAbort = () => wake();
+    signal.addEventListener('abort', onAbort);
+    try {
+      let cursor = await this.cursor();
+      while (!signal.aborted) {
+        if (lostWith) throw lostWith;
+        const published = this.log.nextPublish();
+        const page = await this.log.read(cursor, PAGE, everything);
+        for (const logged of page.events) {
+          channel.publish(this.target.exchange, logged.routingKey, Buffer.from(logged.json), {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: String(logged.event.id),
+            type: logged.type,
+            timestamp: Math.floor(Date.parse(logged.event.time) / 1000),
+          });
+        }
+        // Rejects when the channel closes before the broker confirmed them all.
+        if (page.events.length > 0) {
+          await channel.waitForConfirms();
+          this.metrics.published.inc(page.events.length);
+        }
+        if (page.cursor > cursor) {
+          cursor = page.cursor;
+          await this.saveCursor(cursor);
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (signal.aborted || lostWith) resolve();
+          void published.then(resolve);
+        });
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,280 @@
+import {
+  ApiError,
+  type CreateSubscriptionRequest,
+  type Delivery,
+  type EventFilterConfig,
+  type Subscription,
+} from '@switchyard/protocol';
+import type { Kysely, Selectable } from 'kysely';
+import type { ConfiguredWebhook } from '../config/events-config.ts';
+import { iso } from '../store/mappers.ts';
+import type { Database, DeliveriesTable, SubscriptionsTable } from '../store/schema.ts';
+
+export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+
+/** The webhook subscriptions and their delivery queues and logs, in the database. */
+export class SubscriptionStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async create(request: CreateSubscriptionRequest, lastEventId: number): Promise<SubscriptionRow> {
+    return this.db
+      .insertInto('subscriptions')
+      .values({
+        name: null,
+        source: 'api',
+        url: request.url,
+        secret: request.secret,
+        filter: JSON.stringify(request.filter ?? {}),
+        cursor: Math.min(request.since ?? lastEventId, lastEventId),
+        created_at: this.clock(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Makes the config's webhooks the `config` subscriptions: new ones start at the end of the
+   * log, changed ones keep their queue, removed ones are deleted with it.
+   */
+  async syncConfigured(webhooks: readonly ConfiguredWebhook[], lastEventId: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('subscriptions').selectAll().where('source', '=', 'config').execute();
+      const wanted = new Set(webhooks.map((hook) => hook.name));
+      for (const row of existing) {
+        if (!wanted.has(row.name as string)) await trx.deleteFrom('subscriptions').where('id', '=', row.id).execute();
+      }
+      for (const hook of webhooks) {
+        const values = { url: hook.url, secret: hook.secret, filter: JSON.stringify(hook.filter) };
+        if (existing.some((row) => row.name === hook.name)) {
+          await trx.updateTable('subscriptions').set(values).where('name', '=', hook.name).execute();
+        } else {
+          await trx
+            .insertInto('subscriptions')
+            .values({ ...values, name: hook.name, source: 'config', cursor: lastEventId, created_at: this.clock() })
+            .execute();
+        }
+      }
+    });
+  }
+
+  async all(): Promise<SubscriptionRow[]> {
+    return this.db.selectFrom('subscriptions').selectAll().orderBy('id').execute();
+  }
+
+  async find(id: number): Promise<SubscriptionRow | undefined> {
+    return this.db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async require(id: number): Promise<SubscriptionRow> {
+    const row = await this.find(id);
+    if (!row) throw new ApiError('not-found', `subscription ${id} does not exist`);
+    return row;
+  }
+
+  async remove(id: number): Promise<void> {
+    const row = await this.require(id);
+    if (row.source === 'config') {
+      throw new ApiError(
+        'conflict',
+        `subscription ${id} is the webhook "${row.name}" of the config file; remove it there`,
+      );
+    }
+    await this.db.deleteFrom('subscriptions').where('id', '=', id).execute();
+  }
+
+  async view(row: SubscriptionRow): Promise<Subscription> {
+    const counts = await this.db
+      .selectFrom('deliveries')
+      .select(['state'])
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('subscription_id', '=', row.id)
+      .where('state', 'in', ['pending', 'failed'])
+      .groupBy('state')
+      .execute();
+    const count = (state: string) => Number(counts.find((c) => c.state === state)?.count ?? 0);
+    return {
+      id: row.id,
+      name: row.name,
+      source: row.source,
+      url: row.url,
+      filter: JSON.parse(row.filter) as EventFilterConfig,
+      cursor: row.cursor,
+      pending: count('pending'),
+      failed: count('failed'),
+      createdAt: iso(row.created_at),
+    };
+  }
+
+  /** Queues deliveries for these events (in id order) and moves the cursor past `cursor`. */
+  async enqueue(subscriptionId: number, eventIds: readonly number[], cursor: number): Promise<void> {
+    const now = this.clock();
+    await this.db.transaction().execute(async (trx) => {
+      if (eventIds.length > 0) {
+        await trx
+          .insertInto('deliveries')
+          .values(
+            eventIds.map((eventId) => ({
+              subscription_id: subscriptionId,
+              event_id: eventId,
+              state: 'pending' as const,
+              next_attempt_at: now,
+              first_attempt_at: null,
+              created_at: now,
+              finished_at: null,
+              redelivery_of: null,
+            })),
+          )
+          .execute();
+      }
+      await trx.updateTable('subscriptions').set({ cursor }).where('id', '=', subscriptionId).execute();
+    });
+  }
+
+  async nextPending(subscriptionId: number): Promise<DeliveryRow | undefined> {
+    return this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('subscription_id', '=', subscriptionId)
+      .where('state', '=', 'pending')
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
+  async attemptCount(deliveryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('delivery_attempts')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('delivery_id', '=', deliveryId)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
+  /** Logs one POST and moves the delivery on: delivered, failed for good, or due again at `retryAt`. */
+  async recordAttempt(
+    delivery: DeliveryRow,
+    attempt: { at: number; status: number | null; error: string | null; durationMs: number },
+    outcome: { state: 'delivered' | 'failed' } | { state: 'pending'; retryAt: number },
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const previous = await trx
+        .selectFrom('delivery_attempts')
+        .select((eb) => eb.fn.max<number | null>('number').as('number'))
+        .where('delivery_id', '=', delivery.id)
+        .executeTakeFirst();
+      await trx
+        .insertInto('delivery_attempts')
+        .values({
+          delivery_id: delivery.id,
+          number: (previous?.number ?? 0) + 1,
+          attempted_at: attempt.at,
+          status: attempt.status,
+          error: attempt.error,
+          duration_ms: attempt.durationMs,
+        })
+        .execute();
+      await trx
+        .updateTable('deliveries')
+        .set({
+          state: outcome.state,
+          first_attempt_at: delivery.first_attempt_at ?? attempt.at,
+          next_attempt_at: outcome.state === 'pending' ? outcome.retryAt : null,
+          finished_at: outcome.state === 'pending' ? null : attempt.at,
+        })
+        .where('id', '=', delivery.id)
+        .execute();
+    });
+  }
+
+  /** Queues the same event again for the same subscription, behind what is already queued. */
+  async redeliver(subscriptionId: number, deliveryId: number): Promise<DeliveryRow> {
+    const original = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('id', '=', deliveryId)
+      .where('subscription_id', '=', subscriptionId)
+      .executeTakeFirst();
+    if (!original) throw new ApiError('not-found', `subscription ${subscriptionId} has no delivery ${deliveryId}`);
+    const now = this.clock();
+    return this.db
+      .insertInto('deliveries')
+      .values({
+        subscription_id: subscriptionId,
+        event_id: original.event_id,
+        state: 'pending',
+        next_attempt_at: now,
+        first_attempt_at: null,
+        created_at: now,
+        finished_at: null,
+        redelivery_of: original.id,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** The delivery log, newest first. */
+  async deliveries(subscriptionId: number, options: { limit: number; before?: number }): Promise<Delivery[]> {
+    let query = this.db
+      .selectFrom('deliveries')
+      .innerJoin('events', 'events.id', 'deliveries.event_id')
+      .selectAll('deliveries')
+      .select('events.type as event_type')
+      .where('deliveries.subscription_id', '=', subscriptionId)
+      .orderBy('deliveries.id', 'desc')
+      .limit(options.limit);
+    if (options.before) query = query.where('deliveries.id', '<', options.before);
+    const rows = await query.execute();
+    return this.withAttempts(rows);
+  }
+
+  async delivery(subscriptionId: number, deliveryId: number): Promise<Delivery> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .innerJoin('events', 'events.id', 'deliveries.event_id')
+      .selectAll('deliveries')
+      .select('events.type as event_type')
+      .where('deliveries.id', '=', deliveryId)
+      .where('deliveries.subscription_id', '=', subscriptionId)
+      .execute();
+    const [delivery] = await this.withAttempts(rows);
+    if (!delivery) throw new ApiError('not-found', `subscription ${subscriptionId} has no delivery ${deliveryId}`);
+    return delivery;
+  }
+
+  private async withAttempts(rows: Array<DeliveryRow & { event_type: string }>): Promise<Delivery[]> {
+    if (rows.length === 0) return [];
+    const attempts = await this.db
+      .selectFrom('delivery_attempts')
+      .selectAll()
+      .where(
+        'delivery_id',
+        'in',
+        rows.map((row) => row.id),
+      )
+      .orderBy('number')
+      .execute();
+    return rows.map((row) => ({
+      id: row.id,
+      subscriptionId: row.subscription_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      state: row.state,
+      attempts: attempts
+        .filter((a) => a.delivery_id === row.id)
+        .map((a) => ({
+          number: a.number,
+          at: iso(a.attempted_at),
+          status: a.status,
+          error: a.error,
+          durationMs: a.duration_ms,
+        })),
+      nextAttemptAt: row.next_attempt_at === null ? null : iso(row.next_attempt_at),
+      createdAt: iso(row.created_at),
+      finishedAt: row.finished_at === null ? null : iso(row.finished_at),
+      redeliveryOf: row.redelivery_of,
+    }));
+  }
+}

@@ -1,0 +1,193 @@
+import { type EventFilterConfig, SIGNATURE_HEADER, signDelivery } from '@switchyard/protocol';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import { type EventsConfig, toEventFilter } from '../config/events-config.ts';
+import { type EventLog, type EventSelection, selectEvents } from './event-log.ts';
+import { nextAttemptAt } from './retry-schedule.ts';
+import type { DeliveryRow, SubscriptionRow, SubscriptionStore } from './subscription-store.ts';
+
+const POST_TIMEOUT_MS = 10_000;
+const PAGE = 200;
+
+interface Loop {
+  abort: AbortController;
+  done: Promise<void>;
+  /** Ends a wait early: new work (a redelivery) or a stop. */
+  wake(): void;
+}
+
+/**
+ * Delivers events to webhook subscriptions: one loop per subscription, strictly in order — the
+ * next event is sent only once the one before it was delivered or given up — and at least
+ * once, since each delivery's state is in the database before and after every POST.
+ */
+export class WebhookDispatcher {
+  private readonly loops = new Map<number, Loop>();
+
+  constructor(
+    private readonly store: SubscriptionStore,
+    private readonly log: EventLog,
+    private readonly config: () => EventsConfig,
+    private readonly deliveries: Counter<'result'>,
+    private readonly userAgent: string,
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Brings the config's webhooks into the database and starts a loop per subscription. */
+  async start(): Promise<void> {
+    await this.store.syncConfigured(this.config().webhooks, this.log.lastId);
+    await this.refresh();
+  }
+
+  /** Starts loops for new subscriptions and stops those of deleted ones. */
+  async refresh(): Promise<void> {
+    const ids = new Set((await this.store.all()).map((row) => row.id));
+    for (const [id, loop] of this.loops) {
+      if (!ids.has(id)) {
+        loop.abort.abort();
+        loop.wake();
+        this.loops.delete(id);
+      }
+    }
+    for (const id of ids) if (!this.loops.has(id)) this.spawn(id);
+  }
+
+  /** A delivery was queued out of the usual order (a redelivery): look again now. */
+  kick(subscriptionId: number): void {
+    this.loops.get(subscriptionId)?.wake();
+  }
+
+  async close(): Promise<void> {
+    const loops = [...this.loops.values()];
+    this.loops.clear();
+    for (const loop of loops) {
+      loop.abort.abort();
+      loop.wake();
+    }
+    await Promise.all(loops.map((loop) => loop.done));
+  }
+
+  private spawn(id: number): void {
+    const abort = new AbortController();
+    const loop: Loop = { abort, done: Promise.resolve(), wake: () => {} };
+    loop.done = this.run(id, loop).catch((error: unknown) => {
+      this.logger.error({ err: error, subscription: id }, 'webhook delivery loop failed; restarting it');
+      if (!abort.signal.aborted && this.loops.get(id) === loop) {
+        this.loops.delete(id);
+        setTimeout(() => void this.refresh(), 1000);
+      }
+    });
+    this.loops.set(id, loop);
+  }
+
+  private async run(id: number, loop: Loop): Promise<void> {
+    const signal = loop.abort.signal;
+    let filterJson: string | null = null;
+    let selection: EventSelection = selectEvents({});
+    while (!signal.aborted) {
+      const subscription = await this.store.find(id);
+      if (!subscription) return;
+      const due = await this.store.nextPending(id);
+      if (due) {
+        const waitMs = (due.next_attempt_at ?? 0) - this.clock();
+        if (waitMs > 0) await this.pause(loop, waitMs);
+        else await this.attempt(subscription, due, signal);
+        continue;
+      }
+      if (filterJson !== subscription.filter) {
+        filterJson = subscription.filter;
+        selection = selectEvents(toEventFilter(JSON.parse(filterJson) as EventFilterConfig));
+      }
+      const published = this.log.nextPublish();
+      const page = await this.log.read(subscription.cursor, PAGE, selection);
+      if (page.cursor > subscription.cursor) {
+        await this.store.enqueue(
+          id,
+          page.events.map((logged) => logged.event.id),
+          page.cursor,
+        );
+        continue;
+      }
+      await this.pause(loop, Number.POSITIVE_INFINITY, published);
+    }
+  }
+
+  /** Waits `ms`, or until `published` settles, a kick, or a stop. */
+  private pause(loop: Loop, ms: number, published?: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+      loop.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (loop.abort.signal.aborted) resolve();
+      void published?.then(loop.wake);
+    });
+  }
+
+  private async attempt(subscription: SubscriptionRow, delivery: DeliveryRow, signal: AbortSignal): Promise<void> {
+    const logged = await this.log.get(delivery.event_id);
+    if (!logged) {
+      await this.store.recordAttempt(
+        delivery,
+        { at: this.clock(), status: null, error: `event ${delivery.event_id} is not in the log`, durationMs: 0 },
+        { state: 'failed' },
+      );
+      return;
+    }
+    const at = this.clock();
+    const body = logged.json;
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(subscription.url, {
+        method: 'POST',
+        body,
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': this.userAgent,
+          [SIGNATURE_HEADER]: signDelivery(subscription.secret, body, Math.floor(at / 1000)),
+          'switchyard-event': logged.type,
+          'switchyard-event-id': String(logged.event.id),
+          'switchyard-delivery': String(delivery.id),
+        },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(POST_TIMEOUT_MS)]),
+      });
+      status = response.status;
+      await response.body?.cancel();
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+    } catch (failure) {
+      // Stopping mid-POST: leave the delivery pending, to be made (again) after the restart.
+      if (signal.aborted) return;
+      error = describeFailure(failure);
+    }
+    const now = this.clock();
+    const attempt = { at, status, error, durationMs: now - at };
+    if (error === null) {
+      await this.store.recordAttempt(delivery, attempt, { state: 'delivered' });
+      this.deliveries.inc({ result: 'delivered' });
+      return;
+    }
+    const attempts = (await this.store.attemptCount(delivery.id)) + 1;
+    const retryAt = nextAttemptAt(this.config().retry, delivery.first_attempt_at ?? at, attempts, now);
+    if (retryAt === null) {
+      await this.store.recordAttempt(delivery, attempt, { state: 'failed' });
+      this.deliveries.inc({ result: 'failed' });
+      this.logger.warn(
+        { subscription: subscription.id, delivery: delivery.id, event: delivery.event_id, error },
+        'webhook delivery failed for good after the retry period; redeliver it from the delivery log',
+      );
+      return;
+    }
+    await this.store.recordAttempt(delivery, attempt, { state: 'pending', retryAt });
+    this.deliveries.inc({ result: 'retry' });
+  }
+}
+
+function describeFailure(failure: unknown): string {
+  const error = failure as Error & { cause?: { code?: string; message?: string } };
+  if (error.name === 'TimeoutError') return `no answer within ${POST_TIMEOUT_MS / 1000} s`;
+  return error.cause?.code ?? error.cause?.message ?? error.message;
+}

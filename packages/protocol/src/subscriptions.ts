@@ -1,0 +1,93 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Type from 'typebox';
+import { EventFilterConfig } from './config.ts';
+
+const Id = Type.Integer({ minimum: 1 });
+const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+
+/** The header that signs a webhook delivery. */
+export const SIGNATURE_HEADER = 'switchyard-signature';
+
+export const CreateSubscriptionRequest = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', maxLength: 2000, description: 'where each matching event is POSTed' }),
+    secret: Type.String({ minLength: 16, maxLength: 500, description: 'signs each delivery; never shown again' }),
+    filter: Type.Optional(EventFilterConfig),
+    since: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'deliver the events after this id too (default: only new events)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Subscription = Type.Object({
+  id: Id,
+  name: Type.Union([Type.String({ description: 'config webhooks: their name' }), Type.Null()]),
+  source: Type.Enum(['api', 'config']),
+  url: Type.String(),
+  filter: EventFilterConfig,
+  cursor: Type.Integer({ minimum: 0, description: 'events up to this id have been queued or passed over' }),
+  pending: Type.Integer({ minimum: 0, description: 'deliveries not yet made' }),
+  failed: Type.Integer({ minimum: 0, description: 'deliveries given up after the retry period' }),
+  createdAt: Time,
+});
+
+export const DeliveryAttempt = Type.Object({
+  number: Type.Integer({ minimum: 1 }),
+  at: Time,
+  status: Type.Union([Type.Integer(), Type.Null()], { description: 'the HTTP status, or null when none came' }),
+  error: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Integer({ minimum: 0 }),
+});
+
+export const Delivery = Type.Object({
+  id: Id,
+  subscriptionId: Id,
+  eventId: Id,
+  eventType: Type.String(),
+  state: Type.Enum(['pending', 'delivered', 'failed']),
+  attempts: Type.Array(DeliveryAttempt),
+  nextAttemptAt: NullableTime,
+  createdAt: Time,
+  finishedAt: NullableTime,
+  redeliveryOf: Type.Union([Id, Type.Null()]),
+});
+
+export type CreateSubscriptionRequest = Type.Static<typeof CreateSubscriptionRequest>;
+export type Subscription = Type.Static<typeof Subscription>;
+export type DeliveryAttempt = Type.Static<typeof DeliveryAttempt>;
+export type Delivery = Type.Static<typeof Delivery>;
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, the value of Switchyard-Signature. */
+export function signDelivery(secret: string, body: string, unixSeconds: number): string {
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/**
+ * Checks a delivery's signature as a receiver should: the HMAC matches (in constant time) and
+ * the timestamp is within `toleranceSeconds` of now, so a captured delivery can't be replayed later.
+ */
+export function verifyDelivery(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  options: { toleranceSeconds?: number; now?: number } = {},
+): boolean {
+  if (!header) return false;
+  const fields = new Map(
+    header.split(',').map((part) => {
+      const eq = part.indexOf('=');
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
+    }),
+  );
+  const t = Number(fields.get('t'));
+  const given = fields.get('v1');
+  if (!Number.isInteger(t) || given === undefined) return false;
+  const now = Math.floor((options.now ?? Date.now()) / 1000);
+  if (Math.abs(now - t) > (options.toleranceSeconds ?? 300)) return false;
+  const expected = Buffer.from(signDelivery(secret, body, t).split('v1=')[1] as string, 'hex');
+  const actual = Buffer.from(given, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
