@@ -221,12 +221,6 @@ export const WebhookConfig = Type.Object(
 
 export const EventsSettings = Type.Object(
   {
-    public_url: Type.Optional(
-      Type.String({
-        pattern: '^https?://',
-        description: 'the coordinator as consumers reach it; makes event links absolute',
-      }),
-    ),
     webhooks: Type.Optional(Type.Array(WebhookConfig)),
     webhook_retry: Type.Optional(
       Type.Object(

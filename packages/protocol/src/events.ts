@@ -10,7 +10,7 @@ export const ArtifactLink = Type.Object({
   size: Count,
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   contentType: Type.String(),
-  url: Type.String({ description: 'absolute when `events.public_url` is configured, else a path on the coordinator' }),
+  url: Type.String({ description: 'where its bytes are, relative to the coordinator: /api/v1/blobs/sha256/<hex>' }),
 });
 
 /** How a push went, once every one of its jobs is final. */

@@ -24,7 +24,6 @@ export interface RetryPolicy {
 
 /** The `events:` section, compiled. */
 export interface EventsConfig {
-  publicUrl: string | null;
   webhooks: ConfiguredWebhook[];
   retry: RetryPolicy;
   amqp: { url: string; exchange: string } | null;
@@ -41,7 +40,6 @@ export function toEventFilter(config: EventFilterConfig): EventFilter {
 export function compileEvents(raw: EventsSettings | undefined, env: NodeJS.ProcessEnv): EventsConfig {
   const retry = raw?.webhook_retry ?? {};
   return {
-    publicUrl: raw?.public_url?.replace(/\/+$/, '') ?? null,
     webhooks: (raw?.webhooks ?? []).map((hook) => ({
       name: hook.name,
       url: hook.url,

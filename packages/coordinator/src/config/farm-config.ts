@@ -61,7 +61,7 @@ export interface Farm {
   /** null: no `auth:` section, so no tokens are checked and the server stays on loopback. */
   tokens: Map<string, TokenGrant> | null;
   publicRead: boolean;
-  /** Webhooks, the broker exchange and links in events. */
+  /** Webhooks and the broker exchange. */
   events: EventsConfig;
   scheduling: SchedulingSettings;
   /** The `branches:` priority of a branch: the first matching entry's, else the default. */

@@ -1,4 +1,4 @@
-import type { EventDataMap } from '@switchyard/protocol';
+import { blobPath, type EventDataMap } from '@switchyard/protocol';
 import type { WriteContext } from './write-context.ts';
 
 type JobFinishedData = EventDataMap['job.finished'];
@@ -8,9 +8,26 @@ export type JobFinishedFacts = Pick<JobFinishedData, 'result' | 'attempt' | 'art
 
 /** Completes a `job.finished` event inside the transaction that made the job final. */
 export async function jobFinishedData(
-  _ctx: WriteContext,
+  ctx: WriteContext,
   given: Omit<JobFinishedData, keyof JobFinishedFacts>,
 ): Promise<JobFinishedData> {
   const { job } = given;
-  return { ...given, result: job.state, attempt: job.attemptCount, artifacts: [] };
+  const artifacts = await ctx.trx
+    .selectFrom('artifacts')
+    .select(['name', 'size', 'sha256', 'content_type'])
+    .where('job_id', '=', job.id)
+    .orderBy('name')
+    .execute();
+  return {
+    ...given,
+    result: job.state,
+    attempt: job.attemptCount,
+    artifacts: artifacts.map((a) => ({
+      name: a.name,
+      size: a.size,
+      sha256: a.sha256,
+      contentType: a.content_type,
+      url: blobPath(a.sha256),
+    })),
+  };
 }
