@@ -32,17 +32,26 @@ const BRANCHES = [
   { name: 'inbound', priority: 4, share: 0.2 },
   { name: 'try', priority: 5, share: 0.45 },
 ];
+interface BenchBuilder {
+  name: string;
+  prefer: 'fast' | 'slow' | 'any';
+  coalesce: boolean;
+  tags: Record<string, string>;
+}
+
 /** Builds, test suites and Talos, as in examples/mozilla-2010.yaml, on four platforms. */
-const BUILDERS = ['linux', 'linux64', 'win32', 'macosx'].flatMap((platform) => [
-  { name: `${platform}-opt`, prefer: 'fast' as const, coalesce: false, tags: {} },
-  { name: `${platform}-debug`, prefer: 'fast' as const, coalesce: false, tags: {} },
-  ...['mochitest-1', 'mochitest-2', 'mochitest-other', 'reftest', 'xpcshell'].map((suite) => ({
-    name: `${platform}-${suite}`,
-    prefer: 'slow' as const,
-    coalesce: true,
-    tags: {},
-  })),
-  { name: `${platform}-talos`, prefer: 'any' as const, coalesce: true, tags: { talos: 'yes' } },
+const BUILDERS = ['linux', 'linux64', 'win32', 'macosx'].flatMap((platform): BenchBuilder[] => [
+  { name: `${platform}-opt`, prefer: 'fast', coalesce: false, tags: {} },
+  { name: `${platform}-debug`, prefer: 'fast', coalesce: false, tags: {} },
+  ...['mochitest-1', 'mochitest-2', 'mochitest-other', 'reftest', 'xpcshell'].map(
+    (suite): BenchBuilder => ({
+      name: `${platform}-${suite}`,
+      prefer: 'slow',
+      coalesce: true,
+      tags: {},
+    }),
+  ),
+  { name: `${platform}-talos`, prefer: 'any', coalesce: true, tags: { talos: 'yes' } },
 ]);
 
 const POLICY: SchedulingPolicy = {
@@ -93,7 +102,7 @@ function workers(random: Random): SchedulableWorker[] {
   return Array.from({ length: WORKERS }, (_, i) => ({
     name: `w${i}`,
     pool: 'farm',
-    tags: i % 10 === 0 ? { talos: 'yes' } : {},
+    tags: i % 10 === 0 ? { talos: 'yes' } : ({} as Record<string, string>),
     warm: Array.from({ length: 8 }, () => ({
       repo: 'gecko',
       builder: pick(random, BUILDERS).name,
