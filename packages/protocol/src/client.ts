@@ -15,10 +15,12 @@ import type {
 } from './api.ts';
 import type { Artifact, ArtifactStats, CollectResult, JobInput } from './artifacts.ts';
 import { ApiRequestError } from './errors.ts';
-import type { EventFilter, SwitchyardEvent } from './events.ts';
+import type { EventFilter, EventType, SwitchyardEvent } from './events.ts';
 import { plainRequest } from './http-request.ts';
 import { LOG_CONTENT_TYPE } from './log-frames.ts';
 import { parseSse } from './sse.ts';
+import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from './stats.ts';
+import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 
@@ -105,6 +107,54 @@ export class SwitchyardClient {
   async retriggerJob(id: number): Promise<Job> {
     return (await this.request<{ job: Job }>('POST', `/api/v1/jobs/${id}/retrigger`)).job;
   }
+  // ---- webhooks ----
+  async createSubscription(request: CreateSubscriptionRequest): Promise<Subscription> {
+    const body = await this.request<{ subscription: Subscription }>('POST', '/api/v1/subscriptions', { body: request });
+    return body.subscription;
+  }
+  async listSubscriptions(): Promise<Subscription[]> {
+    return (await this.request<{ subscriptions: Subscription[] }>('GET', '/api/v1/subscriptions')).subscriptions;
+  }
+  async getSubscription(id: number): Promise<Subscription> {
+    return (await this.request<{ subscription: Subscription }>('GET', `/api/v1/subscriptions/${id}`)).subscription;
+  }
+  async deleteSubscription(id: number): Promise<void> {
+    await this.request('DELETE', `/api/v1/subscriptions/${id}`);
+  }
+  async listDeliveries(id: number, query: { limit?: number; before?: number } = {}): Promise<Delivery[]> {
+    const path = `/api/v1/subscriptions/${id}/deliveries`;
+    return (await this.request<{ deliveries: Delivery[] }>('GET', path, { query })).deliveries;
+  }
+  async redeliver(id: number, deliveryId: number): Promise<Delivery> {
+    const path = `/api/v1/subscriptions/${id}/deliveries/${deliveryId}/redeliver`;
+    return (await this.request<{ delivery: Delivery }>('POST', path)).delivery;
+  }
+
+  // ---- the answers ----
+  /** The newest push of the branch whose every job succeeded; rejects with a 404 when there is none. */
+  lastGreen(repo: string, branch: string): Promise<LastGreen> {
+    return this.request(
+      'GET',
+      `/api/v1/repos/${encodeURIComponent(repo)}/branches/${encodeURIComponent(branch)}/last-green`,
+    );
+  }
+  pushTimes(query: StatsQuery = {}): Promise<PushTimes> {
+    return this.request('GET', '/api/v1/stats/pushes', { query });
+  }
+  waitTimes(query: StatsQuery = {}): Promise<WaitTimes> {
+    return this.request('GET', '/api/v1/stats/waits', { query });
+  }
+  builderStats(query: StatsQuery = {}): Promise<BuilderStats> {
+    return this.request('GET', '/api/v1/stats/builders', { query });
+  }
+  workerUtilisation(query: StatsQuery = {}): Promise<WorkerUtilisation> {
+    return this.request('GET', '/api/v1/stats/workers', { query });
+  }
+  /** The JSON Schema of one event type. */
+  eventSchema(type: EventType): Promise<Record<string, unknown>> {
+    return this.request('GET', `/api/v1/schemas/events/${type}.json`);
+  }
+
   async listWorkers(): Promise<Worker[]> {
     return (await this.request<{ workers: Worker[] }>('GET', '/api/v1/workers')).workers;
   }
