@@ -68,6 +68,8 @@ export class AmqpPublisher {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
+    // Settled now, not at the first connection: what commits while the broker is down must go out.
+    await this.cursor();
     let retryMs = FIRST_RETRY_MS;
     let outageSince: number | null = null;
     while (!signal.aborted) {
