@@ -1,12 +1,13 @@
-import { createReadStream } from 'node:fs';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { pumpBody, type ReadAt } from './body-pump.ts';
 import { type CachePolicy, isFresh, policyRequest, staleUsableOnError } from './cache-policy.ts';
 import { contentAddressOf } from './content-address.ts';
 import type { CacheEntry, EntryStore } from './entry-store.ts';
 import { sendError } from './errors.ts';
+import { readFd } from './fd-io.ts';
 import { Fill, type FillOutcome, type FillReader } from './fill.ts';
 import { chooseRange } from './range.ts';
 import type { Route } from './route.ts';
@@ -20,8 +21,6 @@ export interface CacheHandlerContext {
   logger: Logger;
 }
 
-/** Bytes per read when serving a stored body: large reads keep the per-chunk cost of a 100 MiB object low. */
-const HIT_READ_SIZE = 1 << 20;
 const STATUS_HEADER = 'x-switchyard-cache';
 
 /**
@@ -140,15 +139,15 @@ export class CacheHandler {
     status: CacheStatus,
   ): Promise<boolean> {
     const { store, metrics } = this.context;
-    const file = await store.openBody(entry);
-    if (!file) return false;
+    const body = await store.acquireBody(entry);
+    if (!body) return false;
     store.touch(entry);
     metrics.request(route.upstream.name, status);
     const headers: OutgoingHttpHeaders = { ...entry.policy.responseHeaders(), [STATUS_HEADER]: status };
     if (status === 'STALE') headers.warning = '111 - "Revalidation Failed"';
     const etag = headers.etag as string | undefined;
     if (etag && etagListMatches(req.headers['if-none-match'], etag)) {
-      await file.close();
+      body.release();
       delete headers['content-length'];
       res.writeHead(304, headers);
       res.end();
@@ -160,7 +159,7 @@ export class CacheHandler {
       lastModified: headers['last-modified'] as string | undefined,
     });
     if (range.kind === 'unsatisfiable') {
-      await file.close();
+      body.release();
       sendError(
         res,
         416,
@@ -180,12 +179,12 @@ export class CacheHandler {
     if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
     res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
     if (req.method === 'HEAD' || size === 0) {
-      await file.close();
+      body.release();
       res.end();
       return true;
     }
-    const body = createReadStream('', { fd: file, start, end, highWaterMark: HIT_READ_SIZE });
-    void this.send(body, res, route);
+    const readAt: ReadAt = (buffer, length, position) => readFd(body.fd, buffer, length, position);
+    void this.pump(res, readAt, start, end, route).finally(() => body.release());
     return true;
   }
 
@@ -237,7 +236,7 @@ export class CacheHandler {
       res.end();
       return Promise.resolve();
     }
-    return this.send(Readable.from(reader.chunks(start, end), { objectMode: false }), res, route);
+    return this.pump(res, reader.readInto, start, end, route).finally(() => reader.detach());
   }
 
   /** Sends an origin's answer on as it is, for the one client that asked. */
@@ -271,6 +270,16 @@ export class CacheHandler {
       );
     }
     return this.relay(response, res, route, status);
+  }
+
+  private async pump(res: ServerResponse, readAt: ReadAt, start: number, end: number | undefined, route: Route) {
+    try {
+      await pumpBody(res, readAt, start, end, (bytes) => this.context.metrics.served(route.upstream.name, bytes));
+    } catch (error) {
+      // The client left, or the fill failed: the response is cut off, never completed with wrong bytes.
+      if (!res.destroyed) res.destroy();
+      this.context.logger.debug({ path: route.path, err: (error as Error).message }, 'response cut off');
+    }
   }
 
   private async send(body: Readable, res: ServerResponse, route: Route): Promise<void> {

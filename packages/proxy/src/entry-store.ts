@@ -1,23 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  statfs,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CachePolicy } from './cache-policy.ts';
 import { type Digest, digestFile } from './digest.ts';
 import { chooseEvictions } from './eviction.ts';
+import { closeFd, openFd } from './fd-io.ts';
 
 /** What is kept next to each body, enough to serve and judge it after a restart. */
 export interface EntryMeta {
@@ -43,6 +33,19 @@ export interface CacheEntry {
   checked?: { size: number; mtimeMs: number };
 }
 
+/** A stored body held open for one response; `release()` when the response is done with it. */
+export interface BodyLease {
+  fd: number;
+  release(): void;
+}
+
+interface OpenBody {
+  fd: number;
+  users: number;
+  /** The entry is gone: close the descriptor once the last user releases it. */
+  retired: boolean;
+}
+
 /** Bytes a fill in progress holds on disk, counted against the bound until it commits or fails. */
 export interface Reservation {
   add(bytes: number): void;
@@ -63,6 +66,8 @@ const TOUCH_INTERVAL_MS = 60_000;
 const DISK_FULL_BACKOFF_MS = 10_000;
 /** Free space a fill must leave on the file system, beyond its own bytes. */
 const DISK_SAFETY_MARGIN = 64 * 2 ** 20;
+/** Bodies kept open between hits, most recently used first; idle ones beyond this are closed. */
+const OPEN_BODY_LIMIT = 256;
 
 /**
  * The entries on disk (`entries/<ab>/<id>.body` and `.json`) and their index in memory, in LRU
@@ -74,6 +79,7 @@ export class EntryStore {
   private readonly varyByKey = new Map<string, string[]>();
   private readonly checking = new Map<string, Promise<boolean>>();
   private readonly lastTouched = new Map<string, number>();
+  private readonly openBodies = new Map<CacheEntry, OpenBody>();
   private storedBytes = 0;
   private reservedBytes = 0;
   private diskFullUntil = 0;
@@ -160,24 +166,61 @@ export class EntryStore {
   }
 
   /**
-   * Opens an entry's body for reading, or removes the entry if its body is damaged: wrong size, or
-   * changed since its digest last matched (checked again then, once per change and per process).
+   * Holds an entry's body open for reading, or removes the entry if the body is damaged: wrong size,
+   * or changed since its digest last matched (checked again then, once per change and per process).
+   * Descriptors stay open between hits, so a hit costs one fstat and its reads.
    */
-  async openBody(entry: CacheEntry): Promise<FileHandle | undefined> {
-    const file = await open(entry.bodyPath, 'r').catch(() => undefined);
-    if (!file) {
-      this.forget(entry);
-      return undefined;
-    }
-    const { size, mtimeMs } = await file.stat();
+  async acquireBody(entry: CacheEntry): Promise<BodyLease | undefined> {
+    const body = await this.openBody(entry);
+    if (!body) return undefined;
+    body.users += 1;
+    const lease: BodyLease = { fd: body.fd, release: () => this.releaseBody(body) };
+    const { size, mtimeMs } = fstatSync(body.fd);
     const checked = entry.checked;
-    if (size === entry.meta.size && checked?.size === size && checked.mtimeMs === mtimeMs) return file;
-    const intact = size === entry.meta.size && (await this.checkDigest(entry, size, mtimeMs));
-    if (intact) return file;
-    await file.close();
+    if (size === entry.meta.size && checked?.size === size && checked.mtimeMs === mtimeMs) return lease;
+    if (size === entry.meta.size && (await this.checkDigest(entry, size, mtimeMs))) return lease;
+    lease.release();
     this.options.logger.warn({ key: entry.meta.key, id: entry.meta.id }, 'cache entry damaged, removed');
     await this.remove(entry);
     return undefined;
+  }
+
+  private async openBody(entry: CacheEntry): Promise<OpenBody | undefined> {
+    let body = this.openBodies.get(entry);
+    if (!body) {
+      const fd = await openFd(entry.bodyPath, 'r').catch(() => undefined);
+      if (fd === undefined) {
+        this.forget(entry);
+        return undefined;
+      }
+      // Another hit may have opened it meanwhile; keep one descriptor.
+      body = this.openBodies.get(entry);
+      if (body) void closeFd(fd);
+      else if (this.entries.get(entry.meta.id) !== entry) {
+        void closeFd(fd);
+        return undefined;
+      } else body = { fd, users: 0, retired: false };
+    }
+    this.openBodies.delete(entry);
+    this.openBodies.set(entry, body);
+    this.closeIdleBodies();
+    return body;
+  }
+
+  private releaseBody(body: OpenBody): void {
+    body.users -= 1;
+    if (body.retired && body.users === 0) void closeFd(body.fd);
+  }
+
+  private closeIdleBodies(): void {
+    let excess = this.openBodies.size - OPEN_BODY_LIMIT;
+    for (const [entry, body] of this.openBodies) {
+      if (excess <= 0) return;
+      if (body.users > 0) continue;
+      this.openBodies.delete(entry);
+      void closeFd(body.fd);
+      excess -= 1;
+    }
   }
 
   private checkDigest(entry: CacheEntry, size: number, mtimeMs: number): Promise<boolean> {
@@ -238,9 +281,9 @@ export class EntryStore {
   async updatePolicy(entry: CacheEntry, policy: CachePolicy): Promise<CacheEntry> {
     const meta: EntryMeta = { ...entry.meta, policy: policy.toObject() };
     await this.writeMeta(meta);
-    const updated: CacheEntry = { ...entry, meta, policy };
-    if (this.entries.get(meta.id) === entry) this.entries.set(meta.id, updated);
-    return updated;
+    entry.meta = meta;
+    entry.policy = policy;
+    return entry;
   }
 
   private async writeMeta(meta: EntryMeta): Promise<void> {
@@ -256,6 +299,12 @@ export class EntryStore {
   }
 
   private forget(entry: CacheEntry): void {
+    const body = this.openBodies.get(entry);
+    if (body) {
+      this.openBodies.delete(entry);
+      body.retired = true;
+      if (body.users === 0) void closeFd(body.fd);
+    }
     if (this.entries.get(entry.meta.id) !== entry) return;
     this.entries.delete(entry.meta.id);
     this.lastTouched.delete(entry.meta.id);

@@ -1,0 +1,345 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, test } from 'vitest';
+import { type ProxyStats, type RunningProxy, startProxy } from './index.ts';
+import { type Origin, startOrigin } from './testing/origin.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function originWith(handle: Parameters<typeof startOrigin>[0]): Promise<Origin> {
+  const origin = await startOrigin(handle);
+  cleanups.push(() => origin.close());
+  return origin;
+}
+
+async function proxyFor(origin: Origin, options: { maxBytes?: number; cacheDir?: string } = {}): Promise<RunningProxy> {
+  const cacheDir = options.cacheDir ?? mkdtempSync(join(tmpdir(), 'switchyard-proxy-'));
+  const proxy = await startProxy({
+    upstreams: [{ name: 'origin', base: origin.url }],
+    cacheDir,
+    maxBytes: options.maxBytes ?? 2 ** 30,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+  });
+  cleanups.push(async () => {
+    await proxy.close();
+    if (!options.cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+  });
+  return proxy;
+}
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers });
+  const body = Buffer.from(await response.arrayBuffer());
+  return {
+    status: response.status,
+    headers: response.headers,
+    cache: response.headers.get('x-switchyard-cache'),
+    body,
+  };
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function bytesOnDisk(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return total;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { open, opened };
+}
+
+describe('routing and pass-through', () => {
+  test('an unknown upstream is a 404 naming the known ones; other methods go through untouched', async () => {
+    const origin = await originWith((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => res.end(`${req.method} ${req.url} ${body}`));
+    });
+    const proxy = await proxyFor(origin);
+    const unknown = await get(`${proxy.url}/nope/x`);
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body.toString())).toEqual({
+      error: { code: 'not-found', message: expect.stringContaining('/origin/'), details: { upstreams: ['origin'] } },
+    });
+    const posted = await fetch(`${proxy.url}/origin/submit?x=1`, { method: 'POST', body: 'payload' });
+    expect(posted.headers.get('x-switchyard-cache')).toBe('BYPASS');
+    expect(await posted.text()).toBe('POST /submit?x=1 payload');
+  });
+});
+
+describe('Range', () => {
+  test('on a hit: the bytes asked for, 416 past the end', async () => {
+    const body = randomBytes(100_000);
+    const origin = await originWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(body);
+    });
+    const proxy = await proxyFor(origin);
+    expect((await get(`${proxy.url}/origin/file`)).cache).toBe('MISS');
+    const part = await get(`${proxy.url}/origin/file`, { range: 'bytes=1000-1999' });
+    expect(part).toMatchObject({ status: 206, cache: 'HIT' });
+    expect(part.headers.get('content-range')).toBe('bytes 1000-1999/100000');
+    expect(part.body.equals(body.subarray(1000, 2000))).toBe(true);
+    const past = await get(`${proxy.url}/origin/file`, { range: 'bytes=100000-' });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe('bytes */100000');
+    expect(origin.count('/file')).toBe(1);
+  });
+
+  test('on a fill in progress: served as soon as those bytes have arrived', async () => {
+    const body = randomBytes(4 * 2 ** 20);
+    const rest = gate();
+    const origin = await originWith(async (_req, res) => {
+      res.writeHead(200, { 'content-length': body.length, 'cache-control': 'max-age=600' });
+      res.write(body.subarray(0, 2 ** 20));
+      await rest.opened;
+      res.end(body.subarray(2 ** 20));
+    });
+    const proxy = await proxyFor(origin);
+    const whole = get(`${proxy.url}/origin/big`);
+    // The origin holds back all but the first MiB until the range request has its answer.
+    const part = await get(`${proxy.url}/origin/big`, { range: 'bytes=1000-99999' });
+    expect(part).toMatchObject({ status: 206, cache: 'COLLAPSED' });
+    expect(part.body.equals(body.subarray(1000, 100_000))).toBe(true);
+    rest.open();
+    expect(sha256((await whole).body)).toBe(sha256(body));
+    expect(origin.count('/big')).toBe(1);
+  });
+});
+
+describe('RFC 9111 rules', () => {
+  test('no-store is never kept', async () => {
+    const origin = await originWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'no-store' });
+      res.end('secret');
+    });
+    const proxy = await proxyFor(origin);
+    for (let i = 0; i < 2; i++) expect(await get(`${proxy.url}/origin/a`)).toMatchObject({ cache: 'MISS' });
+    expect(origin.count('/a')).toBe(2);
+    expect(proxy.stats().cache.entries).toBe(0);
+  });
+
+  test('an answer to a request with Authorization is not shared unless it is public', async () => {
+    const origin = await originWith((req, res) => {
+      const cacheControl = req.url === '/public' ? 'public, max-age=600' : 'max-age=600';
+      res.writeHead(200, { 'cache-control': cacheControl });
+      res.end(`for ${req.headers.authorization ?? 'anyone'}`);
+    });
+    const proxy = await proxyFor(origin);
+    const mine = await get(`${proxy.url}/origin/private`, { authorization: 'Bearer alice' });
+    expect(mine.body.toString()).toBe('for Bearer alice');
+    const theirs = await get(`${proxy.url}/origin/private`);
+    expect(theirs).toMatchObject({ cache: 'MISS' });
+    expect(theirs.body.toString()).toBe('for anyone');
+    expect(origin.count('/private')).toBe(2);
+
+    await get(`${proxy.url}/origin/public`, { authorization: 'Bearer alice' });
+    expect(await get(`${proxy.url}/origin/public`)).toMatchObject({ cache: 'HIT' });
+    expect(origin.count('/public')).toBe(1);
+  });
+
+  test('a stale entry is revalidated: 304 keeps the body, a new version replaces it', async () => {
+    let version = 'v1';
+    const origin = await originWith((req, res) => {
+      const etag = `"${version}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag, 'cache-control': 'max-age=0' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag, 'cache-control': 'max-age=0' });
+      res.end(`body ${version}`);
+    });
+    const proxy = await proxyFor(origin);
+    expect(await get(`${proxy.url}/origin/doc`)).toMatchObject({ cache: 'MISS' });
+    const revalidated = await get(`${proxy.url}/origin/doc`);
+    expect(revalidated).toMatchObject({ status: 200, cache: 'REVALIDATED' });
+    expect(revalidated.body.toString()).toBe('body v1');
+    expect(origin.requests[1]?.headers['if-none-match']).toBe('"v1"');
+    version = 'v2';
+    const changed = await get(`${proxy.url}/origin/doc`);
+    expect(changed).toMatchObject({ cache: 'MISS' });
+    expect(changed.body.toString()).toBe('body v2');
+    expect(proxy.stats().cache.entries).toBe(1);
+  });
+
+  test('Last-Modified is a validator too', async () => {
+    const lastModified = new Date(Date.now() - 3_600_000).toUTCString();
+    const origin = await originWith((req, res) => {
+      const unchanged = req.headers['if-modified-since'] === lastModified;
+      res.writeHead(unchanged ? 304 : 200, { 'last-modified': lastModified, 'cache-control': 'no-cache' });
+      res.end(unchanged ? undefined : 'dated');
+    });
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/dated`);
+    const again = await get(`${proxy.url}/origin/dated`);
+    expect(again).toMatchObject({ cache: 'REVALIDATED' });
+    expect(again.body.toString()).toBe('dated');
+  });
+
+  test('Vary keeps variants apart', async () => {
+    const origin = await originWith((req, res) => {
+      res.writeHead(200, { vary: 'Accept-Language', 'cache-control': 'max-age=600' });
+      res.end(req.headers['accept-language'] === 'fr' ? 'bonjour' : 'hello');
+    });
+    const proxy = await proxyFor(origin);
+    const url = `${proxy.url}/origin/greeting`;
+    expect((await get(url, { 'accept-language': 'en' })).body.toString()).toBe('hello');
+    expect((await get(url, { 'accept-language': 'fr' })).body.toString()).toBe('bonjour');
+    const en = await get(url, { 'accept-language': 'en' });
+    const fr = await get(url, { 'accept-language': 'fr' });
+    expect([en.cache, en.body.toString(), fr.cache, fr.body.toString()]).toEqual(['HIT', 'hello', 'HIT', 'bonjour']);
+    expect(origin.count('/greeting')).toBe(2);
+  });
+});
+
+describe('when the origin fails', () => {
+  function expiringOrigin(cacheControl: string) {
+    return originWith((req, res) => {
+      if (req.url === '/broken') {
+        res.writeHead(503);
+        res.end('down for maintenance');
+        return;
+      }
+      res.writeHead(200, { etag: '"e"', 'cache-control': cacheControl });
+      res.end('kept');
+    });
+  }
+
+  test('an unreachable origin: the stale entry is served, and says so', async () => {
+    const origin = await expiringOrigin('max-age=0');
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/file`);
+    await origin.close();
+    const stale = await get(`${proxy.url}/origin/file`);
+    expect(stale).toMatchObject({ status: 200, cache: 'STALE' });
+    expect(stale.headers.get('warning')).toBe('111 - "Revalidation Failed"');
+    expect(stale.body.toString()).toBe('kept');
+    expect(proxy.stats().upstreams.origin?.stale).toBe(1);
+  });
+
+  test('must-revalidate forbids it: a 502 error instead', async () => {
+    const origin = await expiringOrigin('max-age=0, must-revalidate');
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/file`);
+    await origin.close();
+    const failed = await get(`${proxy.url}/origin/file`);
+    expect(failed.status).toBe(502);
+    expect(JSON.parse(failed.body.toString()).error.code).toBe('upstream-unavailable');
+  });
+
+  test('a 5xx answer is relayed when nothing is cached', async () => {
+    const origin = await expiringOrigin('max-age=0');
+    const proxy = await proxyFor(origin);
+    const answer = await get(`${proxy.url}/origin/broken`);
+    expect([answer.status, answer.body.toString()]).toEqual([503, 'down for maintenance']);
+  });
+
+  test('an origin that dies mid-body: every waiter gets a cut-off response, and nothing is kept', async () => {
+    const half = gate();
+    const origin = await originWith(async (_req, res) => {
+      res.writeHead(200, { 'content-length': 2 ** 20, 'cache-control': 'max-age=600' });
+      res.write(randomBytes(2 ** 19));
+      await half.opened;
+      res.destroy();
+    });
+    const proxy = await proxyFor(origin);
+    const first = get(`${proxy.url}/origin/dies`);
+    await until(() => origin.count('/dies') === 1);
+    const second = get(`${proxy.url}/origin/dies`);
+    await until(() => proxy.stats().upstreams.origin?.collapsed === 1);
+    half.open();
+    const waiters = [first, second];
+    for (const result of await Promise.allSettled(waiters)) expect(result.status).toBe('rejected');
+    expect(proxy.stats().cache.entries).toBe(0);
+    expect(origin.count('/dies')).toBe(1);
+  });
+
+  test('a content-addressed body that does not match its digest is cut off and not kept', async () => {
+    const origin = await originWith((_req, res) => res.end('not what the URL names'));
+    const proxy = await proxyFor(origin);
+    const url = `${proxy.url}/origin/blobs/sha256/${sha256(Buffer.from('something else'))}`;
+    await expect(get(url)).rejects.toThrow();
+    expect(proxy.stats().cache.entries).toBe(0);
+  });
+});
+
+describe('disk bound', () => {
+  test('LRU eviction keeps the cache under --max-size; recently used entries stay', async () => {
+    const objects = new Map<string, Buffer>(Array.from({ length: 8 }, (_, i) => [`/o${i}`, randomBytes(2 ** 20)]));
+    const origin = await originWith((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(objects.get(req.url ?? ''));
+    });
+    const maxBytes = 4.5 * 2 ** 20;
+    const cacheDir = mkdtempSync(join(tmpdir(), 'switchyard-proxy-'));
+    cleanups.push(() => rmSync(cacheDir, { recursive: true, force: true }));
+    const proxy = await proxyFor(origin, { maxBytes, cacheDir });
+    for (const [path, body] of objects) {
+      expect(sha256((await get(`${proxy.url}/origin${path}`)).body)).toBe(sha256(body));
+      // /o0 is used after every fill, so it stays the most recently used.
+      expect((await get(`${proxy.url}/origin/o0`)).cache).toBe('HIT');
+      expect(proxy.stats().cache.bytes).toBeLessThanOrEqual(maxBytes);
+      expect(bytesOnDisk(join(cacheDir, 'entries'))).toBeLessThan(maxBytes + 64 * 1024);
+    }
+    expect(proxy.stats().cache.evictions).toBeGreaterThan(0);
+    expect((await get(`${proxy.url}/origin/o7`)).cache).toBe('HIT');
+    expect((await get(`${proxy.url}/origin/o1`)).cache).toBe('MISS');
+  });
+
+  test('an object larger than the cache streams through whole, without being kept', async () => {
+    const body = randomBytes(6 * 2 ** 20);
+    const origin = await originWith((_req, res: ServerResponse) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      for (let offset = 0; offset < body.length; offset += 2 ** 16) res.write(body.subarray(offset, offset + 2 ** 16));
+      res.end();
+    });
+    const proxy = await proxyFor(origin, { maxBytes: 2 ** 20 });
+    const [a, b] = await Promise.all([get(`${proxy.url}/origin/huge`), get(`${proxy.url}/origin/huge`)]);
+    expect(sha256(a?.body as Buffer)).toBe(sha256(body));
+    expect(sha256(b?.body as Buffer)).toBe(sha256(body));
+    expect(proxy.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
+  });
+});
+
+test('/_stats and /metrics count per upstream and the bandwidth saved', async () => {
+  const body = randomBytes(10_000);
+  const origin = await originWith((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=600' });
+    res.end(body);
+  });
+  const proxy = await proxyFor(origin);
+  for (let i = 0; i < 4; i++) await get(`${proxy.url}/origin/x`);
+  const stats = (await (await fetch(`${proxy.url}/_stats`)).json()) as ProxyStats;
+  expect(stats.upstreams.origin).toMatchObject({
+    hits: 3,
+    misses: 1,
+    collapsed: 0,
+    bytes_from_upstream: 10_000,
+    bytes_served: 40_000,
+    bandwidth_saved: 0.75,
+  });
+  const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+  expect(metrics).toContain('switchyard_proxy_requests_total{upstream="origin",cache="HIT"} 3');
+  expect(metrics).toContain('switchyard_proxy_bandwidth_saved_ratio{upstream="origin"} 0.75');
+});
