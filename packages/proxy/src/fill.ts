@@ -333,8 +333,8 @@ export class Fill {
 
   /** Wakes the readers for new bytes, in batches (see WAKE_BYTES). */
   private announce(): void {
-    if (this.receivedBytes - this.announcedBytes >= WAKE_BYTES) return this.notify();
-    this.wakeTimer ??= setTimeout(() => this.notify(), WAKE_DELAY_MS).unref();
+    if (this.receivedBytes - this.announcedBytes >= WAKE_BYTES) this.notify();
+    else this.wakeTimer ??= setTimeout(() => this.notify(), WAKE_DELAY_MS).unref();
   }
 
   private notify(): void {
