@@ -8,6 +8,7 @@ import { addPushCommand } from './commands/push.ts';
 import { addRetriggerCommand } from './commands/retrigger.ts';
 import { addServerCommand } from './commands/server.ts';
 import { addSimulateCommand } from './commands/simulate.ts';
+import { addStatsCommand } from './commands/stats.ts';
 import { addStatusCommand } from './commands/status.ts';
 import { addValidateCommand } from './commands/validate.ts';
 import { addWatchCommand } from './commands/watch.ts';
@@ -37,6 +38,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addValidateCommand,
     addPushCommand,
     addStatusCommand,
+    addStatsCommand,
     addLogsCommand,
     addWatchCommand,
     addCancelCommand,

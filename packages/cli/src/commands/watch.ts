@@ -10,6 +10,9 @@ interface WatchOptions extends ConnectionOptions {
   repo?: string;
   branch?: string;
   builder?: string;
+  result?: string;
+  author?: string;
+  routingKey?: string;
   since?: number;
   json?: boolean;
 }
@@ -23,6 +26,9 @@ export function addWatchCommand(program: Command): void {
     .option('--repo <name>', 'only events of this repository')
     .option('--branch <name>', 'only events of this branch')
     .option('--builder <name>', 'only events of this builder')
+    .option('--result <state>', 'only events with this outcome (success, failure, exception, …)')
+    .option('--author <who>', 'only events of pushes by this author: full, name or e-mail')
+    .option('--routing-key <pattern>', 'only events whose routing key matches (* one word, # any number)')
     .option('--since <event-id>', 'first replay the events after this id (0: all that are kept)', wholeNumber(0))
     .option('--json', 'one JSON event per line');
   addConnectionOptions(command)
@@ -35,6 +41,8 @@ Event types:
 Examples:
   $ switchyard watch
   $ switchyard watch --types job.finished --repo demo --branch main
+  $ switchyard watch --routing-key 'job.finished.demo.#' --result failure
+  $ switchyard watch --types push.completed --author ada@example.org
   $ switchyard watch --since 0 --json > events.jsonl`,
     )
     .action(async (options: WatchOptions) => {
@@ -48,6 +56,9 @@ Examples:
         repo: options.repo,
         branch: options.branch,
         builder: options.builder,
+        result: options.result,
+        author: options.author,
+        routingKey: options.routingKey,
         since: options.since,
       });
       for await (const event of events) {

@@ -63,6 +63,10 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   app.addSchema(ErrorResponse);
   // Clients send nothing but the upgrade; a small frame limit keeps them from sending more.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // @fastify/websocket hides its routes from the OpenAPI document; the event socket is part of the API.
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.schema) route.schema.hide = false;
+  });
 
   // JSON and log frames only: anything else is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');

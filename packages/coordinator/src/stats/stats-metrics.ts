@@ -34,12 +34,6 @@ export function registerStatsMetrics(registry: Registry, stats: StatsQueries): v
       }
     },
   });
-  const builderRates = new Gauge({
-    name: 'switchyard_builder_outcome_ratio',
-    help: 'Share of jobs ending in failure or exception over the last 7 days, by builder and outcome',
-    labelNames: ['builder', 'outcome'] as const,
-    registers: [registry],
-  });
   new Gauge({
     name: 'switchyard_builder_duration_seconds',
     help: 'Job duration (start → finish) over the last 7 days, by builder and statistic (median, p90)',
@@ -47,12 +41,22 @@ export function registerStatsMetrics(registry: Registry, stats: StatsQueries): v
     registers: [registry],
     async collect() {
       this.reset();
-      builderRates.reset();
       for (const builder of (await stats.builderStats({})).builders) {
         this.set({ builder: builder.builder, stat: 'median' }, seconds(builder.duration.medianMs));
         this.set({ builder: builder.builder, stat: 'p90' }, seconds(builder.duration.p90Ms));
-        builderRates.set({ builder: builder.builder, outcome: 'failure' }, builder.failureRate ?? Number.NaN);
-        builderRates.set({ builder: builder.builder, outcome: 'exception' }, builder.exceptionRate ?? Number.NaN);
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_builder_outcome_ratio',
+    help: 'Share of jobs ending in failure or exception over the last 7 days, by builder and outcome',
+    labelNames: ['builder', 'outcome'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const builder of (await stats.builderStats({})).builders) {
+        this.set({ builder: builder.builder, outcome: 'failure' }, builder.failureRate ?? Number.NaN);
+        this.set({ builder: builder.builder, outcome: 'exception' }, builder.exceptionRate ?? Number.NaN);
       }
     },
   });
