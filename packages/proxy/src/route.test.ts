@@ -25,3 +25,9 @@ test('an unknown or missing name is reported', () => {
   expect(resolveRoute('/', upstreams)).toEqual({ unknown: '' });
   expect(resolveRoute('http://elsewhere/x', upstreams)).toEqual({ unknown: '' });
 });
+
+test('a path that climbs out of the base path is refused', () => {
+  expect(resolveRoute('/tools/../../etc/passwd', upstreams)).toEqual({ escapes: '/../../etc/passwd' });
+  expect(resolveRoute('/tools/%2e%2e/x', upstreams)).toEqual({ escapes: '/%2e%2e/x' });
+  expect(resolveRoute('/tools/a/../b', upstreams)).toMatchObject({ path: '/a/../b' });
+});

@@ -9,18 +9,22 @@ export interface Route {
 }
 
 /**
- * Maps a request target to its upstream, or to the name that matched none. The path is passed on as
- * sent (no normalisation), so the cache key and the origin see the same bytes.
+ * Maps a request target to its upstream, or says why it can't: no upstream of that name, or a path
+ * whose dot segments climb out of the upstream's base path. The path is otherwise passed on as sent,
+ * so the cache key and the origin see the same bytes.
  */
 export function resolveRoute(
   requestTarget: string,
   upstreams: ReadonlyMap<string, Upstream>,
-): Route | { unknown: string } {
+): Route | { unknown: string } | { escapes: string } {
   const match = /^\/([^/?#]+)(\/[^#]*|\?[^#]*)?$/.exec(requestTarget);
   const name = match?.[1] ?? '';
   const upstream = upstreams.get(name);
   if (!upstream) return { unknown: name };
   const rest = match?.[2] ?? '/';
   const path = rest.startsWith('?') ? `/${rest}` : rest;
-  return { upstream, path, target: new URL(`${upstream.base}${path}`) };
+  const target = new URL(`${upstream.base}${path}`);
+  const basePath = new URL(upstream.base).pathname.replace(/\/$/, '');
+  if (!`${target.pathname}`.startsWith(`${basePath}/`)) return { escapes: path };
+  return { upstream, path, target };
 }

@@ -55,5 +55,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: ProxyS
       { upstreams: names },
     );
   }
+  if ('escapes' in route) {
+    return sendError(res, 400, 'invalid-request', `the path ${route.escapes} leaves the upstream's base path`, {
+      path: route.escapes,
+    });
+  }
   await context.handler.handle(req, res, route);
 }
