@@ -26,10 +26,12 @@ describe('the switchyard program', () => {
       'validate',
       'push',
       'status',
+      'stats',
       'logs',
       'watch',
       'cancel',
       'retrigger',
+      'simulate',
     ]);
   });
 
