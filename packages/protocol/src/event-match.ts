@@ -6,6 +6,8 @@ export interface FilterableEvent {
   type: string;
   attributes: EventAttributes;
   routingKey: string;
+  /** The routing key split into its words, when the caller keeps them. */
+  routingWords?: readonly string[];
 }
 
 /**
@@ -27,7 +29,7 @@ export function compileEventFilter(filter: EventFilter): (event: FilterableEvent
     if (job !== undefined && a.job !== job) return false;
     if (push !== undefined && a.push !== push) return false;
     if (author !== null && (a.author === null || !author(a.author))) return false;
-    if (routing !== null && !routing(event.routingKey)) return false;
+    if (routing !== null && !routing(event.routingKey, event.routingWords)) return false;
     return true;
   };
 }

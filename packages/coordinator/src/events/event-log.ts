@@ -68,6 +68,7 @@ export class EventLog {
         attributes,
         type: event.type,
         routingKey: event.routingKey,
+        routingWords: event.routingKey.split('.'),
         json: JSON.stringify(event),
       });
       this.last = event.id;
@@ -149,5 +150,12 @@ function toLoggedEvent(row: Selectable<EventsTable>): LoggedEvent {
   const attributes = eventAttributes(row.type, data);
   const routingKey = routingKeyOf(row.type, attributes);
   const event = { id: row.id, type: row.type, time: iso(row.created_at), routingKey, data } as SwitchyardEvent;
-  return { event, attributes, type: row.type, routingKey, json: JSON.stringify(event) };
+  return {
+    event,
+    attributes,
+    type: row.type,
+    routingKey,
+    routingWords: routingKey.split('.'),
+    json: JSON.stringify(event),
+  };
 }
