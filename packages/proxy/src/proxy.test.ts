@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -320,6 +321,47 @@ describe('disk bound', () => {
     expect(sha256(b?.body as Buffer)).toBe(sha256(body));
     expect(proxy.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
   });
+});
+
+/** A small file system of its own (tmpfs), where the machine lets the test mount one (root). */
+function smallDisk(megabytes: number): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-proxy-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${megabytes}m`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  cleanups.push(() => {
+    execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+test('a disk that fills up mid-body: every reader still gets the whole body, then requests go through', async (context) => {
+  const disk = smallDisk(96);
+  // Mounting needs root; where the test can't, it is reported as skipped.
+  if (!disk) return context.skip('needs root to mount a small tmpfs');
+  const cacheDir = join(disk, 'cache');
+  mkdirSync(cacheDir);
+  // No Content-Length: the fill cannot know in advance that the disk is too small.
+  const body = randomBytes(112 * 2 ** 20);
+  const origin = await originWith((_req, res) => {
+    res.writeHead(200, { 'cache-control': 'max-age=600' });
+    for (let offset = 0; offset < body.length; offset += 2 ** 20) res.write(body.subarray(offset, offset + 2 ** 20));
+    res.end();
+  });
+  const proxy = await proxyFor(origin, { maxBytes: 2 ** 30, cacheDir });
+  const readers = await Promise.all([get(`${proxy.url}/origin/big`), get(`${proxy.url}/origin/big`)]);
+  for (const reader of readers) expect(sha256(reader.body)).toBe(sha256(body));
+  expect(proxy.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
+  expect(origin.count('/big')).toBe(1);
+  // The partial file goes once its last reader has left.
+  await until(() => readdirSync(join(cacheDir, 'tmp')).length === 0);
+  const after = await get(`${proxy.url}/origin/big`);
+  expect(sha256(after.body)).toBe(sha256(body));
+  expect(after.cache).toBe('MISS');
 });
 
 test('/_stats and /metrics count per upstream and the bandwidth saved', async () => {
