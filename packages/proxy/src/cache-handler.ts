@@ -55,13 +55,7 @@ export class CacheHandler {
     const joined = running?.joinable === true;
     const fill = joined ? running : this.startFill(collapseKey, key, route, request, entry);
     const reader = fill.attach();
-    let outcome: FillOutcome;
-    try {
-      outcome = await fill.outcome;
-    } catch (error) {
-      reader.detach();
-      throw error;
-    }
+    const outcome = await fill.outcome;
     if (outcome.kind !== 'body') reader.detach();
     switch (outcome.kind) {
       case 'body':
@@ -77,13 +71,14 @@ export class CacheHandler {
         if (joined) return this.passThrough(req, res, route, 'MISS');
         return this.relay(outcome.response, res, route, 'MISS');
       case 'failed': {
+        // The origin's own answer, if any, belongs to the request that started the fill.
+        const answer = joined ? undefined : outcome.response;
         if (entry && staleUsableOnError(entry.policy, outcome.failure)) {
-          outcome.response?.destroy();
+          answer?.destroy();
           this.context.logger.warn({ key, reason: outcome.message }, 'upstream failed: serving stale');
           if (await this.serveEntry(entry, req, res, route, 'STALE')) return;
         }
-        if (!joined && outcome.response) return this.relay(outcome.response, res, route, 'MISS');
-        outcome.response?.destroy();
+        if (answer && !answer.destroyed) return this.relay(answer, res, route, 'MISS');
         this.context.metrics.request(route.upstream.name, 'MISS');
         return sendError(
           res,

@@ -256,6 +256,26 @@ describe('when the origin fails', () => {
     expect([answer.status, answer.body.toString()]).toEqual([503, 'down for maintenance']);
   });
 
+  test('a 5xx shared by waiters: the first request gets it whole, the others an error of their own', async () => {
+    const answer = gate();
+    const origin = await originWith(async (_req, res) => {
+      await answer.opened;
+      res.writeHead(503, { 'content-length': 20 });
+      res.flushHeaders();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res.end('down for maintenance');
+    });
+    const proxy = await proxyFor(origin);
+    const first = get(`${proxy.url}/origin/broken`);
+    await until(() => origin.count('/broken') === 1);
+    const second = get(`${proxy.url}/origin/broken`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    answer.open();
+    const [mine, theirs] = await Promise.all([first, second]);
+    expect([mine.status, mine.body.toString()]).toEqual([503, 'down for maintenance']);
+    expect([502, 503]).toContain(theirs.status);
+  });
+
   test('an origin that dies mid-body: every waiter gets a cut-off response, and nothing is kept', async () => {
     const half = gate();
     const origin = await originWith(async (_req, res) => {
