@@ -265,7 +265,12 @@ export class EntryStore {
     const bodyPath = this.entryPath(meta.id, 'body');
     await mkdir(join(bodyPath, '..'), { recursive: true });
     await rename(tempBodyPath, bodyPath);
-    await this.writeMeta(meta);
+    try {
+      await this.writeMeta(meta);
+    } catch (error) {
+      await rm(bodyPath, { force: true });
+      throw error;
+    }
     const { mtimeMs } = await stat(bodyPath);
     const entry: CacheEntry = {
       meta,
@@ -288,8 +293,13 @@ export class EntryStore {
 
   private async writeMeta(meta: EntryMeta): Promise<void> {
     const temp = join(this.tmpDir, `${randomUUID()}.json`);
-    await writeFile(temp, JSON.stringify(meta));
-    await rename(temp, this.entryPath(meta.id, 'json'));
+    try {
+      await writeFile(temp, JSON.stringify(meta));
+      await rename(temp, this.entryPath(meta.id, 'json'));
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
   }
 
   async remove(entry: CacheEntry): Promise<void> {

@@ -199,23 +199,7 @@ export class Fill {
           `the body's ${request.contentAddress.algorithm} is ${hex}, not the ${request.contentAddress.digest} its URL names`,
         );
       }
-      if (this.joinable && this.tempPath) {
-        await context.store.commit(
-          {
-            version: 1,
-            id: EntryStore.variantId(request.key, vary, this.requestHeaders),
-            key: request.key,
-            upstream: request.upstream,
-            vary,
-            policy: policy.toObject(),
-            size: this.receivedBytes,
-            digest: { algorithm: request.contentAddress?.algorithm ?? 'sha256', hex },
-            immutable: request.contentAddress !== undefined,
-          },
-          this.tempPath,
-        );
-        this.committed = true;
-      }
+      if (this.joinable && this.tempPath) await this.commit(hex, policy, vary);
       reservation.release();
       await context.store.makeRoom(0);
       this.joinable = false;
@@ -224,6 +208,35 @@ export class Fill {
     } finally {
       reservation.release();
       this.closeIfUnused();
+    }
+  }
+
+  /**
+   * Stores the checked body. If that fails (the disk filled up between the body and its metadata),
+   * the readers still get the whole body from the temporary file; only the cache goes without.
+   */
+  private async commit(hex: string, policy: CachePolicy, vary: string[]): Promise<void> {
+    const { request, context } = this;
+    try {
+      await context.store.commit(
+        {
+          version: 1,
+          id: EntryStore.variantId(request.key, vary, this.requestHeaders),
+          key: request.key,
+          upstream: request.upstream,
+          vary,
+          policy: policy.toObject(),
+          size: this.receivedBytes,
+          digest: { algorithm: request.contentAddress?.algorithm ?? 'sha256', hex },
+          immutable: request.contentAddress !== undefined,
+        },
+        this.tempPath as string,
+      );
+      this.committed = true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') context.store.markDiskFull();
+      context.logger.warn({ key: request.key, err: (error as Error).message }, 'could not store a complete body');
     }
   }
 
