@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join, resolve } from 'node:path';
 import { SWITCHYARD_VERSION } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
@@ -44,6 +45,9 @@ export interface RunningCoordinator {
   port: number;
   /** Re-reads the config; an invalid one is refused (and thrown) and the old one kept. */
   reload(): Promise<Farm>;
+  /** The config in force and the state machine, for drivers in the same process (benchmarks). */
+  farm(): Farm;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   await events.init();
   const metrics = new Metrics();
   const shutdown = new AbortController();
+  // Every open stream (events, followed logs) listens for the shutdown: as many as there are clients.
+  setMaxListeners(0, shutdown.signal);
 
   // The store calls back after each commit; these are wired below, once everything exists.
   let broker: ClaimBroker | undefined;
@@ -225,5 +231,5 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     })();
     return closing;
   };
-  return { url, port, reload, close };
+  return { url, port, reload, farm: () => farm, store, close };
 }
