@@ -1,4 +1,4 @@
-import { isPolicyName, loadScenarioFile, POLICY_NAMES, simulatePolicies } from '@switchyard/simulator';
+import { isPolicyName, POLICY_NAMES } from '@switchyard/simulator/policies';
 import { type Command, Option } from 'commander';
 import { formatSimulationReport } from '../format/simulation-table.ts';
 import { styleFor } from '../format/style.ts';
@@ -34,6 +34,8 @@ Examples:
   $ switchyard simulate --scenario farm.yaml --policy pooled-fifo --policy pooled-smart --json`,
     )
     .action(async (options: SimulateOptions) => {
+      // Loaded here, not at start-up: compiling the scenario schema would slow every other command.
+      const { loadScenarioFile, simulatePolicies } = await import('@switchyard/simulator');
       const scenario = await loadScenarioFile(options.scenario);
       const policies = [...new Set(options.policy ?? POLICY_NAMES)].filter(isPolicyName);
       const progress = process.stderr.isTTY
