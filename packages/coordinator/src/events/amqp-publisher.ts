@@ -105,6 +105,7 @@ export class AmqpPublisher {
         this.metrics.connected.set(0);
         await connection?.close().catch(() => {});
       }
+      if (signal.aborted) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, retryMs);
         this.wakeFromRetry = () => {
