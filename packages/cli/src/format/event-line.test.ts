@@ -21,6 +21,20 @@ describe('formatEventLine', () => {
     expect(line(makeEvent('push.created', { push: makePush({ jobs: [] }) }))).toMatch(/ no jobs$/);
   });
 
+  test('push.completed gives the result, the counts and the time since the push', () => {
+    const summary = {
+      result: 'failure' as const,
+      jobs: 3,
+      counts: { success: 2, failure: 1 },
+      durationMs: 250_000,
+      finishedAt: '2025-01-02T09:05:07.000Z',
+      notSucceeded: [{ id: 13, builder: 'test-unit', state: 'failure' as const, reason: null }],
+    };
+    expect(line(makeEvent('push.completed', { push: makePush(), summary }))).toMatch(
+      /push 3 demo\/main@abc1234 {2}failure \(2 success, 1 failure; 4 m 10 s\)$/,
+    );
+  });
+
   test('job.waiting names the jobs it waits for', () => {
     const job = makeJob({ id: 13, builder: 'test-unit', state: 'waiting', dependsOn: [12] });
     expect(line(makeEvent('job.waiting', { job }))).toMatch(
