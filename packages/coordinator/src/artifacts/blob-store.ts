@@ -1,11 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '@switchyard/protocol';
+
+const STREAM_BUFFER_BYTES = 1024 * 1024;
+const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 
 /** A body written to a temporary file, hashed on the way; not yet a blob. */
 export interface ReceivedBody {
@@ -55,8 +58,12 @@ export class BlobStore {
   async receive(body: Readable, maxBytes: number, onBytes: (count: number) => void): Promise<ReceivedBody> {
     const tempPath = join(this.tempDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
+    // `flush`: the file is fsynced before it is closed, so a committed blob survives a crash.
+    const out = createWriteStream(tempPath, { flags: 'wx', flush: true, highWaterMark: STREAM_BUFFER_BYTES });
+    const flush = new IncrementalFlush(out);
     let size = 0;
     const counter = new Transform({
+      highWaterMark: STREAM_BUFFER_BYTES,
       transform(chunk: Buffer, _encoding, callback) {
         size += chunk.length;
         if (size > maxBytes) {
@@ -69,7 +76,12 @@ export class BlobStore {
         }
         hash.update(chunk);
         onBytes(chunk.length);
+        flush.progress(size);
         callback(null, chunk);
+      },
+      // The file is closed only once no flush is using its descriptor any more.
+      flush(callback) {
+        void flush.settled().then(() => callback());
       },
     });
     const cutOff = () => {
@@ -81,15 +93,10 @@ export class BlobStore {
     body.once('error', cutOff);
     body.pipe(counter);
     try {
-      await pipeline(counter, createWriteStream(tempPath, { flags: 'wx' }));
-      const file = await open(tempPath, 'r+');
-      try {
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await pipeline(counter, out);
     } catch (error) {
       body.unpipe(counter);
+      await flush.settled();
       await rm(tempPath, { force: true });
       throw error;
     } finally {
@@ -120,5 +127,42 @@ export class BlobStore {
 
   async remove(sha256: string): Promise<void> {
     await rm(this.pathOf(sha256), { force: true });
+  }
+}
+
+/**
+ * Flushes a file being written, every so often, in the background: rather than all of it at
+ * the end, which overlaps the disk's work with the network's, so the final fsync has little
+ * left to write.
+ */
+class IncrementalFlush {
+  private fd: number | null = null;
+  private flushedAt = 0;
+  private inFlight = false;
+  private pending = Promise.resolve();
+
+  constructor(stream: WriteStream) {
+    stream.once('open', (fd: number) => {
+      this.fd = fd;
+    });
+  }
+
+  /** `written` bytes have gone into the stream. */
+  progress(written: number): void {
+    const fd = this.fd;
+    if (this.inFlight || fd === null || written - this.flushedAt < FLUSH_EVERY_BYTES) return;
+    this.flushedAt = written;
+    this.inFlight = true;
+    this.pending = new Promise((resolve) =>
+      fdatasync(fd, () => {
+        this.inFlight = false;
+        resolve();
+      }),
+    );
+  }
+
+  /** Resolves once no flush is running. */
+  settled(): Promise<void> {
+    return this.pending;
   }
 }

@@ -1,0 +1,121 @@
+/**
+ * Artifact uploads into a real coordinator process: the throughput of one streamed upload
+ * (hashed, written to local disk and flushed before the answer), and the coordinator's resident
+ * memory while it takes a 4 GiB upload.
+ *
+ *   npm run bench:upload [-- --mib 1024 --runs 3 --big-gib 4 --blob-dir /dev/shm/blobs]
+ *
+ * `--blob-dir` puts the blobs elsewhere than the data directory's disk: on a tmpfs, the figure is
+ * the coordinator's own ceiling, without the disk's write bandwidth.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { TestFarm } from '../test/helpers/farm.ts';
+import { killAll, startServer } from '../test/helpers/processes.ts';
+import { describeMachine, percentile } from './machine.ts';
+
+const option = (name: string, fallback: number) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+};
+const MIB = option('mib', 1024);
+const RUNS = option('runs', 3);
+const BIG_GIB = option('big-gib', 4);
+const CHUNK = 1024 * 1024;
+const blobDirIndex = process.argv.indexOf('--blob-dir');
+const BLOB_DIR = blobDirIndex > 0 ? process.argv[blobDirIndex + 1] : undefined;
+
+/** PUTs `bytes` generated on the fly (a random MiB, its first bytes varied per chunk) and resolves with the answer's status. */
+function upload(url: string, bytes: number): Promise<number> {
+  const chunk = randomBytes(CHUNK);
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'PUT',
+      headers: { 'content-length': String(bytes), expect: '100-continue' },
+      agent: false,
+    });
+    req.on('error', reject);
+    req.on('response', (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    req.on('continue', () => {
+      let sent = 0;
+      const pump = () => {
+        while (sent < bytes) {
+          const size = Math.min(CHUNK, bytes - sent);
+          chunk.writeUInt32LE(sent / CHUNK, 0);
+          sent += size;
+          // A copy: the chunk buffer is changed again before this one is written out.
+          if (!req.write(Buffer.from(chunk.subarray(0, size)))) {
+            req.once('drain', pump);
+            return;
+          }
+        }
+        req.end();
+      };
+      pump();
+    });
+  });
+}
+
+function residentMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) / 1024;
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+async function main() {
+  const farm = new TestFarm();
+  farm.writeConfig(`
+repos: [{ name: bench, url: $REPO }]
+server: { max_artifact_bytes: ${(BIG_GIB + 1) * 2 ** 30}${BLOB_DIR ? `, blob_dir: ${BLOB_DIR}` : ''} }
+builders:
+  - { name: package, repo: bench, pool: bench, checkout: false, steps: [{ name: s, run: "true" }] }
+`);
+  const server = await startServer({ config: farm.config, data: farm.data });
+  const pid = server.child.pid as number;
+  try {
+    const push = await server.client.createPush({ repo: 'bench', branch: 'main', revision: 'abcdef1' });
+    const jobId = push.jobs[0]?.id as number;
+    // Hold the job running as its worker would, so that it takes uploads.
+    await server.client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
+    const url = (name: string) => `${server.url}/api/v1/jobs/${jobId}/artifacts/${name}`;
+
+    console.log(`machine: ${describeMachine()}; blobs in ${BLOB_DIR ?? `${farm.data}/blobs`}`);
+    const rates: number[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      const start = performance.now();
+      const status = await upload(url(`run-${run}.bin`), MIB * 2 ** 20);
+      const seconds = (performance.now() - start) / 1000;
+      if (status !== 201) throw new Error(`upload answered ${status}`);
+      const rate = (MIB * 2 ** 20) / 1e6 / seconds;
+      rates.push(rate);
+      console.log(`run ${run}: ${MIB} MiB in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} MB/s`);
+    }
+    const sorted = [...rates].sort((a, b) => a - b);
+    console.log(`upload throughput, median of ${RUNS}: ${percentile(sorted, 50).toFixed(0)} MB/s (goal ≥ 500 MB/s)`);
+
+    const before = residentMiB(pid);
+    let highest = before.rss;
+    const sampler = setInterval(() => {
+      highest = Math.max(highest, residentMiB(pid).rss);
+    }, 50);
+    const start = performance.now();
+    const status = await upload(url('big.bin'), BIG_GIB * 2 ** 30);
+    const seconds = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    if (status !== 201) throw new Error(`the ${BIG_GIB} GiB upload answered ${status}`);
+    console.log(
+      `${BIG_GIB} GiB upload: ${seconds.toFixed(1)} s (${((BIG_GIB * 2 ** 30) / 1e6 / seconds).toFixed(0)} MB/s); ` +
+        `coordinator RSS ${before.rss.toFixed(0)} MiB before, at most ${highest.toFixed(0)} MiB during (goal < 150 MB = 143 MiB)`,
+    );
+  } finally {
+    await killAll();
+    farm.remove();
+    if (BLOB_DIR) rmSync(BLOB_DIR, { recursive: true, force: true });
+  }
+}
+
+await main();
