@@ -106,13 +106,8 @@ export async function pumpEvents(
     if (!sentSinceTick) sink.heartbeat(cursor);
     sentSinceTick = false;
   }, HEARTBEAT_MS);
-  let wakeOnAbort: () => void = () => {};
-  const onAbort = () => wakeOnAbort();
-  signal.addEventListener('abort', onAbort);
   try {
     while (!signal.aborted) {
-      // Taken before reading, so a publish between the read and the wait is not missed.
-      const published = log.nextPublish();
       const page = await log.read(cursor, PAGE, selection);
       cursor = page.cursor;
       if (page.events.length > 0) {
@@ -128,14 +123,9 @@ export async function pumpEvents(
         }
         continue;
       }
-      await new Promise<void>((resolve) => {
-        wakeOnAbort = resolve;
-        if (signal.aborted) resolve();
-        void published.then(resolve);
-      });
+      cursor = await log.waitForMatch(cursor, selection, signal);
     }
   } finally {
     clearInterval(ticker);
-    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -27,6 +27,14 @@ export function selectEvents(filter: EventFilter): EventSelection {
   return { filter, matches: compileEventFilter(filter) };
 }
 
+/** A stream reader parked at the end of the log until an event it wants commits. */
+interface MatchWaiter {
+  /** Every event up to this id has been seen by the reader or found not to match. */
+  cursor: number;
+  selection: EventSelection;
+  wake(): void;
+}
+
 export interface EventPage {
   events: LoggedEvent[];
   /** Every event with an id up to this one has been looked at; resume after it. */
@@ -43,6 +51,7 @@ export class EventLog {
   private last = 0;
   private wake: () => void = () => {};
   private published: Promise<void> = this.nextWake();
+  private readonly matchWaiters = new Set<MatchWaiter>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -62,22 +71,58 @@ export class EventLog {
   }
 
   publish(committed: readonly CommittedEvent[]): void {
-    for (const { event, attributes } of committed) {
-      this.recent.push({
+    const added = committed.map(
+      ({ event, attributes }): LoggedEvent => ({
         event,
         attributes,
         type: event.type,
         routingKey: event.routingKey,
         routingWords: event.routingKey.split('.'),
         json: JSON.stringify(event),
-      });
-      this.last = event.id;
+      }),
+    );
+    for (const logged of added) {
+      this.recent.push(logged);
+      this.last = logged.event.id;
     }
     // Trim in steps of a tenth, not on every commit: shifting the whole ring each time is O(n).
     if (this.recent.length > this.capacity * 1.1) this.recent.splice(0, this.recent.length - this.capacity);
     const wake = this.wake;
     this.published = this.nextWake();
     wake();
+    // Filtered here, once per commit, so a stream whose filter lets nothing through is not woken.
+    for (const waiter of this.matchWaiters) {
+      if (added.some((logged) => logged.event.id > waiter.cursor && waiter.selection.matches(logged))) {
+        this.matchWaiters.delete(waiter);
+        waiter.wake();
+      } else {
+        waiter.cursor = this.last;
+      }
+    }
+  }
+
+  /**
+   * Waits at the end of the log until an event after `afterId` matches, or `signal` aborts;
+   * resolves with the id to read after (past events that did not match).
+   */
+  waitForMatch(afterId: number, selection: EventSelection, signal: AbortSignal): Promise<number> {
+    if (this.last > afterId || signal.aborted) return Promise.resolve(afterId);
+    return new Promise((resolve) => {
+      const waiter: MatchWaiter = {
+        cursor: afterId,
+        selection,
+        wake: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(waiter.cursor);
+        },
+      };
+      const onAbort = () => {
+        this.matchWaiters.delete(waiter);
+        waiter.wake();
+      };
+      signal.addEventListener('abort', onAbort);
+      this.matchWaiters.add(waiter);
+    });
   }
 
   /** Resolves at the next publish. One promise is shared by every waiting reader. */
