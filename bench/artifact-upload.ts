@@ -3,16 +3,21 @@
  * (hashed, written to local disk and flushed before the answer), and the coordinator's resident
  * memory while it takes a 4 GiB upload.
  *
- *   npm run bench:upload [-- --mib 1024 --runs 3 --big-gib 4 --blob-dir /dev/shm/blobs]
+ *   npm run bench:upload [-- --mib 1024 --runs 3 --big-gib 4 --blob-dir /dev/shm/blobs --built]
  *
  * `--blob-dir` puts the blobs elsewhere than the data directory's disk: on a tmpfs, the figure is
- * the coordinator's own ceiling, without the disk's write bandwidth.
+ * the coordinator's own ceiling, without the disk's write bandwidth. `--built` runs the
+ * coordinator from `npm run build`'s bundle with plain node, as a deployment would, instead of
+ * through tsx (which holds its compiler and the TypeScript sources in memory).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
-import { killAll, startServer } from '../test/helpers/processes.ts';
+import { freePort, killAll, startServer, type TestServer } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 
 const option = (name: string, fallback: number) => {
@@ -25,6 +30,31 @@ const BIG_GIB = option('big-gib', 4);
 const CHUNK = 1024 * 1024;
 const blobDirIndex = process.argv.indexOf('--blob-dir');
 const BLOB_DIR = blobDirIndex > 0 ? process.argv[blobDirIndex + 1] : undefined;
+const BUILT = process.argv.includes('--built');
+const BUNDLE = fileURLToPath(new URL('../packages/cli/dist/switchyard.mjs', import.meta.url));
+
+/** The coordinator from the built bundle, run with plain node. */
+async function startBuiltServer(config: string, data: string): Promise<{ pid: number; url: string; stop(): void }> {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build first`);
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [BUNDLE, 'server', '--config', config, '--data', data, '--port', String(port)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let tries = 0; ; tries++) {
+    try {
+      await fetch(`${url}/api/v1/server`);
+      return { pid: child.pid as number, url, stop: () => child.kill('SIGKILL') };
+    } catch {
+      if (tries > 300) throw new Error('the built coordinator did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
 
 /** PUTs `bytes` generated on the fly (a random MiB, its first bytes varied per chunk) and resolves with the answer's status. */
 function upload(url: string, bytes: number): Promise<number> {
@@ -74,16 +104,22 @@ server: { max_artifact_bytes: ${(BIG_GIB + 1) * 2 ** 30}${BLOB_DIR ? `, blob_dir
 builders:
   - { name: package, repo: bench, pool: bench, checkout: false, steps: [{ name: s, run: "true" }] }
 `);
-  const server = await startServer({ config: farm.config, data: farm.data });
-  const pid = server.child.pid as number;
+  let server: TestServer | undefined;
+  let built: Awaited<ReturnType<typeof startBuiltServer>> | undefined;
+  if (BUILT) built = await startBuiltServer(farm.config, farm.data);
+  else server = await startServer({ config: farm.config, data: farm.data });
+  const pid = built?.pid ?? (server?.child.pid as number);
+  const client = new SwitchyardClient({ server: built?.url ?? (server?.url as string) });
   try {
-    const push = await server.client.createPush({ repo: 'bench', branch: 'main', revision: 'abcdef1' });
+    const push = await client.createPush({ repo: 'bench', branch: 'main', revision: 'abcdef1' });
     const jobId = push.jobs[0]?.id as number;
     // Hold the job running as its worker would, so that it takes uploads.
-    await server.client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
-    const url = (name: string) => `${server.url}/api/v1/jobs/${jobId}/artifacts/${name}`;
+    await client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
+    const url = (name: string) => `${client.server}/api/v1/jobs/${jobId}/artifacts/${name}`;
 
-    console.log(`machine: ${describeMachine()}; blobs in ${BLOB_DIR ?? `${farm.data}/blobs`}`);
+    console.log(
+      `machine: ${describeMachine()}; coordinator ${BUILT ? 'from the built bundle' : 'through tsx'}; blobs in ${BLOB_DIR ?? `${farm.data}/blobs`}`,
+    );
     const rates: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
       const start = performance.now();
@@ -112,6 +148,7 @@ builders:
         `coordinator RSS ${before.rss.toFixed(0)} MiB before, at most ${highest.toFixed(0)} MiB during (goal < 150 MB = 143 MiB)`,
     );
   } finally {
+    built?.stop();
     await killAll();
     farm.remove();
     if (BLOB_DIR) rmSync(BLOB_DIR, { recursive: true, force: true });
