@@ -163,6 +163,15 @@ describe('choosing the worker', () => {
     expect(run([job({ id: 1 })], idle.slice(0, 1))[0]?.worker).toBe('cold');
   });
 
+  it('weighs speed before recency among equally warm workers', () => {
+    const idle = [
+      worker('slow-recent', { speed: 1.6, warm: [warm('test', 'main', NOW - MINUTE)] }),
+      worker('fast-older', { speed: 0.6, warm: [warm('test', 'main', NOW - 60 * MINUTE)] }),
+    ];
+    expect(run([job({ id: 1, builder: 'build', prefer: 'fast' })], idle)[0]?.worker).toBe('fast-older');
+    expect(run([job({ id: 1, builder: 'build', prefer: 'any' })], idle)[0]?.worker).toBe('slow-recent');
+  });
+
   it('lets one worker take a job it is warm for over a slightly more urgent one, within the band', () => {
     const pending = [
       job({ id: 1, builder: 'build', branch: 'main', pendingSince: NOW - 5 * MINUTE }),

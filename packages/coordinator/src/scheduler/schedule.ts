@@ -1,3 +1,4 @@
+import { LazyOrder } from './lazy-order.ts';
 import type { Decision, SchedulableJob, SchedulableWorker, SchedulingPolicy, Snapshot } from './model.ts';
 import { fitBandRank, queueRank } from './queue-order.ts';
 import { compareFit, describeFit, type Fit, fitOf, workerHasTags } from './worker-fit.ts';
@@ -8,8 +9,6 @@ const FIT_WINDOW = 32;
 interface Queued {
   job: SchedulableJob;
   rank: number;
-  /** 1-based place in the pool's queue, for explanations. */
-  place: number;
   taken: boolean;
 }
 
@@ -53,43 +52,36 @@ function schedulePool(
   policy: SchedulingPolicy,
   now: number,
 ): Decision[] {
-  const queue: Queued[] = jobs
-    .map((job) => ({ job, rank: queueRank(job, policy), place: 0, taken: false }))
-    .sort((a, b) => a.rank - b.rank || a.job.id - b.job.id);
-  queue.forEach((entry, index) => {
-    entry.place = index + 1;
-  });
-  const groups = policy.coalescing ? coalesceGroups(queue) : null;
+  const entries: Queued[] = jobs.map((job) => ({ job, rank: queueRank(job, policy), taken: false }));
+  const queue = new LazyOrder(entries, inQueueOrder);
+  const groups = policy.coalescing ? new CoalesceGroups(entries) : null;
   // Coalescing targets are members of their group, but never queue entries of their own.
   const pickable = (entry: Queued) => !entry.taken && entry.job.coalesceTargetOnly !== true;
   const free = [...workers].sort((a, b) => a.idleSince - b.idleSince);
   const band = fitBandRank(policy);
   const decisions: Decision[] = [];
+  // Jobs before `cursor` are taken or can't be run by any worker still free (the free set only shrinks).
   let cursor = 0;
+  const runnable = new TagCheck(free);
   while (free.length > 0) {
-    const runnable = new TagCheck(free);
-    while (cursor < queue.length && !pickable(queue[cursor] as Queued)) cursor++;
-    let headIndex = cursor;
-    while (headIndex < queue.length) {
-      const entry = queue[headIndex] as Queued;
-      if (pickable(entry) && runnable.anyCanRun(entry.job)) break;
-      headIndex++;
-    }
-    if (headIndex >= queue.length) break;
-    const head = queue[headIndex] as Queued;
+    let head = queue.at(cursor);
+    while (head !== undefined && !(pickable(head) && runnable.anyCanRun(head.job))) head = queue.at(++cursor);
+    if (head === undefined) break;
     const pick = policy.affinity
-      ? bestPair(queue, headIndex, head.rank + band, free, pickable)
+      ? bestPair(queue, cursor, head.rank + band, free, pickable)
       : randomWorkerFor(head, free, policy.random);
-    const coalesced = groups ? takeCoalesced(groups, pick.entry) : [];
-    const run = coalesced.length > 0 ? (groups?.newest.get(pick.entry.job.id) as Queued) : pick.entry;
+    const folded = groups?.take(pick.entry) ?? null;
+    const coalesced = folded?.coalesced ?? [];
+    const run = folded?.run ?? pick.entry;
     // The picked job itself may be neither run nor folded (older than the limit): it stays queued.
     run.taken = true;
     free.splice(free.indexOf(pick.worker), 1);
+    runnable.taken(pick.worker);
     decisions.push({
       jobId: run.job.id,
       worker: pick.worker.name,
       coalesced: coalesced.map((c) => c.job.id),
-      why: explain(pick, run, coalesced.length, headIndex, queue, policy, now),
+      why: explain(pick, run, coalesced.length, head, entries, policy, now),
     });
   }
   return decisions;
@@ -101,8 +93,12 @@ interface Pick {
   fit: Fit | null;
 }
 
+function inQueueOrder(a: Queued, b: Queued): boolean {
+  return a.rank < b.rank || (a.rank === b.rank && a.job.id < b.job.id);
+}
+
 function bestPair(
-  queue: Queued[],
+  queue: LazyOrder<Queued>,
   from: number,
   maxRank: number,
   free: SchedulableWorker[],
@@ -110,8 +106,9 @@ function bestPair(
 ): Pick {
   let best: Pick | null = null;
   let considered = 0;
-  for (let i = from; i < queue.length && considered < FIT_WINDOW; i++) {
-    const entry = queue[i] as Queued;
+  for (let i = from; considered < FIT_WINDOW; i++) {
+    const entry = queue.at(i);
+    if (entry === undefined) break;
     if (!pickable(entry)) continue;
     if (entry.rank > maxRank && best !== null) break;
     let any = false;
@@ -133,70 +130,85 @@ function randomWorkerFor(entry: Queued, free: SchedulableWorker[], random: () =>
   return { entry, worker, fit: null };
 }
 
-/** Workers grouped by tag set: a pool has few distinct ones, so "can anyone run it" stays cheap. */
+/** Free workers counted by tag set: a pool has few distinct ones, so "can anyone run it" stays cheap. */
 class TagCheck {
-  private readonly tagSets: Readonly<Record<string, string>>[] = [];
-  constructor(workers: SchedulableWorker[]) {
-    const seen = new Set<string>();
+  private readonly bySet = new Map<string, { tags: Readonly<Record<string, string>>; free: number }>();
+
+  constructor(workers: readonly SchedulableWorker[]) {
     for (const worker of workers) {
-      const key = JSON.stringify(Object.entries(worker.tags).sort());
-      if (seen.has(key)) continue;
-      seen.add(key);
-      this.tagSets.push(worker.tags);
+      const key = tagKey(worker);
+      const entry = this.bySet.get(key);
+      if (entry) entry.free++;
+      else this.bySet.set(key, { tags: worker.tags, free: 1 });
     }
   }
+
+  taken(worker: SchedulableWorker): void {
+    const entry = this.bySet.get(tagKey(worker));
+    if (entry) entry.free--;
+  }
+
   anyCanRun(job: SchedulableJob): boolean {
-    return this.tagSets.some((tags) => workerHasTags({ tags }, job.requiredTags));
+    for (const { tags, free } of this.bySet.values()) {
+      if (free > 0 && workerHasTags({ tags }, job.requiredTags)) return true;
+    }
+    return false;
   }
 }
 
-interface CoalesceGroups {
-  /** Coalescible jobs per builder and branch, oldest first. */
-  members: Map<string, Queued[]>;
-  newest: Map<number, Queued>;
+function tagKey(worker: SchedulableWorker): string {
+  return JSON.stringify(Object.entries(worker.tags).sort());
 }
 
 function groupKey(job: SchedulableJob): string {
   return `${job.repo}\u0000${job.builder}\u0000${job.branch}`;
 }
 
-function coalesceGroups(queue: Queued[]): CoalesceGroups {
-  const members = new Map<string, Queued[]>();
-  for (const entry of queue) {
-    if (entry.job.coalesceLimit === null) continue;
-    const key = groupKey(entry.job);
-    const list = members.get(key);
-    if (list) list.push(entry);
-    else members.set(key, [entry]);
-  }
-  for (const list of members.values())
-    list.sort((a, b) => a.job.pendingSince - b.job.pendingSince || a.job.id - b.job.id);
-  return { members, newest: new Map() };
-}
+/** Coalescible jobs per builder and branch, oldest first; built on the first coalescing pick. */
+class CoalesceGroups {
+  private members: Map<string, Queued[]> | null = null;
 
-/**
- * When `picked` coalesces: the newest pending job of its builder and branch runs, and the
- * `limit − 1` pending jobs just older than it are folded into it (older ones beyond the limit
- * stay queued and fold together later, so every run covers a contiguous range of pushes).
- */
-function takeCoalesced(groups: CoalesceGroups, picked: Queued): Queued[] {
-  const limit = picked.job.coalesceLimit;
-  if (limit === null || limit < 2) return [];
-  const list = (groups.members.get(groupKey(picked.job)) ?? []).filter((e) => !e.taken);
-  if (list.length < 2) return [];
-  const newest = list.at(-1) as Queued;
-  const folded = list.slice(Math.max(0, list.length - limit), -1);
-  for (const entry of folded) entry.taken = true;
-  groups.newest.set(picked.job.id, newest);
-  return folded;
+  constructor(private readonly entries: readonly Queued[]) {}
+
+  /**
+   * When `picked` coalesces: the newest pending job of its builder and branch runs, and the
+   * `limit − 1` pending jobs just older than it are folded into it (older ones beyond the limit
+   * stay queued and fold together later, so every run covers a contiguous range of pushes).
+   */
+  take(picked: Queued): { run: Queued; coalesced: Queued[] } | null {
+    const limit = picked.job.coalesceLimit;
+    if (limit === null || limit < 2) return null;
+    const list = (this.groups().get(groupKey(picked.job)) ?? []).filter((e) => !e.taken);
+    if (list.length < 2) return null;
+    const coalesced = list.slice(Math.max(0, list.length - limit), -1);
+    for (const entry of coalesced) entry.taken = true;
+    return { run: list.at(-1) as Queued, coalesced };
+  }
+
+  private groups(): Map<string, Queued[]> {
+    if (this.members) return this.members;
+    const members = new Map<string, Queued[]>();
+    for (const entry of this.entries) {
+      if (entry.job.coalesceLimit === null) continue;
+      const key = groupKey(entry.job);
+      const list = members.get(key);
+      if (list) list.push(entry);
+      else members.set(key, [entry]);
+    }
+    for (const list of members.values()) {
+      list.sort((a, b) => a.job.pendingSince - b.job.pendingSince || a.job.id - b.job.id);
+    }
+    this.members = members;
+    return members;
+  }
 }
 
 function explain(
   pick: Pick,
   run: Queued,
   coalescedCount: number,
-  headIndex: number,
-  queue: Queued[],
+  head: Queued,
+  entries: readonly Queued[],
   policy: SchedulingPolicy,
   now: number,
 ): string {
@@ -206,13 +218,18 @@ function explain(
     const fitReasons = describeFit(pick.entry.job, pick.worker, pick.fit, now);
     reasons.push(...(fitReasons.length > 0 ? fitReasons : ['no waiting worker had a warm cache for it']));
   }
-  const ahead = queue.slice(0, queue.indexOf(pick.entry)).filter((e) => !e.taken && !e.job.coalesceTargetOnly).length;
-  if (pick.entry === queue[headIndex] || ahead === 0)
-    reasons.push(`first in its pool's queue (${policy.priorities ? 'priority, then age' : 'FIFO'})`);
-  else
+  const order = policy.priorities ? 'priority, then age' : 'FIFO';
+  const ahead = entries.filter((e) => !e.taken && !e.job.coalesceTargetOnly && inQueueOrder(e, pick.entry)).length;
+  if (ahead === 0) reasons.push(`first in its pool's queue (${order})`);
+  else if (pick.entry === head) {
+    reasons.push(
+      `first in its pool's queue (${order}) that a waiting worker can run; ${ahead} ahead need other workers`,
+    );
+  } else {
     reasons.push(
       `taken ahead of ${ahead} more urgent job(s) it fits better, within ${policy.fitBand} priority level(s)`,
     );
+  }
   if (coalescedCount > 0) {
     reasons.push(
       `runs the newest of ${coalescedCount + 1} pending ${run.job.builder} jobs on ${run.job.branch}; ${coalescedCount} coalesced into it`,

@@ -40,14 +40,16 @@ export function fitOf(job: SchedulableJob, worker: SchedulableWorker): Fit {
 }
 
 /**
- * Negative when `a` is the better fit: warm caches first (the most recent run on this builder
- * and branch, then this builder, then this repository), then learned speed against the
- * builder's preference.
+ * Negative when `a` is the better fit: how warm its caches are first (this builder and branch,
+ * then this builder, then this repository), then learned speed against the builder's
+ * preference, then which of equally warm, equally fast workers ran it most recently. Speed comes
+ * before recency because every worker that ran anything holds the repository: were recency
+ * first, `prefer` would never decide anything in a one-repository farm.
  */
 export function compareFit(a: Fit, b: Fit): number {
   if (a.warmth !== b.warmth) return b.warmth - a.warmth;
-  if (a.warmth > 0 && a.warmAt !== b.warmAt) return b.warmAt - a.warmAt;
-  return b.speed - a.speed;
+  if (a.speed !== b.speed) return b.speed - a.speed;
+  return a.warmth > 0 ? b.warmAt - a.warmAt : 0;
 }
 
 export function describeFit(job: SchedulableJob, worker: SchedulableWorker, fit: Fit, now: number): string[] {
