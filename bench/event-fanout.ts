@@ -14,6 +14,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SwitchyardClient } from '@switchyard/protocol';
@@ -132,8 +133,11 @@ async function run() {
   while (opened < SUBSCRIBERS) await new Promise((resolve) => setTimeout(resolve, 50));
 
   const cpuBefore = cpuSeconds(coordinator.pid);
+  const driverBefore = process.cpuUsage();
   const { sent, failed, elapsed } = await coordinator.produce();
   const cpu = (cpuSeconds(coordinator.pid) - cpuBefore) / elapsed;
+  const driverUsage = process.cpuUsage(driverBefore);
+  const driverCpu = (driverUsage.user + driverUsage.system) / 1e6 / elapsed;
   // Let the last events arrive before counting.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   for (const subscriber of subscribers) subscriber.close();
@@ -149,7 +153,8 @@ async function run() {
   console.log(
     `${SUBSCRIBERS} subscribers | ${produced.toFixed(0)} events/s produced (${sent - failed} pushes, ${failed} failed) | ` +
       `${delivered.toFixed(0)} deliveries/s | latency p50 ${p50} ms, p99 ${p99} ms, max ${latencies.at(-1)} ms | ` +
-      `coordinator CPU ${(cpu * 100).toFixed(0)} % of a core`,
+      `coordinator CPU ${(cpu * 100).toFixed(0)} % of a core, subscribers' process ${(driverCpu * 100).toFixed(0)} %, ` +
+      `machine load ${loadavg()[0]?.toFixed(1)}`,
   );
   return { p50, p99, cpu, produced, delivered };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventFilter, SwitchyardEvent } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,12 @@ import { freePort, killAll, startServer, startWorker, type TestServer } from '..
 const CONFIG = `
 repos: [{ name: demo, url: $REPO }]
 builders:
-  - { name: build, repo: demo, pool: linux, checkout: false, steps: [{ name: b, run: "echo built" }] }
+  - name: build
+    repo: demo
+    pool: linux
+    checkout: false
+    steps: [{ name: b, run: "echo built > out.txt" }]
+    artifacts: [out.txt]
   - { name: test, repo: demo, pool: linux, after: build, checkout: false, steps: [{ name: t, run: "true" }] }
   - name: lint
     repo: demo
@@ -123,12 +129,19 @@ describe('event filters, schemas and the WebSocket stream', () => {
     expect(jobsFinished.every((e) => e.id < featureCompletion.id)).toBe(true);
   });
 
-  it('gives job events their routing key and job.finished its result and attempt count', () => {
+  it('gives job events their routing key, and job.finished its result, attempt count and artifacts', () => {
     const failed = all.find(
       (e) => e.type === 'job.finished' && about(e).builder === 'lint',
     ) as SwitchyardEvent<'job.finished'>;
     expect(failed.routingKey).toBe('job.finished.demo.feature/x%2E1.lint.failure');
     expect(failed.data).toMatchObject({ result: 'failure', attempt: 1, artifacts: [] });
+    const built = all.find(
+      (e) => e.type === 'job.finished' && about(e).builder === 'build',
+    ) as SwitchyardEvent<'job.finished'>;
+    const sha256 = createHash('sha256').update('built\n').digest('hex');
+    expect(built.data.artifacts).toEqual([
+      { name: 'out.txt', size: 6, sha256, contentType: expect.any(String), url: `/api/v1/blobs/sha256/${sha256}` },
+    ]);
     const created = all.find((e) => e.type === 'push.created') as SwitchyardEvent;
     expect(created.routingKey).toBe('push.created.demo.main._');
     const connected = all.find((e) => e.type === 'worker.connected') as SwitchyardEvent;
