@@ -183,7 +183,7 @@ export const SchedulingSettings = Type.Object(
         minimum: 0,
         maximum: 10,
         description:
-          'how many priority levels behind the most urgent job a worker may take a job its caches or speed suit better (default 1)',
+          'how many priority levels behind the most urgent job a worker may take a job its caches or speed suit better (default 0.5)',
       }),
     ),
   },

@@ -29,7 +29,7 @@ function problemsOf(text: string) {
 describe('scenario files', () => {
   it('accept the example from the issue, with the documented defaults', () => {
     const scenario = parseScenario('issue.yaml', ISSUE_EXAMPLE);
-    expect(scenario).toMatchObject({ seed: 42, durationHours: 48, jitter: 0.1, agingMinutes: 10, fitBand: 1 });
+    expect(scenario).toMatchObject({ seed: 42, durationHours: 48, jitter: 0.1, agingMinutes: 10, fitBand: 0.5 });
     expect(scenario.workers.map((w) => [w.name, w.count, w.speed, w.exceptionRate])).toEqual([
       ['linux-1', 20, 1, 0],
       ['linux-2', 10, 0.6, 0],

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type ConfigProblem } from '@switchyard/coordinator/config/config-error';
+import { DEFAULT_SCHEDULING } from '@switchyard/coordinator/config/farm-config';
 import { schemaProblems } from '@switchyard/coordinator/config/schema-problems';
 import { Compile } from 'typebox/compile';
 import { isDocument, parseDocument } from 'yaml';
@@ -11,8 +12,8 @@ export const DEFAULTS = {
   branchPriority: 4,
   speed: 1,
   jitter: 0.1,
-  agingMinutes: 10,
-  fitBand: 1,
+  agingMinutes: DEFAULT_SCHEDULING.agingMs / 60_000,
+  fitBand: DEFAULT_SCHEDULING.fitBand,
   coalesceLimit: 8,
   maxAttempts: 3,
 } as const;

@@ -63,7 +63,7 @@ builders:
       'farm.yml',
       `${repos}builders: [{ name: b, repo: demo, pool: linux, steps: ${step} }]\n`,
     );
-    expect(defaults.scheduling).toEqual({ agingMs: 600_000, fitBand: 1 });
+    expect(defaults.scheduling).toEqual({ agingMs: 600_000, fitBand: 0.5 });
   });
 
   it('refuses a coalesce limit without coalescing and a branch rule that never applies', () => {
