@@ -67,13 +67,9 @@ function serveOrigin(path: string, res: import('node:http').ServerResponse): voi
 
 // ---- nginx, configured like our proxy: one process, honouring the origin's Cache-Control --------
 
-function hasCommand(command: string, versionFlag: string): boolean {
-  try {
-    execFileSync(command, [versionFlag], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether a program is installed (wrk -v exits with 1, so only a failure to start counts). */
+function isInstalled(command: string): boolean {
+  return spawnSync(command, ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
 async function startNginx(originUrl: string): Promise<{ url: string; process: ChildProcess; dir: string }> {
@@ -335,7 +331,7 @@ let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const ours = await startProxyProcess({ cacheDir, maxSize: '10GiB', upstreams: [`artifacts=${origin.url}`] });
   const proxies = [{ name: 'switchyard proxy', url: ours.url }];
-  const canCompare = hasCommand('nginx', '-v') && hasCommand('wrk', '-v');
+  const canCompare = isInstalled('nginx') && isInstalled('wrk');
   if (canCompare) {
     nginx = await startNginx(origin.url);
     proxies.push({ name: 'nginx proxy_cache', url: nginx.url });
