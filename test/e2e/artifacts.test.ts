@@ -129,7 +129,7 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
       ['build', 'success'],
       ['test', 'success'],
     ]);
-    const [buildJob, testJob] = done.jobs as [{ id: number }, { id: number }];
+    const [buildJob, testJob] = done.jobs.map((j) => ({ id: j.id })) as [{ id: number }, { id: number }];
 
     const artifacts = await reader.listArtifacts(buildJob.id);
     expect(artifacts.map((a) => a.name)).toEqual(['app.tar.gz']);

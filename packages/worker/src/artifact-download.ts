@@ -5,6 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { TRANSFER_IDLE_MS } from './artifact-upload.ts';
 
 export interface BlobSource {
   url: string;
@@ -76,6 +77,9 @@ function get(url: string, token: string | undefined, signal: AbortSignal): Promi
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const request = send(target, { method: 'GET', headers, signal });
+    request.setTimeout(TRANSFER_IDLE_MS, () =>
+      request.destroy(new Error(`no progress for ${TRANSFER_IDLE_MS / 1000} s`)),
+    );
     request.on('error', reject);
     request.on('response', resolve);
     request.end();

@@ -28,6 +28,8 @@ export interface UploadAnswer {
  * anyway after this long, as curl does after 1 s.
  */
 const CONTINUE_TIMEOUT_MS = 3000;
+/** A connection that moves no byte for this long is given up (and the transfer tried again). */
+export const TRANSFER_IDLE_MS = 60_000;
 
 /** The sha256 of a file, read as a stream. */
 export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
@@ -66,6 +68,9 @@ export function uploadWithExpect(upload: UploadRequest): Promise<UploadAnswer> {
       body.pipe(request);
     };
     const fallback = setTimeout(sendBody, CONTINUE_TIMEOUT_MS);
+    request.setTimeout(TRANSFER_IDLE_MS, () =>
+      request.destroy(new Error(`no progress for ${TRANSFER_IDLE_MS / 1000} s`)),
+    );
     request.on('continue', sendBody);
     request.on('error', (error) => {
       clearTimeout(fallback);
