@@ -81,12 +81,13 @@ export type JobInput = Type.Static<typeof JobInput>;
 export type ArtifactStats = Type.Static<typeof ArtifactStats>;
 export type CollectResult = Type.Static<typeof CollectResult>;
 
-export type ArchiveKind = 'tar' | 'tar.gz';
+export type ArchiveKind = 'tar' | 'tar.gz' | 'zip';
 
 /** How `unpack: true` reads an artifact, from its name; null when it can't. */
 export function archiveKind(name: string): ArchiveKind | null {
   if (/\.(tar\.gz|tgz)$/i.test(name)) return 'tar.gz';
   if (/\.tar$/i.test(name)) return 'tar';
+  if (/\.zip$/i.test(name)) return 'zip';
   return null;
 }
 

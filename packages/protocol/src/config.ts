@@ -45,7 +45,7 @@ export const FetchConfig = Type.Object(
     to: Type.Optional(
       Type.String({ minLength: 1, description: 'directory, relative to where the steps run; default .' }),
     ),
-    unpack: Type.Optional(Type.Boolean({ description: 'true: extract a .tar, .tar.gz or .tgz there' })),
+    unpack: Type.Optional(Type.Boolean({ description: 'true: extract a .tar, .tar.gz, .tgz or .zip there' })),
   },
   { additionalProperties: false },
 );

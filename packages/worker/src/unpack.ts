@@ -1,16 +1,22 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { archiveKind } from '@switchyard/protocol';
 import { extract } from 'tar';
+import yauzl from 'yauzl';
 
 /**
- * Extracts a .tar, .tar.gz or .tgz into `directory`. Entries can't land outside it (absolute
- * paths and `..` are refused by tar), and files belong to the worker's user, not to whoever
- * made the archive, even when the worker runs as root. Returns how many entries were written.
+ * Extracts a .tar, .tar.gz, .tgz or .zip into `directory`. Entries can't land outside it:
+ * absolute paths and `..` are refused (by tar, and by yauzl's name checks), and so are links
+ * in a zip. Files belong to the worker's user, not to whoever made the archive, even when the
+ * worker runs as root. Returns how many entries were written.
  */
 export async function unpackArchive(file: string, name: string, directory: string): Promise<number> {
   const kind = archiveKind(name);
-  if (kind === null) throw new Error(`cannot unpack "${name}": not a .tar, .tar.gz or .tgz`);
+  if (kind === null) throw new Error(`cannot unpack "${name}": not a .tar, .tar.gz, .tgz or .zip`);
   await mkdir(directory, { recursive: true });
+  if (kind === 'zip') return unzip(file, directory);
   let entries = 0;
   await extract({
     file,
@@ -23,4 +29,51 @@ export async function unpackArchive(file: string, name: string, directory: strin
     },
   });
   return entries;
+}
+
+/** The file type bits of a zip entry made on Unix, in the high half of its external attributes. */
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+function unzip(file: string, directory: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(file, { lazyEntries: true, strictFileNames: true, validateEntrySizes: true }, (error, zip) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      let entries = 0;
+      const fail = (cause: Error) => {
+        zip.close();
+        reject(cause);
+      };
+      zip.on('error', fail);
+      zip.on('end', () => resolve(entries));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const mode = (entry.externalFileAttributes >>> 16) & 0xffff;
+        const target = join(directory, entry.fileName);
+        entries += 1;
+        if (entry.fileName.endsWith('/')) {
+          mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
+          return;
+        }
+        if ((mode & S_IFMT) === S_IFLNK) {
+          fail(new Error(`refusing to unpack "${entry.fileName}": links are not extracted from a zip`));
+          return;
+        }
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError) {
+            fail(streamError);
+            return;
+          }
+          // Permission bits only: no setuid, setgid or sticky bit from an archive.
+          const permissions = mode & 0o777 || 0o644;
+          mkdir(dirname(target), { recursive: true })
+            .then(() => pipeline(stream, createWriteStream(target, { mode: permissions })))
+            .then(() => zip.readEntry(), fail);
+        });
+      });
+      zip.readEntry();
+    });
+  });
 }

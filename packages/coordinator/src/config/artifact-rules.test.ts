@@ -88,7 +88,7 @@ describe('artifacts and fetch in the config', () => {
       },
       {
         path: 'builders[4].fetch[0].unpack',
-        message: 'can only unpack .tar, .tar.gz and .tgz files, and "x.bin" is none of those',
+        message: 'can only unpack .tar, .tar.gz, .tgz and .zip files, and "x.bin" is none of those',
       },
     ]);
   });

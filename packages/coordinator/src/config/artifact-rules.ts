@@ -72,7 +72,7 @@ export function artifactProblems(config: FarmConfig): ConfigProblem[] {
       if (entry.unpack && !isUnpackable(entry.artifact)) {
         problems.push({
           path: `${where}.unpack`,
-          message: `can only unpack .tar, .tar.gz and .tgz files, and "${entry.artifact}" is none of those`,
+          message: `can only unpack .tar, .tar.gz, .tgz and .zip files, and "${entry.artifact}" is none of those`,
         });
       }
     });

@@ -1,0 +1,95 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { create } from 'tar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unpackArchive } from './unpack.ts';
+
+/** A zip of stored (uncompressed) entries made on Unix, with the modes given. */
+function zipOf(entries: { name: string; content?: string; mode: number }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name);
+    const data = Buffer.from(entry.content ?? '');
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc32(data), 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc32(data), 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE((entry.mode << 16) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, data);
+    centrals.push(central, name);
+    offset += local.length + name.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+describe('unpackArchive', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'unpack-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('extracts a .tar.gz with its modes', async () => {
+    mkdirSync(join(dir, 'stage/bin'), { recursive: true });
+    writeFileSync(join(dir, 'stage/bin/tool.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
+    writeFileSync(join(dir, 'stage/README'), 'read me\n');
+    await create({ gzip: true, file: join(dir, 'app.tar.gz'), cwd: join(dir, 'stage') }, ['bin', 'README']);
+    expect(await unpackArchive(join(dir, 'app.tar.gz'), 'app.tar.gz', join(dir, 'out'))).toBe(3);
+    expect(readFileSync(join(dir, 'out/README'), 'utf8')).toBe('read me\n');
+    expect(statSync(join(dir, 'out/bin/tool.sh')).mode & 0o111).not.toBe(0);
+  });
+
+  it('extracts a .zip, keeping execute bits but no setuid bit', async () => {
+    writeFileSync(
+      join(dir, 'app.zip'),
+      zipOf([
+        { name: 'bin/', mode: 0o040755 },
+        { name: 'bin/tool.sh', content: '#!/bin/sh\n', mode: 0o104755 },
+        { name: 'docs/notes.txt', content: 'notes', mode: 0o100644 },
+      ]),
+    );
+    expect(await unpackArchive(join(dir, 'app.zip'), 'app.zip', join(dir, 'out'))).toBe(3);
+    expect(readFileSync(join(dir, 'out/docs/notes.txt'), 'utf8')).toBe('notes');
+    const mode = statSync(join(dir, 'out/bin/tool.sh')).mode;
+    expect(mode & 0o111).not.toBe(0);
+    expect(mode & 0o4000).toBe(0);
+  });
+
+  it('refuses zip entries that climb out of the directory, and links', async () => {
+    writeFileSync(join(dir, 'evil.zip'), zipOf([{ name: '../escaped.txt', content: 'x', mode: 0o100644 }]));
+    await expect(unpackArchive(join(dir, 'evil.zip'), 'evil.zip', join(dir, 'out'))).rejects.toThrow(/\.\./);
+    expect(() => statSync(join(dir, 'escaped.txt'))).toThrow();
+    writeFileSync(join(dir, 'link.zip'), zipOf([{ name: 'etc', content: '/etc', mode: 0o120777 }]));
+    await expect(unpackArchive(join(dir, 'link.zip'), 'link.zip', join(dir, 'out2'))).rejects.toThrow(/links/);
+  });
+
+  it('refuses what it cannot unpack', async () => {
+    writeFileSync(join(dir, 'x.bin'), 'x');
+    await expect(unpackArchive(join(dir, 'x.bin'), 'x.bin', join(dir, 'out'))).rejects.toThrow(
+      'cannot unpack "x.bin": not a .tar, .tar.gz, .tgz or .zip',
+    );
+  });
+});
