@@ -17,7 +17,7 @@ export function addServerCommand(program: Command): void {
     .summary('run the coordinator')
     .description('Run the coordinator: the API, the scheduler and the live event stream')
     .option('--config <file>', 'farm configuration (repos, builders, auth)', 'switchyard.yml')
-    .option('--data <dir>', 'where the database and the logs are kept', '.switchyard/data')
+    .option('--data <dir>', 'where the database, the logs and the artifacts are kept', '.switchyard/data')
     .option('--port <port>', 'port to listen on (0: any free port)', wholeNumber(0, 65535), DEFAULT_PORT)
     .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .addHelpText(
