@@ -32,6 +32,14 @@ builders:
     checkout: false
     fetch: [{ from: build, artifact: app.tar.gz, to: pkg, unpack: true }]
     steps: [{ name: run, run: ./pkg/bin/tool.sh }]
+  - name: inspect
+    repo: demo
+    pool: direct
+    branches: [main]
+    after: build
+    checkout: false
+    fetch: [{ from: build, artifact: app.tar.gz, to: pkg }]
+    steps: [{ name: list, run: tar -tzf pkg/app.tar.gz }]
   - name: incomplete
     repo: demo
     pool: linux
@@ -114,6 +122,14 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
       workDir: farm.workerDir('w1'),
       env: { SWITCHYARD_TOKEN: TOKENS.T_WORKER, SWITCHYARD_CACHE: proxy.url },
     });
+    // A worker without a cache fetches from the coordinator itself.
+    startWorker({
+      server: server.url,
+      name: 'w2',
+      pool: 'direct',
+      workDir: farm.workerDir('w2'),
+      env: { SWITCHYARD_TOKEN: TOKENS.T_WORKER },
+    });
   });
 
   afterAll(async () => {
@@ -121,15 +137,20 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
     farm.remove();
   });
 
-  it('a build uploads its package; the test job after it fetches it through the proxy, verified and unpacked', async () => {
+  it('a build uploads its package; the jobs after it fetch it, through the proxy or not, verified', async () => {
     const revision = farm.commit('main', { 'README.md': 'one\n' }, 'one');
     const push = await reader.createPush({ repo: 'demo', branch: 'main', revision });
     const done = await waitForPushFinal(reader, push.id);
     expect(done.jobs.map((j) => [j.builder, j.state])).toEqual([
       ['build', 'success'],
       ['test', 'success'],
+      ['inspect', 'success'],
     ]);
-    const [buildJob, testJob] = done.jobs.map((j) => ({ id: j.id })) as [{ id: number }, { id: number }];
+    const [buildJob, testJob, inspectJob] = done.jobs.map((j) => ({ id: j.id })) as [
+      { id: number },
+      { id: number },
+      { id: number },
+    ];
 
     const artifacts = await reader.listArtifacts(buildJob.id);
     expect(artifacts.map((a) => a.name)).toEqual(['app.tar.gz']);
@@ -160,6 +181,11 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
     expect(testLog).toContain('downloaded from the cache');
     expect(testLog).toContain('unpacked 2 entries into pkg');
     expect(testLog).toContain('tool works');
+
+    const inspectLog = await logOf(reader, inspectJob.id);
+    expect(inspectLog).toContain('downloaded from the coordinator');
+    expect(inspectLog).toContain('saved as pkg/app.tar.gz');
+    expect(inspectLog).toContain('bin/tool.sh');
 
     const stats = (await (await fetch(`${proxy.url}/_stats`)).json()) as {
       upstreams: Record<string, { misses: number; bytes_served: number }>;
