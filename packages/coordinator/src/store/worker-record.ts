@@ -3,8 +3,11 @@ import { benchDurationMs } from '../scheduler/worker-health.ts';
 import { type AttemptRow, iso, type JobRow, toWorker } from './mappers.ts';
 import type { WriteContext } from './write-context.ts';
 
-/** Exceptions that say something about the job, not the machine: they don't bench a worker. */
-const JOB_CAUSED_EXCEPTIONS = new Set(['timeout']);
+/**
+ * Exceptions that say nothing about the machine's health, so they don't bench it: the job's own
+ * timeout, and an operator stopping the worker mid-job.
+ */
+const NOT_THE_MACHINES_FAULT = new Set(['timeout', 'worker-stopped']);
 
 /**
  * What an ended attempt teaches about its worker: a success refines its learned speed against
@@ -16,7 +19,7 @@ export async function recordWorkerOutcome(ctx: WriteContext, attempt: AttemptRow
   const worker = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', attempt.worker).executeTakeFirst();
   if (!worker) return;
   if (attempt.state === 'exception') {
-    if (attempt.reason !== null && JOB_CAUSED_EXCEPTIONS.has(attempt.reason)) return;
+    if (attempt.reason !== null && NOT_THE_MACHINES_FAULT.has(attempt.reason)) return;
     const streak = worker.exception_streak + 1;
     const until = ctx.now + benchDurationMs(streak);
     const benched = await ctx.trx
