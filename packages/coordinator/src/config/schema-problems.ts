@@ -68,7 +68,7 @@ export function schemaProblems(validator: Validator, value: unknown): ConfigProb
 function expectation(keyword: string, params: Record<string, unknown>): string | null {
   switch (keyword) {
     case 'type':
-      return `expected ${params.type === 'array' ? 'a list' : params.type === 'object' ? 'a mapping' : `a ${params.type}`}`;
+      return `expected ${params.type === 'array' ? 'a list' : params.type === 'object' ? 'a mapping' : `${/^[aeiou]/.test(String(params.type)) ? 'an' : 'a'} ${params.type}`}`;
     case 'minimum':
       return `expected a number >= ${params.limit}`;
     case 'exclusiveMinimum':
