@@ -99,6 +99,7 @@ describe('the answers', () => {
     expect(metrics).toMatch(/switchyard_builder_outcome_ratio\{builder="check",outcome="failure"\} 0\.3333/);
     expect(metrics).toMatch(/switchyard_push_end_to_end_seconds\{repo="demo",branch="main",stat="median"\} [0-9.]+/);
     expect(metrics).toMatch(/switchyard_wait_seconds\{pool="linux",stat="p90"\} [0-9.]+/);
+    expect(metrics).toMatch(/switchyard_last_green_timestamp_seconds\{repo="demo",branch="main"\} [0-9.]+/);
     expect(metrics).toMatch(/switchyard_worker_utilisation_ratio\{worker="w1",pool="linux"\} [0-9.]+/);
   });
 

@@ -1,9 +1,10 @@
+import { ApiError } from '@switchyard/protocol';
 import { Gauge, type Registry } from 'prom-client';
 import type { StatsQueries } from './stats-queries.ts';
 
 /**
  * The answers as Prometheus gauges, computed over the last 7 days when scraped:
- * end-to-end time per repo and branch, wait per pool, duration and failure and exception rates
+ * end-to-end time and the last green push per repo and branch, wait per pool, duration and failure and exception rates
  * per builder, utilisation per worker.
  */
 export function registerStatsMetrics(registry: Registry, stats: StatsQueries): void {
@@ -18,6 +19,23 @@ export function registerStatsMetrics(registry: Registry, stats: StatsQueries): v
       for (const group of (await stats.pushTimes({})).groups) {
         this.set({ repo: group.repo, branch: group.branch, stat: 'median' }, seconds(group.endToEnd.medianMs));
         this.set({ repo: group.repo, branch: group.branch, stat: 'p90' }, seconds(group.endToEnd.p90Ms));
+      }
+    },
+  });
+  new Gauge({
+    name: 'switchyard_last_green_timestamp_seconds',
+    help: 'When the newest push whose every job succeeded completed, by repo and branch (branches pushed to in the last 7 days)',
+    labelNames: ['repo', 'branch'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const group of (await stats.pushTimes({})).groups) {
+        const green = await stats.lastGreen(group.repo, group.branch).catch((error: unknown) => {
+          // A branch with no green push yet has no sample; anything else is a real failure.
+          if (error instanceof ApiError && error.code === 'not-found') return null;
+          throw error;
+        });
+        if (green) this.set({ repo: group.repo, branch: group.branch }, Date.parse(green.completedAt) / 1000);
       }
     },
   });
