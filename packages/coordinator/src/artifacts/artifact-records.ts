@@ -89,10 +89,19 @@ export class ArtifactRecords {
 
   /**
    * Records (job, name) → blob, replacing what an earlier attempt uploaded under that name, and
-   * announces it. Returns the artifact and whether the blob was stored already.
+   * announces it. Returns the artifact and whether the blob was stored already. The attempt is
+   * checked again here: a body can take minutes, and an attempt that lost its lease meanwhile
+   * must not replace what the job's next attempt uploaded.
    */
   async record(target: UploadTarget, blob: NewArtifact): Promise<{ artifact: Artifact; deduplicated: boolean }> {
     return this.store.write(async (ctx) => {
+      const attempt = await ctx.trx
+        .selectFrom('attempts')
+        .selectAll()
+        .where('job_id', '=', target.job.id)
+        .where('number', '=', target.attemptNumber)
+        .executeTakeFirstOrThrow();
+      if (attempt.state !== 'running') throw leaseLost(attempt);
       const inserted = await ctx.trx
         .insertInto('blobs')
         .values({ sha256: blob.sha256, size: blob.size, content_type: blob.contentType, created_at: ctx.now })

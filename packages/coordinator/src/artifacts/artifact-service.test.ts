@@ -158,6 +158,22 @@ describe('ArtifactService', () => {
     ).rejects.toMatchObject({ code: 'lease-lost' });
   });
 
+  it('records nothing, and keeps no blob, when the attempt ended while its body was arriving', async () => {
+    const build = await runningBuild();
+    const admitted = await service.admit(build.jobId, 'late.tar.gz', {
+      'x-switchyard-attempt': String(build.attemptId),
+    });
+    const arriving = new PassThrough() as PassThrough & { complete: boolean };
+    const received = service.receive(admitted, arriving);
+    await finish(build.attemptId);
+    arriving.complete = true;
+    arriving.end(Buffer.from('late bytes'));
+    await expect(received).rejects.toMatchObject({ code: 'lease-lost' });
+    expect(await service.records.list(build.jobId)).toEqual([]);
+    expect(await service.records.blob(sha256('late bytes'))).toBeUndefined();
+    expect(existsSync(blobs.pathOf(sha256('late bytes')))).toBe(false);
+  });
+
   it("resolves a job's fetch entries to the artifacts of the job it waited for, also through another", async () => {
     const push = await store.createPush(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
     const [buildId, testId, talosId] = push.jobs.map((j) => j.id) as [number, number, number];

@@ -100,7 +100,13 @@ export class ArtifactService {
     }
     const answer = await this.locks.run(received.sha256, async () => {
       await this.blobs.commit(received);
-      return this.records.record(upload.target, this.newArtifact(upload, received.sha256, received.size));
+      try {
+        return await this.records.record(upload.target, this.newArtifact(upload, received.sha256, received.size));
+      } catch (error) {
+        // The collector only knows blobs by their rows: a file no row names would stay for ever.
+        if (!(await this.records.blob(received.sha256))) await this.blobs.remove(received.sha256);
+        throw error;
+      }
     });
     this.metrics.uploads.inc({ outcome: 'uploaded' });
     return answer;
