@@ -96,7 +96,8 @@ export class EventLog {
         this.matchWaiters.delete(waiter);
         waiter.wake();
       } else {
-        waiter.cursor = this.last;
+        // Never back: a reader may have asked to start after an id the log has not reached.
+        waiter.cursor = Math.max(waiter.cursor, this.last);
       }
     }
   }
