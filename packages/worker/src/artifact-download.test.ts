@@ -78,6 +78,34 @@ describe('downloadBlob', () => {
     expect(fallbacks[1]).toMatch(/^the cache: got 18000 bytes with sha256 [0-9a-f]{64}, expected 18000 bytes with/);
   });
 
+  it('gives up on a source as soon as it sends more bytes than the artifact has', async () => {
+    const endless = await serving((response) => {
+      const more = () => {
+        while (!response.destroyed && response.write(content));
+        if (!response.destroyed) response.once('drain', more);
+      };
+      more();
+    });
+    try {
+      const fallbacks: string[] = [];
+      const file = join(dir, 'd');
+      const used = await download(
+        file,
+        [
+          { url: endless.url, label: 'the cache' },
+          { url: good.url, label: 'the coordinator' },
+        ],
+        fallbacks,
+      );
+      expect(used.label).toBe('the coordinator');
+      expect(readFileSync(file)).toEqual(content);
+      expect(fallbacks).toEqual([`the cache: more than the ${content.length} bytes expected`]);
+    } finally {
+      endless.server.closeAllConnections();
+      endless.server.close();
+    }
+  });
+
   it('keeps no file when every source fails, and says why for each', async () => {
     const file = join(dir, 'c');
     await expect(download(file, [{ url: corrupt.url, label: 'the cache' }], [])).rejects.toThrow(/^the cache: got/);

@@ -60,6 +60,11 @@ async function fetchVerified(url: string, download: DownloadRequest): Promise<vo
   const verify = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
+      // A body longer than the artifact is wrong already; reading on would only fill the disk.
+      if (size > download.size) {
+        callback(new Error(`more than the ${download.size} bytes expected`));
+        return;
+      }
       hash.update(chunk);
       callback(null, chunk);
     },
