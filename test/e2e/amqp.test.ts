@@ -88,6 +88,8 @@ describe('the AMQP topic exchange', () => {
   }, 60_000);
 
   afterAll(async () => {
+    // The exchange is durable and the broker is shared: leave it as it was found.
+    await (await consumer?.createChannel())?.deleteExchange(exchange);
     await consumer?.close();
     await link?.cut();
     await killAll();
