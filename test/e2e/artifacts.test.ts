@@ -342,6 +342,8 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
       expect(whole.status).toBe(200);
       expect(whole.headers.get('etag')).toBe(`"${digest}"`);
       expect(whole.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(whole.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(whole.headers.get('content-security-policy')).toContain('sandbox');
       expect(whole.headers.get('content-length')).toBe(String(10 * 1000 * 1000));
       expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(digest);
 

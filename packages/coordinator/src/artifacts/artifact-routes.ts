@@ -166,7 +166,14 @@ async function serveBlob(ctx: ApiContext, sha256: string, request: FastifyReques
     throw new ApiError('not-found', `no blob with sha256 ${sha256}`);
   }
   const etag = `"${sha256}"`;
-  reply.header('etag', etag).header('cache-control', IMMUTABLE).header('accept-ranges', 'bytes');
+  // Artifacts are whatever a build wrote: a browser must download them, never render them as the
+  // API's own pages (an uploaded .html would otherwise run with this origin's cookies).
+  reply
+    .header('etag', etag)
+    .header('cache-control', IMMUTABLE)
+    .header('accept-ranges', 'bytes')
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', "default-src 'none'; sandbox");
   if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
   const ifRange = request.headers['if-range'];
   const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, blob.size) : null;
