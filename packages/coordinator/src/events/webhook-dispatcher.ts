@@ -23,6 +23,9 @@ interface Loop {
  */
 export class WebhookDispatcher {
   private readonly loops = new Map<number, Loop>();
+  /** After close(), a crashed loop's delayed restart must not bring loops back. */
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: SubscriptionStore,
@@ -42,6 +45,7 @@ export class WebhookDispatcher {
 
   /** Starts loops for new subscriptions and stops those of deleted ones. */
   async refresh(): Promise<void> {
+    if (this.closed) return;
     const ids = new Set((await this.store.all()).map((row) => row.id));
     for (const [id, loop] of this.loops) {
       if (!ids.has(id)) {
@@ -59,6 +63,8 @@ export class WebhookDispatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     const loops = [...this.loops.values()];
     this.loops.clear();
     for (const loop of loops) {
@@ -75,7 +81,11 @@ export class WebhookDispatcher {
       this.logger.error({ err: error, subscription: id }, 'webhook delivery loop failed; restarting it');
       if (!abort.signal.aborted && this.loops.get(id) === loop) {
         this.loops.delete(id);
-        setTimeout(() => void this.refresh(), 1000);
+        this.restartTimer = setTimeout(() => {
+          this.refresh().catch((refreshError: unknown) => {
+            this.logger.error({ err: refreshError }, 'restarting webhook delivery loops failed');
+          });
+        }, 1000);
       }
     });
     this.loops.set(id, loop);

@@ -7,6 +7,9 @@ import type { StatsQueries } from './stats-queries.ts';
  * end-to-end time and the last green push per repo and branch, wait per pool, duration and failure and exception rates
  * per builder, utilisation per worker.
  */
+/** How far back a scrape looks for a branch's last green push. */
+const LAST_GREEN_SEARCH = 1000;
+
 export function registerStatsMetrics(registry: Registry, stats: StatsQueries): void {
   const seconds = (ms: number | null) => (ms === null ? Number.NaN : ms / 1000);
   new Gauge({
@@ -30,7 +33,8 @@ export function registerStatsMetrics(registry: Registry, stats: StatsQueries): v
     async collect() {
       this.reset();
       for (const group of (await stats.pushTimes({})).groups) {
-        const green = await stats.lastGreen(group.repo, group.branch).catch((error: unknown) => {
+        // Bounded, so a branch that has never been green costs a scrape no more than a page or two.
+        const green = await stats.lastGreen(group.repo, group.branch, LAST_GREEN_SEARCH).catch((error: unknown) => {
           // A branch with no green push yet has no sample; anything else is a real failure.
           if (error instanceof ApiError && error.code === 'not-found') return null;
           throw error;

@@ -103,9 +103,13 @@ export class StatsQueries {
     );
   }
 
-  /** The newest push of the branch whose every job (the newest per builder) succeeded. */
-  async lastGreen(repo: string, branch: string): Promise<LastGreen> {
+  /**
+   * The newest push of the branch whose every job (the newest per builder) succeeded, looking
+   * back through at most `searchPushes` pushes (all of them by default).
+   */
+  async lastGreen(repo: string, branch: string, searchPushes = Number.POSITIVE_INFINITY): Promise<LastGreen> {
     let before = Number.MAX_SAFE_INTEGER;
+    let searched = 0;
     for (;;) {
       const rows = await this.db
         .selectFrom('pushes')
@@ -131,7 +135,8 @@ export class StatsQueries {
           jobs: jobs.length,
         };
       }
-      if (rows.length < PAGE) {
+      searched += rows.length;
+      if (rows.length < PAGE || searched >= searchPushes) {
         throw new ApiError('not-found', `no push on ${repo} ${branch} has had every job succeed`, { repo, branch });
       }
       before = (rows.at(-1) as (typeof rows)[number]).id;
