@@ -70,6 +70,10 @@ function sseSink(out: ServerResponse): EventSink {
     },
     dropped(reason, resumeAfter) {
       out.write(`event: dropped\ndata: ${JSON.stringify({ reason, resumeAfter })}\n\n`);
+      // A stalled consumer may never read what is still buffered for it: let it go, memory and all.
+      const timer = setTimeout(() => out.destroy(), DRAIN_TIMEOUT_MS);
+      timer.unref();
+      out.once('close', () => clearTimeout(timer));
     },
   };
 }
