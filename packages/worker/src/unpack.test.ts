@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -84,6 +84,23 @@ describe('unpackArchive', () => {
     expect(() => statSync(join(dir, 'escaped.txt'))).toThrow();
     writeFileSync(join(dir, 'link.zip'), zipOf([{ name: 'etc', content: '/etc', mode: 0o120777 }]));
     await expect(unpackArchive(join(dir, 'link.zip'), 'link.zip', join(dir, 'out2'))).rejects.toThrow(/links/);
+  });
+
+  it('never writes a zip entry through a link already in the directory', async () => {
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'victim.txt'), 'untouched');
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    symlinkSync(outside, join(out, 'linked-dir'));
+    symlinkSync(join(outside, 'victim.txt'), join(out, 'linked-file.txt'));
+    writeFileSync(join(dir, 'a.zip'), zipOf([{ name: 'linked-dir/new.txt', content: 'x', mode: 0o100644 }]));
+    await expect(unpackArchive(join(dir, 'a.zip'), 'a.zip', out)).rejects.toThrow(/outside .* through a link/);
+    expect(() => statSync(join(outside, 'new.txt'))).toThrow();
+    writeFileSync(join(dir, 'b.zip'), zipOf([{ name: 'linked-file.txt', content: 'replaced', mode: 0o100644 }]));
+    expect(await unpackArchive(join(dir, 'b.zip'), 'b.zip', out)).toBe(1);
+    expect(readFileSync(join(outside, 'victim.txt'), 'utf8')).toBe('untouched');
+    expect(readFileSync(join(out, 'linked-file.txt'), 'utf8')).toBe('replaced');
   });
 
   it('refuses what it cannot unpack', async () => {

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, mkdir, realpath, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { archiveKind } from '@switchyard/protocol';
 import { extract } from 'tar';
@@ -9,7 +9,7 @@ import yauzl from 'yauzl';
 /**
  * Extracts a .tar, .tar.gz, .tgz or .zip into `directory`. Entries can't land outside it:
  * absolute paths and `..` are refused (by tar, and by yauzl's name checks), and so are links
- * in a zip. Files belong to the worker's user, not to whoever made the archive, even when the
+ * in a zip, and writing through a link already in the directory. Files belong to the worker's user, not to whoever made the archive, even when the
  * worker runs as root. Returns how many entries were written.
  */
 export async function unpackArchive(file: string, name: string, directory: string): Promise<number> {
@@ -69,6 +69,7 @@ function unzip(file: string, directory: string): Promise<number> {
           // Permission bits only: no setuid, setgid or sticky bit from an archive.
           const permissions = mode & 0o777 || 0o644;
           mkdir(dirname(target), { recursive: true })
+            .then(() => checkWritableInside(directory, target, entry.fileName))
             .then(() => pipeline(stream, createWriteStream(target, { mode: permissions })))
             .then(() => zip.readEntry(), fail);
         });
@@ -76,4 +77,18 @@ function unzip(file: string, directory: string): Promise<number> {
       zip.readEntry();
     });
   });
+}
+
+/**
+ * The directory may already hold links (a checked-out tree can): an entry must not be written
+ * through one to somewhere outside it. A link where the file itself goes is replaced, not followed.
+ */
+async function checkWritableInside(directory: string, target: string, entryName: string): Promise<void> {
+  const root = await realpath(directory);
+  const parent = await realpath(dirname(target));
+  if (parent !== root && !parent.startsWith(root + sep)) {
+    throw new Error(`refusing to unpack "${entryName}": its directory leads outside ${directory} through a link`);
+  }
+  const existing = await lstat(target).catch(() => null);
+  if (existing?.isSymbolicLink()) await unlink(target);
 }
