@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
@@ -218,5 +218,16 @@ describe('ArtifactService', () => {
     expect(await service.records.blob(sha256('alone'))).toBeUndefined();
     expect((await service.records.list(build.jobId)).map((a) => a.name)).toEqual(['new.tar.gz']);
     expect(await service.collect()).toEqual({ expiredArtifacts: 0, deletedBlobs: 0, freedBytes: 0 });
+  });
+
+  it('collects a blob file no row names, as a crash between its rename and its row leaves', async () => {
+    const build = await runningBuild();
+    await upload(build.jobId, 'kept.tar.gz', 'kept');
+    const stray = blobs.pathOf(sha256('stray'));
+    mkdirSync(dirname(stray), { recursive: true });
+    writeFileSync(stray, 'stray');
+    expect(await service.collect()).toEqual({ expiredArtifacts: 0, deletedBlobs: 1, freedBytes: 5 });
+    expect(existsSync(stray)).toBe(false);
+    expect(existsSync(blobs.pathOf(sha256('kept')))).toBe(true);
   });
 });

@@ -112,7 +112,10 @@ export class ArtifactService {
     return answer;
   }
 
-  /** Deletes expired artifacts, then every blob nothing references any more, file and row. */
+  /**
+   * Deletes expired artifacts, then every blob nothing references any more, file and row, and
+   * blob files that have no row at all.
+   */
   async collect(): Promise<CollectResult> {
     const expiredArtifacts = await this.records.deleteExpired();
     let deletedBlobs = 0;
@@ -122,6 +125,18 @@ export class ArtifactService {
         const forgotten = await this.records.forgetBlob(sha256);
         if (forgotten !== null) await this.blobs.remove(sha256);
         return forgotten;
+      });
+      if (size === null) continue;
+      deletedBlobs += 1;
+      freedBytes += size;
+    }
+    // A crash between a blob's rename and its row leaves a file no row names: find those too.
+    for await (const sha256 of this.blobs.storedDigests()) {
+      const size = await this.locks.run(sha256, async () => {
+        if (await this.records.blob(sha256)) return null;
+        const stray = await this.blobs.sizeOnDisk(sha256);
+        await this.blobs.remove(sha256);
+        return stray;
       });
       if (size === null) continue;
       deletedBlobs += 1;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -34,6 +34,16 @@ export class BlobStore {
   async init(): Promise<void> {
     await rm(this.tempDir, { recursive: true, force: true });
     await mkdir(this.tempDir, { recursive: true });
+  }
+
+  /** The digests of every blob file on disk, found by walking the two-level directory. */
+  async *storedDigests(): AsyncGenerator<string> {
+    for (const prefix of await readdir(this.dir)) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      for (const rest of await readdir(join(this.dir, prefix)).catch(() => [] as string[])) {
+        if (/^[0-9a-f]{62}$/.test(rest)) yield prefix + rest;
+      }
+    }
   }
 
   pathOf(sha256: string): string {
