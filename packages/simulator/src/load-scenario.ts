@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { afterNames, findCycle } from '@switchyard/coordinator/config/builder-dependencies';
 import { ConfigError, type ConfigProblem } from '@switchyard/coordinator/config/config-error';
 import { DEFAULT_SCHEDULING } from '@switchyard/coordinator/config/farm-config';
 import { schemaProblems } from '@switchyard/coordinator/config/schema-problems';
@@ -47,11 +48,6 @@ export function parseScenario(file: string, text: string): Scenario {
   const problems = semanticProblems(value);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return compileScenario(value);
-}
-
-function afterList(after: string | string[] | undefined): string[] {
-  if (after === undefined) return [];
-  return Array.isArray(after) ? after : [after];
 }
 
 function semanticProblems(file: ScenarioFile): ConfigProblem[] {
@@ -103,7 +99,7 @@ function semanticProblems(file: ScenarioFile): ConfigProblem[] {
           message: `expected one of the branches (${[...branchNames].join(', ')}), got "${name}"`,
         });
     });
-    afterList(builder.after).forEach((name, j) => {
+    afterNames(builder).forEach((name, j) => {
       const afterPath = Array.isArray(builder.after) ? `${path}.after[${j}]` : `${path}.after`;
       const target = builders.get(name);
       if (target === undefined) {
@@ -119,7 +115,7 @@ function semanticProblems(file: ScenarioFile): ConfigProblem[] {
     });
   });
   if (problems.length === 0) {
-    const cycle = findCycle(file);
+    const cycle = findCycle(file.builders);
     if (cycle)
       problems.push({
         path: `builders[${builders.get(cycle[0] as string)}].after`,
@@ -134,30 +130,6 @@ function branchesMissing(mine: string[] | undefined, theirs: string[] | undefine
   return (mine ?? all).filter((branch) => !theirs.includes(branch));
 }
 
-function findCycle(file: ScenarioFile): string[] | null {
-  const edges = new Map(file.builders.map((b) => [b.name, afterList(b.after)]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): string[] | null => {
-    if (state.get(name) === 'done') return null;
-    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const next of edges.get(name) ?? []) {
-      const cycle = visit(next);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(name, 'done');
-    return null;
-  };
-  for (const name of edges.keys()) {
-    const cycle = visit(name);
-    if (cycle) return cycle;
-  }
-  return null;
-}
-
 function defaultGroupName(pool: string, index: number): string {
   return `${pool}-${index + 1}`;
 }
@@ -169,7 +141,7 @@ function busyHoursList(busy: ScenarioFile['busy_hours']): BusyHours[] {
 
 function compileScenario(file: ScenarioFile): Scenario {
   const builders: Builder[] = file.builders.map((b) => {
-    const after = afterList(b.after);
+    const after = afterNames(b);
     return {
       name: b.name,
       pool: b.pool,

@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { type BuilderConfig, type FarmConfig, FETCH_STEP, isUnpackable, UPLOAD_STEP } from '@switchyard/protocol';
 import picomatch from 'picomatch';
+import { afterNames } from './builder-dependencies.ts';
 import type { ConfigProblem } from './config-error.ts';
-import { afterNames } from './farm-config.ts';
 
 const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BuilderConfig, FarmConfig, RepoConfig, Scope } from '@switchyard/protocol';
 import picomatch from 'picomatch';
 import type { SpeedPreference } from '../scheduler/model.ts';
+import { afterNames } from './builder-dependencies.ts';
 import { compileEvents, type EventsConfig } from './events-config.ts';
 
 export const DEFAULT_SETTINGS = {
@@ -71,12 +72,6 @@ export interface Farm {
   scheduling: SchedulingSettings;
   /** The `branches:` priority of a branch: the first matching entry's, else the default. */
   branchPriority(branch: string): number;
-}
-
-/** A builder's `after`, which the file may give as one name or a list. */
-export function afterNames(builder: BuilderConfig): string[] {
-  if (builder.after === undefined) return [];
-  return Array.isArray(builder.after) ? builder.after : [builder.after];
 }
 
 export function sha256Hex(text: string): string {

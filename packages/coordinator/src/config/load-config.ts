@@ -3,9 +3,10 @@ import { FarmConfig } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
 import { isDocument, parseDocument } from 'yaml';
 import { artifactProblems } from './artifact-rules.ts';
+import { afterNames, findCycle } from './builder-dependencies.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
 import { eventsProblems } from './events-config.ts';
-import { afterNames, compileFarm, type Farm } from './farm-config.ts';
+import { compileFarm, type Farm } from './farm-config.ts';
 import { schemaProblems } from './schema-problems.ts';
 
 const validator = Compile(FarmConfig);
@@ -85,7 +86,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
       }
     });
   });
-  const cycle = findCycle(config);
+  const cycle = findCycle(config.builders);
   if (cycle) {
     problems.push({
       path: `builders[${builderIndex.get(cycle[0] as string)}].after`,
@@ -123,32 +124,4 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
     }
   });
   return problems;
-}
-
-/** Returns the builder names around a cycle of `after` edges (first name repeated at the end), or null. */
-function findCycle(config: FarmConfig): string[] | null {
-  const edges = new Map<string, string[]>();
-  for (const b of config.builders) {
-    edges.set(b.name, afterNames(b));
-  }
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): string[] | null => {
-    if (state.get(name) === 'done' || !edges.has(name)) return null;
-    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const next of edges.get(name) ?? []) {
-      const cycle = visit(next);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(name, 'done');
-    return null;
-  };
-  for (const name of edges.keys()) {
-    const cycle = visit(name);
-    if (cycle) return cycle;
-  }
-  return null;
 }
