@@ -149,30 +149,12 @@ export class CacheHandler {
       return true;
     }
     const size = entry.meta.size;
-    const range = chooseRange(size, req.headers, {
-      etag,
-      lastModified: headers['last-modified'] as string | undefined,
-    });
-    if (range.kind === 'unsatisfiable') {
+    const span = writeRangeHead(req, res, size, headers, status);
+    if (span === null) {
       body.release();
-      sendError(
-        res,
-        416,
-        'range-not-satisfiable',
-        `the object has ${size} bytes`,
-        { size },
-        {
-          [STATUS_HEADER]: status,
-          'content-range': `bytes */${size}`,
-        },
-      );
       return true;
     }
-    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
-    headers['accept-ranges'] = 'bytes';
-    headers['content-length'] = end - start + 1;
-    if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
-    res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+    const { start, end } = span;
     if (req.method === 'HEAD' || size === 0) {
       body.release();
       res.end();
@@ -199,30 +181,12 @@ export class CacheHandler {
     let start = 0;
     let end: number | undefined;
     if (size !== undefined) {
-      const range = chooseRange(size, req.headers, {
-        etag: headers.etag as string | undefined,
-        lastModified: headers['last-modified'] as string | undefined,
-      });
-      if (range.kind === 'unsatisfiable') {
+      const span = writeRangeHead(req, res, size, headers, status);
+      if (span === null) {
         reader.detach();
-        sendError(
-          res,
-          416,
-          'range-not-satisfiable',
-          `the object has ${size} bytes`,
-          { size },
-          {
-            [STATUS_HEADER]: status,
-            'content-range': `bytes */${size}`,
-          },
-        );
         return Promise.resolve();
       }
-      [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
-      headers['accept-ranges'] = 'bytes';
-      headers['content-length'] = end - start + 1;
-      if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
-      res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+      ({ start, end } = span);
     } else {
       res.writeHead(200, headers);
     }
@@ -302,4 +266,41 @@ function etagListMatches(ifNoneMatch: string | undefined, etag: string): boolean
     const tag = candidate.trim();
     return tag === '*' || tag.replace(/^W\//, '') === bare;
   });
+}
+
+/**
+ * Answers the request's `Range` (or its absence) for an object of `size` bytes: writes the head
+ * of a 200 or 206 and returns the span of bytes to send, or answers 416 and returns null.
+ */
+function writeRangeHead(
+  req: IncomingMessage,
+  res: ServerResponse,
+  size: number,
+  headers: OutgoingHttpHeaders,
+  status: CacheStatus,
+): { start: number; end: number } | null {
+  const range = chooseRange(size, req.headers, {
+    etag: headers.etag as string | undefined,
+    lastModified: headers['last-modified'] as string | undefined,
+  });
+  if (range.kind === 'unsatisfiable') {
+    sendError(
+      res,
+      416,
+      'range-not-satisfiable',
+      `the object has ${size} bytes`,
+      { size },
+      {
+        [STATUS_HEADER]: status,
+        'content-range': `bytes */${size}`,
+      },
+    );
+    return null;
+  }
+  const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1];
+  headers['accept-ranges'] = 'bytes';
+  headers['content-length'] = end - start + 1;
+  if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+  return { start, end };
 }
