@@ -21,18 +21,14 @@ import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { freePort, killAll, startServer, type TestServer } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { flagOption, numberOption, textOption } from './options.ts';
 
-const option = (name: string, fallback: number) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const MIB = option('mib', 1024);
-const RUNS = option('runs', 3);
-const BIG_GIB = option('big-gib', 4);
+const MIB = numberOption('mib', 1024);
+const RUNS = numberOption('runs', 3);
+const BIG_GIB = numberOption('big-gib', 4);
 const CHUNK = 1024 * 1024;
-const blobDirIndex = process.argv.indexOf('--blob-dir');
-const BLOB_DIR = blobDirIndex > 0 ? process.argv[blobDirIndex + 1] : undefined;
-const BUILT = process.argv.includes('--built');
+const BLOB_DIR = textOption('blob-dir');
+const BUILT = flagOption('built');
 const BUNDLE = fileURLToPath(new URL('../packages/cli/dist/switchyard.mjs', import.meta.url));
 
 /** The coordinator from the built bundle, run with plain node. */

@@ -15,14 +15,11 @@ import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
 
-const arg = (name: string, fallback: number) => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const WORKERS = arg('workers', 50);
-const JOBS = arg('jobs', 500);
-const RUNS = arg('runs', 3);
+const WORKERS = numberOption('workers', 50);
+const JOBS = numberOption('jobs', 500);
+const RUNS = numberOption('runs', 3);
 /** Between pushes: long enough that the previous job was claimed, so every push meets waiting workers. */
 const SPACING_MS = 20;
 

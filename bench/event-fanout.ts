@@ -22,17 +22,13 @@ import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer } from '../test/helpers/processes.ts';
 import { EVENTS_PER_PUSH, FANOUT_CONFIG, filterFor, produce, pushRequest } from './fanout-workload.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption, textOption } from './options.ts';
 
-function arg(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? (process.argv[index + 1] as string) : fallback;
-}
-
-const SUBSCRIBERS = Number(arg('subscribers', '1000'));
-const RATE = Number(arg('rate', '2000'));
-const SECONDS = Number(arg('seconds', '20'));
-const RUNS = Number(arg('runs', '3'));
-const PRODUCER = arg('producer', 'in-process');
+const SUBSCRIBERS = numberOption('subscribers', 1000);
+const RATE = numberOption('rate', 2000);
+const SECONDS = numberOption('seconds', 20);
+const RUNS = numberOption('runs', 3);
+const PRODUCER = textOption('producer') ?? 'in-process';
 if (PRODUCER !== 'in-process' && PRODUCER !== 'api') throw new Error('--producer is in-process or api');
 
 /** CPU seconds (user + system) a process has used, from /proc. */

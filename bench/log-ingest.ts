@@ -8,12 +8,11 @@ import type { SwitchyardEvent } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
 
 const WORKERS = 8;
-const mibArg = process.argv.indexOf('--mib-per-worker');
-const MIB_PER_WORKER = mibArg > 0 ? Number(process.argv[mibArg + 1]) : 64;
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+const MIB_PER_WORKER = numberOption('mib-per-worker', 64);
+const RUNS = numberOption('runs', 3);
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

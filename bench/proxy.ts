@@ -26,13 +26,10 @@ import { type Origin, startOrigin } from '../packages/proxy/src/testing/origin.t
 import { freePort, killAll } from '../test/helpers/processes.ts';
 import { startProxyProcess } from '../test/helpers/proxy.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
 
-function flag(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-}
-const SECONDS = flag('seconds', 5);
-const ROUNDS = flag('rounds', 3);
+const SECONDS = numberOption('seconds', 5);
+const ROUNDS = numberOption('rounds', 3);
 const MiB = 2 ** 20;
 
 /** Deterministic bytes for a name: AES-CTR keystream, fast enough for hundreds of MiB. */

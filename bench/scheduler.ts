@@ -18,9 +18,9 @@ import {
 } from '@switchyard/coordinator/scheduler';
 import { type Random, seededRandom } from '@switchyard/simulator';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
 
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 200;
+const RUNS = numberOption('runs', 200);
 const PENDING = 10_000;
 const WORKERS = 500;
 const MINUTE = 60_000;

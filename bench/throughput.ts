@@ -9,11 +9,10 @@ import type { SwitchyardEvent } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
 
-const jobsArg = process.argv.indexOf('--jobs');
-const JOBS = jobsArg > 0 ? Number(process.argv[jobsArg + 1]) : 400;
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+const JOBS = numberOption('jobs', 400);
+const RUNS = numberOption('runs', 3);
 
 async function run(workers: number): Promise<number> {
   const farm = new TestFarm();
