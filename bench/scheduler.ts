@@ -10,12 +10,7 @@
  */
 
 import { loadavg } from 'node:os';
-import {
-  type SchedulableJob,
-  type SchedulableWorker,
-  type SchedulingPolicy,
-  schedule,
-} from '@switchyard/coordinator/scheduler';
+import { everyRule, type SchedulableJob, type SchedulableWorker, schedule } from '@switchyard/coordinator/scheduler';
 import { type Random, seededRandom } from '@switchyard/simulator';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
@@ -55,15 +50,8 @@ const BUILDERS = ['linux', 'linux64', 'win32', 'macosx'].flatMap((platform): Ben
   { name: `${platform}-talos`, prefer: 'any', coalesce: true, tags: { talos: 'yes' } },
 ]);
 
-const POLICY: SchedulingPolicy = {
-  priorities: true,
-  agingMs: 10 * MINUTE,
-  fitBand: 1,
-  affinity: true,
-  coalescing: true,
-  health: true,
-  random: Math.random,
-};
+/** The live coordinator's rules and default settings. */
+const POLICY = everyRule();
 
 function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T;

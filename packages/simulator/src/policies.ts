@@ -1,4 +1,4 @@
-import type { SchedulingPolicy } from '@switchyard/coordinator/scheduler';
+import { everyRule, type SchedulingPolicy } from '@switchyard/coordinator/scheduler';
 import type { Random } from './prng.ts';
 import type { Scenario } from './scenario.ts';
 import { MINUTE_MS } from './workload.ts';
@@ -16,14 +16,16 @@ export function isPolicyName(name: string): name is PolicyName {
  * but keeps FIFO and random choice, `pooled-smart` is Switchyard's scheduler with every rule on.
  */
 export function schedulingPolicy(name: PolicyName, scenario: Scenario, random: Random): SchedulingPolicy {
-  const smart = name === 'pooled-smart';
+  if (name === 'pooled-smart') {
+    return everyRule({ agingMs: scenario.agingMinutes * MINUTE_MS, fitBand: scenario.fitBand }, random);
+  }
   return {
-    priorities: smart,
-    agingMs: smart ? scenario.agingMinutes * MINUTE_MS : 0,
-    fitBand: smart ? scenario.fitBand : 0,
-    affinity: smart,
-    coalescing: smart,
-    health: smart,
+    priorities: false,
+    agingMs: 0,
+    fitBand: 0,
+    affinity: false,
+    coalescing: false,
+    health: false,
     random,
   };
 }

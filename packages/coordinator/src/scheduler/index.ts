@@ -1,6 +1,7 @@
 /** The scheduler's public face: what the coordinator and the simulator share. */
 export { type DependencyVerdict, dependencyVerdict } from './dependencies.ts';
 export { MEDIAN_SAMPLE, median, nextSpeed } from './learned-speed.ts';
+export { everyRule } from './live-policy.ts';
 export type {
   Decision,
   SchedulableJob,

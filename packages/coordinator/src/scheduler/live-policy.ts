@@ -1,15 +1,20 @@
-import type { Farm } from '../config/farm-config.ts';
+import { DEFAULT_SCHEDULING, type Farm, type SchedulingSettings } from '../config/farm-config.ts';
 import type { SchedulingPolicy } from './model.ts';
 
-/** The live coordinator runs every rule; only aging and the fit band come from the config. */
-export function schedulingPolicy(farm: Farm): SchedulingPolicy {
+/** Every rule on; only aging and the fit band are settings. */
+export function everyRule(settings: SchedulingSettings = DEFAULT_SCHEDULING, random = Math.random): SchedulingPolicy {
   return {
     priorities: true,
-    agingMs: farm.scheduling.agingMs,
-    fitBand: farm.scheduling.fitBand,
+    agingMs: settings.agingMs,
+    fitBand: settings.fitBand,
     affinity: true,
     coalescing: true,
     health: true,
-    random: Math.random,
+    random,
   };
+}
+
+/** The live coordinator runs every rule, with the config's aging and fit band. */
+export function schedulingPolicy(farm: Farm): SchedulingPolicy {
+  return everyRule(farm.scheduling);
 }
