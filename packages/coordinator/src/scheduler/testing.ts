@@ -1,17 +1,11 @@
+import { everyRule } from './live-policy.ts';
 import type { SchedulableJob, SchedulableWorker, SchedulingPolicy } from './model.ts';
 
 /** Builders of jobs, workers and policies for scheduler tests and benchmarks. */
 export const MINUTE = 60_000;
 
-export const SMART_POLICY: SchedulingPolicy = {
-  priorities: true,
-  agingMs: 10 * MINUTE,
-  fitBand: 1,
-  affinity: true,
-  coalescing: true,
-  health: true,
-  random: () => 0,
-};
+/** Every rule, with a whole-level fit band and a random source that always says 0. */
+export const SMART_POLICY: SchedulingPolicy = everyRule({ agingMs: 10 * MINUTE, fitBand: 1 }, () => 0);
 
 let nextId = 1;
 
