@@ -1,21 +1,15 @@
-import { EVENT_TYPES } from '@switchyard/protocol';
+import { EVENT_TYPES, type EventFilter } from '@switchyard/protocol';
 import type { Command } from 'commander';
 import { addConnectionOptions, type ConnectionOptions, connect } from '../connection.ts';
 import { formatEventLine } from '../format/event-line.ts';
 import { styleFor } from '../format/style.ts';
 import { parseList, wholeNumber } from '../option-parsers.ts';
 
-interface WatchOptions extends ConnectionOptions {
-  types?: string[];
-  repo?: string;
-  branch?: string;
-  builder?: string;
-  result?: string;
-  author?: string;
-  routingKey?: string;
-  since?: number;
-  json?: boolean;
-}
+type WatchOptions = ConnectionOptions &
+  Omit<EventFilter, 'job' | 'push'> & {
+    since?: number;
+    json?: boolean;
+  };
 
 export function addWatchCommand(program: Command): void {
   const command = program
