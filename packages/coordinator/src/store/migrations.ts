@@ -179,6 +179,13 @@ const migrations: Record<string, Migration> = {
         .columns(['pool', 'queue_rank', 'id'])
         .where(sql.ref('state'), '=', 'pending')
         .execute();
+      // Learned speed: a builder's latest successful runs, for its median.
+      await db.schema
+        .createIndex('jobs_succeeded_by_builder')
+        .on('jobs')
+        .columns(['builder', 'finished_at'])
+        .where(sql.ref('state'), '=', 'success')
+        .execute();
       // Coalescing: pending jobs of one builder and branch.
       await db.schema
         .createIndex('jobs_pending_by_builder')

@@ -38,17 +38,20 @@ export async function recordWorkerOutcome(ctx: WriteContext, attempt: AttemptRow
   }
   let speed = worker.speed;
   if (attempt.state === 'success' && attempt.finished_at !== null) {
+    // A successful job's start and finish are those of its successful attempt; the partial index
+    // jobs_succeeded_by_builder makes this a seek, not a scan of the whole history.
     const recent = await ctx.trx
-      .selectFrom('attempts')
-      .innerJoin('jobs', 'jobs.id', 'attempts.job_id')
-      .select(['attempts.started_at', 'attempts.finished_at'])
-      .where('jobs.builder', '=', job.builder)
-      .where('attempts.state', '=', 'success')
-      .orderBy('attempts.finished_at', 'desc')
-      .limit(MEDIAN_SAMPLE)
+      .selectFrom('jobs')
+      .select(['started_at', 'finished_at'])
+      .where('builder', '=', job.builder)
+      .where('state', '=', 'success')
+      .orderBy('finished_at', 'desc')
+      .limit(MEDIAN_SAMPLE - 1)
       .execute();
-    const durations = recent.map((r) => (r.finished_at as number) - r.started_at);
-    speed = nextSpeed(worker.speed, attempt.finished_at - attempt.started_at, median(durations));
+    // This job is not final yet (its attempt ends first), so its own run joins the sample here.
+    const duration = attempt.finished_at - attempt.started_at;
+    const durations = [duration, ...recent.map((r) => (r.finished_at as number) - (r.started_at as number))];
+    speed = nextSpeed(worker.speed, duration, median(durations));
   }
   await ctx.trx
     .updateTable('workers')
