@@ -94,10 +94,9 @@ builders:
     expect(await claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'a' })).toBeNull();
     const other = await claim('w2', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'b' });
     expect(other?.job.id).toBe(first?.job.id);
-    await store.attemptFinished(other?.attemptId as number, {
-      result: 'success',
-      finishedAt: new Date().toISOString(),
-    });
+    // A second later: a run of 0 ms (claim and report in one millisecond) teaches no speed.
+    const later = new Date(Date.now() + 1000).toISOString();
+    await store.attemptFinished(other?.attemptId as number, { result: 'success', finishedAt: later });
     const healthy = await db.selectFrom('workers').selectAll().where('name', '=', 'w2').executeTakeFirstOrThrow();
     expect(healthy).toMatchObject({ exception_streak: 0, benched_until: null, speed: 1 });
   });
