@@ -21,6 +21,7 @@ import { LOG_CONTENT_TYPE } from './log-frames.ts';
 import { parseSse } from './sse.ts';
 import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from './stats.ts';
 import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
+import { TOOLS_BASE_PATH, type ToolRecord, toolPath } from './tools.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 
@@ -172,6 +173,15 @@ export class SwitchyardClient {
   /** Deletes expired artifacts and the blobs nothing references any more, now rather than at the next sweep. */
   collectArtifacts(): Promise<CollectResult> {
     return this.request('POST', '/api/v1/artifacts/collect');
+  }
+
+  /** The tool store's files, newest first; `filename` keeps those uploaded under that name. */
+  async listTools(query: { filename?: string } = {}): Promise<ToolRecord[]> {
+    return (await this.request<{ tools: ToolRecord[] }>('GET', TOOLS_BASE_PATH, { query })).tools;
+  }
+  /** Removes a tool from the store; its bytes go at the next collection unless an artifact shares them. */
+  async deleteTool(sha512: string): Promise<void> {
+    await this.request('DELETE', toolPath(sha512));
   }
 
   /** The job's log as plain text; with `follow`, yields output until the job ends. */

@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   'invalid-request': 400,
   'invalid-log-frames': 400,
+  'digest-mismatch': 400,
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,
@@ -12,6 +13,7 @@ export const ERROR_STATUS = {
   'lease-lost': 409,
   'name-in-use': 409,
   'log-sequence-gap': 409,
+  'length-required': 411,
   'payload-too-large': 413,
   'range-not-satisfiable': 416,
   'unsupported-media-type': 415,

@@ -12,4 +12,5 @@ export * from './sse.ts';
 export * from './states.ts';
 export * from './stats.ts';
 export * from './subscriptions.ts';
+export * from './tools.ts';
 export * from './version.ts';

@@ -1,0 +1,53 @@
+import Type from 'typebox';
+import { Sha256Hex } from './artifacts.ts';
+
+/**
+ * The coordinator's tool store, tooltool-compatible: a file is at `<base>/sha512/<digest>`, so
+ * any tooltool-style client fetches from it with base = `<coordinator>/api/v1/tools`.
+ */
+export const TOOLS_BASE_PATH = '/api/v1/tools';
+
+/** `public` (anyone may download it) or `internal` (the farm's read rule applies), sent with an upload. */
+export const TOOL_VISIBILITY_HEADER = 'x-tool-visibility';
+/** The tooltool filename an upload is recorded under; the same content may have several. */
+export const TOOL_FILENAME_HEADER = 'x-tool-filename';
+
+export const TOOL_VISIBILITIES = ['public', 'internal'] as const;
+export type ToolVisibility = (typeof TOOL_VISIBILITIES)[number];
+
+export const Sha512Hex = Type.String({ pattern: '^[0-9a-f]{128}$', description: 'sha512, 128 lower-case hex digits' });
+
+/** A tooltool filename: one path segment, not hidden. */
+export const ToolFilename = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[^./\\\\][^/\\\\]*$',
+  description: 'a file name without "/" or "\\\\", not starting with a dot',
+});
+
+export const ToolRecord = Type.Object({
+  sha512: Sha512Hex,
+  sha256: Sha256Hex,
+  size: Type.Integer({ minimum: 0 }),
+  visibility: Type.Enum<[...typeof TOOL_VISIBILITIES]>([...TOOL_VISIBILITIES], {
+    description: 'public: anyone may download it; internal: the farm read rule applies',
+  }),
+  filenames: Type.Array(Type.String(), { description: 'every name this content was uploaded under, oldest first' }),
+  uploadedAt: Type.String({ format: 'date-time', description: 'when it was first stored; ISO 8601, UTC' }),
+});
+
+export type ToolRecord = Type.Static<typeof ToolRecord>;
+
+/** Where a tool's bytes are, relative to the coordinator. */
+export function toolPath(sha512: string): string {
+  return `${TOOLS_BASE_PATH}/sha512/${sha512}`;
+}
+
+export function isToolVisibility(value: string): value is ToolVisibility {
+  return (TOOL_VISIBILITIES as readonly string[]).includes(value);
+}
+
+/** Whether a name is a tooltool filename (the same rule as the ToolFilename schema). */
+export function isToolFilename(name: string): boolean {
+  return name.length >= 1 && name.length <= 255 && /^[^./\\][^/\\]*$/.test(name);
+}
