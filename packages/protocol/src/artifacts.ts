@@ -81,16 +81,24 @@ export type JobInput = Type.Static<typeof JobInput>;
 export type ArtifactStats = Type.Static<typeof ArtifactStats>;
 export type CollectResult = Type.Static<typeof CollectResult>;
 
-export type ArchiveKind = 'tar' | 'tar.gz' | 'zip';
+export type ArchiveKind = 'tar' | 'tar.gz' | 'tar.xz' | 'tar.bz2' | 'tar.zst' | 'zip';
 
-/** How `unpack: true` reads an artifact, from its name; null when it can't. */
+/** The kinds a builder's `fetch: unpack: true` takes; tool manifests take every ArchiveKind. */
+const ARTIFACT_ARCHIVE_KINDS: readonly ArchiveKind[] = ['tar', 'tar.gz', 'zip'];
+
+/** An archive's kind, from its name; null when it is none of them. */
 export function archiveKind(name: string): ArchiveKind | null {
   if (/\.(tar\.gz|tgz)$/i.test(name)) return 'tar.gz';
+  if (/\.tar\.xz$/i.test(name)) return 'tar.xz';
+  if (/\.tar\.bz2$/i.test(name)) return 'tar.bz2';
+  if (/\.tar\.zst$/i.test(name)) return 'tar.zst';
   if (/\.tar$/i.test(name)) return 'tar';
   if (/\.zip$/i.test(name)) return 'zip';
   return null;
 }
 
+/** Whether a builder's `fetch:` can unpack an artifact of this name. */
 export function isUnpackable(name: string): boolean {
-  return archiveKind(name) !== null;
+  const kind = archiveKind(name);
+  return kind !== null && ARTIFACT_ARCHIVE_KINDS.includes(kind);
 }

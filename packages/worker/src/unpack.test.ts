@@ -1,4 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -106,7 +118,74 @@ describe('unpackArchive', () => {
   it('refuses what it cannot unpack', async () => {
     writeFileSync(join(dir, 'x.bin'), 'x');
     await expect(unpackArchive(join(dir, 'x.bin'), 'x.bin', join(dir, 'out'))).rejects.toThrow(
-      'cannot unpack "x.bin": not a .tar, .tar.gz, .tgz or .zip',
+      'cannot unpack "x.bin": not a .tar, .tar.gz, .tgz, .tar.xz, .tar.bz2, .tar.zst or .zip',
+    );
+  });
+
+  /** A tar made by GNU tar from `stage/`, with its compression flag and any further arguments. */
+  function gnuTar(archive: string, flags: string[], members: string[]): string {
+    const file = join(dir, archive);
+    execFileSync('tar', ['-cf', file, ...flags, '-C', join(dir, 'stage'), ...members], { stdio: 'pipe' });
+    return file;
+  }
+
+  it.each([
+    ['app.tar.xz', '-J'],
+    ['app.tar.bz2', '-j'],
+    ['app.tar.zst', '--zstd'],
+    ['app.tgz', '-z'],
+    ['app.tar', '--no-auto-compress'],
+  ])('extracts a %s made by GNU tar through the system decompressor', async (archive, flag) => {
+    mkdirSync(join(dir, 'stage/app/bin'), { recursive: true });
+    writeFileSync(join(dir, 'stage/app/bin/cc'), '#!/bin/sh\n', { mode: 0o755 });
+    symlinkSync('bin/cc', join(dir, 'stage/app/cc'));
+    const file = gnuTar(archive, [flag], ['app']);
+    expect(await unpackArchive(file, archive, join(dir, 'out'))).toBe(4);
+    expect(statSync(join(dir, 'out/app/bin/cc')).mode & 0o111).not.toBe(0);
+    expect(readFileSync(join(dir, 'out/app/cc'), 'utf8')).toBe('#!/bin/sh\n');
+  });
+
+  it('refuses tar entries that climb out, absolute paths, links pointing outside and setuid bits', async () => {
+    mkdirSync(join(dir, 'stage'));
+    writeFileSync(join(dir, 'stage/f'), 'x');
+    symlinkSync('../../outside', join(dir, 'stage/up-link'));
+    symlinkSync('/etc/passwd', join(dir, 'stage/abs-link'));
+    writeFileSync(join(dir, 'stage/suid'), 'x', { mode: 0o755 });
+    chmodSync(join(dir, 'stage/suid'), 0o4755);
+    const cases: [string, string[], string[], RegExp][] = [
+      ['up.tar.xz', ['-J', '-P', '--transform', 's,^,../,'], ['f'], /"\.\.\/f" climbs out/],
+      ['abs.tar.gz', ['-z', '-P', '--transform', 's,^,/tmp/,'], ['f'], /"\/tmp\/f" is an absolute path/],
+      ['up-link.tar.bz2', ['-j'], ['up-link'], /the link "up-link" points outside the directory/],
+      ['abs-link.tar.zst', ['--zstd'], ['abs-link'], /the link "abs-link" points outside the directory/],
+      ['suid.tar', [], ['suid'], /"suid" has the setuid or setgid bit/],
+    ];
+    for (const [archive, flags, members, expected] of cases) {
+      const out = join(dir, `out-${archive}`);
+      await expect(unpackArchive(gnuTar(archive, flags, members), archive, out)).rejects.toThrow(expected);
+      expect(readdirSync(out)).toEqual([]);
+    }
+    expect(existsSync(join(dir, 'f'))).toBe(false);
+  });
+
+  it('names the missing decompressor and its Debian package', async () => {
+    mkdirSync(join(dir, 'stage'));
+    writeFileSync(join(dir, 'stage/f'), 'x');
+    const file = gnuTar('a.tar.zst', ['--zstd'], ['f']);
+    const path = process.env.PATH;
+    process.env.PATH = join(dir, 'no-commands-here');
+    try {
+      await expect(unpackArchive(file, 'a.tar.zst', join(dir, 'out'))).rejects.toThrow(
+        'cannot unpack "a.tar.zst": the zstd command is not installed (apt-get install zstd)',
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  it('reports a corrupt compressed archive with what the decompressor said', async () => {
+    writeFileSync(join(dir, 'bad.tar.xz'), 'not xz at all');
+    await expect(unpackArchive(join(dir, 'bad.tar.xz'), 'bad.tar.xz', join(dir, 'out'))).rejects.toThrow(
+      /cannot unpack "bad\.tar\.xz": xz failed: .*format/i,
     );
   });
 });
