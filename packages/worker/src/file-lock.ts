@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { sleep } from './sleep.ts';
 
 /** Who holds a lock: enough to tell, from another process, whether the holder still lives. */
@@ -72,8 +72,11 @@ async function tryCreate(path: string, purpose: string): Promise<boolean> {
   try {
     await mkdir(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    return tryCreate(path, purpose);
   }
   const owner: LockOwner = {
     pid: process.pid,

@@ -1,0 +1,271 @@
+import { mkdir, readFile, realpath, rename } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { HeldLock } from '../file-lock.ts';
+import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
+import { type CheckoutPass, StoreCheckout } from './store-checkout.ts';
+import { urlHash } from './store-layout.ts';
+import { isDamage, redactUrl, VcsCommandError, vcsSucceeds } from './vcs-command.ts';
+
+/**
+ * Every git command on a store or tree: no hooks (a repository's hooks are not ours to run),
+ * no detached-HEAD lecture, and automatic gc in the foreground, so it runs under our lock.
+ */
+const GIT_SETTINGS = ['-c', 'core.hooksPath=/dev/null', '-c', 'advice.detachedHead=false', '-c', 'gc.autoDetach=false'];
+
+interface LockedStore extends CheckoutPass {
+  /** Held until the tree is registered in the store. */
+  lock: HeldLock;
+}
+
+/**
+ * Git: a bare store per repository (keyed by its root commit, so two URLs of one repository
+ * share it) and the tree as a worktree of it. A worktree shares the store's objects safely:
+ * gc in the store keeps what any worktree's HEAD and index need, unlike `--shared` or
+ * `--reference`, whose borrowers break when the store is gc'd.
+ */
+export function gitCheckout(request: ResolvedCheckout, timer: PhaseTimer): Promise<CheckoutReport> {
+  return new GitCheckout(request, timer).run();
+}
+
+class GitCheckout extends StoreCheckout {
+  protected readonly program = 'git';
+
+  protected async checkoutOnce(): Promise<CheckoutPass> {
+    const { lock, ...store } = await this.storeWithRevision();
+    const fresh = await this.holding(lock, () => this.registerTree(store.storePath));
+    await this.updateTree(fresh);
+    return store;
+  }
+
+  private async storeWithRevision(): Promise<LockedStore> {
+    const { url, depth } = this.request;
+    if (depth !== undefined) return this.shallowStore(urlHash(url));
+    for (;;) {
+      const key = await this.layout.knownKey('git', url);
+      if (key === null) {
+        const discovered = await this.discoverStore();
+        if (discovered) return discovered;
+        continue;
+      }
+      const path = this.layout.storePath('git', key);
+      this.storePath = path;
+      const lock = await this.lockStore(path);
+      try {
+        if (await this.layout.isFinished(path, 'git', key)) {
+          const fetched = await this.fetchIfMissing(path);
+          return { storeKey: key, storePath: path, createdStore: false, fetched, lock };
+        }
+        // Recorded but gone or unfinished: find it again from scratch.
+        await this.layout.forgetKey('git', url);
+      } catch (error) {
+        await lock.release();
+        throw error;
+      }
+      await lock.release();
+    }
+  }
+
+  /**
+   * First sight of a URL: fetch it into a temporary store to learn its root commit. If a store
+   * of that repository exists (the same repository at another URL), the objects move over
+   * locally and the temporary one goes; otherwise it becomes the store. Null: someone else
+   * finished discovering this URL while we waited, so look again.
+   */
+  private async discoverStore(): Promise<LockedStore | null> {
+    const { url, log, revision } = this.request;
+    const discoveryLock = await this.lock(
+      this.layout.discoveryLockPath('git', url),
+      `first fetch of ${redactUrl(url)}`,
+    );
+    return this.holding(discoveryLock, async () => {
+      if ((await this.layout.knownKey('git', url)) !== null) return null;
+      const temporary = this.layout.discoveryPath('git', url);
+      this.storePath = temporary;
+      await this.layout.remove(temporary);
+      await this.initStore(temporary);
+      log(`new store: cloning ${redactUrl(url)}`);
+      await this.fetchIfMissing(temporary);
+      const key = await this.rootCommit(temporary);
+      const path = this.layout.storePath('git', key);
+      const lock = await this.lockStore(path);
+      try {
+        let createdStore = false;
+        if (await this.layout.isFinished(path, 'git', key)) {
+          log(`${redactUrl(url)} is repository ${key.slice(0, 12)}, already in the store: adding what it fetched`);
+          this.storePath = path;
+          await this.git(path, ['fetch', '--quiet', '--no-tags', '--', temporary, '+refs/*:refs/*']);
+          if (!(await this.hasRevision(path))) await this.git(path, ['fetch', '--quiet', '--', temporary, revision]);
+          await this.layout.remove(temporary);
+        } else {
+          await this.layout.remove(path);
+          await this.layout.markFinished(temporary, { kind: 'git', key, createdAt: new Date().toISOString() });
+          await rename(temporary, path);
+          this.storePath = path;
+          createdStore = true;
+        }
+        await this.layout.rememberKey('git', url, key);
+        return { storeKey: key, storePath: path, createdStore, fetched: true, lock };
+      } catch (error) {
+        await lock.release();
+        throw error;
+      }
+    });
+  }
+
+  /** A shallow store can't know its root commit: it is keyed by its URL and holds only `depth` of history. */
+  private async shallowStore(key: string): Promise<LockedStore> {
+    const path = this.layout.storePath('git-shallow', key);
+    this.storePath = path;
+    const lock = await this.lockStore(path);
+    try {
+      let createdStore = false;
+      if (!(await this.layout.isFinished(path, 'git-shallow', key))) {
+        await this.layout.remove(path);
+        await this.initStore(path);
+        await this.layout.markFinished(path, { kind: 'git-shallow', key, createdAt: new Date().toISOString() });
+        createdStore = true;
+      }
+      const fetched = await this.fetchIfMissing(path);
+      return { storeKey: key, storePath: path, createdStore, fetched, lock };
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  private async initStore(path: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    await this.vcs(['init', '--quiet', '--bare', path]);
+    // Sparse settings are per tree, kept in each worktree's own config. With per-worktree config,
+    // core.bare must move to the store's own part of it, or every worktree would think it is bare.
+    await this.git(path, ['config', 'core.repositoryformatversion', '1']);
+    await this.git(path, ['config', 'extensions.worktreeConfig', 'true']);
+    await this.git(path, ['config', '--unset', 'core.bare']);
+    await this.git(path, ['config', '--worktree', 'core.bare', 'true']);
+    await this.git(path, ['config', 'gc.autoDetach', 'false']);
+  }
+
+  /**
+   * Brings the revision into the store unless it is there: the URL's branches and tags (what
+   * the next jobs will likely want; a shallow store skips them), then the revision itself if
+   * no branch holds it. Returns whether the network was used.
+   */
+  private async fetchIfMissing(path: string): Promise<boolean> {
+    const { url, revision, depth, log } = this.request;
+    if (await this.hasRevision(path)) {
+      log(`store has ${revision.slice(0, 12)}: nothing to fetch`);
+      return false;
+    }
+    const started = this.timer.timings.fetchMs;
+    await this.timer.time('fetchMs', async () => {
+      if (depth === undefined) {
+        const namespace = `refs/remotes/${urlHash(url)}`;
+        await this.networkGit(path, [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--prune',
+          '--',
+          url,
+          `+refs/heads/*:${namespace}/heads/*`,
+          `+refs/tags/*:${namespace}/tags/*`,
+        ]);
+      }
+      if (await this.hasRevision(path)) return;
+      const shallow = depth === undefined ? [] : [`--depth=${depth}`];
+      await this.networkGit(path, ['fetch', '--quiet', '--no-tags', ...shallow, '--', url, revision]).catch(
+        (error: unknown) => {
+          if (error instanceof VcsCommandError && !isDamage(error)) {
+            throw new Error(`revision ${revision} is not in ${redactUrl(url)}: ${error.message}`);
+          }
+          throw error;
+        },
+      );
+    });
+    if (!(await this.hasRevision(path))) throw new Error(`revision ${revision} is not in ${redactUrl(url)}`);
+    log(`fetched ${revision.slice(0, 12)} from ${redactUrl(url)} in ${this.timer.timings.fetchMs - started} ms`);
+    return true;
+  }
+
+  private hasRevision(path: string): Promise<boolean> {
+    return vcsSucceeds({
+      program: 'git',
+      args: ['-C', path, 'cat-file', '-e', `${this.request.revision}^{commit}`],
+      signal: this.request.signal,
+    });
+  }
+
+  /** The root the revision's first-parent line starts from: the same for every URL of the repository. */
+  private async rootCommit(path: string): Promise<string> {
+    const { revision } = this.request;
+    const { stdout } = await this.git(path, ['rev-list', '--first-parent', '--max-parents=0', revision]);
+    const root = stdout.trim().split('\n').pop() ?? '';
+    if (!/^[0-9a-f]{40,64}$/.test(root)) throw new Error(`could not find the root commit of ${revision}`);
+    return root;
+  }
+
+  /** Makes `dest` a worktree of the store unless it already is one. Returns whether it is new (and empty). */
+  private async registerTree(storePath: string): Promise<boolean> {
+    if (await this.isTreeOf(storePath)) return false;
+    if (await this.layout.exists(this.dest)) {
+      this.request.log(`${this.dest} is not a tree of ${storePath}: replacing it`);
+      await this.layout.remove(this.dest);
+    }
+    await this.timer.time('checkoutMs', async () => {
+      await this.git(storePath, ['worktree', 'prune']);
+      const { revision } = this.request;
+      await this.git(storePath, ['worktree', 'add', '--quiet', '--detach', '--no-checkout', this.dest, revision]);
+    });
+    return true;
+  }
+
+  /** Whether dest's `.git` names a worktree of this store that names dest back. */
+  private async isTreeOf(storePath: string): Promise<boolean> {
+    try {
+      const pointer = (await readFile(join(this.dest, '.git'), 'utf8')).trim();
+      if (!pointer.startsWith('gitdir: ')) return false;
+      const gitdir = pointer.slice('gitdir: '.length);
+      const worktrees = join(await realpath(storePath), 'worktrees');
+      const admin = await realpath(isAbsolute(gitdir) ? gitdir : join(this.dest, gitdir));
+      if (dirname(admin) !== worktrees) return false;
+      const back = (await readFile(join(admin, 'gitdir'), 'utf8')).trim();
+      return (await realpath(dirname(back))) === (await realpath(this.dest));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The tree to exactly the revision: sparse settings first, then every untracked and ignored
+   * file removed (an earlier job's output), then a forced checkout, which rewrites only the
+   * files whose content or stat differs and restores any tracked file a job changed.
+   */
+  private async updateTree(fresh: boolean): Promise<void> {
+    const { sparse, revision, log } = this.request;
+    await this.timer.time('checkoutMs', async () => {
+      if (sparse) await this.git(this.dest, ['sparse-checkout', 'set', '--cone', '--', ...sparse]);
+      else if (!fresh && (await this.isSparse())) await this.git(this.dest, ['sparse-checkout', 'disable']);
+    });
+    if (!fresh) await this.timer.time('cleanMs', () => this.git(this.dest, ['clean', '-ffdxq']));
+    await this.timer.time('checkoutMs', () =>
+      this.git(this.dest, ['checkout', '--force', '--detach', '--quiet', revision]),
+    );
+    const { stdout } = await this.git(this.dest, ['rev-parse', 'HEAD']);
+    if (stdout.trim() !== revision) throw new Error(`the tree is at ${stdout.trim()} after checking out ${revision}`);
+    const { cleanMs, checkoutMs } = this.timer.timings;
+    log(`tree at ${revision.slice(0, 12)}: cleaned in ${cleanMs} ms, written in ${checkoutMs} ms`);
+  }
+
+  private async isSparse(): Promise<boolean> {
+    const { stdout } = await this.git(this.dest, ['config', '--worktree', '--default', 'false', 'core.sparseCheckout']);
+    return stdout.trim() === 'true';
+  }
+
+  private git(cwd: string, args: string[]) {
+    return this.vcs(['-C', cwd, ...GIT_SETTINGS, ...args]);
+  }
+
+  private networkGit(cwd: string, args: string[]) {
+    return this.networkVcs('fetch', ['-C', cwd, ...GIT_SETTINGS, ...args]);
+  }
+}

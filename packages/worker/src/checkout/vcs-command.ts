@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+
+export interface VcsCommand {
+  /** `git` or `hg`. */
+  program: string;
+  args: string[];
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+export interface VcsOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** A git or hg command that failed: what it printed tells a network error from a damaged store. */
+export class VcsCommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`${command} failed (${exitCode === null ? 'killed' : `exit ${exitCode}`}): ${lastLines(stderr)}`);
+  }
+}
+
+/**
+ * The environment every store command runs with: never a prompt for credentials on a terminal
+ * nobody watches, no user or system config that could add hooks or change what lands on disk,
+ * and plain output to parse.
+ */
+const QUIET_ENV = {
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_ADVICE: '0',
+  HGPLAIN: '1',
+  LC_ALL: 'C',
+};
+
+/** Runs one command to its end; rejects with a VcsCommandError when it fails. */
+export function runVcs(command: VcsCommand): Promise<VcsOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command.program, command.args, {
+      cwd: command.cwd,
+      env: { ...process.env, ...QUIET_ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: command.signal,
+    });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        reject(new Error(`\`${command.program}\` is not installed (or not on PATH)`));
+      } else {
+        reject(error);
+      }
+    });
+    child.on('close', (code) => {
+      const output = { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+      if (code === 0) resolve(output);
+      else reject(new VcsCommandError(describe(command), code, output.stderr));
+    });
+  });
+}
+
+/** Like runVcs, but a failure is an answer ("no"), not an error. */
+export async function vcsSucceeds(command: VcsCommand): Promise<boolean> {
+  try {
+    await runVcs(command);
+    return true;
+  } catch (error) {
+    if (error instanceof VcsCommandError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Failures worth trying again: the network or the server, not the request. Taken from what
+ * git and hg print for refused, reset, timed-out and cut-off connections and for HTTP 5xx.
+ */
+const NETWORK_FAILURE =
+  /unable to access|could not resolve host|connection (refused|reset|timed out)|timed? ?out|early EOF|remote end hung up|RPC failed|returned error: 5\d\d|HTTP 5\d\d|unexpected disconnect|transfer closed|SSL|gnutls|stream ended unexpectedly|abort: error: |abort: HTTP Error 5\d\d|network is unreachable/i;
+
+/** A store (or tree) that can't be trusted any more: missing or damaged objects, leftover locks. */
+const DAMAGE =
+  /bad object|corrupt|missing (blob|tree|commit|object)|unable to read|cannot be accessed|index-pack failed|loose object|did not receive expected object|not a git repository|invalid object|inflate|packfile|bad tree object|unable to create .*\.lock|index file (smaller|open failed)|repository .* not found|integrity check failed|no node|revlog|unknown revision .*0{40}|abandoned transaction|is not a shared repository|data\/.*@/i;
+
+export function isNetworkFailure(error: unknown): boolean {
+  return error instanceof VcsCommandError && NETWORK_FAILURE.test(error.stderr);
+}
+
+export function isDamage(error: unknown): boolean {
+  return error instanceof VcsCommandError && DAMAGE.test(error.stderr);
+}
+
+function describe(command: VcsCommand): string {
+  return `${command.program} ${command.args.map(redactUrl).join(' ')}`;
+}
+
+function lastLines(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines.slice(-3).join(' / ') || '(nothing on stderr)';
+}
+
+/** Shows a URL without its password, so a token embedded in it does not end up in a log. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
