@@ -35,7 +35,7 @@ export async function downloadBlob(download: DownloadRequest): Promise<BlobSourc
   const failures: string[] = [];
   for (const [index, source] of download.sources.entries()) {
     try {
-      await fetchVerified(source.url, download);
+      await downloadVerified({ ...download, url: source.url, algorithm: 'sha256', digest: download.sha256 });
       return source;
     } catch (error) {
       await rm(download.file, { force: true });
@@ -49,20 +49,54 @@ export async function downloadBlob(download: DownloadRequest): Promise<BlobSourc
   throw new Error(failures.join('; '));
 }
 
-async function fetchVerified(url: string, download: DownloadRequest): Promise<void> {
-  const response = await get(url, download.token, download.signal);
+export interface VerifiedDownload {
+  url: string;
+  token: string | undefined;
+  algorithm: 'sha256' | 'sha512';
+  digest: string;
+  size: number;
+  /** Written while it arrives; the caller removes it when this fails. */
+  file: string;
+  signal: AbortSignal;
+}
+
+/** The server answered, but not with the file: how to take it (retry, try elsewhere) depends on the status. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    url: string,
+  ) {
+    super(`HTTP ${status} for ${url}`);
+  }
+}
+
+/** A complete answer that is not the file: too long, too short, or another digest. */
+export class WrongContentError extends Error {
+  override readonly name = 'WrongContentError';
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Streams a URL to `file` while counting and hashing it; rejects unless exactly `size` bytes with
+ * `digest` came. Redirects are followed (a tooltool server answers with one to its storage), and
+ * the token goes only to the origin it was meant for.
+ */
+export async function downloadVerified(download: VerifiedDownload): Promise<void> {
+  const response = await getFollowingRedirects(download.url, download.token, download.signal);
   if (response.statusCode !== 200) {
     response.resume();
-    throw new Error(`HTTP ${response.statusCode} for ${url}`);
+    throw new HttpStatusError(response.statusCode ?? 0, download.url);
   }
-  const hash = createHash('sha256');
+  const hash = createHash(download.algorithm);
   let size = 0;
   const verify = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
-      // A body longer than the artifact is wrong already; reading on would only fill the disk.
+      // A body longer than the file is wrong already; reading on would only fill the disk.
       if (size > download.size) {
-        callback(new Error(`more than the ${download.size} bytes expected`));
+        callback(new WrongContentError(`more than the ${download.size} bytes expected`));
         return;
       }
       hash.update(chunk);
@@ -70,9 +104,28 @@ async function fetchVerified(url: string, download: DownloadRequest): Promise<vo
     },
   });
   await pipeline(response, verify, createWriteStream(download.file), { signal: download.signal });
-  const sha256 = hash.digest('hex');
-  if (size !== download.size || sha256 !== download.sha256) {
-    throw new Error(`got ${size} bytes with sha256 ${sha256}, expected ${download.size} bytes with ${download.sha256}`);
+  const digest = hash.digest('hex');
+  if (size !== download.size || digest !== download.digest) {
+    throw new WrongContentError(
+      `got ${size} bytes with ${download.algorithm} ${digest}, expected ${download.size} bytes with ${download.digest}`,
+    );
+  }
+}
+
+async function getFollowingRedirects(
+  url: string,
+  token: string | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  const origin = new URL(url).origin;
+  let target = url;
+  for (let hops = 0; ; hops += 1) {
+    const response = await get(target, new URL(target).origin === origin ? token : undefined, signal);
+    const location = response.headers.location;
+    const status = response.statusCode ?? 0;
+    if (![301, 302, 303, 307, 308].includes(status) || !location || hops === MAX_REDIRECTS) return response;
+    response.resume();
+    target = new URL(location, target).href;
   }
 }
 

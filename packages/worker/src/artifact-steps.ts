@@ -13,6 +13,7 @@ import { fileSha256, uploadWithExpect } from './artifact-upload.ts';
 import type { AttemptConclusion } from './attempt-conclusion.ts';
 import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
+import { formatBytes } from './format-bytes.ts';
 import { type InProcessStep, startInProcessStep } from './in-process-step.ts';
 import { sleep } from './sleep.ts';
 import type { OutputSink } from './step-runner.ts';
@@ -172,16 +173,4 @@ async function retryTransient<T>(
 
 function logTo(output: OutputSink): (line: string) => void {
   return (line) => output.write('header', Buffer.from(`${line}\n`));
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

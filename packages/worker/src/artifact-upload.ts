@@ -6,13 +6,17 @@ import { pipeline } from 'node:stream/promises';
 import { ATTEMPT_HEADER, CONTENT_SHA256_HEADER } from '@switchyard/protocol';
 
 export interface UploadRequest {
-  /** The artifact's URL: `<server>/api/v1/jobs/<id>/artifacts/<name>`. */
+  /** Where it goes: an artifact's `<server>/api/v1/jobs/<id>/artifacts/<name>`, a tool's `<base>/sha512/<digest>`. */
   url: string;
   token: string | undefined;
-  attemptId: number;
+  /** An artifact's: the attempt it belongs to. */
+  attemptId?: number;
   file: string;
   size: number;
-  sha256: string;
+  /** An artifact's, which the server checks the body against. */
+  sha256?: string;
+  /** Further headers, such as a tool's visibility and filename. */
+  headers?: Record<string, string>;
   signal: AbortSignal;
 }
 
@@ -48,12 +52,13 @@ export function uploadWithExpect(upload: UploadRequest): Promise<UploadAnswer> {
     const target = new URL(upload.url);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {
+      ...upload.headers,
       expect: '100-continue',
       'content-length': String(upload.size),
       'content-type': 'application/octet-stream',
-      [CONTENT_SHA256_HEADER]: upload.sha256,
-      [ATTEMPT_HEADER]: String(upload.attemptId),
     };
+    if (upload.sha256 !== undefined) headers[CONTENT_SHA256_HEADER] = upload.sha256;
+    if (upload.attemptId !== undefined) headers[ATTEMPT_HEADER] = String(upload.attemptId);
     if (upload.token) headers.authorization = `Bearer ${upload.token}`;
     // A connection of its own: after a refusal without 100 Continue the server closes it.
     const request = send(target, { method: 'PUT', headers, agent: false, signal: upload.signal });
