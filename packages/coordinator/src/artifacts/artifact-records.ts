@@ -7,7 +7,7 @@ import {
   type JobInput,
   type JobSpec,
 } from '@switchyard/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { iso, type JobRow, toJob } from '../store/mappers.ts';
 import type { ArtifactsTable, BlobsTable, Database } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
@@ -232,15 +232,9 @@ export class ArtifactRecords {
     return Number(deleted.numDeletedRows);
   }
 
-  /** Blobs no artifact references any more. */
+  /** Blobs neither an artifact nor a tool references any more. */
   async unreferencedBlobs(): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('blobs')
-      .select('sha256')
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('artifacts').select('id').whereRef('artifacts.sha256', '=', 'blobs.sha256'))),
-      )
-      .execute();
+    const rows = await this.db.selectFrom('blobs').select('sha256').where(unreferenced).execute();
     return rows.map((r) => r.sha256);
   }
 
@@ -249,11 +243,17 @@ export class ArtifactRecords {
     const row = await this.db
       .deleteFrom('blobs')
       .where('sha256', '=', sha256)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('artifacts').select('id').whereRef('artifacts.sha256', '=', 'blobs.sha256'))),
-      )
+      .where(unreferenced)
       .returning('size')
       .executeTakeFirst();
     return row ? row.size : null;
   }
+}
+
+/** A blob that no artifact and no tool names: the collector may delete it. */
+function unreferenced({ and, not, exists, selectFrom }: ExpressionBuilder<Database, 'blobs'>) {
+  return and([
+    not(exists(selectFrom('artifacts').select('id').whereRef('artifacts.sha256', '=', 'blobs.sha256'))),
+    not(exists(selectFrom('tools').select('sha512').whereRef('tools.sha256', '=', 'blobs.sha256'))),
+  ]);
 }

@@ -37,13 +37,24 @@ describe('BlobStore', () => {
     const received = await store.receive(body(data), 1000, (n) => {
       counted += n;
     });
-    expect(received).toMatchObject({ sha256: digest, size: 11 });
+    expect(received).toMatchObject({ sha256: digest, sha512: null, size: 11 });
     expect(counted).toBe(11);
     expect(await store.sizeOnDisk(digest)).toBeNull();
     await store.commit(received);
     expect(store.pathOf(digest)).toBe(join(dir, digest.slice(0, 2), digest.slice(2)));
     expect(readFileSync(store.pathOf(digest), 'utf8')).toBe('hello world');
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('computes the sha512 in the same pass when asked, for the tool store', async () => {
+    const data = [Buffer.from('tool '), Buffer.from('bytes')];
+    const received = await store.receive(body(data), 1000, () => {}, { sha512: true });
+    expect(received).toMatchObject({
+      sha256: createHash('sha256').update('tool bytes').digest('hex'),
+      sha512: createHash('sha512').update('tool bytes').digest('hex'),
+      size: 10,
+    });
+    await store.discard(received);
   });
 
   it('stops at the limit with a 413 and keeps nothing', async () => {

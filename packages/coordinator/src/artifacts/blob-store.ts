@@ -14,6 +14,8 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 export interface ReceivedBody {
   tempPath: string;
   sha256: string;
+  /** Computed in the same pass when asked for: the tool store addresses content by sha512 too. */
+  sha512: string | null;
   size: number;
 }
 
@@ -60,14 +62,20 @@ export class BlobStore {
   }
 
   /**
-   * Streams a body into a temporary file while hashing it, and flushes it to disk. Past
-   * `maxBytes` it stops at once with a 413; a body cut off before its end is an error too.
-   * Either way the temporary file is gone. The source is never destroyed here, so the caller
-   * can still answer on its connection.
+   * Streams a body into a temporary file while hashing it (sha256, and sha512 too when asked),
+   * and flushes it to disk. Past `maxBytes` it stops at once with a 413; a body cut off before
+   * its end is an error too. Either way the temporary file is gone. The source is never
+   * destroyed here, so the caller can still answer on its connection.
    */
-  async receive(body: Readable, maxBytes: number, onBytes: (count: number) => void): Promise<ReceivedBody> {
+  async receive(
+    body: Readable,
+    maxBytes: number,
+    onBytes: (count: number) => void,
+    options: { sha512?: boolean } = {},
+  ): Promise<ReceivedBody> {
     const tempPath = join(this.tempDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
+    const hash512 = options.sha512 ? createHash('sha512') : null;
     // `flush`: the file is fsynced before it is closed, so a committed blob survives a crash.
     const out = createWriteStream(tempPath, { flags: 'wx', flush: true, highWaterMark: STREAM_BUFFER_BYTES });
     const flush = new IncrementalFlush(out);
@@ -85,6 +93,7 @@ export class BlobStore {
           return;
         }
         hash.update(chunk);
+        hash512?.update(chunk);
         onBytes(chunk.length);
         flush.progress(size);
         callback(null, chunk);
@@ -113,7 +122,7 @@ export class BlobStore {
       body.off('close', cutOff);
       body.off('error', cutOff);
     }
-    return { tempPath, sha256: hash.digest('hex'), size };
+    return { tempPath, sha256: hash.digest('hex'), sha512: hash512?.digest('hex') ?? null, size };
   }
 
   /** Moves a received body into place as its blob; an identical file already there is simply replaced. */

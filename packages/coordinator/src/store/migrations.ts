@@ -259,6 +259,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-tools': {
+    async up(db: Kysely<unknown>) {
+      // The tool store: content addressed by sha512, its bytes in the blob of its sha256.
+      await db.schema
+        .createTable('tools')
+        .addColumn('sha512', 'text', (c) => c.primaryKey())
+        .addColumn('sha256', 'text', (c) => c.notNull().references('blobs.sha256'))
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('visibility', 'text', (c) => c.notNull())
+        .addColumn('uploaded_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The collector's query: which blobs a tool still references.
+      await db.schema.createIndex('tools_by_blob').on('tools').columns(['sha256']).execute();
+      await db.schema
+        .createTable('tool_names')
+        .addColumn('sha512', 'text', (c) => c.notNull().references('tools.sha512').onDelete('cascade'))
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('uploaded_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tool_names_pk', ['sha512', 'filename'])
+        .execute();
+      // The listing's `?filename=` filter.
+      await db.schema.createIndex('tool_names_by_filename').on('tool_names').columns(['filename']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

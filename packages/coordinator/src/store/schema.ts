@@ -137,6 +137,25 @@ export interface ArtifactsTable {
   expires_at: number;
 }
 
+/** A tooltool file: content addressed by sha512, its bytes in the blob of its sha256. Tools never expire. */
+export interface ToolsTable {
+  sha512: string;
+  sha256: string;
+  size: number;
+  /** 'public' (anyone may download it) or 'internal' (the farm's read rule applies); fixed at the first upload. */
+  visibility: string;
+  /** When the content was first stored. */
+  uploaded_at: number;
+}
+
+/** A name a tool was uploaded under; one content may have several, and one name several contents. */
+export interface ToolNamesTable {
+  sha512: string;
+  filename: string;
+  /** The first upload under this name. */
+  uploaded_at: number;
+}
+
 /** A webhook: where matching events are POSTed, and how far its queue has read the event log. */
 export interface SubscriptionsTable {
   id: Generated<number>;
@@ -190,6 +209,8 @@ export interface Database {
   events: EventsTable;
   blobs: BlobsTable;
   artifacts: ArtifactsTable;
+  tools: ToolsTable;
+  tool_names: ToolNamesTable;
   subscriptions: SubscriptionsTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
