@@ -29,6 +29,9 @@ import { StatsQueries } from './stats/stats-queries.ts';
 import { openSqlite } from './store/open-database.ts';
 import { Queries } from './store/queries.ts';
 import { Store } from './store/store.ts';
+import { ToolMetrics } from './tools/tool-metrics.ts';
+import { ToolRecords } from './tools/tool-records.ts';
+import { ToolService } from './tools/tool-service.ts';
 
 export interface CoordinatorOptions {
   configPath: string;
@@ -119,7 +122,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   await blobs.init();
   const artifactRecords = new ArtifactRecords(db, store);
   const artifactMetrics = new ArtifactMetrics(metrics.registry, () => artifactRecords.stats());
-  const artifacts = new ArtifactService(artifactRecords, blobs, new DigestLocks(), () => farm, artifactMetrics, logger);
+  // One lock per digest for artifacts, tools and the collector: they share the blobs.
+  const blobLocks = new DigestLocks();
+  const artifacts = new ArtifactService(artifactRecords, blobs, blobLocks, () => farm, artifactMetrics, logger);
+  const toolMetrics = new ToolMetrics(metrics.registry);
+  const tools = new ToolService(new ToolRecords(db, store), blobs, blobLocks, () => farm, toolMetrics);
 
   const eventMetrics = registerEventMetrics(metrics.registry);
   const subscriptions = new SubscriptionStore(db);
@@ -152,6 +159,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     metrics,
     artifacts,
     artifactMetrics,
+    tools,
+    toolMetrics,
     logger,
     version: SWITCHYARD_VERSION,
     shutdown: shutdown.signal,

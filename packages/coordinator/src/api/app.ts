@@ -6,7 +6,9 @@ import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol'
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { registerArtifactRoutes } from '../artifacts/artifact-routes.ts';
-import { createServerAnsweringExpect } from '../artifacts/expect-continue.ts';
+import { artifactUploadCheck, createServerAnsweringExpect } from '../artifacts/expect-continue.ts';
+import { registerToolRoutes } from '../tools/tool-routes.ts';
+import { toolUploadCheck } from '../tools/tool-upload-check.ts';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { registerEventSocketRoutes } from './routes/event-socket.ts';
@@ -30,6 +32,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     loggerInstance: ctx.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
+    // A sha512 in a tool's path is 128 characters; fastify's default refuses params past 100.
+    maxParamLength: 256,
     // A held claim lasts up to ~25 s and log follows for as long as a job runs.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
@@ -37,12 +41,14 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     forceCloseConnections: true,
     // Our own server, so that Expect: 100-continue is answered after the checks, not before them.
     serverFactory: (handler) =>
-      createServerAnsweringExpect(handler, {
-        farm: ctx.farm,
-        artifacts: ctx.artifacts,
-        metrics: ctx.artifactMetrics,
-        logger: ctx.logger,
-      }),
+      createServerAnsweringExpect(
+        handler,
+        [
+          artifactUploadCheck(ctx.farm, ctx.artifacts, ctx.artifactMetrics),
+          toolUploadCheck(ctx.farm, ctx.tools, ctx.toolMetrics),
+        ],
+        ctx.logger,
+      ),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -78,7 +84,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === undefined) return;
-    authorize(ctx.farm(), request);
+    await authorize(ctx.farm(), request);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -126,6 +132,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerWorkerRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerArtifactRoutes(app, ctx);
+  registerToolRoutes(app, ctx);
   registerEventSocketRoutes(app, ctx);
   registerSchemaRoutes(app);
   registerSubscriptionRoutes(app, ctx);

@@ -9,12 +9,19 @@ declare module 'fastify' {
      * their `worker` token); reads use `read`, which `public_read` may waive.
      */
     scope?: Scope | Scope[];
+    /**
+     * For a route whose scope depends on what is asked for (a public tool needs none, an
+     * internal one the read rule): decides per request, in place of `scope`. null: anyone may.
+     */
+    scopeFor?: (request: FastifyRequest) => Promise<Scope | Scope[] | null>;
   }
 }
 
 /** Checks the request's bearer token against the scope its route needs. */
-export function authorize(farm: Farm, request: FastifyRequest): void {
-  checkBearer(farm, request.routeOptions.config.scope ?? 'read', request.headers.authorization);
+export async function authorize(farm: Farm, request: FastifyRequest): Promise<void> {
+  const { scope, scopeFor } = request.routeOptions.config;
+  const needed = scopeFor ? await scopeFor(request) : (scope ?? 'read');
+  if (needed !== null) checkBearer(farm, needed, request.headers.authorization);
 }
 
 /** The same check on a bare Authorization header, for requests answered before routing (Expect: 100-continue). */

@@ -11,6 +11,8 @@ import type { Metrics } from '../metrics.ts';
 import type { StatsQueries } from '../stats/stats-queries.ts';
 import type { Queries } from '../store/queries.ts';
 import type { Store } from '../store/store.ts';
+import type { ToolMetrics } from '../tools/tool-metrics.ts';
+import type { ToolService } from '../tools/tool-service.ts';
 
 /** What route handlers work with; built once by the composition root. */
 export interface ApiContext {
@@ -26,6 +28,8 @@ export interface ApiContext {
   metrics: Metrics;
   artifacts: ArtifactService;
   artifactMetrics: ArtifactMetrics;
+  tools: ToolService;
+  toolMetrics: ToolMetrics;
   logger: Logger;
   version: string;
   /** Aborted when the coordinator shuts down, ending long-lived responses. */

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import {
   ApiError,
   Artifact,
@@ -14,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { type App, errorResponses } from '../api/app.ts';
 import type { ApiContext } from '../api/context.ts';
-import { matchesEtag, parseRange } from './byte-range.ts';
+import { sendStoredBytes } from './stored-bytes.ts';
 
 const JobParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ArtifactParams = Type.Object({ id: Type.Integer({ minimum: 1 }), name: ArtifactName });
@@ -165,47 +164,20 @@ async function serveBlob(ctx: ApiContext, sha256: string, request: FastifyReques
     if (blob) request.log.error({ sha256, expected: blob.size, onDisk }, 'a stored blob is missing or damaged on disk');
     throw new ApiError('not-found', `no blob with sha256 ${sha256}`);
   }
-  const etag = `"${sha256}"`;
-  // Artifacts are whatever a build wrote: a browser must download them, never render them as the
-  // API's own pages (an uploaded .html would otherwise run with this origin's cookies).
-  reply
-    .header('etag', etag)
-    .header('cache-control', IMMUTABLE)
-    .header('accept-ranges', 'bytes')
-    .header('x-content-type-options', 'nosniff')
-    .header('content-security-policy', "default-src 'none'; sandbox");
-  if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-  const ifRange = request.headers['if-range'];
-  const range = ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, blob.size) : null;
-  if (range?.kind === 'unsatisfiable') {
-    return reply
-      .code(416)
-      .header('content-range', `bytes */${blob.size}`)
-      .send({
-        error: {
-          code: 'range-not-satisfiable',
-          message: `the range "${request.headers.range}" is outside the ${blob.size} bytes of this blob`,
-          details: { size: blob.size },
-        },
-      });
-  }
-  const path = ctx.artifacts.blobs.pathOf(sha256);
-  reply.header('content-type', blob.content_type);
-  if (range?.kind === 'partial') {
-    return reply
-      .code(206)
-      .header('content-range', `bytes ${range.start}-${range.end}/${blob.size}`)
-      .header('content-length', range.end - range.start + 1)
-      .send(createReadStream(path, { start: range.start, end: range.end }));
-  }
-  return reply.code(200).header('content-length', blob.size).send(createReadStream(path));
+  return sendStoredBytes(request, reply, {
+    path: ctx.artifacts.blobs.pathOf(sha256),
+    size: blob.size,
+    etag: `"${sha256}"`,
+    cacheControl: IMMUTABLE,
+    contentType: blob.content_type,
+  });
 }
 
 /**
  * An answer given before the request's body was read: the client may still be sending it, so
  * the connection is closed after the answer rather than drained.
  */
-function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function closeIfBodyPending(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (!request.raw.complete) reply.header('connection', 'close');
   return reply;
 }

@@ -11,32 +11,41 @@ type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 const UPLOAD_PATH = /^\/api\/v1\/jobs\/([^/?#]+)\/artifacts\/([^/?#]+)$/;
 const ARTIFACT_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-export interface ExpectOptions {
-  farm: () => Farm;
-  artifacts: ArtifactService;
-  metrics: ArtifactMetrics;
-  logger: Logger;
+/** Before a body: let it come, or answer for good (content stored already). Refusals are thrown ApiErrors. */
+export type ContinueDecision = 'continue' | { status: number; body: unknown };
+
+/** An upload route (a PUT) whose checks need only the request's headers. */
+export interface ContinueCheck {
+  /** The paths it answers for; the capture groups are passed to `decide`. */
+  path: RegExp;
+  decide(request: IncomingMessage, groups: string[]): Promise<ContinueDecision>;
+  /** Counts a refusal in the route's metrics. */
+  refused(): void;
 }
 
 /**
  * The API's HTTP server, answering `Expect: 100-continue` itself. Node would otherwise send
  * `100 Continue` before any of our code ran, so a client would send a whole body only to have
- * it refused. For artifact uploads every check that needs only the headers runs first — the
- * token, the route, the size limit, the job and its running attempt — and a refusal is final
- * before a body byte is sent; content the store holds already (named by X-Content-SHA256) is
- * recorded at once, and its body never sent. Every other request is told to continue and
- * routed as usual.
+ * it refused. For an upload that one of `checks` answers for, every check that needs only the
+ * headers runs first — the token, the route, the size limit, and what the route needs (for
+ * an artifact, the job and its running attempt) — and a refusal is final before a body byte is
+ * sent; content the store holds already is recorded at once, and its body never sent. Every
+ * other request is told to continue and routed as usual.
  */
-export function createServerAnsweringExpect(handler: Handler, options: ExpectOptions): Server {
+export function createServerAnsweringExpect(handler: Handler, checks: ContinueCheck[], logger: Logger): Server {
   const server = createServer(handler);
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-    const upload = request.method === 'PUT' ? UPLOAD_PATH.exec((request.url ?? '').split('?')[0] as string) : null;
-    if (!upload) {
+    const path = (request.url ?? '').split('?')[0] as string;
+    const found =
+      request.method === 'PUT'
+        ? checks.map((check) => ({ check, match: check.path.exec(path) })).find(({ match }) => match !== null)
+        : undefined;
+    if (!found?.match) {
       response.writeContinue();
       handler(request, response);
       return;
     }
-    decide(request, upload[1] as string, upload[2] as string, options).then(
+    found.check.decide(request, found.match.slice(1)).then(
       (answer) => {
         if (answer === 'continue') {
           response.writeContinue();
@@ -46,12 +55,12 @@ export function createServerAnsweringExpect(handler: Handler, options: ExpectOpt
         }
       },
       (error: unknown) => {
-        options.metrics.uploads.inc({ outcome: 'refused' });
+        found.check.refused();
         if (error instanceof ApiError) {
           answerFinal(response, error.status, error.toBody());
           return;
         }
-        options.logger.error({ err: error, url: request.url }, 'checking an upload before its body failed');
+        logger.error({ err: error, url: request.url }, 'checking an upload before its body failed');
         const body: ErrorBody = { error: { code: 'internal', message: 'internal error; see the coordinator log' } };
         answerFinal(response, 500, body);
       },
@@ -60,13 +69,27 @@ export function createServerAnsweringExpect(handler: Handler, options: ExpectOpt
   return server;
 }
 
+/** Artifact uploads: the token, the name, the size limit, the job and its running attempt; dedup by X-Content-SHA256. */
+export function artifactUploadCheck(
+  farm: () => Farm,
+  artifacts: ArtifactService,
+  metrics: ArtifactMetrics,
+): ContinueCheck {
+  return {
+    path: UPLOAD_PATH,
+    decide: (request, [rawJobId = '', rawName = '']) => decide(request, rawJobId, rawName, farm, artifacts),
+    refused: () => metrics.uploads.inc({ outcome: 'refused' }),
+  };
+}
+
 async function decide(
   request: IncomingMessage,
   rawJobId: string,
   rawName: string,
-  options: ExpectOptions,
-): Promise<'continue' | { status: number; body: unknown }> {
-  checkBearer(options.farm(), 'worker', request.headers.authorization);
+  farm: () => Farm,
+  artifacts: ArtifactService,
+): Promise<ContinueDecision> {
+  checkBearer(farm(), 'worker', request.headers.authorization);
   let name: string;
   try {
     name = decodeURIComponent(rawName);
@@ -77,8 +100,8 @@ async function decide(
   if (!ARTIFACT_NAME.test(name) || name.length > 200) {
     throw new ApiError('invalid-request', `"${name}" is not an artifact name (letters, digits, ".", "_", "+", "-")`);
   }
-  const upload = await options.artifacts.admit(Number(rawJobId), name, request.headers);
-  const stored = await options.artifacts.recordIfStored(upload);
+  const upload = await artifacts.admit(Number(rawJobId), name, request.headers);
+  const stored = await artifacts.recordIfStored(upload);
   return stored ? { status: 200, body: stored } : 'continue';
 }
 

@@ -1,0 +1,28 @@
+import { ApiError } from '@switchyard/protocol';
+import { checkBearer } from '../api/auth.ts';
+import type { ContinueCheck } from '../artifacts/expect-continue.ts';
+import type { Farm } from '../config/farm-config.ts';
+import type { ToolMetrics } from './tool-metrics.ts';
+import type { ToolService } from './tool-service.ts';
+
+const TOOL_UPLOAD_PATH = /^\/api\/v1\/tools\/sha512\/([^/?#]+)$/;
+
+/**
+ * Tool uploads before their body: the `push` token, the digest, Content-Length and the size
+ * limit, visibility and filename; a digest stored already is answered 200 at once (or 409 for
+ * another visibility), so uploading a tool the store has costs no body bytes.
+ */
+export function toolUploadCheck(farm: () => Farm, tools: ToolService, metrics: ToolMetrics): ContinueCheck {
+  return {
+    path: TOOL_UPLOAD_PATH,
+    async decide(request, [digest = '']) {
+      checkBearer(farm(), 'push', request.headers.authorization);
+      if (!/^[0-9a-f]{128}$/.test(digest)) {
+        throw new ApiError('invalid-request', `"${digest.slice(0, 140)}" is not a sha512 (128 lower-case hex digits)`);
+      }
+      const stored = await tools.recordIfStored(tools.admit(digest, request.headers));
+      return stored ? { status: 200, body: stored } : 'continue';
+    },
+    refused: () => metrics.uploads.inc({ outcome: 'refused' }),
+  };
+}
