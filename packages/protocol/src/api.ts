@@ -105,6 +105,22 @@ export const Step = Type.Object({
   logBytes: Type.Integer({ minimum: 0 }),
 });
 
+/** Where a worker's time went before the job's own steps, in milliseconds. */
+export const AttemptTimings = Type.Object(
+  {
+    lockMs: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'waiting for another checkout of the store or tree' }),
+    ),
+    fetchMs: Type.Optional(Type.Integer({ minimum: 0, description: 'fetching what the repository store lacked' })),
+    checkoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'writing the files that differ' })),
+    cleanMs: Type.Optional(
+      Type.Integer({ minimum: 0, description: "removing an earlier job's untracked and ignored files" }),
+    ),
+    toolsMs: Type.Optional(Type.Integer({ minimum: 0, description: "fetching the builder's tools" })),
+  },
+  { additionalProperties: false },
+);
+
 export const Attempt = Type.Object({
   id: Id,
   number: Type.Integer({ minimum: 1 }),
@@ -116,6 +132,7 @@ export const Attempt = Type.Object({
   finishedAt: NullableTime,
   durationMs: NullableInt,
   leaseExpiresAt: NullableTime,
+  timings: Type.Union([AttemptTimings, Type.Null()], { description: 'as the worker reported them' }),
   steps: Type.Array(Step),
 });
 
@@ -235,11 +252,18 @@ export const StepSpec = Type.Object({
 export const JobSpec = Type.Object({
   id: Id,
   pushId: Id,
-  repo: Type.Object({ name: Type.String(), url: Type.String() }),
+  repo: Type.Object({
+    name: Type.String(),
+    url: Type.String(),
+    vcs: Type.Optional(Type.Enum(['git', 'hg'], { description: 'default git' })),
+  }),
   branch: Type.String(),
   revision: Type.String(),
   builder: Type.String(),
   checkout: Type.Boolean(),
+  sparse: Type.Optional(Type.Array(Type.String(), { description: 'directories of a sparse checkout' })),
+  depth: Type.Optional(Type.Integer({ minimum: 1, description: 'commits of history to fetch' })),
+  tools: Type.Optional(Type.String({ description: 'tooltool manifest in the repository, fetched before the steps' })),
   env: StringMap,
   steps: Type.Array(StepSpec),
   artifacts: Type.Optional(Type.Array(ArtifactSpec, { description: 'uploaded after the steps succeed' })),
@@ -287,6 +311,7 @@ export const AttemptFinishedRequest = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 100, description: 'e.g. timeout, checkout-failed, cancelled' })),
     message: Type.Optional(Type.String({ maxLength: 10000 })),
     finishedAt: Time,
+    timings: Type.Optional(AttemptTimings),
   },
   { additionalProperties: false },
 );
@@ -316,6 +341,7 @@ export type Push = Type.Static<typeof Push>;
 export type Job = Type.Static<typeof Job>;
 export type Step = Type.Static<typeof Step>;
 export type Attempt = Type.Static<typeof Attempt>;
+export type AttemptTimings = Type.Static<typeof AttemptTimings>;
 export type JobDetail = Type.Static<typeof JobDetail>;
 export type SchedulingView = Type.Static<typeof SchedulingView>;
 export type WarmCacheReport = Type.Static<typeof WarmCacheReport>;

@@ -64,6 +64,21 @@ export const BuilderConfig = Type.Object(
       }),
     ),
     checkout: Type.Optional(Type.Boolean({ description: 'false: steps run in an empty directory' })),
+    sparse: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' }), {
+        minItems: 1,
+        description: 'git: check out only these directories (cone-mode sparse checkout)',
+      }),
+    ),
+    depth: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'git: fetch only this many commits of history' }),
+    ),
+    tools: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'a tooltool manifest in the repository; its files are fetched into the tree before the steps',
+      }),
+    ),
     env: Type.Optional(Env),
     tags: Type.Optional(
       Type.Record(Type.String(), Type.String(), { description: 'worker tags this builder requires' }),
@@ -105,7 +120,8 @@ export const BuilderConfig = Type.Object(
 export const RepoConfig = Type.Object(
   {
     name: Name,
-    url: Type.String({ minLength: 1, description: 'anything `git clone` accepts' }),
+    url: Type.String({ minLength: 1, description: 'anything `git clone` (or `hg clone`) accepts' }),
+    vcs: Type.Optional(Type.Enum(['git', 'hg'], { description: 'default git' })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 export * from './api.ts';
 export * from './artifacts.ts';
+export * from './checkout.ts';
 export * from './client.ts';
 export * from './config.ts';
 export * from './errors.ts';

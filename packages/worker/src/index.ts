@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { runClaimLoop } from './claim-loop.ts';
@@ -15,8 +16,17 @@ export interface WorkerOptions {
   /** Unique per worker: the coordinator tracks workers, and their leases, by name. */
   name: string;
   pool: string;
-  /** Job directories go in `<workDir>/jobs`. */
+  /** Job directories go in `<workDir>/jobs`, the trees the steps run in in `<workDir>/trees`. */
   workDir: string;
+  /**
+   * The repository stores: share one among the workers of a machine, so each repository is
+   * fetched once. @default `<workDir>/repos`
+   */
+  repoStore?: string;
+  /** The tooltool cache, shareable too. @default `<workDir>/tool-cache` */
+  toolCache?: string;
+  /** @default 20 GiB */
+  toolCacheMaxBytes?: number;
   tags?: Record<string, string>;
   /** @default pino({ name: 'switchyard-worker' }) */
   logger?: Logger;
@@ -32,6 +42,8 @@ export interface RunningWorker {
   /** Resolves when the worker has stopped; rejects only on a bug in the worker itself. */
   done: Promise<void>;
 }
+
+const DEFAULT_TOOL_CACHE_BYTES = 20 * 1024 ** 3;
 
 /** After `stop()`, how long the final reports of a cancelled job may take. */
 const STOP_REPORT_TIMEOUT_MS = 5000;
@@ -64,6 +76,11 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         workDir: options.workDir,
         token: options.token,
         cache: options.cache,
+        repoStore: options.repoStore ?? join(options.workDir, 'repos'),
+        toolCache: {
+          dir: options.toolCache ?? join(options.workDir, 'tool-cache'),
+          maxBytes: options.toolCacheMaxBytes ?? DEFAULT_TOOL_CACHE_BYTES,
+        },
         killGraceMs,
         logger,
         stopSignal: stopping.signal,

@@ -1,6 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Assignment, FETCH_STEP, type StepSpec, type SwitchyardClient, UPLOAD_STEP } from '@switchyard/protocol';
+import {
+  type Assignment,
+  type AttemptTimings,
+  CHECKOUT_STEP,
+  FETCH_STEP,
+  type StepSpec,
+  type SwitchyardClient,
+  TOOLS_STEP,
+  UPLOAD_STEP,
+} from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { type ArtifactStepContext, startFetchArtifacts, startUploadArtifacts } from './artifact-steps.ts';
 import {
@@ -11,13 +20,13 @@ import {
   describeOutcome,
   type Interruption,
 } from './attempt-conclusion.ts';
-import { redactUrl, startCheckout } from './checkout.ts';
 import { type SelfFencing, selfFencing, startHeartbeat } from './heartbeat.ts';
 import type { InProcessStep } from './in-process-step.ts';
 import { prepareJobDirectory, pruneJobDirectories } from './job-directory.ts';
 import { Outbox } from './outbox.ts';
 import { StepLog } from './step-log.ts';
-import { type RunningStep, type StepOutcome, startStep, stepSucceeded } from './step-runner.ts';
+import { type RunningStep, type StepOutcome, startStep } from './step-runner.ts';
+import { startCheckoutStep, startToolsStep, type TreeStepContext, toolStoreUrls, treeDirectory } from './tree-steps.ts';
 
 export interface AttemptOptions {
   client: SwitchyardClient;
@@ -29,6 +38,9 @@ export interface AttemptOptions {
   token: string | undefined;
   /** A regional cache to fetch artifacts through (`switchyard proxy`, upstream `artifacts`). */
   cache: string | undefined;
+  /** The repository stores, shared with other workers on the machine. */
+  repoStore: string;
+  toolCache: { dir: string; maxBytes: number };
   killGraceMs: number;
   logger: Logger;
   /** Aborted when the worker stops: the attempt is given up and reported as `worker-stopped`. */
@@ -67,6 +79,8 @@ class AttemptRunner {
   private stepsDone = false;
   /** Set by a 409 lease-lost from any request, even once the steps are done. */
   private leaseLost = false;
+  /** What the checkout and tools steps measured, reported with the attempt's end. */
+  private readonly timings: AttemptTimings = {};
 
   constructor(private readonly options: AttemptOptions) {
     const { assignment } = options;
@@ -124,8 +138,9 @@ class AttemptRunner {
 
   /** Null when there is nothing to report: the lease was lost. */
   private async runSteps(jobDir: string): Promise<AttemptConclusion | null> {
-    if (!this.options.assignment.job.checkout) await mkdir(join(jobDir, 'src'), { recursive: true });
-    for (const [index, planned] of this.plannedSteps(jobDir).entries()) {
+    const srcDir = this.sourceDirectory(jobDir);
+    if (!this.options.assignment.job.checkout) await mkdir(srcDir, { recursive: true });
+    for (const [index, planned] of this.plannedSteps(jobDir, srcDir).entries()) {
       const interruptedBefore = this.interruptedConclusion();
       if (interruptedBefore !== undefined) return interruptedBefore;
       const outcome = await this.runStep(index, planned);
@@ -137,10 +152,18 @@ class AttemptRunner {
     return { result: 'success' };
   }
 
-  /** The job's steps, after the implicit checkout when there is one: indexes follow this order. */
-  private plannedSteps(jobDir: string): PlannedStep[] {
+  /**
+   * Where the steps run: the worker's tree of the repository, kept between jobs so a checkout
+   * writes only what changed, or an empty directory in the job's own when there is no checkout.
+   */
+  private sourceDirectory(jobDir: string): string {
     const { job } = this.options.assignment;
-    const srcDir = join(jobDir, 'src');
+    return job.checkout ? treeDirectory(this.options.workDir, job.repo.name) : join(jobDir, 'src');
+  }
+
+  /** The job's steps, after the implicit checkout when there is one: indexes follow this order. */
+  private plannedSteps(jobDir: string, srcDir: string): PlannedStep[] {
+    const { job } = this.options.assignment;
     const steps = job.steps.map(
       (step): PlannedStep => ({
         name: step.name,
@@ -159,34 +182,30 @@ class AttemptRunner {
         conclude: (outcome) => concludeStep(step.name, step.timeoutSeconds, outcome),
       }),
     );
-    const artifacts = this.artifactStepContext(jobDir);
+    const artifacts = this.artifactStepContext(jobDir, srcDir);
     if (job.fetch?.length) steps.unshift(inProcess(FETCH_STEP, (log) => startFetchArtifacts(artifacts, log)));
     if (job.artifacts?.length) steps.push(inProcess(UPLOAD_STEP, (log) => startUploadArtifacts(artifacts, log)));
     if (!job.checkout) return steps;
-    const checkout: PlannedStep = {
-      name: 'checkout',
-      start: (log) =>
-        startCheckout({
-          url: job.repo.url,
-          revision: job.revision,
-          jobDir,
-          killGraceMs: this.options.killGraceMs,
-          output: log,
-        }),
-      // Not the job's fault: a retry, maybe on another worker, may well succeed.
-      conclude: (outcome) =>
-        stepSucceeded(outcome)
-          ? null
-          : {
-              result: 'exception',
-              reason: 'checkout-failed',
-              message: `could not check out ${job.revision} from ${redactUrl(job.repo.url)}: git ${describeOutcome(outcome)}`,
-            },
-    };
-    return [checkout, ...steps];
+    const tree = this.treeStepContext(srcDir);
+    const before = [inProcess(CHECKOUT_STEP, (log) => startCheckoutStep(tree, log))];
+    if (job.tools !== undefined) before.push(inProcess(TOOLS_STEP, (log) => startToolsStep(tree, log)));
+    return [...before, ...steps];
   }
 
-  private artifactStepContext(jobDir: string): ArtifactStepContext {
+  private treeStepContext(srcDir: string): TreeStepContext {
+    const { client, assignment, token, cache, repoStore, toolCache } = this.options;
+    return {
+      job: assignment.job,
+      srcDir,
+      repoStore,
+      toolCache,
+      toolUrls: toolStoreUrls(client.server, cache),
+      token,
+      timings: this.timings,
+    };
+  }
+
+  private artifactStepContext(jobDir: string, srcDir: string): ArtifactStepContext {
     const { client, assignment, token, cache } = this.options;
     return {
       client,
@@ -195,7 +214,7 @@ class AttemptRunner {
       attemptId: assignment.attemptId,
       job: assignment.job,
       jobDir,
-      srcDir: join(jobDir, 'src'),
+      srcDir,
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
     };
   }
@@ -250,7 +269,8 @@ class AttemptRunner {
       description: 'attempt finished',
       bytes: 0,
       send: async (signal: AbortSignal) => {
-        await client.attemptFinished(assignment.attemptId, { ...conclusion, finishedAt }, signal);
+        const timings = Object.keys(this.timings).length > 0 ? { timings: this.timings } : {};
+        await client.attemptFinished(assignment.attemptId, { ...conclusion, finishedAt, ...timings }, signal);
       },
     };
   }

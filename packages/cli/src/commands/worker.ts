@@ -11,6 +11,8 @@ interface WorkerOptions extends ConnectionOptions {
   workDir: string;
   tag: Record<string, string>;
   cache?: string;
+  repoStore?: string;
+  toolCache?: string;
 }
 
 export function addWorkerCommand(program: Command): void {
@@ -20,7 +22,18 @@ export function addWorkerCommand(program: Command): void {
     .description('Run a worker agent: it claims jobs of one pool from the coordinator and runs their steps')
     .option('--name <name>', 'worker name, unique in the farm', hostname())
     .requiredOption('--pool <pool>', 'the pool whose jobs it runs, e.g. linux')
-    .requiredOption('--work-dir <dir>', 'where it keeps its job directories')
+    .requiredOption('--work-dir <dir>', 'where it keeps its job directories and its trees of the repositories')
+    .addOption(
+      new Option(
+        '--repo-store <dir>',
+        'the repository stores; give every worker on a machine the same one (default: <work-dir>/repos)',
+      ).env('SWITCHYARD_REPO_STORE'),
+    )
+    .addOption(
+      new Option('--tool-cache <dir>', 'the tooltool cache, shareable too (default: <work-dir>/tool-cache)').env(
+        'SWITCHYARD_TOOL_CACHE',
+      ),
+    )
     .addOption(
       new Option('--cache <url>', 'a regional cache (switchyard proxy) to fetch artifacts through')
         .env('SWITCHYARD_CACHE')
@@ -51,6 +64,8 @@ Example:
         workDir: resolve(options.workDir),
         tags: options.tag,
         ...(options.cache !== undefined && { cache: options.cache }),
+        ...(options.repoStore !== undefined && { repoStore: resolve(options.repoStore) }),
+        ...(options.toolCache !== undefined && { toolCache: resolve(options.toolCache) }),
       });
       process.stderr.write(`worker ${options.name} (pool ${options.pool}) working for ${options.server}\n`);
       await Promise.race([whenAborted(shutdown), worker.done]);

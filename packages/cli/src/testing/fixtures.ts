@@ -69,6 +69,7 @@ export function makeAttempt(overrides: Partial<Attempt> = {}): Attempt {
     finishedAt: '2025-01-02T09:00:04.200Z',
     durationMs: 3200,
     leaseExpiresAt: null,
+    timings: null,
     steps: [makeStep()],
     ...overrides,
   };

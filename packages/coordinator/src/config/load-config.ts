@@ -4,6 +4,7 @@ import { Compile } from 'typebox/compile';
 import { isDocument, parseDocument } from 'yaml';
 import { artifactProblems } from './artifact-rules.ts';
 import { afterNames, findCycle } from './builder-dependencies.ts';
+import { checkoutProblems } from './checkout-rules.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
 import { eventsProblems } from './events-config.ts';
 import { compileFarm, type Farm } from './farm-config.ts';
@@ -94,6 +95,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
     });
   }
   problems.push(...artifactProblems(config));
+  problems.push(...checkoutProblems(config));
   problems.push(...eventsProblems(config, env));
   config.builders.forEach((builder, i) => {
     if (builder.coalesce_limit !== undefined && builder.coalesce !== 'latest') {

@@ -1,4 +1,4 @@
-import type { Attempt, Job, JobState, Push, Step, Worker } from '@switchyard/protocol';
+import type { Attempt, AttemptTimings, Job, JobState, Push, Step, Worker } from '@switchyard/protocol';
 import type { Selectable } from 'kysely';
 import type { WarmCache } from '../scheduler/model.ts';
 import type { AttemptsTable, JobsTable, PushesTable, StepsTable, WorkersTable } from './schema.ts';
@@ -87,6 +87,7 @@ export function toAttempt(row: AttemptRow, steps: readonly StepRow[]): Attempt {
     finishedAt: isoOrNull(row.finished_at),
     durationMs: span(row.started_at, row.finished_at),
     leaseExpiresAt: isoOrNull(row.lease_expires_at),
+    timings: row.timings === null ? null : (JSON.parse(row.timings) as AttemptTimings),
     steps: steps.map(toStep),
   };
 }

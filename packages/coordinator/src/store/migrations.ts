@@ -283,6 +283,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('tool_names_by_filename').on('tool_names').columns(['filename']).execute();
     },
   },
+  '0007-attempt-timings': {
+    async up(db: Kysely<unknown>) {
+      // JSON: the worker's phases before the steps (lock, fetch, checkout, clean, tools).
+      await db.schema.alterTable('attempts').addColumn('timings', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

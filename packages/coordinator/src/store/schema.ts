@@ -65,6 +65,8 @@ export interface AttemptsTable {
   started_at: number;
   finished_at: number | null;
   lease_expires_at: number | null;
+  /** JSON AttemptTimings, as the worker reported them. */
+  timings: string | null;
 }
 
 export interface StepsTable {

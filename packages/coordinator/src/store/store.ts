@@ -351,6 +351,7 @@ export class Store {
         started_at: ctx.now,
         finished_at: null,
         lease_expires_at: ctx.now + lease.leaseMs,
+        timings: null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -585,6 +586,13 @@ export class Store {
   async attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void> {
     await this.write(async (ctx) => {
       const attempt = await requireAttempt(ctx, attemptId);
+      if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
+        await ctx.trx
+          .updateTable('attempts')
+          .set({ timings: JSON.stringify(request.timings) })
+          .where('id', '=', attemptId)
+          .execute();
+      }
       if (attempt.state === 'cancelled') {
         // The job was cancelled; the worker confirms it stopped. Keep its account of it.
         if (request.message && !attempt.message) {

@@ -26,6 +26,7 @@ const RETRYABLE_REASONS = new Set([
   'worker-stopped',
   'lost-contact',
   'checkout-failed',
+  'tools-failed',
   'worker-error',
 ]);
 
@@ -45,11 +46,14 @@ export async function insertJob(
 ): Promise<JobRow> {
   const spec: Omit<JobSpec, 'id'> = {
     pushId: push.id,
-    repo: { name: push.repo, url: push.repo_url },
+    repo: { name: push.repo, url: push.repo_url, vcs: builder.repo.vcs ?? 'git' },
     branch: push.branch,
     revision: push.revision,
     builder: builder.name,
     checkout: builder.checkout,
+    ...(builder.config.sparse && { sparse: builder.config.sparse }),
+    ...(builder.config.depth !== undefined && { depth: builder.config.depth }),
+    ...(builder.config.tools !== undefined && { tools: builder.config.tools }),
     env: stringifyEnv(builder.config.env),
     steps: builder.config.steps.map((step) => ({
       name: step.name,
