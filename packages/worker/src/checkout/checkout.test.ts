@@ -1,0 +1,299 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { type CheckoutRequest, checkout } from './index.ts';
+
+const ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.org',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.org',
+};
+
+function run(cwd: string, program: string, ...args: string[]): string {
+  return execFileSync(program, args, { cwd, env: ENV, encoding: 'utf8' }).trim();
+}
+
+let dir: string;
+let source: string;
+let storeDir: string;
+let url: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'checkout-'));
+  storeDir = join(dir, 'store');
+  source = join(dir, 'source');
+  run(dir, 'git', 'init', '--quiet', '--initial-branch=main', source);
+  url = `file://${source}`;
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function commit(files: Record<string, string | null>): string {
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(source, name);
+    if (content === null) {
+      rmSync(path);
+      continue;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+  }
+  run(source, 'git', 'add', '-A');
+  run(source, 'git', 'commit', '--quiet', '--allow-empty', '-m', 'change');
+  return run(source, 'git', 'rev-parse', 'HEAD');
+}
+
+function options(revision: string, dest: string, extra: Partial<CheckoutRequest> = {}): CheckoutRequest {
+  return { storeDir, url, revision, dest, retryDelayMs: 10, ...extra };
+}
+
+function storesOf(kind: string): string[] {
+  const root = join(storeDir, kind);
+  return existsSync(root) ? readdirSync(root).filter((name) => !name.includes('.')) : [];
+}
+
+describe('git', () => {
+  test('successive checkouts into one tree are pristine, and unchanged files are not rewritten', async () => {
+    const first = commit({
+      '.gitignore': 'obj/\n',
+      'a.txt': 'a1',
+      'keep.txt': 'keep',
+      'gone.txt': 'gone',
+      'd/x.txt': 'x',
+    });
+    const tree = join(dir, 'tree');
+    const cold = await checkout(options(first, tree));
+    expect(cold).toMatchObject({ createdStore: true, fetched: true, recovered: [] });
+    const keepInode = statSync(join(tree, 'keep.txt')).ino;
+
+    // What a job leaves behind: output, an ignored build dir, a changed and a deleted tracked file.
+    writeFileSync(join(tree, 'untracked.txt'), 'left over');
+    mkdirSync(join(tree, 'obj'));
+    writeFileSync(join(tree, 'obj', 'out.o'), 'build output');
+    writeFileSync(join(tree, 'a.txt'), 'modified by the job');
+    rmSync(join(tree, 'd', 'x.txt'));
+    const second = commit({ 'gone.txt': null, 'new.txt': 'new' });
+
+    const warm = await checkout(options(second, tree));
+    expect(warm).toMatchObject({ createdStore: false, fetched: true, storeKey: cold.storeKey });
+    expect(run(tree, 'git', 'rev-parse', 'HEAD')).toBe(second);
+    expect(run(tree, 'git', 'status', '--porcelain', '--ignored')).toBe('');
+    expect(existsSync(join(tree, 'untracked.txt'))).toBe(false);
+    expect(existsSync(join(tree, 'obj'))).toBe(false);
+    expect(existsSync(join(tree, 'gone.txt'))).toBe(false);
+    expect(readFileSync(join(tree, 'a.txt'), 'utf8')).toBe('a1');
+    expect(readFileSync(join(tree, 'd', 'x.txt'), 'utf8')).toBe('x');
+    expect(readFileSync(join(tree, 'new.txt'), 'utf8')).toBe('new');
+    expect(statSync(join(tree, 'keep.txt')).ino).toBe(keepInode);
+    for (const phase of ['fetchMs', 'checkoutMs', 'cleanMs', 'lockMs', 'totalMs'] as const) {
+      expect(warm.timings[phase]).toBeGreaterThanOrEqual(0);
+    }
+
+    // The store has it now: going back needs no network.
+    const back = await checkout(options(first, tree));
+    expect(back.fetched).toBe(false);
+    expect(readFileSync(join(tree, 'gone.txt'), 'utf8')).toBe('gone');
+  });
+
+  test('two URLs of one repository share its store, keyed by the root commit', async () => {
+    const root = commit({ 'a.txt': 'a' });
+    const head = commit({ 'b.txt': 'b' });
+    await checkout(options(head, join(dir, 't1')));
+    const report = await checkout(options(head, join(dir, 't2'), { url: `file://${join(source, '.git')}` }));
+    expect(report.storeKey).toBe(root);
+    expect(storesOf('git')).toEqual([root]);
+    expect(run(join(dir, 't2'), 'git', 'rev-parse', 'HEAD')).toBe(head);
+  });
+
+  test('a revision on no branch is fetched by its id', async () => {
+    const base = commit({ 'a.txt': 'a' });
+    run(source, 'git', 'checkout', '--quiet', '-b', 'topic');
+    const topic = commit({ 't.txt': 'topic' });
+    run(source, 'git', 'checkout', '--quiet', 'main');
+    await checkout(options(base, join(dir, 'tree')));
+    run(source, 'git', 'branch', '--quiet', '-D', 'topic');
+    await checkout(options(topic, join(dir, 'tree')));
+    expect(readFileSync(join(dir, 'tree', 't.txt'), 'utf8')).toBe('topic');
+  });
+
+  test('a revision the repository does not have is a clear error', async () => {
+    commit({ 'a.txt': 'a' });
+    await expect(checkout(options('0123456789abcdef0123456789abcdef01234567', join(dir, 'tree')))).rejects.toThrow(
+      /revision 0123456789abcdef0123456789abcdef01234567 is not in file:/,
+    );
+    await expect(checkout(options('main', join(dir, 'tree')))).rejects.toThrow(/not a full git commit id/);
+  });
+
+  test('two processes checking out of one cold store at once both get their tree, from one store', async () => {
+    const revision = commit({ 'a.txt': 'a', 'b/c.txt': 'c' });
+    const cli = join(import.meta.dirname, '..', '..', '..', 'cli', 'bin', 'switchyard.js');
+    const runs = ['p1', 'p2', 'p3'].map(
+      (name) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(
+            process.execPath,
+            [cli, 'checkout', '--store', storeDir, '--repo', url, '--rev', revision, '--dest', join(dir, name)],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          let stderr = '';
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+          });
+          child.on('close', (code) => resolve({ code, stderr }));
+        }),
+    );
+    const results = await Promise.all(runs);
+    for (const result of results) expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(results.filter((result) => result.stderr.includes('new store')).length).toBe(1);
+    expect(storesOf('git')).toHaveLength(1);
+    for (const name of ['p1', 'p2', 'p3']) {
+      expect(run(join(dir, name), 'git', 'rev-parse', 'HEAD')).toBe(revision);
+      expect(readFileSync(join(dir, name, 'b', 'c.txt'), 'utf8')).toBe('c');
+    }
+  });
+
+  test('a damaged store is deleted and made again', async () => {
+    const first = commit({ 'a.txt': 'a' });
+    const tree = join(dir, 'tree');
+    const { storePath } = await checkout(options(first, tree));
+    for (const object of walk(join(storePath, 'objects'))) {
+      if (!/objects\/([0-9a-f]{2}\/|pack\/.*\.pack$)/.test(object)) continue;
+      rmSync(object, { force: true });
+      writeFileSync(object, 'garbage');
+    }
+    const second = commit({ 'b.txt': 'b' });
+    const lines: string[] = [];
+    const report = await checkout(options(second, join(dir, 'other'), { log: (line) => lines.push(line) }));
+    expect(report.recovered).toEqual(['damaged-store']);
+    expect(report.createdStore).toBe(true);
+    expect(lines.join('\n')).toMatch(/damaged/);
+    expect(run(join(dir, 'other'), 'git', 'rev-parse', 'HEAD')).toBe(second);
+    expect(run(storePath, 'git', 'fsck', '--no-progress')).toBe('');
+    // The old tree belonged to the deleted store: it is replaced, not trusted.
+    await checkout(options(second, tree));
+    expect(run(tree, 'git', 'status', '--porcelain', '--ignored')).toBe('');
+  });
+
+  test("a store whose fetch was killed (its lock's holder is dead) is deleted and made again", async () => {
+    const revision = commit({ 'a.txt': 'a' });
+    const { storePath } = await checkout(options(revision, join(dir, 'tree')));
+    const deadPid = spawnSync('true').pid as number;
+    mkdirSync(`${storePath}.lock`);
+    writeFileSync(
+      join(`${storePath}.lock`, 'owner.json'),
+      JSON.stringify({
+        pid: deadPid,
+        host: hostname(),
+        boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+        purpose: 'fetch',
+        since: new Date().toISOString(),
+      }),
+    );
+    const report = await checkout(options(revision, join(dir, 'tree')));
+    expect(report.recovered).toContain('abandoned-store');
+    expect(report.createdStore).toBe(true);
+    expect(run(join(dir, 'tree'), 'git', 'rev-parse', 'HEAD')).toBe(revision);
+  });
+
+  test('sparse checkouts hold only their directories, and a full one brings the rest back', async () => {
+    const revision = commit({ 'top.txt': 't', 'src/a.txt': 'a', 'docs/b.txt': 'b', 'deep/er/c.txt': 'c' });
+    const tree = join(dir, 'tree');
+    await checkout(options(revision, tree, { sparse: ['src'] }));
+    expect(readdirSync(tree).sort()).toEqual(['.git', 'src', 'top.txt']);
+    await checkout(options(revision, tree));
+    expect(readdirSync(tree).sort()).toEqual(['.git', 'deep', 'docs', 'src', 'top.txt']);
+  });
+
+  test('a shallow checkout fetches only `depth` commits, into a store of its own', async () => {
+    commit({ 'a.txt': '1' });
+    commit({ 'a.txt': '2' });
+    const head = commit({ 'a.txt': '3' });
+    const tree = join(dir, 'tree');
+    const report = await checkout(options(head, tree, { depth: 1 }));
+    expect(report.storePath).toContain(join('store', 'git-shallow'));
+    expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('1');
+  });
+
+  test('network failures are tried again with backoff, then reported', async () => {
+    const lines: string[] = [];
+    const revision = '0123456789abcdef0123456789abcdef01234567';
+    await expect(
+      checkout(
+        options(revision, join(dir, 'tree'), {
+          url: 'http://127.0.0.1:9/nothing.git',
+          networkAttempts: 3,
+          log: (line) => lines.push(line),
+        }),
+      ),
+    ).rejects.toThrow(/unable to access|Failed to connect/i);
+    expect(lines.filter((line) => line.includes('network failure'))).toHaveLength(2);
+  });
+});
+
+const hgInstalled = spawnSync('hg', ['--version']).status === 0;
+if (!hgInstalled && process.env.SWITCHYARD_REQUIRE_HG === '1') {
+  throw new Error('SWITCHYARD_REQUIRE_HG=1 but `hg` is not installed (Debian: apt-get install mercurial)');
+}
+
+describe.runIf(hgInstalled)('hg', () => {
+  function hgCommit(repo: string, files: Record<string, string | null>): string {
+    for (const [name, content] of Object.entries(files)) {
+      const path = join(repo, name);
+      if (content === null) rmSync(path);
+      else {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, content);
+      }
+    }
+    run(repo, 'hg', 'commit', '--quiet', '--addremove', '-u', 'test', '-m', 'change');
+    return run(repo, 'hg', 'log', '-r', '.', '--template', '{node}');
+  }
+
+  test('successive checkouts into one share are pristine, from a store keyed by revision 0', async () => {
+    const repo = join(dir, 'hgsource');
+    run(dir, 'hg', 'init', repo);
+    const first = hgCommit(repo, { '.hgignore': 'syntax: glob\nobj/\n', 'a.txt': 'a1', 'gone.txt': 'gone' });
+    const hgUrl = `file://${repo}`;
+    const tree = join(dir, 'tree');
+    const cold = await checkout(options(first, tree, { vcs: 'hg', url: hgUrl }));
+    expect(cold).toMatchObject({ createdStore: true, storeKey: first });
+    writeFileSync(join(tree, 'untracked.txt'), 'left over');
+    mkdirSync(join(tree, 'obj'));
+    writeFileSync(join(tree, 'obj', 'out.o'), 'output');
+    writeFileSync(join(tree, 'a.txt'), 'modified');
+    const second = hgCommit(repo, { 'gone.txt': null, 'new.txt': 'new' });
+    const warm = await checkout(options(second, tree, { vcs: 'hg', url: hgUrl }));
+    expect(warm).toMatchObject({ createdStore: false, fetched: true, storeKey: first });
+    expect(run(tree, 'hg', 'log', '-r', '.', '--template', '{node}')).toBe(second);
+    expect(run(tree, 'hg', 'status', '--unknown', '--ignored', '--modified', '--deleted')).toBe('');
+    expect(existsSync(join(tree, 'obj'))).toBe(false);
+    expect(existsSync(join(tree, 'gone.txt'))).toBe(false);
+    expect(readFileSync(join(tree, 'a.txt'), 'utf8')).toBe('a1');
+    // A second URL of the same repository uses the same store.
+    const again = await checkout(options(second, join(dir, 'tree2'), { vcs: 'hg', url: repo }));
+    expect(again).toMatchObject({ createdStore: false, fetched: false, storeKey: first });
+    expect(storesOf('hg')).toEqual([first]);
+  });
+});
+
+function* walk(path: string): Generator<string> {
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
