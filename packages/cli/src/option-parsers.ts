@@ -1,3 +1,4 @@
+import { parseSize } from '@switchyard/proxy/size';
 import { InvalidArgumentError } from 'commander';
 
 /** A commander parser for whole numbers in a range: ids, counts, ports. */
@@ -35,4 +36,13 @@ export function parseList(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
+}
+
+/** A commander parser for a size such as 50GiB, 500MB or 1048576 (bytes). */
+export function parseByteSize(value: string): number {
+  try {
+    return parseSize(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

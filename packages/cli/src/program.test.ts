@@ -32,6 +32,7 @@ describe('the switchyard program', () => {
       'cancel',
       'retrigger',
       'simulate',
+      'tools',
     ]);
   });
 

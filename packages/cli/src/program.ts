@@ -10,6 +10,7 @@ import { addServerCommand } from './commands/server.ts';
 import { addSimulateCommand } from './commands/simulate.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { addStatusCommand } from './commands/status.ts';
+import { addToolsCommand } from './commands/tools.ts';
 import { addValidateCommand } from './commands/validate.ts';
 import { addWatchCommand } from './commands/watch.ts';
 import { addWorkerCommand } from './commands/worker.ts';
@@ -44,6 +45,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addCancelCommand,
     addRetriggerCommand,
     addSimulateCommand,
+    addToolsCommand,
   ]) {
     add(program);
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { parseSize } from '@switchyard/proxy/size';
 import { parseUpstream, type Upstream } from '@switchyard/proxy/upstreams';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseByteSize } from '../option-parsers.ts';
 import { listenForShutdown, whenAborted } from '../shutdown.ts';
 
 interface ProxyCommandOptions {
@@ -26,7 +26,7 @@ export function addProxyCommand(program: Command): void {
     .requiredOption('--cache-dir <dir>', 'where the cached objects are kept (they survive a restart)')
     .addOption(
       new Option('--max-size <size>', 'the bound on the bytes in --cache-dir, e.g. 50GiB or 500MB')
-        .argParser(parseMaxSize)
+        .argParser(parseByteSize)
         .makeOptionMandatory(),
     )
     .addOption(
@@ -70,14 +70,6 @@ function parseListen(value: string): { host: string; port: number } {
     throw new InvalidArgumentError('expected a port or host:port, e.g. 7430 or 0.0.0.0:7430.');
   }
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1'), port };
-}
-
-function parseMaxSize(value: string): number {
-  try {
-    return parseSize(value);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
 }
 
 function collectUpstream(value: string, upstreams: Upstream[] = []): Upstream[] {
