@@ -42,7 +42,7 @@ describe('switchyard tools against a real coordinator: a tooltool manifest round
     proxy = await startProxyProcess({
       cacheDir: join(farm.dir, 'proxy-cache'),
       maxSize: '1GiB',
-      upstreams: [`farm=${server.url}`],
+      upstreams: [`artifacts=${server.url}`],
     });
     store = `${server.url}/api/v1/tools`;
     mkdirSync(join(src, 'stage/cc/bin'), { recursive: true });
@@ -93,7 +93,7 @@ describe('switchyard tools against a real coordinator: a tooltool manifest round
 
   it('serves a public tool to anyone and an internal one only with a token, through a regional cache too', async () => {
     const dest = join(farm.dir, 'anonymous');
-    const viaProxy = `${proxy.url}/farm/api/v1/tools`;
+    const viaProxy = `${proxy.url}/artifacts/api/v1/tools`;
     const anonymous = await tools(
       'fetch',
       '-m',

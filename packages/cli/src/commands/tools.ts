@@ -83,13 +83,13 @@ Examples:
     .addHelpText(
       'after',
       `
-A regional cache goes first, the origin after it: through a \`switchyard proxy\` started with
---upstream farm=http://farm:7420, the tool store is http://<proxy>/farm${TOOLS_BASE_PATH}.
+A regional cache goes first, the origin after it: through a \`switchyard proxy\` whose upstream
+\`artifacts\` is the coordinator, the tool store is http://<proxy>:7430/artifacts${TOOLS_BASE_PATH}.
 Exits 1 when a file could not be fetched.
 
 Example:
   $ switchyard tools fetch -m manifest.tt --dest tools \\
-      --url http://cache.eu:7430/farm${TOOLS_BASE_PATH} --url http://farm:7420${TOOLS_BASE_PATH}`,
+      --url http://cache.eu:7430/artifacts${TOOLS_BASE_PATH} --url http://farm:7420${TOOLS_BASE_PATH}`,
     )
     .action(async (options: FetchOptions) => {
       const signal = listenForShutdown();
