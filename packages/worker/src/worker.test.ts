@@ -131,7 +131,9 @@ describe('startWorker', () => {
     expectReportsInOrder(reports);
     const started = reports.filter((r) => r.type === 'started').map((r) => r.name);
     expect(started).toEqual(['checkout', 'show', 'head']);
-    expect(coordinator.log(attemptId, 0).header).toContain(`$ git clone --no-checkout --quiet -- ${repoUrl} src\n`);
+    const checkoutLog = coordinator.log(attemptId, 0).header;
+    expect(checkoutLog).toContain(`checking out ${firstCommit} of ${repoUrl} (git)`);
+    expect(checkoutLog).toMatch(/checkout \d+ ms \(new store\): lock \d+ ms, fetch \d+ ms, checkout \d+ ms, clean \d+ ms/);
     expect(coordinator.log(attemptId, 1)).toMatchObject({
       header: expect.stringMatching(/^\$ cat hello.txt;.*\nexited with code 0\n$/),
       stdout: 'first version\n7 show 1 job-env step-env\n',
@@ -167,7 +169,7 @@ describe('startWorker', () => {
     expect(await coordinator.result(attemptId)).toMatchObject({ result: 'exception', reason: 'checkout-failed' });
     const reports = coordinator.forAttempt(attemptId);
     expect(reports.filter((r) => r.type === 'started').map((r) => r.name)).toEqual(['checkout']);
-    expect(coordinator.log(attemptId, 0).stderr).toContain('missing');
+    expect(coordinator.log(attemptId, 0).header).toMatch(/could not check out .* from .*missing/);
   });
 
   it('reports a step past its timeout as an exception', async () => {
