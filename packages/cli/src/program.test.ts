@@ -33,6 +33,7 @@ describe('the switchyard program', () => {
       'retrigger',
       'simulate',
       'tools',
+      'checkout',
     ]);
   });
 

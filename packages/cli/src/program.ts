@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { addCancelCommand } from './commands/cancel.ts';
+import { addCheckoutCommand } from './commands/checkout.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addLogsCommand } from './commands/logs.ts';
 import { addProxyCommand } from './commands/proxy.ts';
@@ -46,6 +47,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addRetriggerCommand,
     addSimulateCommand,
     addToolsCommand,
+    addCheckoutCommand,
   ]) {
     add(program);
   }

@@ -33,7 +33,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     // A sha512 in a tool's path is 128 characters; fastify's default refuses params past 100.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // A held claim lasts up to ~25 s and log follows for as long as a job runs.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
