@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { addConnectionOptions, type ConnectionOptions } from '../connection.ts';
-import { collectTag, parseServerUrl } from '../option-parsers.ts';
+import { collectTag, parseByteSize, parseServerUrl } from '../option-parsers.ts';
 import { listenForShutdown, whenAborted } from '../shutdown.ts';
 
 interface WorkerOptions extends ConnectionOptions {
@@ -13,6 +13,7 @@ interface WorkerOptions extends ConnectionOptions {
   cache?: string;
   repoStore?: string;
   toolCache?: string;
+  toolCacheSize?: number;
 }
 
 export function addWorkerCommand(program: Command): void {
@@ -33,6 +34,11 @@ export function addWorkerCommand(program: Command): void {
       new Option('--tool-cache <dir>', 'the tooltool cache, shareable too (default: <work-dir>/tool-cache)').env(
         'SWITCHYARD_TOOL_CACHE',
       ),
+    )
+    .addOption(
+      new Option('--tool-cache-size <size>', 'bound of the tool cache; the least recently used go first (e.g. 50GiB)')
+        .argParser(parseByteSize)
+        .default(20 * 1024 ** 3, '20GiB'),
     )
     .addOption(
       new Option('--cache <url>', 'a regional cache (switchyard proxy) to fetch artifacts through')
@@ -66,6 +72,7 @@ Example:
         ...(options.cache !== undefined && { cache: options.cache }),
         ...(options.repoStore !== undefined && { repoStore: resolve(options.repoStore) }),
         ...(options.toolCache !== undefined && { toolCache: resolve(options.toolCache) }),
+        toolCacheMaxBytes: options.toolCacheSize,
       });
       process.stderr.write(`worker ${options.name} (pool ${options.pool}) working for ${options.server}\n`);
       await Promise.race([whenAborted(shutdown), worker.done]);
