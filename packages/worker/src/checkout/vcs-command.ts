@@ -95,13 +95,23 @@ export function isDamage(error: unknown): boolean {
   return error instanceof VcsCommandError && DAMAGE.test(error.stderr);
 }
 
+/** `git fetch`, `hg pull`: the program and its subcommand, past the options that take a value. */
 function describe(command: VcsCommand): string {
-  return `${command.program} ${command.args.map(redactUrl).join(' ')}`;
+  const takesValue = new Set(['-C', '-c', '-R', '--config']);
+  for (let i = 0; i < command.args.length; i += 1) {
+    const arg = command.args[i] as string;
+    if (takesValue.has(arg)) i += 1;
+    else if (!arg.startsWith('-')) return `${command.program} ${arg}`;
+  }
+  return command.program;
 }
 
 function lastLines(text: string): string {
-  const lines = text.trim().split('\n');
-  return lines.slice(-3).join(' / ') || '(nothing on stderr)';
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+  return lines.slice(-4).join(' / ') || '(nothing on stderr)';
 }
 
 /** Shows a URL without its password, so a token embedded in it does not end up in a log. */
