@@ -316,6 +316,15 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
     expect(existsSync(blobFile(sha256(compiler)))).toBe(true);
   });
 
+  it("counts a tool's bytes as stored but leaves the artifacts' dedup ratio alone", async () => {
+    const before = await reader.artifactStats();
+    const content = randomBytes(20_000);
+    expect((await upload(content, { [TOOL_FILENAME_HEADER]: 'only-a-tool.bin' })).status).toBe(201);
+    const after = await reader.artifactStats();
+    expect(after.storedBytes).toBe(before.storedBytes + content.length);
+    expect(after.dedupRatio).toBe(before.dedupRatio);
+  });
+
   it('stores the same bytes once when they are both an artifact and a tool', async () => {
     const content = randomBytes(30_000);
     const pusher = new SwitchyardClient({ server: server.url, token: TOKENS.T_PUSH });

@@ -58,8 +58,13 @@ export const ArtifactStats = Type.Object({
   artifacts: Type.Integer({ minimum: 0, description: 'artifacts not yet expired or collected' }),
   blobs: Type.Integer({ minimum: 0 }),
   logicalBytes: Type.Integer({ minimum: 0, description: 'the sizes of all artifacts added up' }),
-  storedBytes: Type.Integer({ minimum: 0, description: 'the bytes on disk: each distinct content once' }),
-  dedupRatio: Type.Number({ description: 'logicalBytes / storedBytes; 1 when nothing is shared or stored' }),
+  storedBytes: Type.Integer({
+    minimum: 0,
+    description: 'the bytes on disk, artifacts and tools: each distinct content once',
+  }),
+  dedupRatio: Type.Number({
+    description: "logicalBytes / the distinct contents' bytes that artifacts reference; 1 when nothing is stored",
+  }),
 });
 
 export const CollectResult = Type.Object({

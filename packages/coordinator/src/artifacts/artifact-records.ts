@@ -215,14 +215,20 @@ export class ArtifactRecords {
       .selectFrom('blobs')
       .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.sum<number | null>('size').as('bytes')])
       .executeTakeFirstOrThrow();
+    // Blobs only tools reference (a toolchain nobody uploaded as an artifact) are no artifact's dedup.
+    const artifactBlobs = await this.db
+      .selectFrom('blobs')
+      .where('sha256', 'in', (eb) => eb.selectFrom('artifacts').select('sha256'))
+      .select((eb) => eb.fn.sum<number | null>('size').as('bytes'))
+      .executeTakeFirstOrThrow();
     const logicalBytes = Number(artifacts.bytes ?? 0);
-    const storedBytes = Number(blobs.bytes ?? 0);
+    const distinctArtifactBytes = Number(artifactBlobs.bytes ?? 0);
     return {
       artifacts: Number(artifacts.count),
       blobs: Number(blobs.count),
       logicalBytes,
-      storedBytes,
-      dedupRatio: storedBytes === 0 ? 1 : logicalBytes / storedBytes,
+      storedBytes: Number(blobs.bytes ?? 0),
+      dedupRatio: distinctArtifactBytes === 0 ? 1 : logicalBytes / distinctArtifactBytes,
     };
   }
 
