@@ -32,6 +32,8 @@ export async function startDemoFarm(options: { dir: string; configPath: string; 
         name,
         pool: DEMO_POOL,
         workDir: join(options.dir, 'workers', name),
+        // One store for the machine, as a real farm would run it: the repository is fetched once.
+        repoStore: join(options.dir, 'repos'),
         logger: fileLogger(name, join(options.dir, 'workers', `${name}.log`)),
       }),
     );
