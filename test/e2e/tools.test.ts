@@ -260,7 +260,7 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
     for (const token of [TOKENS.T_READ, TOKENS.T_WORKER]) {
       const allowed = await fetch(toolUrl(digest), { headers: bearer(token) });
       expect(allowed.status).toBe(200);
-      expect(allowed.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+      expect(allowed.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(Buffer.from(await allowed.arrayBuffer())).toEqual(secret);
     }
     // A digest the store does not hold looks like an internal tool to a stranger: it tells nothing.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type AttemptTimings, type JobSpec, TOOLS_BASE_PATH } from '@switchyard/protocol';
-import { checkout, redactUrl } from './checkout/index.ts';
+import { CheckoutRefused, checkout, redactUrl } from './checkout/index.ts';
 import { formatBytes } from './format-bytes.ts';
 import { type InProcessStep, startInProcessStep } from './in-process-step.ts';
 import type { OutputSink } from './step-runner.ts';
@@ -35,8 +35,9 @@ export function toolStoreUrls(server: string, cache: string | undefined): string
 
 /**
  * The implicit first step: a pristine tree of exactly the job's revision, from the machine's
- * repository store. A failure is the infrastructure's (`checkout-failed`): another attempt,
- * maybe elsewhere, may well succeed.
+ * repository store. A failure of the network or the store is the infrastructure's
+ * (`checkout-failed`: another attempt, maybe elsewhere, may well succeed); a revision that can't
+ * be had is the job's failure.
  */
 export function startCheckoutStep(context: TreeStepContext, output: OutputSink): InProcessStep {
   const log = logTo(output);
@@ -68,6 +69,8 @@ export function startCheckoutStep(context: TreeStepContext, output: OutputSink):
       if (signal.aborted) throw error;
       const message = `could not check out ${job.revision} from ${redactUrl(job.repo.url)}: ${(error as Error).message}`;
       log(message);
+      // A revision the repository lacks is the push's mistake: another attempt would only repeat it.
+      if (error instanceof CheckoutRefused) return { result: 'failure', message };
       return { result: 'exception', reason: 'checkout-failed', message };
     }
   }, output);

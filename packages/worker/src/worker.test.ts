@@ -133,7 +133,9 @@ describe('startWorker', () => {
     expect(started).toEqual(['checkout', 'show', 'head']);
     const checkoutLog = coordinator.log(attemptId, 0).header;
     expect(checkoutLog).toContain(`checking out ${firstCommit} of ${repoUrl} (git)`);
-    expect(checkoutLog).toMatch(/checkout \d+ ms \(new store\): lock \d+ ms, fetch \d+ ms, checkout \d+ ms, clean \d+ ms/);
+    expect(checkoutLog).toMatch(
+      /checkout \d+ ms \(new store\): lock \d+ ms, fetch \d+ ms, checkout \d+ ms, clean \d+ ms/,
+    );
     expect(coordinator.log(attemptId, 1)).toMatchObject({
       header: expect.stringMatching(/^\$ cat hello.txt;.*\nexited with code 0\n$/),
       stdout: 'first version\n7 show 1 job-env step-env\n',
@@ -170,6 +172,17 @@ describe('startWorker', () => {
     const reports = coordinator.forAttempt(attemptId);
     expect(reports.filter((r) => r.type === 'started').map((r) => r.name)).toEqual(['checkout']);
     expect(coordinator.log(attemptId, 0).header).toMatch(/could not check out .* from .*missing/);
+  });
+
+  it('fails the job, without a retry, when the repository does not have the revision', async () => {
+    const attemptId = coordinator.assign(
+      job([step('build', 'echo never')], { checkout: true, revision: 'f'.repeat(40) }),
+    );
+    start();
+    expect(await coordinator.result(attemptId)).toMatchObject({
+      result: 'failure',
+      message: expect.stringMatching(/revision f{40} is not in/),
+    });
   });
 
   it('reports a step past its timeout as an exception', async () => {

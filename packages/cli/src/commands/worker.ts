@@ -41,7 +41,7 @@ export function addWorkerCommand(program: Command): void {
         .default(20 * 1024 ** 3, '20GiB'),
     )
     .addOption(
-      new Option('--cache <url>', 'a regional cache (switchyard proxy) to fetch artifacts through')
+      new Option('--cache <url>', 'a regional cache (switchyard proxy) to fetch artifacts and tools through')
         .env('SWITCHYARD_CACHE')
         .argParser(parseServerUrl),
     )

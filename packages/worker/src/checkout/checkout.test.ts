@@ -12,7 +12,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { type CheckoutRequest, checkout } from './index.ts';
+import { CheckoutRefused, type CheckoutRequest, checkout } from './index.ts';
 
 const ENV = {
   ...process.env,
@@ -132,10 +132,12 @@ describe('git', () => {
 
   test('a revision the repository does not have is a clear error', async () => {
     commit({ 'a.txt': 'a' });
-    await expect(checkout(options('0123456789abcdef0123456789abcdef01234567', join(dir, 'tree')))).rejects.toThrow(
-      /revision 0123456789abcdef0123456789abcdef01234567 is not in file:/,
-    );
-    await expect(checkout(options('main', join(dir, 'tree')))).rejects.toThrow(/not a full git commit id/);
+    const missing = checkout(options('0123456789abcdef0123456789abcdef01234567', join(dir, 'tree')));
+    await expect(missing).rejects.toThrow(/revision 0123456789abcdef0123456789abcdef01234567 is not in file:/);
+    await expect(missing).rejects.toBeInstanceOf(CheckoutRefused);
+    const short = checkout(options('abcdef1', join(dir, 'tree')));
+    await expect(short).rejects.toThrow(/not a full git commit id/);
+    await expect(short).rejects.toBeInstanceOf(CheckoutRefused);
   });
 
   test('two processes checking out of one cold store at once both get their tree, from one store', async () => {
@@ -231,15 +233,16 @@ describe('git', () => {
   test('network failures are tried again with backoff, then reported', async () => {
     const lines: string[] = [];
     const revision = '0123456789abcdef0123456789abcdef01234567';
-    await expect(
-      checkout(
-        options(revision, join(dir, 'tree'), {
-          url: 'http://127.0.0.1:9/nothing.git',
-          networkAttempts: 3,
-          log: (line) => lines.push(line),
-        }),
-      ),
-    ).rejects.toThrow(/unable to access|Failed to connect/i);
+    const failed = checkout(
+      options(revision, join(dir, 'tree'), {
+        url: 'http://127.0.0.1:9/nothing.git',
+        networkAttempts: 3,
+        log: (line) => lines.push(line),
+      }),
+    );
+    await expect(failed).rejects.toThrow(/unable to access|Failed to connect/i);
+    // The server was never reached: that says nothing against the revision, so it is not refused.
+    await expect(failed).rejects.not.toBeInstanceOf(CheckoutRefused);
     expect(lines.filter((line) => line.includes('network failure'))).toHaveLength(2);
   });
 });

@@ -1,10 +1,11 @@
 import { mkdir, readFile, realpath, rename } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { HeldLock } from '../file-lock.ts';
+import { CheckoutRefused } from './checkout-refused.ts';
 import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
 import { type CheckoutPass, StoreCheckout } from './store-checkout.ts';
 import { urlHash } from './store-layout.ts';
-import { isDamage, redactUrl, VcsCommandError, vcsSucceeds } from './vcs-command.ts';
+import { isDamage, isNetworkFailure, redactUrl, VcsCommandError, vcsSucceeds } from './vcs-command.ts';
 
 /**
  * Every git command on a store or tree: no hooks (a repository's hooks are not ours to run),
@@ -175,14 +176,14 @@ class GitCheckout extends StoreCheckout {
       const shallow = depth === undefined ? [] : [`--depth=${depth}`];
       await this.networkGit(path, ['fetch', '--quiet', '--no-tags', ...shallow, '--', url, revision]).catch(
         (error: unknown) => {
-          if (error instanceof VcsCommandError && !isDamage(error)) {
-            throw new Error(`revision ${revision} is not in ${redactUrl(url)}: ${error.message}`);
+          if (error instanceof VcsCommandError && !isDamage(error) && !isNetworkFailure(error)) {
+            throw new CheckoutRefused(`revision ${revision} is not in ${redactUrl(url)}: ${error.message}`);
           }
           throw error;
         },
       );
     });
-    if (!(await this.hasRevision(path))) throw new Error(`revision ${revision} is not in ${redactUrl(url)}`);
+    if (!(await this.hasRevision(path))) throw new CheckoutRefused(`revision ${revision} is not in ${redactUrl(url)}`);
     log(`fetched ${revision.slice(0, 12)} from ${redactUrl(url)} in ${this.timer.timings.fetchMs - started} ms`);
     return true;
   }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, realpath, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { CheckoutRefused } from './checkout-refused.ts';
 import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
 import { type CheckoutPass, StoreCheckout } from './store-checkout.ts';
 import { redactUrl } from './vcs-command.ts';
@@ -50,7 +51,7 @@ class HgCheckout extends StoreCheckout {
         fetched = true;
       }
       if (!(await this.hasRevision(path))) {
-        throw new Error(`revision ${this.request.revision} is not in ${redactUrl(this.request.url)}`);
+        throw new CheckoutRefused(`revision ${this.request.revision} is not in ${redactUrl(this.request.url)}`);
       }
       const fresh = await this.shareTree(path);
       return { storeKey: key, storePath: path, createdStore, fetched, fresh };

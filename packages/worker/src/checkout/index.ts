@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { CheckoutRefused } from './checkout-refused.ts';
 import { gitCheckout } from './git-checkout.ts';
 import { hgCheckout } from './hg-checkout.ts';
 
+export { CheckoutRefused } from './checkout-refused.ts';
 export { redactUrl } from './vcs-command.ts';
 
 export type Vcs = 'git' | 'hg';
@@ -90,20 +92,24 @@ export async function checkout(request: CheckoutRequest): Promise<CheckoutReport
 
 function validate(request: ResolvedCheckout): void {
   if (request.vcs === 'git' && !/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(request.revision)) {
-    throw new Error(`revision "${request.revision}" is not a full git commit id (40 or 64 lower-case hex digits)`);
+    throw new CheckoutRefused(
+      `revision "${request.revision}" is not a full git commit id (40 or 64 lower-case hex digits)`,
+    );
   }
   if (request.vcs === 'hg' && !/^[0-9a-f]{12,40}$/.test(request.revision)) {
-    throw new Error(`revision "${request.revision}" is not a Mercurial changeset id (12 to 40 lower-case hex digits)`);
+    throw new CheckoutRefused(
+      `revision "${request.revision}" is not a Mercurial changeset id (12 to 40 lower-case hex digits)`,
+    );
   }
   if (request.vcs === 'hg' && (request.sparse || request.depth !== undefined)) {
-    throw new Error('sparse and depth are supported for git repositories only');
+    throw new CheckoutRefused('sparse and depth are supported for git repositories only');
   }
   if (request.depth !== undefined && (!Number.isInteger(request.depth) || request.depth < 1)) {
-    throw new Error(`depth must be a positive whole number, not ${request.depth}`);
+    throw new CheckoutRefused(`depth must be a positive whole number, not ${request.depth}`);
   }
   for (const path of request.sparse ?? []) {
     if (path.startsWith('/') || path.split('/').includes('..') || path.length === 0) {
-      throw new Error(`sparse path "${path}" must be a directory inside the repository (relative, no "..")`);
+      throw new CheckoutRefused(`sparse path "${path}" must be a directory inside the repository (relative, no "..")`);
     }
   }
 }
