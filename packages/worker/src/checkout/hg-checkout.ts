@@ -1,4 +1,4 @@
-import { mkdir, readFile, realpath, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CheckoutRefused } from './checkout-refused.ts';
 import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
@@ -130,7 +130,15 @@ class HgCheckout extends StoreCheckout {
   private async updateTree(fresh: boolean): Promise<void> {
     const { revision, log } = this.request;
     if (!fresh) {
-      await this.timer.time('cleanMs', () => this.vcs(['-R', this.dest, ...HG_SETTINGS, 'purge', '--all']));
+      await this.timer.time('cleanMs', async () => {
+        // purge leaves repositories a job made inside the tree alone; a fresh clone has none.
+        // They go first, so that purge then removes the directories they leave empty.
+        await removeNestedRepositories(this.dest);
+        await this.vcs(['-R', this.dest, ...HG_SETTINGS, 'purge', '--all']);
+        // hg trusts a file whose size and mtime match its dirstate, so a job can change one
+        // unseen; forgetting what the dirstate knows makes the update compare contents.
+        await this.vcs(['-R', this.dest, 'debugrebuilddirstate']);
+      });
     }
     await this.timer.time('checkoutMs', () =>
       this.vcs(['-R', this.dest, ...HG_SETTINGS, 'update', '--quiet', '--clean', '-r', revision]),
@@ -142,4 +150,21 @@ class HgCheckout extends StoreCheckout {
     const { cleanMs, checkoutMs } = this.timer.timings;
     log(`tree at ${revision.slice(0, 12)}: purged in ${cleanMs} ms, updated in ${checkoutMs} ms`);
   }
+}
+
+/** Deletes every directory below `root` that holds a `.hg` of its own. */
+async function removeNestedRepositories(root: string): Promise<void> {
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name === '.hg') continue;
+      const path = join(dir, entry.name);
+      const nested = await stat(join(path, '.hg')).then(
+        () => true,
+        () => false,
+      );
+      if (nested) await rm(path, { recursive: true, force: true });
+      else await walk(path);
+    }
+  };
+  await walk(root);
 }
