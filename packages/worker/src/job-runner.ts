@@ -158,7 +158,7 @@ class AttemptRunner {
    */
   private sourceDirectory(jobDir: string): string {
     const { job } = this.options.assignment;
-    return job.checkout ? treeDirectory(this.options.workDir, job.repo.name) : join(jobDir, 'src');
+    return job.checkout ? treeDirectory(this.options.workDir, job) : join(jobDir, 'src');
   }
 
   /** The job's steps, after the implicit checkout when there is one: indexes follow this order. */

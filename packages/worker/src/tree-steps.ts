@@ -22,9 +22,11 @@ export interface TreeStepContext {
 /**
  * The worker's tree of a repository, `<workDir>/trees/<repo>`: it outlives the job, so the
  * next job's checkout writes only what differs. One per worker, so no two jobs share one.
+ * Shallow jobs have their own (`<repo>@shallow`, `@` being no repo name's): their store is
+ * another one, and sharing a tree would rebuild it at every switch between the two.
  */
-export function treeDirectory(workDir: string, repoName: string): string {
-  return join(workDir, 'trees', repoName);
+export function treeDirectory(workDir: string, job: Pick<JobSpec, 'repo' | 'depth'>): string {
+  return join(workDir, 'trees', job.depth === undefined ? job.repo.name : `${job.repo.name}@shallow`);
 }
 
 /** Tools come through the regional cache when there is one (its `artifacts` upstream is the coordinator). */
