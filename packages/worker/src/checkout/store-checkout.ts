@@ -97,8 +97,8 @@ export abstract class StoreCheckout {
     );
   }
 
-  protected vcs(args: string[]): Promise<VcsOutput> {
-    return runVcs({ program: this.program, args, signal: this.request.signal });
+  protected vcs(args: string[], input?: string): Promise<VcsOutput> {
+    return runVcs({ program: this.program, args, input, signal: this.request.signal });
   }
 
   /** A command that talks to the server: network failures are tried again with backoff. */

@@ -6,6 +6,8 @@ export interface VcsCommand {
   args: string[];
   cwd?: string;
   signal?: AbortSignal;
+  /** Written to the command's stdin. */
+  input?: string;
 }
 
 export interface VcsOutput {
@@ -43,9 +45,12 @@ export function runVcs(command: VcsCommand): Promise<VcsOutput> {
     const child = spawn(command.program, command.args, {
       cwd: command.cwd,
       env: { ...process.env, ...QUIET_ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       signal: command.signal,
     });
+    // A command that exits without reading its input must not fail the write.
+    child.stdin.on('error', () => {});
+    child.stdin.end(command.input ?? '');
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -59,7 +64,9 @@ export function runVcs(command: VcsCommand): Promise<VcsOutput> {
     });
     child.on('close', (code) => {
       const output = { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
-      if (code === 0) resolve(output);
+      // git can succeed while complaining about its own objects (a bad pack it fell back from):
+      // that is a damaged store all the same.
+      if (code === 0 && !reportsDamage(output.stderr)) resolve(output);
       else reject(new VcsCommandError(describe(command), code, output.stderr));
     });
   });
@@ -85,7 +92,12 @@ const NETWORK_FAILURE =
 
 /** A store (or tree) that can't be trusted any more: missing or damaged objects, leftover locks. */
 const DAMAGE =
-  /bad object|corrupt|missing (blob|tree|commit|object)|unable to read|cannot be accessed|index-pack failed|loose object|did not receive expected object|not a git repository|invalid object|inflate|packfile|bad tree object|unable to create .*\.lock|index file (smaller|open failed)|repository .* not found|integrity check failed|no node|revlog|unknown revision .*0{40}|abandoned transaction|is not a shared repository|data\/.*@/i;
+  /bad object|corrupt|missing (blob|tree|commit|object)|unable to read|cannot be accessed|index-pack failed|loose object|did not receive expected object|not a git repository|invalid object|inflate|packfile|bad tree object|unable to create .*\.lock|index file (smaller|open failed)|integrity check failed|no node|revlog|unknown revision .*0{40}|abandoned transaction|is not a shared repository|data\/.*@/i;
+
+/** The program's own error lines (not a server's `remote:` ones) name damage. */
+function reportsDamage(stderr: string): boolean {
+  return stderr.split('\n').some((line) => /^(error|fatal):/.test(line) && DAMAGE.test(line));
+}
 
 export function isNetworkFailure(error: unknown): boolean {
   return error instanceof VcsCommandError && NETWORK_FAILURE.test(error.stderr);
