@@ -152,7 +152,17 @@ class GitCheckout extends StoreCheckout {
     const { url } = this.request;
     await mkdir(dirname(path), { recursive: true });
     await this.timer.time('fetchMs', () =>
-      this.networkVcs('clone', [...GIT_SETTINGS, 'clone', '--bare', '--no-local', '--quiet', '--no-tags', '--', url, path]),
+      this.networkVcs('clone', [
+        ...GIT_SETTINGS,
+        'clone',
+        '--bare',
+        '--no-local',
+        '--quiet',
+        '--no-tags',
+        '--',
+        url,
+        path,
+      ]),
     );
     const namespace = `refs/remotes/${urlHash(url)}/heads/`;
     const { stdout } = await this.git(path, ['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/']);
