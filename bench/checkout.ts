@@ -41,6 +41,7 @@ import { pathToFileURL } from 'node:url';
 import { type CheckoutReport, checkout } from '../packages/worker/src/checkout/index.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { flagOption, numberOption, textOption } from './options.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const FILES = numberOption('files', 50_000);
 const COMMITS = numberOption('commits', 2000);
@@ -62,17 +63,6 @@ const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
 const progress = (line: string) => console.error(`[bench:checkout] ${line}`);
 
 // ---- deterministic content --------------------------------------------------------------------
-
-/** A small seeded PRNG (mulberry32), so that every generation builds the same repository. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a: a file's content and size follow from its path alone. */
 function hashOf(text: string): number {
@@ -116,7 +106,7 @@ const GITIGNORE = 'obj-*/\n*.o\n*.pyc\n__pycache__/\n.DS_Store\n';
 
 /** A pool of code-like lines that files draw from: text that compresses and deltas like source. */
 const LINES: readonly string[] = (() => {
-  const next = random(SEED);
+  const next = seededRandom(SEED);
   const tokens = `if return const auto nsresult rv = ( ) { } ; -> nullptr RefPtr< > NS_ENSURE_SUCCESS for let
     await self. true false 0 1 && ||`.split(/\s+/);
   return Array.from({ length: 4096 }, () => {
@@ -130,7 +120,7 @@ const LINES: readonly string[] = (() => {
 
 /** 92 % of files are 1–4 KiB, 7.5 % 4–24 KiB, 0.5 % 24–192 KiB. */
 function sizeOf(path: string): number {
-  const next = random(hashOf(`size:${path}`));
+  const next = seededRandom(hashOf(`size:${path}`));
   const roll = next();
   if (roll < 0.92) return 1024 + next() * 3072;
   if (roll < 0.995) return 4096 + next() * 20_480;
@@ -139,7 +129,7 @@ function sizeOf(path: string): number {
 
 /** The content of `path` at `version`: the same lines each time, with a few edited per version. */
 function contentOf(path: string, version: number): Buffer {
-  const next = random(hashOf(path));
+  const next = seededRandom(hashOf(path));
   const size = sizeOf(path);
   const lines = [`// ${path}`];
   let length = lines[0]!.length + 1;
@@ -149,7 +139,7 @@ function contentOf(path: string, version: number): Buffer {
     length += line.length + 1;
   }
   if (version > 0) {
-    const edit = random(hashOf(path) ^ Math.imul(version, 0x9e3779b1));
+    const edit = seededRandom(hashOf(path) ^ Math.imul(version, 0x9e3779b1));
     const edits = 1 + Math.floor(edit() * 4);
     for (let i = 0; i < edits; i++) {
       lines[1 + Math.floor(edit() * (lines.length - 1))] = `${pick(LINES, edit)} // r${version}`;
@@ -263,7 +253,7 @@ async function fastImport(
   const out = new StreamWriter(child);
   let first = true;
   for await (const { time, message, changes } of commits) {
-    const author = `${pick(['Ada', 'Grace', 'Linus', 'Barbara', 'Ken'], random(time))} <dev@example.org> ${time} +0000`;
+    const author = `${pick(['Ada', 'Grace', 'Linus', 'Barbara', 'Ken'], seededRandom(time))} <dev@example.org> ${time} +0000`;
     await out.write(
       `commit refs/heads/main\nauthor ${author}\ncommitter ${author}\ndata ${Buffer.byteLength(message)}\n${message}\n`,
     );
@@ -366,7 +356,7 @@ async function sourceRepository(dir: string): Promise<{ repo: string; tip: strin
   const started = performance.now();
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '--quiet', '--bare', '--initial-branch=main');
-  const next = random(SEED);
+  const next = seededRandom(SEED);
   const files = new FileSet();
   const commits = history(files, directories(next), next);
   let imported = 0;
@@ -391,7 +381,7 @@ async function sourceRepository(dir: string): Promise<{ repo: string; tip: strin
 
 /** Pushes a new revision onto the source: ~50 files changed across the tree, two added, one deleted. */
 async function pushRevision(repo: string, tracked: FileSet, run: number): Promise<string> {
-  const next = random(SEED + run);
+  const next = seededRandom(SEED + run);
   const parent = git(repo, 'rev-parse', 'refs/heads/main');
   const time = Math.floor(Date.now() / 1000);
   const version = time * 10 + run;
@@ -426,7 +416,7 @@ async function pushRevision(repo: string, tracked: FileSet, run: number): Promis
  * files and a directory, a tracked file edited (same size, so only its content tells) and one deleted.
  */
 function leaveBuildOutput(tree: string, tracked: FileSet, run: number): string[] {
-  const next = random(SEED * 7 + run);
+  const next = seededRandom(SEED * 7 + run);
   for (let i = 0; i < BUILD_OUTPUT_FILES; i++) {
     const path = join(tree, 'obj-x', pick(WORDS, next), pick(WORDS, next), `unit-${i}.o`);
     mkdirSync(dirname(path), { recursive: true });

@@ -27,6 +27,7 @@ import { freePort, killAll } from '../test/helpers/processes.ts';
 import { startProxyProcess } from '../test/helpers/proxy.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
+import { seededRandom } from './seeded-random.ts';
 
 const SECONDS = numberOption('seconds', 5);
 const ROUNDS = numberOption('rounds', 3);
@@ -208,17 +209,6 @@ async function benchHits(proxies: { name: string; url: string }[]): Promise<void
 
 // ---- (b) a test farm's downloads ---------------------------------------------------------------
 
-/** A small seeded PRNG (mulberry32), so every run replays the same trace. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Trace {
   /** Download paths, in the order the workers ask for them. */
   requests: string[];
@@ -232,7 +222,7 @@ interface Trace {
  * and changes every 4 pushes; the tools change every 6 pushes.
  */
 function generateTrace(): Trace {
-  const next = random(42);
+  const next = seededRandom(42);
   const platforms = [
     { name: 'linux64', os: 'linux' },
     { name: 'linux32', os: 'linux' },
