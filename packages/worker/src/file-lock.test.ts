@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,4 +67,36 @@ test('an abort while waiting rejects and leaves the holder in place', async () =
   const third = acquireLock(path, { purpose: 'third' });
   await first.release();
   await (await third).release();
+});
+
+test('a holder whose lock was broken meanwhile does not remove the new holder’s lock when it lets go', async () => {
+  const path = join(dir, 'lock');
+  const script = `
+    import { acquireLock } from ${JSON.stringify(new URL('./file-lock.ts', import.meta.url).pathname)};
+    const held = await acquireLock(${JSON.stringify(path)}, { purpose: 'stalled fetch', staleMs: 300 });
+    console.log('held');
+    process.stdin.once('data', async () => {
+      await held.release();
+      console.log('released');
+      process.exit(0);
+    });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const nextLine = () => new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
+  expect(await nextLine()).toContain('held');
+  // Alive but silent (stopped, or its event loop blocked): its lock goes stale and is broken.
+  child.kill('SIGSTOP');
+  const next = await acquireLock(path, { purpose: 'next', staleMs: 300 });
+  expect(next.brokeStaleLock).toMatchObject({ pid: child.pid, purpose: 'stalled fetch' });
+  child.kill('SIGCONT');
+  child.stdin.write('release\n');
+  expect(await nextLine()).toContain('released');
+  expect(JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8'))).toMatchObject({
+    pid: process.pid,
+    purpose: 'next',
+  });
+  await next.release();
+  expect(existsSync(path)).toBe(false);
 });

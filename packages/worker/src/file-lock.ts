@@ -52,7 +52,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<H
   let brokeStaleLock: LockOwner | null = null;
   for (;;) {
     options.signal?.throwIfAborted();
-    if (await tryCreate(path, options.purpose)) return holdLock(path, staleMs, brokeStaleLock);
+    const mine = await tryCreate(path, options.purpose);
+    if (mine !== null) return holdLock(path, mine, staleMs, brokeStaleLock);
     const owner = await readOwner(path);
     if (await isAbandoned(path, owner, staleMs)) {
       const broken = await breakLock(path, owner, staleMs);
@@ -68,12 +69,13 @@ export async function acquireLock(path: string, options: LockOptions): Promise<H
   }
 }
 
-async function tryCreate(path: string, purpose: string): Promise<boolean> {
+/** Takes the lock if it is free; returns the owner file written, by which the holder knows its own lock. */
+async function tryCreate(path: string, purpose: string): Promise<string | null> {
   try {
     await mkdir(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
+    if (code === 'EEXIST') return null;
     if (code !== 'ENOENT') throw error;
     await mkdir(dirname(path), { recursive: true });
     return tryCreate(path, purpose);
@@ -85,15 +87,28 @@ async function tryCreate(path: string, purpose: string): Promise<boolean> {
     purpose,
     since: new Date().toISOString(),
   };
-  await writeFile(join(path, OWNER_FILE), JSON.stringify(owner));
-  return true;
+  const text = JSON.stringify(owner);
+  await writeFile(join(path, OWNER_FILE), text);
+  return text;
 }
 
-function holdLock(path: string, staleMs: number, brokeStaleLock: LockOwner | null): HeldLock {
+/**
+ * A holder that went silent for `staleMs` (stopped, its event loop blocked, another host's clock
+ * ahead) has its lock broken while it still runs: from then on the lock at `path` is someone
+ * else's, which it must neither keep fresh nor remove.
+ */
+function holdLock(path: string, mine: string, staleMs: number, brokeStaleLock: LockOwner | null): HeldLock {
+  const stillMine = () =>
+    readFile(join(path, OWNER_FILE), 'utf8').then(
+      (text) => text === mine,
+      () => false,
+    );
   const refresh = setInterval(
     () => {
       const now = new Date();
-      utimes(path, now, now).catch(() => {});
+      stillMine()
+        .then((ours) => (ours ? utimes(path, now, now) : undefined))
+        .catch(() => {});
     },
     Math.max(100, Math.floor(staleMs / 5)),
   );
@@ -105,7 +120,7 @@ function holdLock(path: string, staleMs: number, brokeStaleLock: LockOwner | nul
       if (released) return;
       released = true;
       clearInterval(refresh);
-      await rm(path, { recursive: true, force: true });
+      if (await stillMine()) await rm(path, { recursive: true, force: true });
     },
   };
 }
@@ -139,7 +154,7 @@ async function isAbandoned(path: string, owner: LockOwner | null, staleMs: numbe
  */
 async function breakLock(path: string, judged: LockOwner | null, staleMs: number): Promise<boolean> {
   const breaker = `${path}.breaking`;
-  if (!(await tryCreate(breaker, 'breaking a stale lock'))) {
+  if ((await tryCreate(breaker, 'breaking a stale lock')) === null) {
     const breakerOwner = await readOwner(breaker);
     if (await isAbandoned(breaker, breakerOwner, Math.min(staleMs, 10_000))) {
       await rm(breaker, { recursive: true, force: true });
