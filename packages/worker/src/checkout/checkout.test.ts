@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -171,20 +172,26 @@ describe('git', () => {
   test('a damaged store is deleted and made again', async () => {
     const first = commit({ 'a.txt': 'a' });
     const tree = join(dir, 'tree');
-    const { storePath } = await checkout(options(first, tree));
+    // A plain path, which git would clone by hard-linking the objects unless told not to.
+    const { storePath } = await checkout(options(first, tree, { url: source }));
     for (const object of walk(join(storePath, 'objects'))) {
       if (!/objects\/([0-9a-f]{2}\/|pack\/.*\.pack$)/.test(object)) continue;
-      rmSync(object, { force: true });
+      // In place, as a failing disk would: a file shared by hard link would be damaged on both sides.
+      chmodSync(object, 0o644);
       writeFileSync(object, 'garbage');
     }
     const second = commit({ 'b.txt': 'b' });
     const lines: string[] = [];
-    const report = await checkout(options(second, join(dir, 'other'), { log: (line) => lines.push(line) }));
+    const report = await checkout(
+      options(second, join(dir, 'other'), { url: source, log: (line) => lines.push(line) }),
+    );
     expect(report.recovered).toEqual(['damaged-store']);
     expect(report.createdStore).toBe(true);
     expect(lines.join('\n')).toMatch(/damaged/);
     expect(run(join(dir, 'other'), 'git', 'rev-parse', 'HEAD')).toBe(second);
     expect(run(storePath, 'git', 'fsck', '--no-progress')).toBe('');
+    // The damage stayed in the store: the repository it was fetched from shares no file with it.
+    expect(run(source, 'git', 'fsck', '--no-progress')).toBe('');
     // The old tree belonged to the deleted store: it is replaced, not trusted.
     await checkout(options(second, tree));
     expect(run(tree, 'git', 'status', '--porcelain', '--ignored')).toBe('');
@@ -290,6 +297,23 @@ describe.runIf(hgInstalled)('hg', () => {
     const again = await checkout(options(second, join(dir, 'tree2'), { vcs: 'hg', url: repo }));
     expect(again).toMatchObject({ createdStore: false, fetched: false, storeKey: first });
     expect(storesOf('hg')).toEqual([first]);
+  });
+
+  test('a damaged store is deleted and cloned again, and the repository it came from is untouched', async () => {
+    const repo = join(dir, 'hgsource');
+    run(dir, 'hg', 'init', repo);
+    const first = hgCommit(repo, { 'a.txt': 'a' });
+    // A plain path: hg would hard-link the revlogs of a local clone unless told to pull.
+    const { storePath } = await checkout(options(first, join(dir, 'tree'), { vcs: 'hg', url: repo }));
+    for (const revlog of walk(join(storePath, '.hg', 'store', 'data'))) {
+      chmodSync(revlog, 0o644);
+      writeFileSync(revlog, 'garbage');
+    }
+    const second = hgCommit(repo, { 'b.txt': 'b' });
+    const report = await checkout(options(second, join(dir, 'other'), { vcs: 'hg', url: repo }));
+    expect(report.recovered).toEqual(['damaged-store']);
+    expect(readFileSync(join(dir, 'other', 'a.txt'), 'utf8')).toBe('a');
+    expect(run(repo, 'hg', 'verify', '--quiet')).toBe('');
   });
 });
 

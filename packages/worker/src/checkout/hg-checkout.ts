@@ -88,8 +88,10 @@ class HgCheckout extends StoreCheckout {
     await this.layout.remove(temporary);
     await mkdir(dirname(temporary), { recursive: true });
     log(`new store: cloning ${redactUrl(url)}`);
+    // --pull: from a local path hg would hard-link the revlogs, and damage to the store would be
+    // damage to the server's repository.
     await this.timer.time('fetchMs', () =>
-      this.networkVcs('clone', [...HG_SETTINGS, 'clone', '--quiet', '--noupdate', '--', url, temporary]),
+      this.networkVcs('clone', [...HG_SETTINGS, 'clone', '--quiet', '--noupdate', '--pull', '--', url, temporary]),
     );
     await this.layout.markFinished(temporary, { kind: 'hg', key, createdAt: new Date().toISOString() });
     await mkdir(dirname(path), { recursive: true });
