@@ -1,4 +1,4 @@
-import { mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { HeldLock } from '../file-lock.ts';
 import { CheckoutRefused } from './checkout-refused.ts';
@@ -238,7 +238,11 @@ class GitCheckout extends StoreCheckout {
 
   /** Makes `dest` a worktree of the store unless it already is one. Returns whether it is new (and empty). */
   private async registerTree(storePath: string): Promise<boolean> {
-    if (await this.isTreeOf(storePath)) return false;
+    const admin = await this.treeAdmin(storePath);
+    if (admin !== null) {
+      await removeLockFiles(admin);
+      return false;
+    }
     if (await this.layout.exists(this.dest)) {
       this.request.log(`${this.dest} is not a tree of ${storePath}: replacing it`);
       await this.layout.remove(this.dest);
@@ -251,19 +255,19 @@ class GitCheckout extends StoreCheckout {
     return true;
   }
 
-  /** Whether dest's `.git` names a worktree of this store that names dest back. */
-  private async isTreeOf(storePath: string): Promise<boolean> {
+  /** The store's admin directory of dest, when dest's `.git` names a worktree of this store that names dest back. */
+  private async treeAdmin(storePath: string): Promise<string | null> {
     try {
       const pointer = (await readFile(join(this.dest, '.git'), 'utf8')).trim();
-      if (!pointer.startsWith('gitdir: ')) return false;
+      if (!pointer.startsWith('gitdir: ')) return null;
       const gitdir = pointer.slice('gitdir: '.length);
       const worktrees = join(await realpath(storePath), 'worktrees');
       const admin = await realpath(isAbsolute(gitdir) ? gitdir : join(this.dest, gitdir));
-      if (dirname(admin) !== worktrees) return false;
+      if (dirname(admin) !== worktrees) return null;
       const back = (await readFile(join(admin, 'gitdir'), 'utf8')).trim();
-      return (await realpath(dirname(back))) === (await realpath(this.dest));
+      return (await realpath(dirname(back))) === (await realpath(this.dest)) ? admin : null;
     } catch {
-      return false;
+      return null;
     }
   }
 
@@ -299,6 +303,17 @@ class GitCheckout extends StoreCheckout {
 
   private networkGit(cwd: string, args: string[]) {
     return this.networkVcs('fetch', ['-C', cwd, ...GIT_SETTINGS, ...args]);
+  }
+}
+
+/**
+ * A job killed midway through a git command of its own leaves that command's lock (index.lock,
+ * HEAD.lock) in the tree's admin directory, and the checkout would fail on it as on a damaged
+ * store. The tree's lock is held and the job is over: nothing else can be using them.
+ */
+async function removeLockFiles(admin: string): Promise<void> {
+  for (const name of await readdir(admin)) {
+    if (name.endsWith('.lock')) await rm(join(admin, name), { force: true });
   }
 }
 
