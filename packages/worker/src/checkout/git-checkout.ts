@@ -282,7 +282,12 @@ class GitCheckout extends StoreCheckout {
       if (sparse) await this.git(this.dest, ['sparse-checkout', 'set', '--cone', '--', ...sparse]);
       else if (!fresh && (await this.isSparse())) await this.git(this.dest, ['sparse-checkout', 'disable']);
     });
-    if (!fresh) await this.timer.time('cleanMs', () => this.git(this.dest, ['clean', '-ffdxq']));
+    if (!fresh) {
+      await this.timer.time('cleanMs', async () => {
+        await this.resetIndexState(sparse === undefined);
+        await this.git(this.dest, ['clean', '-ffdxq']);
+      });
+    }
     await this.timer.time('checkoutMs', () =>
       this.git(this.dest, ['checkout', '--force', '--detach', '--quiet', revision]),
     );
@@ -290,6 +295,44 @@ class GitCheckout extends StoreCheckout {
     if (stdout.trim() !== revision) throw new Error(`the tree is at ${stdout.trim()} after checking out ${revision}`);
     const { cleanMs, checkoutMs } = this.timer.timings;
     log(`tree at ${revision.slice(0, 12)}: cleaned in ${cleanMs} ms, written in ${checkoutMs} ms`);
+  }
+
+  /**
+   * What a job can leave in the index that clean and a forced checkout pass over: a file flagged
+   * skip-worktree (unless sparse patterns put the flag there) or assume-unchanged, which the
+   * checkout would leave as the job changed it; and a submodule it checked out, which clean stays
+   * out of. A fresh clone has neither: flags cleared, the submodule's directory left empty.
+   */
+  private async resetIndexState(full: boolean): Promise<void> {
+    const { stdout } = await this.git(this.dest, ['ls-files', '-z', '--stage', '-v']);
+    const skipped: string[] = [];
+    const assumed: string[] = [];
+    const submodules: string[] = [];
+    for (const entry of stdout.split('\0')) {
+      // `<tag> <mode> <object> <stage>\t<path>`: a lower-case tag is assume-unchanged, S skip-worktree.
+      const match = /^(\S) (\d+) \S+ \d\t(.+)$/s.exec(entry);
+      if (!match) continue;
+      const [, tag = '', mode, path = ''] = match;
+      if (tag !== tag.toUpperCase()) assumed.push(path);
+      if (full && tag.toUpperCase() === 'S') skipped.push(path);
+      if (mode === '160000' && tag.toUpperCase() !== 'S') submodules.push(path);
+    }
+    // update-index applies only the first of several flags to paths read from stdin: one run each.
+    if (assumed.length > 0) {
+      await this.git(this.dest, ['update-index', '--no-assume-unchanged', '-z', '--stdin'], `${assumed.join('\0')}\0`);
+    }
+    if (skipped.length > 0) {
+      await this.git(this.dest, ['update-index', '--no-skip-worktree', '-z', '--stdin'], `${skipped.join('\0')}\0`);
+    }
+    const root = await realpath(this.dest);
+    for (const path of submodules) {
+      const directory = join(root, path);
+      // A link the job put on the way is not followed: nothing outside the tree is removed.
+      if ((await realpath(directory).catch(() => null)) !== directory) continue;
+      if (!(await this.layout.exists(join(directory, '.git')))) continue;
+      await rm(directory, { recursive: true, force: true });
+      await mkdir(directory);
+    }
   }
 
   private async isSparse(): Promise<boolean> {

@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -50,6 +61,78 @@ function options(revision: string, extra: Partial<CheckoutRequest> = {}): Checko
 }
 
 describe('git', () => {
+  test('a file the job hid from git (skip-worktree, assume-unchanged) is restored, and the flags are gone', async () => {
+    const revision = commit(source, { 'etc/config.json': '{}', 'docs/b.txt': 'b', 'src/c.txt': 'c' });
+    await checkout(options(revision));
+    run(tree, 'git', 'update-index', '--skip-worktree', 'etc/config.json');
+    writeFileSync(join(tree, 'etc/config.json'), '{"local": true}');
+    run(tree, 'git', 'update-index', '--assume-unchanged', 'docs/b.txt');
+
+    await checkout(options(revision));
+    expect(readFileSync(join(tree, 'etc/config.json'), 'utf8')).toBe('{}');
+    expect(run(tree, 'git', 'ls-files', '-v').split('\n')).toEqual([
+      'H docs/b.txt',
+      'H etc/config.json',
+      'H src/c.txt',
+    ]);
+
+    // A sparse tree keeps the skip-worktree flags of what lies outside it, and only those.
+    run(tree, 'git', 'update-index', '--assume-unchanged', 'src/c.txt');
+    await checkout(options(revision, { sparse: ['src'] }));
+    expect(run(tree, 'git', 'ls-files', '-v').split('\n')).toEqual([
+      'S docs/b.txt',
+      'S etc/config.json',
+      'H src/c.txt',
+    ]);
+  });
+
+  test('a submodule the job checked out is left empty, as a fresh clone has it', async () => {
+    const library = join(dir, 'library');
+    run(dir, 'git', 'init', '--quiet', '--initial-branch=main', library);
+    commit(library, { 'lib.c': 'int lib;' });
+    run(source, 'git', '-c', 'protocol.file.allow=always', 'submodule', 'add', '--quiet', `file://${library}`, 'lib');
+    const revision = commit(source, { 'main.c': 'int main;' });
+    await checkout(options(revision));
+    expect(readdirSync(join(tree, 'lib'))).toEqual([]);
+
+    // The job checks the submodule out, changes a file in it and builds there.
+    run(tree, 'git', '-c', 'protocol.file.allow=always', 'submodule', 'update', '--init', '--quiet');
+    writeFileSync(join(tree, 'lib', 'lib.c'), 'changed by the job');
+    writeFileSync(join(tree, 'lib', 'lib.o'), 'build output');
+
+    await checkout(options(revision));
+    expect(readdirSync(join(tree, 'lib'))).toEqual([]);
+    expect(run(tree, 'git', 'status', '--porcelain', '--ignored')).toBe('');
+  });
+
+  test('emptying a submodule never follows a link the job put on its way out of the tree', async () => {
+    const library = join(dir, 'library');
+    run(dir, 'git', 'init', '--quiet', '--initial-branch=main', library);
+    commit(library, { 'lib.c': 'int lib;' });
+    run(
+      source,
+      'git',
+      '-c',
+      'protocol.file.allow=always',
+      'submodule',
+      'add',
+      '--quiet',
+      `file://${library}`,
+      'vendor/lib',
+    );
+    const revision = commit(source, { 'main.c': 'int main;' });
+    await checkout(options(revision));
+    run(tree, 'git', '-c', 'protocol.file.allow=always', 'submodule', 'update', '--init', '--quiet');
+    const outside = join(dir, 'outside');
+    renameSync(join(tree, 'vendor'), outside);
+    symlinkSync(outside, join(tree, 'vendor'));
+
+    await checkout(options(revision));
+    expect(readFileSync(join(outside, 'lib', 'lib.c'), 'utf8')).toBe('int lib;');
+    expect(lstatSync(join(tree, 'vendor')).isDirectory()).toBe(true);
+    expect(run(tree, 'git', 'status', '--porcelain', '--ignored')).toBe('');
+  });
+
   test('a git lock file a killed job left in the tree costs neither the store nor the tree', async () => {
     const revision = commit(source, { 'a.txt': 'a' });
     const first = await checkout(options(revision));
