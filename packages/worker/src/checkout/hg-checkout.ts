@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { CheckoutRefused } from './checkout-refused.ts';
 import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
 import { type CheckoutPass, StoreCheckout } from './store-checkout.ts';
-import { redactUrl } from './vcs-command.ts';
+import { isDamage, redactUrl, VcsCommandError } from './vcs-command.ts';
 
 /** The share and purge extensions are bundled with Mercurial; older versions need them enabled. */
 const HG_SETTINGS = ['--config', 'extensions.share=', '--config', 'extensions.purge=', '--config', 'ui.interactive=no'];
@@ -46,7 +46,15 @@ class HgCheckout extends StoreCheckout {
             this.request.revision,
             '--',
             this.request.url,
-          ]),
+          ]).catch((error: unknown) => {
+            // The server was reached and answered that it has no such revision: the job's mistake.
+            if (error instanceof VcsCommandError && /unknown revision/i.test(error.stderr) && !isDamage(error)) {
+              throw new CheckoutRefused(
+                `revision ${this.request.revision} is not in ${redactUrl(this.request.url)}: ${error.message}`,
+              );
+            }
+            throw error;
+          }),
         );
         fetched = true;
       }
