@@ -285,11 +285,15 @@ class GitCheckout extends StoreCheckout {
     if (!fresh) {
       await this.timer.time('cleanMs', async () => {
         await this.resetIndexState(sparse === undefined);
-        await this.git(this.dest, ['clean', '-ffdxq']);
+        await this.writingTree(async () => {
+          await this.git(this.dest, ['clean', '-ffdxq']);
+        });
       });
     }
     await this.timer.time('checkoutMs', () =>
-      this.git(this.dest, ['checkout', '--force', '--detach', '--quiet', revision]),
+      this.writingTree(async () => {
+        await this.git(this.dest, ['checkout', '--force', '--detach', '--quiet', revision]);
+      }),
     );
     const { stdout } = await this.git(this.dest, ['rev-parse', 'HEAD']);
     if (stdout.trim() !== revision) throw new Error(`the tree is at ${stdout.trim()} after checking out ${revision}`);

@@ -144,14 +144,20 @@ class HgCheckout extends StoreCheckout {
         // purge leaves repositories a job made inside the tree alone; a fresh clone has none.
         // They go first, so that purge then removes the directories they leave empty.
         await removeNestedRepositories(this.dest);
-        await this.vcs(['-R', this.dest, ...HG_SETTINGS, 'purge', '--all']);
+        await this.writingTree(async () => {
+          // purge warns of what it can't remove but still succeeds: that is a refusal all the same.
+          const { stderr } = await this.vcs(['-R', this.dest, ...HG_SETTINGS, 'purge', '--all']);
+          if (/cannot be removed/.test(stderr)) throw new VcsCommandError('hg purge', 0, stderr);
+        });
         // hg trusts a file whose size and mtime match its dirstate, so a job can change one
         // unseen; forgetting what the dirstate knows makes the update compare contents.
         await this.vcs(['-R', this.dest, 'debugrebuilddirstate']);
       });
     }
     await this.timer.time('checkoutMs', () =>
-      this.vcs(['-R', this.dest, ...HG_SETTINGS, 'update', '--quiet', '--clean', '-r', revision]),
+      this.writingTree(async () => {
+        await this.vcs(['-R', this.dest, ...HG_SETTINGS, 'update', '--quiet', '--clean', '-r', revision]);
+      }),
     );
     const { stdout } = await this.vcs(['-R', this.dest, 'log', '-r', '.', '--template', '{node}']);
     if (!stdout.trim().startsWith(revision)) {

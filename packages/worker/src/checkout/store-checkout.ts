@@ -5,6 +5,7 @@ import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
 import { withNetworkRetries } from './network-retry.ts';
 import { StoreLayout } from './store-layout.ts';
 import { isDamage, runVcs, type VcsOutput } from './vcs-command.ts';
+import { makeDirectoriesWritable, refusedForPermission } from './writable-tree.ts';
 
 /** What one pass of a checkout found and did, before the report adds timings and recoveries. */
 export interface CheckoutPass {
@@ -107,6 +108,21 @@ export abstract class StoreCheckout {
     return withNetworkRetries(what, { attempts: networkAttempts, baseDelayMs: retryDelayMs, log, signal }, () =>
       this.vcs(args),
     );
+  }
+
+  /**
+   * Runs a step that writes the tree; when it was refused for want of permission (a job left
+   * directories it can't write), makes every directory in the tree writable and runs it again.
+   */
+  protected async writingTree(step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      if (!refusedForPermission(error)) throw error;
+      this.request.log(`the last job left directories in ${this.dest} nobody may write: making them writable`);
+      await makeDirectoriesWritable(this.dest);
+      await step();
+    }
   }
 
   /** Runs `work` while holding `lock`, releasing it however `work` ends. */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectoriesWritable } from './writable-tree.ts';
 
 /** How a repository's store is kept: git by root commit, shallow git by URL (its root is unknown), hg by revision 0. */
 export type StoreKind = 'git' | 'git-shallow' | 'hg';
@@ -91,7 +92,15 @@ export class StoreLayout {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    await rm(aside, { recursive: true, force: true, maxRetries: 3 });
+    try {
+      await rm(aside, { recursive: true, force: true, maxRetries: 3 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw error;
+      // A job left directories nobody may write (a Go module cache): only their owner's write bit is missing.
+      await makeDirectoriesWritable(aside);
+      await rm(aside, { recursive: true, force: true, maxRetries: 3 });
+    }
   }
 
   private urlRecord(kind: StoreKind, url: string): string {
