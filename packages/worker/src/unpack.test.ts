@@ -115,6 +115,19 @@ describe('unpackArchive', () => {
     expect(readFileSync(join(out, 'linked-file.txt'), 'utf8')).toBe('replaced');
   });
 
+  it('makes no directory through a link already in the directory, for a file or a directory entry', async () => {
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    symlinkSync(outside, join(out, 'linked-dir'));
+    writeFileSync(join(dir, 'file.zip'), zipOf([{ name: 'linked-dir/made/new.txt', content: 'x', mode: 0o100644 }]));
+    await expect(unpackArchive(join(dir, 'file.zip'), 'file.zip', out)).rejects.toThrow(/outside .* through a link/);
+    writeFileSync(join(dir, 'dir.zip'), zipOf([{ name: 'linked-dir/also/', mode: 0o040755 }]));
+    await expect(unpackArchive(join(dir, 'dir.zip'), 'dir.zip', out)).rejects.toThrow(/outside .* through a link/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
   it('refuses what it cannot unpack', async () => {
     writeFileSync(join(dir, 'x.bin'), 'x');
     await expect(unpackArchive(join(dir, 'x.bin'), 'x.bin', join(dir, 'out'))).rejects.toThrow(

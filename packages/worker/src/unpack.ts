@@ -151,7 +151,9 @@ function unzip(file: string, directory: string): Promise<number> {
         const target = join(directory, entry.fileName);
         entries += 1;
         if (entry.fileName.endsWith('/')) {
-          mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
+          checkInside(directory, target, entry.fileName)
+            .then(() => mkdir(target, { recursive: true }))
+            .then(() => zip.readEntry(), fail);
           return;
         }
         if ((mode & S_IFMT) === S_IFLNK) {
@@ -165,8 +167,9 @@ function unzip(file: string, directory: string): Promise<number> {
           }
           // Permission bits only: no setuid, setgid or sticky bit from an archive.
           const permissions = mode & 0o777 || 0o644;
-          mkdir(dirname(target), { recursive: true })
-            .then(() => checkWritableInside(directory, target, entry.fileName))
+          checkInside(directory, dirname(target), entry.fileName)
+            .then(() => mkdir(dirname(target), { recursive: true }))
+            .then(() => replaceLink(target))
             .then(() => pipeline(stream, createWriteStream(target, { mode: permissions })))
             .then(() => zip.readEntry(), fail);
         });
@@ -177,15 +180,29 @@ function unzip(file: string, directory: string): Promise<number> {
 }
 
 /**
- * The directory may already hold links (a checked-out tree can): an entry must not be written
- * through one to somewhere outside it. A link where the file itself goes is replaced, not followed.
+ * The directory may already hold links (a checked-out tree can): nothing of an entry, not even
+ * a directory on its way, may be made through one that leads outside. What mkdir would go
+ * through is the deepest part of `path` that exists, so that is what must resolve inside.
  */
-async function checkWritableInside(directory: string, target: string, entryName: string): Promise<void> {
+async function checkInside(directory: string, path: string, entryName: string): Promise<void> {
   const root = await realpath(directory);
-  const parent = await realpath(dirname(target));
-  if (parent !== root && !parent.startsWith(root + sep)) {
+  let existing = path;
+  while (
+    existing !== root &&
+    !(await lstat(existing).then(
+      () => true,
+      () => false,
+    ))
+  )
+    existing = dirname(existing);
+  const resolved = await realpath(existing).catch(() => null);
+  if (resolved === null || (resolved !== root && !resolved.startsWith(root + sep))) {
     throw new Error(`refusing to unpack "${entryName}": its directory leads outside ${directory} through a link`);
   }
+}
+
+/** A link where the file itself goes is replaced, not followed. */
+async function replaceLink(target: string): Promise<void> {
   const existing = await lstat(target).catch(() => null);
   if (existing?.isSymbolicLink()) await unlink(target);
 }
