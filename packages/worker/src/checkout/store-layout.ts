@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { redactUrl } from './vcs-command.ts';
 import { makeDirectoriesWritable } from './writable-tree.ts';
 
 /** How a repository's store is kept: git by root commit, shallow git by URL (its root is unknown), hg by revision 0. */
@@ -54,7 +55,7 @@ export class StoreLayout {
     const file = this.urlRecord(kind, url);
     await mkdir(join(this.root, 'urls'), { recursive: true });
     const temporary = `${file}.${randomBytes(4).toString('hex')}`;
-    await writeFile(temporary, JSON.stringify({ url: redactedForRecord(url), key }));
+    await writeFile(temporary, JSON.stringify({ url: redactUrl(url), key }));
     await rename(temporary, file);
   }
 
@@ -110,14 +111,4 @@ export class StoreLayout {
 
 export function urlHash(url: string): string {
   return createHash('sha256').update(url).digest('hex').slice(0, 32);
-}
-
-function redactedForRecord(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

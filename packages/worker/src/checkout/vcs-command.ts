@@ -126,12 +126,16 @@ function lastLines(text: string): string {
   return lines.slice(-4).join(' / ') || '(nothing on stderr)';
 }
 
-/** Shows a URL without its password, so a token embedded in it does not end up in a log. */
+/**
+ * Shows a URL without its password, so a token embedded in it does not end up in a log; over
+ * http a user name alone is a token too (`https://TOKEN@host/`), where ssh's is only a login.
+ */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
+    if (parsed.password) parsed.password = '***';
+    else if (parsed.username && parsed.protocol !== 'ssh:') parsed.username = '***';
+    else return url;
     return parsed.toString();
   } catch {
     return url;
