@@ -8,7 +8,16 @@ export interface VcsCommand {
   signal?: AbortSignal;
   /** Written to the command's stdin. */
   input?: string;
+  /** @default COMMAND_TIMEOUT_MS */
+  timeoutMs?: number;
 }
+
+/**
+ * A clone of a big repository over a slow link can take long, but never this long: a fetch from
+ * a server that stopped answering would otherwise hang the job, and hold the store's lock
+ * (refreshed all along) against every other checkout of the repository on the machine.
+ */
+const COMMAND_TIMEOUT_MS = 3_600_000;
 
 export interface VcsOutput {
   stdout: string;
@@ -48,6 +57,14 @@ export function runVcs(command: VcsCommand): Promise<VcsOutput> {
       stdio: ['pipe', 'pipe', 'pipe'],
       signal: command.signal,
     });
+    const timeoutMs = command.timeoutMs ?? COMMAND_TIMEOUT_MS;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      // SIGTERM: git and hg remove their lock files on it, which SIGKILL would leave to look like damage.
+      child.kill('SIGTERM');
+    }, timeoutMs);
+    timer.unref();
     // A command that exits without reading its input must not fail the write.
     child.stdin.on('error', () => {});
     child.stdin.end(command.input ?? '');
@@ -56,6 +73,7 @@ export function runVcs(command: VcsCommand): Promise<VcsOutput> {
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
+      clearTimeout(timer);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         reject(new Error(`\`${command.program}\` is not installed (or not on PATH)`));
       } else {
@@ -63,7 +81,16 @@ export function runVcs(command: VcsCommand): Promise<VcsOutput> {
       }
     });
     child.on('close', (code) => {
+      clearTimeout(timer);
       const output = { stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
+      if (timedOut) {
+        reject(
+          new Error(
+            `${describe(command)} did not finish in ${timeoutMs / 1000} s: stopped (${lastLines(output.stderr)})`,
+          ),
+        );
+        return;
+      }
       // git can succeed while complaining about its own objects (a bad pack it fell back from):
       // that is a damaged store all the same.
       if (code === 0 && !reportsDamage(output.stderr)) resolve(output);
