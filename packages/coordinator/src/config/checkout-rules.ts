@@ -36,6 +36,17 @@ export function checkoutProblems(config: FarmConfig): ConfigProblem[] {
     if (builder.tools !== undefined && !insideRepository(builder.tools)) {
       problems.push({ path: `${at}.tools`, message: `expected a file inside the repository, got "${builder.tools}"` });
     }
+    if (
+      builder.tools !== undefined &&
+      builder.sparse !== undefined &&
+      insideRepository(builder.tools) &&
+      !inSparseCone(builder.tools, builder.sparse)
+    ) {
+      problems.push({
+        path: `${at}.tools`,
+        message: `"${builder.tools}" is outside the sparse checkout (${builder.sparse.join(', ')}): the worker would not find it`,
+      });
+    }
     if (builder.tools !== undefined && builder.steps.some((step) => step.name === TOOLS_STEP)) {
       problems.push({
         path: `${at}.steps`,
@@ -50,4 +61,19 @@ function insideRepository(path: string): boolean {
   if (posix.isAbsolute(path)) return false;
   const normal = posix.normalize(path);
   return normal !== '.' && normal !== '..' && !normal.startsWith('../');
+}
+
+/**
+ * Whether a cone-mode sparse checkout of `directories` holds `file`: it holds the files at the
+ * top, everything below each directory, and the files directly in the directories above one.
+ */
+function inSparseCone(file: string, directories: string[]): boolean {
+  const parent = posix.dirname(posix.normalize(file));
+  return (
+    parent === '.' ||
+    directories.some((path) => {
+      const directory = posix.normalize(path).replace(/\/+$/, '');
+      return parent === directory || parent.startsWith(`${directory}/`) || directory.startsWith(`${parent}/`);
+    })
+  );
 }
