@@ -184,7 +184,7 @@ class GitCheckout extends StoreCheckout {
    */
   private async fetchIfMissing(path: string): Promise<boolean> {
     const { url, revision, depth, log } = this.request;
-    if (await this.hasRevision(path)) {
+    if (await this.hasWantedHistory(path)) {
       log(`store has ${revision.slice(0, 12)}: nothing to fetch`);
       return false;
     }
@@ -203,7 +203,7 @@ class GitCheckout extends StoreCheckout {
           `+refs/tags/*:${namespace}/tags/*`,
         ]);
       }
-      if (await this.hasRevision(path)) return;
+      if (await this.hasWantedHistory(path)) return;
       const shallow = depth === undefined ? [] : [`--depth=${depth}`];
       await this.networkGit(path, ['fetch', '--quiet', '--no-tags', ...shallow, '--', url, revision]).catch(
         (error: unknown) => {
@@ -217,6 +217,20 @@ class GitCheckout extends StoreCheckout {
     if (!(await this.hasRevision(path))) throw new CheckoutRefused(`revision ${revision} is not in ${redactUrl(url)}`);
     log(`fetched ${revision.slice(0, 12)} from ${redactUrl(url)} in ${this.timer.timings.fetchMs - started} ms`);
     return true;
+  }
+
+  /**
+   * The revision and, for a shallow job, `depth` commits of its history, or all there is: a
+   * shallow store is shared by every depth of its URL, and a shallower job may have fetched the
+   * revision first. A fetch with the larger depth deepens it, as a fresh clone would have it.
+   */
+  private async hasWantedHistory(path: string): Promise<boolean> {
+    const { depth, revision } = this.request;
+    if (!(await this.hasRevision(path))) return false;
+    if (depth === undefined) return true;
+    const { stdout } = await this.git(path, ['rev-list', '--count', `--max-count=${depth}`, revision]);
+    // No `shallow` file: no history was cut short, so fewer commits are all there are.
+    return Number(stdout.trim()) >= depth || !(await this.layout.exists(join(path, 'shallow')));
   }
 
   private hasRevision(path: string): Promise<boolean> {

@@ -146,4 +146,18 @@ describe('git', () => {
     expect(readFileSync(join(tree, 'a.txt'), 'utf8')).toBe('a');
     expect(existsSync(join(admin, 'index.lock'))).toBe(false);
   });
+
+  test('a shallow job gets the history it asks for, even after a shallower job fetched its revision', async () => {
+    for (const n of [1, 2, 3, 4, 5]) commit(source, { 'n.txt': String(n) });
+    const head = run(source, 'git', 'rev-parse', 'HEAD');
+    await checkout(options(head, { depth: 1 }));
+    expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('1');
+    const deeper = await checkout(options(head, { depth: 3 }));
+    expect(deeper.fetched).toBe(true);
+    expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('3');
+    // Asking for more than there is takes all there is, and then nothing more is fetched.
+    await checkout(options(head, { depth: 50 }));
+    expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('5');
+    expect((await checkout(options(head, { depth: 50 }))).fetched).toBe(false);
+  });
 });
