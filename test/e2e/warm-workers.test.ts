@@ -422,7 +422,7 @@ describe('builder checkout settings', () => {
       writeFileSync(
         valid,
         `${repos}builders:
-  - { name: narrow, repo: demo, pool: linux, sparse: [src, docs/api], depth: 5, tools: tools/m.tt, ${step} }
+  - { name: narrow, repo: demo, pool: linux, sparse: [src, docs/api], depth: 5, tools: src/tools/m.tt, ${step} }
   - { name: legacy, repo: legacy, pool: linux, ${step} }
 `,
       );
