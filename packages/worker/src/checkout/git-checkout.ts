@@ -13,6 +13,9 @@ import { isDamage, isNetworkFailure, redactUrl, VcsCommandError, vcsSucceeds } f
  */
 const GIT_SETTINGS = ['-c', 'core.hooksPath=/dev/null', '-c', 'advice.detachedHead=false', '-c', 'gc.autoDetach=false'];
 
+/** A copy of the store's config as it was made, beside it (git reads no file of that name). */
+const SETTINGS_AS_MADE = 'switchyard-config';
+
 interface LockedStore extends CheckoutPass {
   /** Held until the tree is registered in the store. */
   lock: HeldLock;
@@ -50,7 +53,7 @@ class GitCheckout extends StoreCheckout {
       }
       const path = this.layout.storePath('git', key);
       this.storePath = path;
-      const lock = await this.lockStore(path);
+      const lock = await this.lockGitStore(path);
       try {
         if (await this.layout.isFinished(path, 'git', key)) {
           const fetched = await this.fetchIfMissing(path);
@@ -88,7 +91,7 @@ class GitCheckout extends StoreCheckout {
       await this.fetchIfMissing(temporary);
       const key = await this.rootCommit(temporary);
       const path = this.layout.storePath('git', key);
-      const lock = await this.lockStore(path);
+      const lock = await this.lockGitStore(path);
       try {
         let createdStore = false;
         if (await this.layout.isFinished(path, 'git', key)) {
@@ -117,7 +120,7 @@ class GitCheckout extends StoreCheckout {
   private async shallowStore(key: string): Promise<LockedStore> {
     const path = this.layout.storePath('git-shallow', key);
     this.storePath = path;
-    const lock = await this.lockStore(path);
+    const lock = await this.lockGitStore(path);
     try {
       let createdStore = false;
       if (!(await this.layout.isFinished(path, 'git-shallow', key))) {
@@ -128,6 +131,28 @@ class GitCheckout extends StoreCheckout {
       }
       const fetched = await this.fetchIfMissing(path);
       return { storeKey: key, storePath: path, createdStore, fetched, lock };
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Locks a store, and puts back the settings it was made with: `git config` in a tree writes the
+   * store's config (and `.git/info/attributes` is the store's), which every later checkout of
+   * every tree of it would obey — `core.autocrlf`, a filter, a command to run.
+   */
+  private async lockGitStore(path: string): Promise<HeldLock> {
+    const lock = await this.lockStore(path);
+    try {
+      const made = await readFile(join(path, SETTINGS_AS_MADE), 'utf8').catch(() => null);
+      const config = join(path, 'config');
+      if (made !== null && (await readFile(config, 'utf8')) !== made) {
+        this.request.log(`the store's settings were changed (by a job, through its tree): putting them back`);
+        await writeFile(config, made);
+      }
+      await rm(join(path, 'info', 'attributes'), { force: true });
+      return lock;
     } catch (error) {
       await lock.release();
       throw error;
@@ -396,6 +421,8 @@ async function configureStore(path: string): Promise<void> {
   const core = kept.indexOf('[core]');
   kept.splice(core + 1, 0, '\trepositoryformatversion = 1');
   const settings = '[extensions]\n\tworktreeConfig = true\n[gc]\n\tautoDetach = false\n';
-  await writeFile(file, `${kept.join('\n').trimEnd()}\n${settings}`);
+  const config = `${kept.join('\n').trimEnd()}\n${settings}`;
+  await writeFile(file, config);
+  await writeFile(join(path, SETTINGS_AS_MADE), config);
   await writeFile(join(path, 'config.worktree'), '[core]\n\tbare = true\n');
 }

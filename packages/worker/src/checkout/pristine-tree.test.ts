@@ -160,4 +160,19 @@ describe('git', () => {
     expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('5');
     expect((await checkout(options(head, { depth: 50 }))).fetched).toBe(false);
   });
+
+  test("settings a job wrote into the store through its tree don't change how later trees are written", async () => {
+    const revision = commit(source, { 'text.txt': 'line 1\nline 2\n', 'data.dat': 'a\nb\n' });
+    await checkout(options(revision));
+    // `git config` in a tree writes the store's config, which every tree of the store reads.
+    run(tree, 'git', 'config', 'core.autocrlf', 'true');
+    const common = run(tree, 'git', 'rev-parse', '--git-common-dir');
+    mkdirSync(join(common, 'info'), { recursive: true });
+    writeFileSync(join(common, 'info', 'attributes'), '*.dat eol=crlf\n');
+    const other = join(dir, 'other');
+    await checkout(options(revision, { dest: other }));
+    expect(readFileSync(join(other, 'text.txt'), 'utf8')).toBe('line 1\nline 2\n');
+    expect(readFileSync(join(other, 'data.dat'), 'utf8')).toBe('a\nb\n');
+    expect(run(other, 'git', 'config', '--default', 'unset', 'core.autocrlf')).toBe('unset');
+  });
 });
