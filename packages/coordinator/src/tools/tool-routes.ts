@@ -75,7 +75,7 @@ export function registerToolRoutes(app: App, ctx: ApiContext): void {
         tags: ['tools'],
         summary:
           'A tool file by sha512 (GET or HEAD): a public one to anyone, an internal one under the read rule. ' +
-          'Immutable: ETag is the quoted digest, Cache-Control public for a year; honours Range ' +
+          'Immutable: ETag is the quoted digest; Cache-Control public for a year when anyone may read it, else private; honours Range ' +
           '(206, 416), If-Range and If-None-Match (304)',
         params: ToolParams,
         response: {
@@ -99,9 +99,9 @@ export function registerToolRoutes(app: App, ctx: ApiContext): void {
         path: ctx.tools.blobs.pathOf(tool.sha256),
         size: tool.size,
         etag: `"${digest}"`,
-        // Internal too: the farm's regional cache must keep toolchains (proxxy kept its private
-        // builds); it sits on the farm's network, and the origin still asks for the token.
-        cacheControl: 'public, max-age=31536000, immutable',
+        // A shared cache serves what it stores without asking for a token: it may store what the
+        // coordinator itself would give anyone, and nothing else.
+        cacheControl: `${tool.visibility === 'public' || ctx.farm().publicRead ? 'public' : 'private'}, max-age=31536000, immutable`,
         contentType: 'application/octet-stream',
       });
       if (request.method === 'GET' && (reply.statusCode === 200 || reply.statusCode === 206)) {
