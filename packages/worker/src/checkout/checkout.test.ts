@@ -227,6 +227,18 @@ describe('git', () => {
     expect(readdirSync(tree).sort()).toEqual(['.git', 'deep', 'docs', 'src', 'top.txt']);
   });
 
+  test("a job's own tree settings do not outlive it; its sparse settings are the checkout's", async () => {
+    const revision = commit({ 'src/a.txt': 'a', 'docs/b.txt': 'b' });
+    const tree = join(dir, 'tree');
+    await checkout(options(revision, tree, { sparse: ['src'] }));
+    run(tree, 'git', 'config', '--worktree', 'core.fsmonitor', 'touch /nonexistent/fsmonitor-ran');
+    run(tree, 'git', 'config', '--worktree', 'core.autocrlf', 'true');
+    await checkout(options(revision, tree, { sparse: ['src'] }));
+    expect(run(tree, 'git', 'config', '--worktree', '--list')).not.toMatch(/fsmonitor|autocrlf/);
+    expect(run(tree, 'git', 'config', '--worktree', 'core.sparseCheckout')).toBe('true');
+    expect(readdirSync(tree).sort()).toEqual(['.git', 'src']);
+  });
+
   test('a shallow checkout fetches only `depth` commits, into a store of its own', async () => {
     commit({ 'a.txt': '1' });
     commit({ 'a.txt': '2' });
@@ -297,6 +309,22 @@ describe.runIf(hgInstalled)('hg', () => {
     const again = await checkout(options(second, join(dir, 'tree2'), { vcs: 'hg', url: repo }));
     expect(again).toMatchObject({ createdStore: false, fetched: false, storeKey: first });
     expect(storesOf('hg')).toEqual([first]);
+  });
+
+  test('hooks a job wrote into its share or the store are gone before the next checkout runs hg', async () => {
+    const repo = join(dir, 'hgsource');
+    run(dir, 'hg', 'init', repo);
+    const first = hgCommit(repo, { 'a.txt': 'a' });
+    const tree = join(dir, 'tree');
+    const { storePath } = await checkout(options(first, tree, { vcs: 'hg', url: repo }));
+    const marker = join(dir, 'hook-ran');
+    const hook = `[hooks]\npre-update = touch ${marker}\npre-pull = touch ${marker}\n`;
+    writeFileSync(join(tree, '.hg', 'hgrc'), hook);
+    writeFileSync(join(storePath, '.hg', 'hgrc'), hook);
+    const second = hgCommit(repo, { 'b.txt': 'b' });
+    await checkout(options(second, tree, { vcs: 'hg', url: repo }));
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(join(tree, 'b.txt'), 'utf8')).toBe('b');
   });
 
   test('a damaged store is deleted and cloned again, and the repository it came from is untouched', async () => {

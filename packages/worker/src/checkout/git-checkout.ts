@@ -280,6 +280,7 @@ class GitCheckout extends StoreCheckout {
     const admin = await this.treeAdmin(storePath);
     if (admin !== null) {
       await removeLockFiles(admin);
+      await keepOnlySparseSettings(join(admin, 'config.worktree'));
       return false;
     }
     if (await this.layout.exists(this.dest)) {
@@ -425,4 +426,16 @@ async function configureStore(path: string): Promise<void> {
   await writeFile(file, config);
   await writeFile(join(path, SETTINGS_AS_MADE), config);
   await writeFile(join(path, 'config.worktree'), '[core]\n\tbare = true\n');
+}
+
+/**
+ * A tree's own config may hold only what the checkout put there, its sparse settings: a job's
+ * `git config --worktree` (an autocrlf, a filter, an fsmonitor command) must not outlive it.
+ */
+async function keepOnlySparseSettings(file: string): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return;
+  const sparse = text.split('\n').filter((line) => /^\s*sparsecheckout(cone)?\s*=/i.test(line));
+  const kept = sparse.length > 0 ? `[core]\n${sparse.join('\n')}\n` : '';
+  if (kept !== text) await writeFile(file, kept);
 }

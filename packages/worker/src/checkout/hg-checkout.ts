@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CheckoutRefused } from './checkout-refused.ts';
 import type { CheckoutReport, PhaseTimer, ResolvedCheckout } from './index.ts';
@@ -27,6 +27,7 @@ class HgCheckout extends StoreCheckout {
     this.storePath = path;
     const lock = await this.lockStore(path);
     const pass = await this.holding(lock, async (): Promise<CheckoutPass & { fresh: boolean }> => {
+      await clearRepositoryConfig(path);
       let createdStore = false;
       let fetched = false;
       if (!(await this.layout.isFinished(path, 'hg', key))) {
@@ -101,6 +102,7 @@ class HgCheckout extends StoreCheckout {
     await this.timer.time('fetchMs', () =>
       this.networkVcs('clone', [...HG_SETTINGS, 'clone', '--quiet', '--noupdate', '--pull', '--', url, temporary]),
     );
+    await clearRepositoryConfig(temporary);
     await this.layout.markFinished(temporary, { kind: 'hg', key, createdAt: new Date().toISOString() });
     await mkdir(dirname(path), { recursive: true });
     await rename(temporary, path);
@@ -117,7 +119,10 @@ class HgCheckout extends StoreCheckout {
 
   /** Makes `dest` a share of the store unless it is one already. Returns whether it is new (and empty). */
   private async shareTree(storePath: string): Promise<boolean> {
-    if (await this.isShareOf(storePath)) return false;
+    if (await this.isShareOf(storePath)) {
+      await clearRepositoryConfig(this.dest);
+      return false;
+    }
     if (await this.layout.exists(this.dest)) {
       this.request.log(`${this.dest} is not a share of ${storePath}: replacing it`);
       await this.layout.remove(this.dest);
@@ -183,4 +188,15 @@ async function removeNestedRepositories(root: string): Promise<void> {
     }
   };
   await walk(root);
+}
+
+/**
+ * Empties a store's or share's `.hg/hgrc`: hg runs the hooks and extensions a job could write
+ * there (into the share, or the store through `.hg/sharedpath`) inside our next command, and a
+ * clone leaves the URL there, password and all. Every command here names what it needs.
+ */
+async function clearRepositoryConfig(repository: string): Promise<void> {
+  const file = join(repository, '.hg', 'hgrc');
+  const text = await readFile(file, 'utf8').catch(() => '');
+  if (text !== '') await writeFile(file, '');
 }

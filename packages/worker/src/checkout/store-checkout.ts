@@ -99,7 +99,8 @@ export abstract class StoreCheckout {
   }
 
   protected vcs(args: string[], input?: string): Promise<VcsOutput> {
-    return runVcs({ program: this.program, args, input, signal: this.request.signal });
+    // Run from the store root, which is no repository: hg reads the config of the one it stands in.
+    return runVcs({ program: this.program, args, input, cwd: this.layout.root, signal: this.request.signal });
   }
 
   /** A command that talks to the server: network failures are tried again with backoff. */
