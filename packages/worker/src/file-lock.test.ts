@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { acquireLock } from './file-lock.ts';
@@ -69,7 +69,7 @@ test('an abort while waiting rejects and leaves the holder in place', async () =
   await (await third).release();
 });
 
-test('a holder whose lock was broken meanwhile does not remove the new holder’s lock when it lets go', async () => {
+test('a holder on this host that is alive but silent (stopped) keeps its lock however long it is quiet', async () => {
   const path = join(dir, 'lock');
   const script = `
     import { acquireLock } from ${JSON.stringify(new URL('./file-lock.ts', import.meta.url).pathname)};
@@ -86,17 +86,35 @@ test('a holder whose lock was broken meanwhile does not remove the new holder’
   });
   const nextLine = () => new Promise<string>((resolve) => child.stdout.once('data', (chunk) => resolve(String(chunk))));
   expect(await nextLine()).toContain('held');
-  // Alive but silent (stopped, or its event loop blocked): its lock goes stale and is broken.
+  // Alive but silent (stopped, or its event loop blocked): on this host that is not death.
   child.kill('SIGSTOP');
-  const next = await acquireLock(path, { purpose: 'next', staleMs: 300 });
-  expect(next.brokeStaleLock).toMatchObject({ pid: child.pid, purpose: 'stalled fetch' });
+  const waiting = acquireLock(path, { purpose: 'next', staleMs: 300 });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect(JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8'))).toMatchObject({ pid: child.pid });
   child.kill('SIGCONT');
   child.stdin.write('release\n');
   expect(await nextLine()).toContain('released');
-  expect(JSON.parse(readFileSync(join(path, 'owner.json'), 'utf8'))).toMatchObject({
-    pid: process.pid,
-    purpose: 'next',
-  });
+  const next = await waiting;
+  expect(next.brokeStaleLock).toBeNull();
   await next.release();
   expect(existsSync(path)).toBe(false);
+});
+
+test('a lock naming a live pid that belongs to a later process (the number was reused) is broken', async () => {
+  const path = join(dir, 'lock');
+  mkdirSync(path);
+  writeFileSync(
+    join(path, 'owner.json'),
+    JSON.stringify({
+      pid: process.pid,
+      host: hostname(),
+      boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      started: '1',
+      purpose: 'fetch by an earlier process',
+      since: new Date().toISOString(),
+    }),
+  );
+  const held = await acquireLock(path, { purpose: 'next' });
+  expect(held.brokeStaleLock).toMatchObject({ purpose: 'fetch by an earlier process' });
+  await held.release();
 });

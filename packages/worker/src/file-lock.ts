@@ -11,6 +11,8 @@ export interface LockOwner {
   host: string;
   /** Changes at every boot: a lock from before a reboot is dead whatever its pid says. */
   boot: string;
+  /** When the process started (ticks since boot): tells the holder from a later process given its pid. */
+  started?: string;
   purpose: string;
   since: string;
 }
@@ -27,7 +29,10 @@ export interface HeldLock {
 export interface LockOptions {
   /** Says what the holder is doing, for whoever waits. */
   purpose: string;
-  /** A lock not refreshed for this long counts as abandoned, even on another host. @default 30000 */
+  /**
+   * A lock held from another host (a shared filesystem) counts as abandoned when not refreshed
+   * for this long; one held on this host only when its process is gone. @default 30000
+   */
   staleMs?: number;
   /** Called once, when the lock is found held by someone alive. */
   onWait?: (owner: LockOwner | null) => void;
@@ -42,8 +47,9 @@ const MAX_POLL_MS = 500;
 /**
  * A lock shared by processes on one machine (or one shared filesystem): a directory made with
  * mkdir, which is atomic, holding its owner. The holder touches it every few seconds; a lock
- * whose holder is gone (its pid dead or a zombie on this host and boot, or no touch for
- * `staleMs`) is broken, and the new holder is told so.
+ * whose holder is gone (on this host: its pid dead, a zombie, reused by a later process, or from
+ * before a reboot; from another host: no touch for `staleMs`) is broken, and the new holder is
+ * told so.
  */
 export async function acquireLock(path: string, options: LockOptions): Promise<HeldLock> {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
@@ -84,6 +90,7 @@ async function tryCreate(path: string, purpose: string): Promise<string | null> 
     pid: process.pid,
     host: hostname(),
     boot: bootId(),
+    ...(startTime(process.pid) !== null && { started: startTime(process.pid) as string }),
     purpose,
     since: new Date().toISOString(),
   };
@@ -141,10 +148,23 @@ async function isAbandoned(path: string, owner: LockOwner | null, staleMs: numbe
   );
   // Gone between our mkdir and now: free, not abandoned; the next mkdir decides.
   if (touched === null) return false;
-  if (Date.now() - touched > staleMs) return true;
-  if (!owner || owner.host !== hostname()) return false;
-  if (owner.boot !== bootId()) return true;
-  return !processAlive(owner.pid);
+  // On this host the process table is the truth. A holder that is alive but silent (stopped, a
+  // blocked event loop, the whole VM paused while waiters' clocks jumped) still holds its lock.
+  if (owner && owner.host === hostname()) {
+    if (owner.boot !== bootId() || !processAlive(owner.pid)) return true;
+    return owner.started !== undefined && startTime(owner.pid) !== owner.started;
+  }
+  return Date.now() - touched > staleMs;
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**
