@@ -249,6 +249,31 @@ describe('git', () => {
     expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('1');
   });
 
+  test('a server that refuses (HTTP 403) is not asked again', async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.writeHead(403).end('no');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const lines: string[] = [];
+    try {
+      const refused = checkout(
+        options('0123456789abcdef0123456789abcdef01234567', join(dir, 'tree'), {
+          url: `http://127.0.0.1:${port}/repo.git`,
+          log: (line) => lines.push(line),
+        }),
+      );
+      await expect(refused).rejects.toThrow(/403/);
+      expect(lines.filter((line) => line.includes('network failure'))).toEqual([]);
+      expect(requests).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
   test('network failures are tried again with backoff, then reported', async () => {
     const lines: string[] = [];
     const revision = '0123456789abcdef0123456789abcdef01234567';

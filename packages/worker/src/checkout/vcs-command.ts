@@ -126,8 +126,13 @@ function reportsDamage(stderr: string): boolean {
   return stderr.split('\n').some((line) => /^(error|fatal):/.test(line) && DAMAGE.test(line));
 }
 
+/** The server answered, and said no: asking again gets the same answer. */
+const REFUSED_BY_SERVER = /returned error: 4\d\d|HTTP Error 4\d\d|Authentication failed|authorization failed/i;
+
 export function isNetworkFailure(error: unknown): boolean {
-  return error instanceof VcsCommandError && NETWORK_FAILURE.test(error.stderr);
+  return (
+    error instanceof VcsCommandError && NETWORK_FAILURE.test(error.stderr) && !REFUSED_BY_SERVER.test(error.stderr)
+  );
 }
 
 export function isDamage(error: unknown): boolean {
