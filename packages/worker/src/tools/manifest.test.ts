@@ -78,8 +78,12 @@ describe('tooltool manifests', () => {
     ]);
     expect(problems([{ ...good, digest: DIGEST.toUpperCase() }])[0]).toMatch(/^\[0\]\.digest: expected 128 lower-case/);
     expect(problems([{ ...good, filename: 'bin/clang' }])).toEqual([
-      '[0].filename: expected a file name without "/" or "\\", not "." or "..", got "bin/clang"',
+      '[0].filename: expected a file name without "/" or "\\", not "." or "..", and not the tree\'s .git or .hg, got "bin/clang"',
     ]);
+    // Placed or unpacked, these would replace the tree's own version control.
+    for (const name of ['.git', '.HG', '.git.tar.gz', '.hg.zip']) {
+      expect(problems([{ ...good, filename: name }])[0]).toMatch(/^\[0\]\.filename: .*not the tree's \.git or \.hg/);
+    }
     expect(problems([{ ...good, filename: 'a\\b' }])[0]).toMatch(/^\[0\]\.filename:/);
     expect(problems([{ ...good, filename: '..' }])[0]).toMatch(/^\[0\]\.filename: .*got "\.\."/);
     expect(problems([{ ...good, filename: '.' }])[0]).toMatch(/^\[0\]\.filename: .*got "\."/);

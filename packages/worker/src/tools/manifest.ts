@@ -42,9 +42,28 @@ export class ManifestError extends Error {
 const KNOWN_KEYS = new Set(['filename', 'size', 'digest', 'algorithm', 'unpack', 'visibility', 'version']);
 const SHA512_HEX = /^[0-9a-f]{128}$/;
 
-/** Whether a name can be a tooltool filename: one path segment, not `.` or `..`. */
+const ARCHIVE_SUFFIX = /\.(tar\.gz|tgz|tar\.xz|tar\.bz2|tar\.zst|tar|zip)$/i;
+
+/** The directory an archive unpacks into, tooltool's way: its name without the archive suffix. */
+export function unpackDirectory(filename: string): string {
+  return filename.replace(ARCHIVE_SUFFIX, '');
+}
+
+/**
+ * Whether a name can be a tooltool filename: one path segment, not `.` or `..`, and neither
+ * it nor the directory it unpacks into is a tree's `.git` or `.hg`, which placing or unpacking
+ * the file would replace.
+ */
 export function isManifestFilename(name: string): boolean {
-  return name.length > 0 && !/[/\\\0]/.test(name) && name !== '.' && name !== '..';
+  const versionControl = /^\.(git|hg)$/i;
+  return (
+    name.length > 0 &&
+    !/[/\\\0]/.test(name) &&
+    name !== '.' &&
+    name !== '..' &&
+    !versionControl.test(name) &&
+    !versionControl.test(unpackDirectory(name))
+  );
 }
 
 export async function readManifest(path: string): Promise<ToolManifest> {
@@ -104,7 +123,7 @@ function readRecord(value: Record<string, unknown>, at: string, problems: string
   expect(
     'filename',
     typeof filename === 'string' && isManifestFilename(filename),
-    'a file name without "/" or "\\", not "." or ".."',
+    'a file name without "/" or "\\", not "." or "..", and not the tree\'s .git or .hg',
   );
   expect('size', Number.isSafeInteger(size) && (size as number) >= 0, 'a non-negative integer (bytes)');
   expect('digest', typeof digest === 'string' && SHA512_HEX.test(digest), '128 lower-case hex digits (a sha512)');

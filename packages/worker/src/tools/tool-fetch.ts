@@ -9,7 +9,7 @@ import { formatBytes } from '../format-bytes.ts';
 import { sleep } from '../sleep.ts';
 import { unpackArchive } from '../unpack.ts';
 import { checkFile, type FileCheck } from './file-check.ts';
-import { isManifestFilename, readManifest, type ToolManifestRecord } from './manifest.ts';
+import { isManifestFilename, readManifest, type ToolManifestRecord, unpackDirectory } from './manifest.ts';
 import { ToolCache } from './tool-cache.ts';
 
 export interface FetchToolsOptions {
@@ -67,7 +67,6 @@ export class ToolFetchError extends Error {
 /** tooltool's: each file gets this many requests in all, whatever the number of URLs. */
 const MAX_ATTEMPTS = 5;
 const RETRYABLE_STATUSES = new Set([408, 429]);
-const ARCHIVE_SUFFIX = /\.(tar\.gz|tgz|tar\.xz|tar\.bz2|tar\.zst|tar|zip)$/i;
 
 /**
  * Puts every file of a tooltool manifest into `dest`, as tooltool's fetch does: a file already
@@ -274,7 +273,7 @@ async function unpack(filename: string, dest: string, signal: AbortSignal): Prom
       `unpack is set, but "${filename}" is not a .tar, .tar.gz, .tgz, .tar.xz, .tar.bz2, .tar.zst or .zip`,
     );
   }
-  const stem = filename.replace(ARCHIVE_SUFFIX, '');
+  const stem = unpackDirectory(filename);
   if (isManifestFilename(stem)) await rm(join(dest, stem), { recursive: true, force: true });
   return unpackArchive(join(dest, filename), filename, dest, signal);
 }
