@@ -36,8 +36,8 @@ class GitCheckout extends StoreCheckout {
 
   protected async checkoutOnce(): Promise<CheckoutPass> {
     const { lock, ...store } = await this.storeWithRevision();
-    const fresh = await this.holding(lock, () => this.registerTree(store.storePath));
-    await this.updateTree(fresh);
+    const tree = await this.holding(lock, () => this.registerTree(store.storePath));
+    await this.updateTree(tree);
     return store;
   }
 
@@ -54,17 +54,16 @@ class GitCheckout extends StoreCheckout {
       const path = this.layout.storePath('git', key);
       this.storePath = path;
       const lock = await this.lockGitStore(path);
-      try {
+      const found = await this.releasingOnError(lock, async (): Promise<LockedStore | null> => {
         if (await this.layout.isFinished(path, 'git', key)) {
           const fetched = await this.fetchIfMissing(path);
           return { storeKey: key, storePath: path, createdStore: false, fetched, lock };
         }
         // Recorded but gone or unfinished: find it again from scratch.
         await this.layout.forgetKey('git', url);
-      } catch (error) {
-        await lock.release();
-        throw error;
-      }
+        return null;
+      });
+      if (found) return found;
       await lock.release();
     }
   }
@@ -92,7 +91,7 @@ class GitCheckout extends StoreCheckout {
       const key = await this.rootCommit(temporary);
       const path = this.layout.storePath('git', key);
       const lock = await this.lockGitStore(path);
-      try {
+      return this.releasingOnError(lock, async () => {
         let createdStore = false;
         if (await this.layout.isFinished(path, 'git', key)) {
           log(`${redactUrl(url)} is repository ${key.slice(0, 12)}, already in the store: adding what it fetched`);
@@ -109,10 +108,7 @@ class GitCheckout extends StoreCheckout {
         }
         await this.layout.rememberKey('git', url, key);
         return { storeKey: key, storePath: path, createdStore, fetched: true, lock };
-      } catch (error) {
-        await lock.release();
-        throw error;
-      }
+      });
     });
   }
 
@@ -121,7 +117,7 @@ class GitCheckout extends StoreCheckout {
     const path = this.layout.storePath('git-shallow', key);
     this.storePath = path;
     const lock = await this.lockGitStore(path);
-    try {
+    return this.releasingOnError(lock, async () => {
       let createdStore = false;
       if (!(await this.layout.isFinished(path, 'git-shallow', key))) {
         await this.layout.remove(path);
@@ -131,10 +127,7 @@ class GitCheckout extends StoreCheckout {
       }
       const fetched = await this.fetchIfMissing(path);
       return { storeKey: key, storePath: path, createdStore, fetched, lock };
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
+    });
   }
 
   /**
@@ -144,7 +137,7 @@ class GitCheckout extends StoreCheckout {
    */
   private async lockGitStore(path: string): Promise<HeldLock> {
     const lock = await this.lockStore(path);
-    try {
+    return this.releasingOnError(lock, async () => {
       const made = await readFile(join(path, SETTINGS_AS_MADE), 'utf8').catch(() => null);
       const config = join(path, 'config');
       if (made !== null && (await readFile(config, 'utf8')) !== made) {
@@ -153,10 +146,7 @@ class GitCheckout extends StoreCheckout {
       }
       await rm(join(path, 'info', 'attributes'), { force: true });
       return lock;
-    } catch (error) {
-      await lock.release();
-      throw error;
-    }
+    });
   }
 
   private async initStore(path: string): Promise<void> {
@@ -238,8 +228,9 @@ class GitCheckout extends StoreCheckout {
           throw error;
         },
       );
+      if (!(await this.hasRevision(path)))
+        throw new CheckoutRefused(`revision ${revision} is not in ${redactUrl(url)}`);
     });
-    if (!(await this.hasRevision(path))) throw new CheckoutRefused(`revision ${revision} is not in ${redactUrl(url)}`);
     log(`fetched ${revision.slice(0, 12)} from ${redactUrl(url)} in ${this.timer.timings.fetchMs - started} ms`);
     return true;
   }
@@ -275,13 +266,16 @@ class GitCheckout extends StoreCheckout {
     return root;
   }
 
-  /** Makes `dest` a worktree of the store unless it already is one. Returns whether it is new (and empty). */
-  private async registerTree(storePath: string): Promise<boolean> {
+  /**
+   * Makes `dest` a worktree of the store unless it already is one. Says whether it is new (and
+   * empty) and whether it was left sparse.
+   */
+  private async registerTree(storePath: string): Promise<{ fresh: boolean; sparse: boolean }> {
     const admin = await this.treeAdmin(storePath);
     if (admin !== null) {
       await removeLockFiles(admin);
-      await keepOnlySparseSettings(join(admin, 'config.worktree'));
-      return false;
+      const sparse = await keepOnlySparseSettings(join(admin, 'config.worktree'));
+      return { fresh: false, sparse };
     }
     if (await this.layout.exists(this.dest)) {
       this.request.log(`${this.dest} is not a tree of ${storePath}: replacing it`);
@@ -292,7 +286,7 @@ class GitCheckout extends StoreCheckout {
       const { revision } = this.request;
       await this.git(storePath, ['worktree', 'add', '--quiet', '--detach', '--no-checkout', this.dest, revision]);
     });
-    return true;
+    return { fresh: true, sparse: false };
   }
 
   /** The store's admin directory of dest, when dest's `.git` names a worktree of this store that names dest back. */
@@ -316,11 +310,11 @@ class GitCheckout extends StoreCheckout {
    * file removed (an earlier job's output), then a forced checkout, which rewrites only the
    * files whose content or stat differs and restores any tracked file a job changed.
    */
-  private async updateTree(fresh: boolean): Promise<void> {
+  private async updateTree({ fresh, sparse: wasSparse }: { fresh: boolean; sparse: boolean }): Promise<void> {
     const { sparse, revision, log } = this.request;
     await this.timer.time('checkoutMs', async () => {
       if (sparse) await this.git(this.dest, ['sparse-checkout', 'set', '--cone', '--', ...sparse]);
-      else if (!fresh && (await this.isSparse())) await this.git(this.dest, ['sparse-checkout', 'disable']);
+      else if (wasSparse) await this.git(this.dest, ['sparse-checkout', 'disable']);
     });
     if (!fresh) {
       await this.timer.time('cleanMs', async () => {
@@ -379,11 +373,6 @@ class GitCheckout extends StoreCheckout {
     }
   }
 
-  private async isSparse(): Promise<boolean> {
-    const { stdout } = await this.git(this.dest, ['config', '--worktree', '--default', 'false', 'core.sparseCheckout']);
-    return stdout.trim() === 'true';
-  }
-
   private git(cwd: string, args: string[], input?: string) {
     return this.vcs(['-C', cwd, ...GIT_SETTINGS, ...args], input);
   }
@@ -431,11 +420,13 @@ async function configureStore(path: string): Promise<void> {
 /**
  * A tree's own config may hold only what the checkout put there, its sparse settings: a job's
  * `git config --worktree` (an autocrlf, a filter, an fsmonitor command) must not outlive it.
+ * Returns whether the tree is sparse.
  */
-async function keepOnlySparseSettings(file: string): Promise<void> {
+async function keepOnlySparseSettings(file: string): Promise<boolean> {
   const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) return;
+  if (text === null) return false;
   const sparse = text.split('\n').filter((line) => /^\s*sparsecheckout(cone)?\s*=/i.test(line));
   const kept = sparse.length > 0 ? `[core]\n${sparse.join('\n')}\n` : '';
   if (kept !== text) await writeFile(file, kept);
+  return sparse.some((line) => /^\s*sparsecheckout\s*=\s*true\s*$/i.test(line));
 }

@@ -58,9 +58,9 @@ class HgCheckout extends StoreCheckout {
           }),
         );
         fetched = true;
-      }
-      if (!(await this.hasRevision(path))) {
-        throw new CheckoutRefused(`revision ${this.request.revision} is not in ${redactUrl(this.request.url)}`);
+        if (!(await this.hasRevision(path))) {
+          throw new CheckoutRefused(`revision ${this.request.revision} is not in ${redactUrl(this.request.url)}`);
+        }
       }
       const fresh = await this.shareTree(path);
       return { storeKey: key, storePath: path, createdStore, fetched, fresh };

@@ -126,6 +126,16 @@ export abstract class StoreCheckout {
     }
   }
 
+  /** Runs `work` with `lock` held and lets it go only if `work` fails: on success the caller keeps it. */
+  protected async releasingOnError<T>(lock: HeldLock, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
   /** Runs `work` while holding `lock`, releasing it however `work` ends. */
   protected async holding<T>(lock: HeldLock, work: () => Promise<T>): Promise<T> {
     try {
