@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -11,21 +11,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { gitCommit, hgCommit, run } from '../testing/scratch-repository.ts';
 import { CheckoutRefused, type CheckoutRequest, checkout } from './index.ts';
-
-const ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@example.org',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@example.org',
-};
-
-function run(cwd: string, program: string, ...args: string[]): string {
-  return execFileSync(program, args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
 
 let dir: string;
 let source: string;
@@ -44,18 +33,7 @@ afterEach(() => {
 });
 
 function commit(files: Record<string, string | null>): string {
-  for (const [name, content] of Object.entries(files)) {
-    const path = join(source, name);
-    if (content === null) {
-      rmSync(path);
-      continue;
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-  }
-  run(source, 'git', 'add', '-A');
-  run(source, 'git', 'commit', '--quiet', '--allow-empty', '-m', 'change');
-  return run(source, 'git', 'rev-parse', 'HEAD');
+  return gitCommit(source, files);
 }
 
 function options(revision: string, dest: string, extra: Partial<CheckoutRequest> = {}): CheckoutRequest {
@@ -297,19 +275,6 @@ if (!hgInstalled && process.env.SWITCHYARD_REQUIRE_HG === '1') {
 }
 
 describe.runIf(hgInstalled)('hg', () => {
-  function hgCommit(repo: string, files: Record<string, string | null>): string {
-    for (const [name, content] of Object.entries(files)) {
-      const path = join(repo, name);
-      if (content === null) rmSync(path);
-      else {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, content);
-      }
-    }
-    run(repo, 'hg', 'commit', '--quiet', '--addremove', '-u', 'test', '-m', 'change');
-    return run(repo, 'hg', 'log', '-r', '.', '--template', '{node}');
-  }
-
   test('successive checkouts into one share are pristine, from a store keyed by revision 0', async () => {
     const repo = join(dir, 'hgsource');
     run(dir, 'hg', 'init', repo);

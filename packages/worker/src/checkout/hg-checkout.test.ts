@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { hgCommit, run } from '../testing/scratch-repository.ts';
 import { CheckoutRefused, checkout } from './index.ts';
 
 const hgInstalled = spawnSync('hg', ['--version']).status === 0;
@@ -19,9 +20,8 @@ test.runIf(hgInstalled)(
   'a revision the repository does not have is refused, as for git: retrying would not help',
   async () => {
     const repo = join(dir, 'source');
-    execFileSync('hg', ['init', repo]);
-    writeFileSync(join(repo, 'a.txt'), 'a');
-    execFileSync('hg', ['commit', '--quiet', '--addremove', '-u', 'test', '-m', 'a'], { cwd: repo });
+    run(dir, 'hg', 'init', repo);
+    hgCommit(repo, { 'a.txt': 'a' });
     const missing = checkout({
       storeDir: join(dir, 'store'),
       url: `file://${repo}`,

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -12,23 +11,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { gitCommit, run } from '../testing/scratch-repository.ts';
 import { type CheckoutRequest, checkout } from './index.ts';
 
 /** What a job can leave in its tree that `git clean` and a forced checkout don't see by themselves. */
-
-const ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@example.org',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@example.org',
-};
-
-function run(cwd: string, program: string, ...args: string[]): string {
-  return execFileSync(program, args, { cwd, env: ENV, encoding: 'utf8' }).trim();
-}
 
 let dir: string;
 let storeDir: string;
@@ -46,23 +34,13 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function commit(repo: string, files: Record<string, string>): string {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(repo, name)), { recursive: true });
-    writeFileSync(join(repo, name), content);
-  }
-  run(repo, 'git', 'add', '-A');
-  run(repo, 'git', 'commit', '--quiet', '-m', 'change');
-  return run(repo, 'git', 'rev-parse', 'HEAD');
-}
-
 function options(revision: string, extra: Partial<CheckoutRequest> = {}): CheckoutRequest {
   return { storeDir, url: `file://${source}`, revision, dest: tree, retryDelayMs: 10, ...extra };
 }
 
 describe('git', () => {
   test('a file the job hid from git (skip-worktree, assume-unchanged) is restored, and the flags are gone', async () => {
-    const revision = commit(source, { 'etc/config.json': '{}', 'docs/b.txt': 'b', 'src/c.txt': 'c' });
+    const revision = gitCommit(source, { 'etc/config.json': '{}', 'docs/b.txt': 'b', 'src/c.txt': 'c' });
     await checkout(options(revision));
     run(tree, 'git', 'update-index', '--skip-worktree', 'etc/config.json');
     writeFileSync(join(tree, 'etc/config.json'), '{"local": true}');
@@ -89,9 +67,9 @@ describe('git', () => {
   test('a submodule the job checked out is left empty, as a fresh clone has it', async () => {
     const library = join(dir, 'library');
     run(dir, 'git', 'init', '--quiet', '--initial-branch=main', library);
-    commit(library, { 'lib.c': 'int lib;' });
+    gitCommit(library, { 'lib.c': 'int lib;' });
     run(source, 'git', '-c', 'protocol.file.allow=always', 'submodule', 'add', '--quiet', `file://${library}`, 'lib');
-    const revision = commit(source, { 'main.c': 'int main;' });
+    const revision = gitCommit(source, { 'main.c': 'int main;' });
     await checkout(options(revision));
     expect(readdirSync(join(tree, 'lib'))).toEqual([]);
 
@@ -108,7 +86,7 @@ describe('git', () => {
   test('emptying a submodule never follows a link the job put on its way out of the tree', async () => {
     const library = join(dir, 'library');
     run(dir, 'git', 'init', '--quiet', '--initial-branch=main', library);
-    commit(library, { 'lib.c': 'int lib;' });
+    gitCommit(library, { 'lib.c': 'int lib;' });
     run(
       source,
       'git',
@@ -120,7 +98,7 @@ describe('git', () => {
       `file://${library}`,
       'vendor/lib',
     );
-    const revision = commit(source, { 'main.c': 'int main;' });
+    const revision = gitCommit(source, { 'main.c': 'int main;' });
     await checkout(options(revision));
     run(tree, 'git', '-c', 'protocol.file.allow=always', 'submodule', 'update', '--init', '--quiet');
     const outside = join(dir, 'outside');
@@ -134,7 +112,7 @@ describe('git', () => {
   });
 
   test('a git lock file a killed job left in the tree costs neither the store nor the tree', async () => {
-    const revision = commit(source, { 'a.txt': 'a' });
+    const revision = gitCommit(source, { 'a.txt': 'a' });
     const first = await checkout(options(revision));
     const admin = run(tree, 'git', 'rev-parse', '--absolute-git-dir');
     writeFileSync(join(admin, 'index.lock'), '');
@@ -148,7 +126,7 @@ describe('git', () => {
   });
 
   test('a shallow job gets the history it asks for, even after a shallower job fetched its revision', async () => {
-    for (const n of [1, 2, 3, 4, 5]) commit(source, { 'n.txt': String(n) });
+    for (const n of [1, 2, 3, 4, 5]) gitCommit(source, { 'n.txt': String(n) });
     const head = run(source, 'git', 'rev-parse', 'HEAD');
     await checkout(options(head, { depth: 1 }));
     expect(run(tree, 'git', 'rev-list', '--count', 'HEAD')).toBe('1');
@@ -162,7 +140,7 @@ describe('git', () => {
   });
 
   test("settings a job wrote into the store through its tree don't change how later trees are written", async () => {
-    const revision = commit(source, { 'text.txt': 'line 1\nline 2\n', 'data.dat': 'a\nb\n' });
+    const revision = gitCommit(source, { 'text.txt': 'line 1\nline 2\n', 'data.dat': 'a\nb\n' });
     await checkout(options(revision));
     // `git config` in a tree writes the store's config, which every tree of the store reads.
     run(tree, 'git', 'config', 'core.autocrlf', 'true');
