@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { afterNames, findCycle } from '@switchyard/coordinator/config/builder-dependencies';
 import { ConfigError, type ConfigProblem } from '@switchyard/coordinator/config/config-error';
 import { DEFAULT_SCHEDULING } from '@switchyard/coordinator/config/farm-config';
 import { schemaProblems } from '@switchyard/coordinator/config/schema-problems';
+import { parseYamlMapping, readConfigText } from '@switchyard/coordinator/config/yaml-file';
 import { Compile } from 'typebox/compile';
-import { isDocument, parseDocument } from 'yaml';
 import { type Builder, type BusyHours, type Scenario, ScenarioFile } from './scenario.ts';
 
 const validator = Compile(ScenarioFile);
@@ -21,29 +20,12 @@ export const DEFAULTS = {
 
 /** Reads and validates a scenario file; throws ConfigError naming the file and every problem. */
 export async function loadScenarioFile(file: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(error as Error).message})` }]);
-  }
+  const text = await readConfigText(file);
   return parseScenario(file, text);
 }
 
 export function parseScenario(file: string, text: string): Scenario {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      document.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const value: unknown = isDocument(document) ? document.toJS() : undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(file, [
-      { path: '', message: 'expected a mapping with `seed:`, `duration_hours:`, `branches:`, `workers:`, `builders:`' },
-    ]);
-  }
+  const value = parseYamlMapping(file, text, '`seed:`, `duration_hours:`, `branches:`, `workers:`, `builders:`');
   if (!validator.Check(value)) throw new ConfigError(file, schemaProblems(validator, value));
   const problems = semanticProblems(value);
   if (problems.length > 0) throw new ConfigError(file, problems);

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { FarmConfig } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
-import { isDocument, parseDocument } from 'yaml';
 import { artifactProblems } from './artifact-rules.ts';
 import { afterNames, findCycle } from './builder-dependencies.ts';
 import { checkoutProblems } from './checkout-rules.ts';
@@ -9,32 +7,18 @@ import { ConfigError, type ConfigProblem } from './config-error.ts';
 import { eventsProblems } from './events-config.ts';
 import { compileFarm, type Farm } from './farm-config.ts';
 import { schemaProblems } from './schema-problems.ts';
+import { parseYamlMapping, readConfigText } from './yaml-file.ts';
 
 const validator = Compile(FarmConfig);
 
 /** Reads, validates and compiles a farm config; throws ConfigError naming every problem. */
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Farm> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(error as Error).message})` }]);
-  }
+  const text = await readConfigText(file);
   return parseConfig(file, text, env);
 }
 
 export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env): Farm {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      document.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
-  }
-  const value: unknown = isDocument(document) ? document.toJS() : undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(file, [{ path: '', message: 'expected a mapping with `repos:` and `builders:`' }]);
-  }
+  const value = parseYamlMapping(file, text, '`repos:` and `builders:`');
   if (!validator.Check(value)) {
     throw new ConfigError(file, schemaProblems(validator, value));
   }
