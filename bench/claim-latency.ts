@@ -12,10 +12,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { SwitchyardClient } from '@switchyard/protocol';
-import { TestFarm } from '../test/helpers/farm.ts';
-import { killAll, startServer } from '../test/helpers/processes.ts';
+import { killAll } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
+import { startTrivialFarm } from './trivial-farm.ts';
 
 const WORKERS = numberOption('workers', 50);
 const JOBS = numberOption('jobs', 500);
@@ -24,14 +24,7 @@ const RUNS = numberOption('runs', 3);
 const SPACING_MS = 20;
 
 async function run(): Promise<{ server: number[]; roundTrip: number[] }> {
-  const farm = new TestFarm();
-  farm.writeConfig(`
-repos: [{ name: bench, url: $REPO }]
-builders:
-  - { name: trivial, repo: bench, pool: bench, checkout: false, steps: [{ name: t, run: "true" }] }
-`);
-  const revision = farm.commit('main', { 'a.txt': 'a\n' });
-  const server = await startServer({ config: farm.config, data: farm.data });
+  const { farm, revision, server } = await startTrivialFarm();
   const stop = new AbortController();
   // Every claimer's request listens on it.
   setMaxListeners(WORKERS * 2, stop.signal);

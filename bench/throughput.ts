@@ -6,23 +6,16 @@
  *   npm run bench:throughput [-- --jobs 400]
  */
 import type { SwitchyardEvent } from '@switchyard/protocol';
-import { TestFarm } from '../test/helpers/farm.ts';
-import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
+import { killAll, startWorker } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
+import { startTrivialFarm } from './trivial-farm.ts';
 
 const JOBS = numberOption('jobs', 400);
 const RUNS = numberOption('runs', 3);
 
 async function run(workers: number): Promise<number> {
-  const farm = new TestFarm();
-  farm.writeConfig(`
-repos: [{ name: bench, url: $REPO }]
-builders:
-  - { name: trivial, repo: bench, pool: bench, checkout: false, steps: [{ name: t, run: "true" }] }
-`);
-  const revision = farm.commit('main', { 'a.txt': 'a\n' });
-  const server = await startServer({ config: farm.config, data: farm.data });
+  const { farm, revision, server } = await startTrivialFarm();
   const client = server.client;
   for (let i = 0; i < workers; i++) {
     startWorker({ server: server.url, name: `w${i}`, pool: 'bench', workDir: farm.workerDir(`w${i}`) });
