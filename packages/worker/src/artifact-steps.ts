@@ -14,7 +14,7 @@ import type { AttemptConclusion } from './attempt-conclusion.ts';
 import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
 import { formatBytes } from './format-bytes.ts';
-import { type InProcessStep, startInProcessStep } from './in-process-step.ts';
+import { type InProcessStep, logTo, startInProcessStep } from './in-process-step.ts';
 import { sleep } from './sleep.ts';
 import type { OutputSink } from './step-runner.ts';
 import { unpackArchive } from './unpack.ts';
@@ -169,8 +169,4 @@ async function retryTransient<T>(
       await sleep(backoff.next(), signal);
     }
   }
-}
-
-function logTo(output: OutputSink): (line: string) => void {
-  return (line) => output.write('header', Buffer.from(`${line}\n`));
 }

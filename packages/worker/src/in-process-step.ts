@@ -29,7 +29,7 @@ export function startInProcessStep(
       outcome.exitCode = 1;
       if (!abort.signal.aborted) {
         const message = (error as Error).message;
-        output.write('header', Buffer.from(`${message}\n`));
+        logTo(output)(message);
         conclusion = { result: 'exception', reason: 'worker-error', message };
       }
       return outcome;
@@ -43,8 +43,13 @@ export function startInProcessStep(
     cancel(reason) {
       if (abort.signal.aborted) return;
       outcome.cancelled = true;
-      output.write('header', Buffer.from(`${reason}; stopping\n`));
+      logTo(output)(`${reason}; stopping`);
       abort.abort(new Error(reason));
     },
   };
+}
+
+/** Writes whole lines of the worker's own into a step's log, as its header stream. */
+export function logTo(output: OutputSink): (line: string) => void {
+  return (line) => output.write('header', Buffer.from(`${line}\n`));
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type AttemptTimings, type JobSpec, TOOLS_BASE_PATH } from '@switchyard/protocol';
 import { CheckoutRefused, checkout, redactUrl } from './checkout/index.ts';
 import { formatBytes } from './format-bytes.ts';
-import { type InProcessStep, startInProcessStep } from './in-process-step.ts';
+import { type InProcessStep, logTo, startInProcessStep } from './in-process-step.ts';
 import type { OutputSink } from './step-runner.ts';
 import { fetchTools, ManifestError } from './tools/index.ts';
 
@@ -113,8 +113,4 @@ export function startToolsStep(context: TreeStepContext, output: OutputSink): In
       return { result: 'exception', reason: 'tools-failed', message };
     }
   }, output);
-}
-
-function logTo(output: OutputSink): (line: string) => void {
-  return (line) => output.write('header', Buffer.from(`${line}\n`));
 }
