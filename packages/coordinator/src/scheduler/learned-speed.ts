@@ -22,3 +22,15 @@ export function nextSpeed(previous: number | null, durationMs: number, builderMe
   const ratio = Math.min(10, Math.max(0.1, durationMs / builderMedianMs));
   return previous === null ? ratio : previous + SPEED_SMOOTHING * (ratio - previous);
 }
+
+/**
+ * A worker's speed after a successful run of `durationMs`, measured against the builder's median
+ * over this run and the builder's `earlierDurations` (successful runs, newest first).
+ */
+export function speedAfterSuccess(
+  previous: number | null,
+  durationMs: number,
+  earlierDurations: readonly number[],
+): number | null {
+  return nextSpeed(previous, durationMs, median([durationMs, ...earlierDurations.slice(0, MEDIAN_SAMPLE - 1)]));
+}

@@ -13,11 +13,13 @@ import {
   type StepStartedRequest,
 } from '@switchyard/protocol';
 import { type Kysely, sql } from 'kysely';
-import type { Builder, Farm } from '../config/farm-config.ts';
-import { dependencyVerdict } from '../scheduler/dependencies.ts';
+import type { Farm } from '../config/farm-config.ts';
 import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
+import { planPush } from '../scheduler/plan-push.ts';
+import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
+import { conflict, invalidInput } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
@@ -114,20 +116,21 @@ export class Store {
   // ---- pushes ------------------------------------------------------------------------------
 
   async createPush(farm: Farm, request: CreatePushRequest): Promise<Push> {
-    const repo = farm.repos.get(request.repo);
-    if (!repo) {
-      throw new ApiError('invalid-request', `unknown repo "${request.repo}"`, {
-        field: 'repo',
-        known: [...farm.repos.keys()],
-      });
+    const plan = planPush(farm, {
+      repo: request.repo,
+      branch: request.branch,
+      revision: request.revision,
+      exact: request.exact === true,
+    });
+    if (plan.kind === 'unknown-repo') {
+      throw invalidInput(`unknown repo "${request.repo}"`, { field: 'repo', known: plan.knownRepos });
     }
-    const builders = farm.builders.filter((b) => b.repo.name === repo.name && b.matchesBranch(request.branch));
     return this.write(async (ctx) => {
       const pushRow = await ctx.trx
         .insertInto('pushes')
         .values({
-          repo: repo.name,
-          repo_url: repo.url,
+          repo: plan.repo.name,
+          repo_url: plan.repo.url,
           branch: request.branch,
           revision: request.revision,
           author: request.author ?? '',
@@ -137,37 +140,12 @@ export class Store {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      // Builders come in config order, but `after` may point forward: create in dependency order.
       const jobIdByBuilder = new Map<string, number>();
-      const stateByBuilder = new Map<string, JobState>();
       const created: JobRow[] = [];
-      const remaining = [...builders];
-      while (remaining.length > 0) {
-        const index = remaining.findIndex((b) => b.after.every((a) => !remaining.some((r) => r.name === a)));
-        const builder = remaining.splice(index, 1)[0] as Builder;
-        const missing = builder.after.find((a) => !jobIdByBuilder.has(a));
-        const dependsOn = builder.after
-          .filter((a) => jobIdByBuilder.has(a))
-          .map((a) => jobIdByBuilder.get(a) as number);
-        let state: JobState;
-        let reason: string | null = null;
-        if (missing !== undefined) {
-          state = 'skipped';
-          reason = `dependency ${missing} does not run on branch ${request.branch}`;
-        } else {
-          const verdict = dependencyVerdict(builder.after.map((a) => stateByBuilder.get(a) as JobState));
-          state = verdict.state;
-          if (verdict.state === 'skipped') reason = `dependency ${builder.after[verdict.blockingIndex]} was skipped`;
-        }
-        const row = await insertJob(ctx, farm, builder, pushRow, {
-          state,
-          reason,
-          dependsOn,
-          retriggeredFrom: null,
-          exact: request.exact === true,
-        });
-        jobIdByBuilder.set(builder.name, row.id);
-        stateByBuilder.set(builder.name, state);
+      for (const job of plan.jobs) {
+        const dependsOn = job.dependsOn.map((builder) => jobIdByBuilder.get(builder) as number);
+        const row = await insertJob(ctx, pushRow, job, { dependsOn, retriggeredFrom: null });
+        jobIdByBuilder.set(job.builder, row.id);
         created.push(row);
       }
       const push = toPush(pushRow, created);
@@ -648,50 +626,25 @@ export class Store {
   async retriggerJob(farm: Farm, jobId: number) {
     return this.write(async (ctx) => {
       const job = await requireJob(ctx, jobId);
-      if (!isFinalJobState(job.state as JobState)) {
-        throw new ApiError('conflict', `job ${jobId} is still ${job.state}; retrigger a finished job`, {
-          state: job.state,
-        });
-      }
-      const builder = farm.buildersByName.get(job.builder);
-      if (!builder) {
-        throw new ApiError('conflict', `builder ${job.builder} is no longer in the configuration`);
-      }
       const push = await ctx.trx
         .selectFrom('pushes')
         .selectAll()
         .where('id', '=', job.push_id)
         .executeTakeFirstOrThrow();
-      // Depend on the newest job of each upstream builder in this push (it may itself be a retrigger).
-      const dependsOn: number[] = [];
-      const states: JobState[] = [];
-      for (const upstream of builder.after) {
-        const latest = await ctx.trx
-          .selectFrom('jobs')
-          .select(['id', 'state'])
-          .where('push_id', '=', job.push_id)
-          .where('builder', '=', upstream)
-          .orderBy('id', 'desc')
-          .executeTakeFirst();
-        if (!latest) throw new ApiError('conflict', `dependency ${upstream} has no job in push ${job.push_id}`);
-        dependsOn.push(latest.id);
-        states.push(latest.state as JobState);
-      }
-      const verdict = dependencyVerdict(states);
-      if (verdict.state === 'skipped') {
-        const upstream = builder.after[verdict.blockingIndex];
-        throw new ApiError(
-          'conflict',
-          `dependency ${upstream} (job ${dependsOn[verdict.blockingIndex]}) ended in ${verdict.blockingState}; retrigger it first`,
-        );
-      }
-      const row = await insertJob(ctx, farm, builder, push, {
-        state: verdict.state,
-        reason: null,
-        dependsOn,
-        retriggeredFrom: job.id,
-        exact: true,
+      const pushJobs = await ctx.trx
+        .selectFrom('jobs')
+        .select(['id', 'builder', 'state'])
+        .where('push_id', '=', job.push_id)
+        .orderBy('id')
+        .execute();
+      const newestJobs = new Map(pushJobs.map((row) => [row.builder, { id: row.id, state: row.state as JobState }]));
+      const plan = planRetrigger(farm, {
+        job: { id: job.id, builder: job.builder, state: job.state as JobState, pushId: job.push_id },
+        push: { repo: push.repo, repoUrl: push.repo_url, branch: push.branch, revision: push.revision },
+        newestJobs,
       });
+      if (plan.kind === 'refused') throw conflict(plan.message, plan.details);
+      const row = await insertJob(ctx, push, plan.job, { dependsOn: plan.dependsOnJobs, retriggeredFrom: job.id });
       await announceJob(ctx, row);
       return toJob(row);
     });

@@ -12,89 +12,50 @@ import {
   type JobState,
 } from '@switchyard/protocol';
 import { sql } from 'kysely';
-import { artifactSpecs, fetchSpecs } from '../artifacts/frozen-spec.ts';
-import type { Builder, Farm } from '../config/farm-config.ts';
-import { dependencyVerdict } from '../scheduler/dependencies.ts';
+import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
+import type { JobPlan } from '../scheduler/plan-push.ts';
+import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
 import { recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
 
-/** Attempt endings that say nothing about the job itself, so another attempt may succeed. */
-const RETRYABLE_REASONS = new Set([
-  'worker-lost',
-  'worker-restarted',
-  'worker-stopped',
-  'lost-contact',
-  'checkout-failed',
-  'tools-failed',
-  'worker-error',
-]);
-
+/** Inserts a job as planned (scheduler/plan-push.ts), its dependencies resolved to job ids. */
 export async function insertJob(
   ctx: WriteContext,
-  farm: Farm,
-  builder: Builder,
-  push: { id: number; repo: string; repo_url: string; branch: string; revision: string; author: string },
-  init: {
-    state: JobState;
-    reason: string | null;
-    dependsOn: number[];
-    retriggeredFrom: number | null;
-    /** Someone asked for this exact revision: never coalesce it. */
-    exact: boolean;
-  },
+  push: { id: number; repo: string; branch: string; revision: string; author: string },
+  plan: JobPlan,
+  links: { dependsOn: number[]; retriggeredFrom: number | null },
 ): Promise<JobRow> {
-  const spec: Omit<JobSpec, 'id'> = {
-    pushId: push.id,
-    repo: { name: push.repo, url: push.repo_url, vcs: builder.repo.vcs ?? 'git' },
-    branch: push.branch,
-    revision: push.revision,
-    builder: builder.name,
-    checkout: builder.checkout,
-    ...(builder.config.sparse && { sparse: builder.config.sparse }),
-    ...(builder.config.depth !== undefined && { depth: builder.config.depth }),
-    ...(builder.config.tools !== undefined && { tools: builder.config.tools }),
-    env: stringifyEnv(builder.config.env),
-    steps: builder.config.steps.map((step) => ({
-      name: step.name,
-      run: step.run,
-      env: stringifyEnv(step.env),
-      timeoutSeconds: step.timeout ?? farm.settings.stepTimeoutSeconds,
-    })),
-    artifacts: artifactSpecs(builder.config),
-    fetch: fetchSpecs(builder.config),
-  };
-  const final = isFinalJobState(init.state);
-  const priority = farm.branchPriority(push.branch) + builder.priorityOffset;
-  const coalescible = !init.exact && init.retriggeredFrom === null;
+  const spec: Omit<JobSpec, 'id'> = { pushId: push.id, ...plan.spec };
+  const final = isFinalJobState(plan.state);
   return ctx.trx
     .insertInto('jobs')
     .values({
       push_id: push.id,
-      builder: builder.name,
+      builder: plan.builder,
       repo: push.repo,
       branch: push.branch,
       revision: push.revision,
       author: push.author,
-      pool: builder.pool,
-      state: init.state,
-      reason: init.reason,
+      pool: plan.pool,
+      state: plan.state,
+      reason: plan.reason,
       spec: JSON.stringify(spec),
-      required_tags: JSON.stringify(builder.config.tags ?? {}),
-      depends_on: JSON.stringify(init.dependsOn),
-      priority,
-      prefer: builder.prefer,
-      coalesce_limit: coalescible ? builder.coalesceLimit : null,
+      required_tags: JSON.stringify(plan.requiredTags),
+      depends_on: JSON.stringify(links.dependsOn),
+      priority: plan.priority,
+      prefer: plan.prefer,
+      coalesce_limit: plan.coalesceLimit,
       coalesced_into: null,
-      exact: init.exact ? 1 : 0,
+      exact: plan.exact ? 1 : 0,
       claim_reason: null,
-      queue_rank: ctx.now + priority * ctx.priorityLevelMs,
+      queue_rank: ctx.now + plan.priority * ctx.priorityLevelMs,
       attempt_count: 0,
-      max_attempts: builder.maxAttempts,
-      retriggered_from: init.retriggeredFrom,
+      max_attempts: plan.maxAttempts,
+      retriggered_from: links.retriggeredFrom,
       worker: null,
       created_at: ctx.now,
-      pending_at: init.state === 'pending' ? ctx.now : null,
+      pending_at: plan.state === 'pending' ? ctx.now : null,
       started_at: null,
       finished_at: final ? ctx.now : null,
     })
@@ -159,17 +120,19 @@ export async function endAttempt(
     message: details.message ?? null,
     finishedAt: details.finishedAt ?? ctx.now,
   });
-  if (
-    result === 'exception' &&
-    reason !== null &&
-    RETRYABLE_REASONS.has(reason) &&
-    job.attempt_count < job.max_attempts
-  ) {
+  const next = jobAfterAttempt({
+    result,
+    reason,
+    attemptNumber: attempt.number,
+    attemptCount: job.attempt_count,
+    maxAttempts: job.max_attempts,
+  });
+  if (next.kind === 'retry') {
     const requeued = await ctx.trx
       .updateTable('jobs')
       .set({
         state: 'pending',
-        reason: `retrying after ${reason}`,
+        reason: next.reason,
         pending_at: ctx.now,
         // Its place in the queue stays: a lost machine should not send the job to the back.
         worker: null,
@@ -182,11 +145,7 @@ export async function endAttempt(
     await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
     return;
   }
-  const jobReason =
-    result === 'exception' && reason !== null && RETRYABLE_REASONS.has(reason)
-      ? `${reason} (attempt ${attempt.number} of ${job.max_attempts})`
-      : reason;
-  await finishJob(ctx, job, result, jobReason);
+  await finishJob(ctx, job, next.state, next.reason);
 }
 
 /**
@@ -228,45 +187,60 @@ export async function closeAttempt(
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
 }
 
-/** Makes a job final and settles the jobs waiting for it. */
+/** Makes a job final and settles the jobs waiting for it (scheduler/settle-dependents.ts). */
 export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
+  await markFinal(ctx, job.id, state, reason);
+  for (const settlement of settleDependents(job.id, await waitingJobsAndTheirDependencies(ctx, job.push_id))) {
+    if (settlement.state === 'skipped') {
+      await markFinal(ctx, settlement.jobId, 'skipped', settlement.reason);
+      continue;
+    }
+    const ready = await ctx.trx
+      .updateTable('jobs')
+      .set({ state: 'pending', pending_at: ctx.now, queue_rank: pendingRank(ctx) })
+      .where('id', '=', settlement.jobId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    ctx.poolsWithNewWork.add(ready.pool);
+    await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
+  }
+}
+
+async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reason: string | null): Promise<void> {
   const finished = await ctx.trx
     .updateTable('jobs')
     .set({ state, reason, finished_at: ctx.now })
-    .where('id', '=', job.id)
+    .where('id', '=', jobId)
     .returningAll()
     .executeTakeFirstOrThrow();
   await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
-  const waiting = await ctx.trx
-    .selectFrom('jobs')
-    .selectAll()
-    .where('push_id', '=', job.push_id)
-    .where('state', '=', 'waiting')
-    .execute();
-  for (const dependent of waiting) {
-    const dependsOn = JSON.parse(dependent.depends_on) as number[];
-    if (!dependsOn.includes(job.id)) continue;
-    const deps = await ctx.trx
+}
+
+/** The push's waiting jobs and every job they wait for: what settling a finished job needs. */
+async function waitingJobsAndTheirDependencies(ctx: WriteContext, pushId: number): Promise<PushJob[]> {
+  const waiting = (
+    await ctx.trx
       .selectFrom('jobs')
-      .select(['id', 'state', 'builder'])
-      .where('id', 'in', dependsOn)
-      .execute();
-    const ordered = dependsOn.map((id) => deps.find((d) => d.id === id) as { state: string; builder: string });
-    const verdict = dependencyVerdict(ordered.map((d) => d.state as JobState));
-    if (verdict.state === 'pending') {
-      const ready = await ctx.trx
-        .updateTable('jobs')
-        .set({ state: 'pending', pending_at: ctx.now, queue_rank: pendingRank(ctx) })
-        .where('id', '=', dependent.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      ctx.poolsWithNewWork.add(ready.pool);
-      await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
-    } else if (verdict.state === 'skipped') {
-      const blocker = ordered[verdict.blockingIndex] as { builder: string };
-      await finishJob(ctx, dependent, 'skipped', `dependency ${blocker.builder} ended in ${verdict.blockingState}`);
-    }
-  }
+      .select(['id', 'builder', 'state', 'depends_on'])
+      .where('push_id', '=', pushId)
+      .where('state', '=', 'waiting')
+      .orderBy('id')
+      .execute()
+  ).map(toPushJob);
+  if (waiting.length === 0) return [];
+  const waitingIds = new Set(waiting.map((job) => job.id));
+  const others = [...new Set(waiting.flatMap((job) => job.dependsOn))].filter((id) => !waitingIds.has(id));
+  if (others.length === 0) return waiting;
+  const dependencies = await ctx.trx
+    .selectFrom('jobs')
+    .select(['id', 'builder', 'state', 'depends_on'])
+    .where('id', 'in', others)
+    .execute();
+  return [...waiting, ...dependencies.map(toPushJob)];
+}
+
+function toPushJob(row: { id: number; builder: string; state: string; depends_on: string }): PushJob {
+  return { id: row.id, builder: row.builder, state: row.state as JobState, dependsOn: JSON.parse(row.depends_on) };
 }
 
 /** `queue_rank` for a job that becomes pending now: see scheduler/queue-order.ts. */
@@ -284,12 +258,7 @@ export async function coalesceJob(ctx: WriteContext, jobId: number, into: JobRow
     .returningAll()
     .executeTakeFirst();
   if (!job) return;
-  await finishJob(
-    ctx,
-    job,
-    'coalesced',
-    `coalesced into job ${into.id}, which builds the newer revision ${into.revision.slice(0, 12)} of ${into.branch}`,
-  );
+  await finishJob(ctx, job, 'coalesced', coalescedReason(into));
 }
 
 export async function attemptRow(ctx: WriteContext, id: number): Promise<AttemptRow | undefined> {
@@ -322,8 +291,4 @@ export function leaseLost(attempt: AttemptRow): ApiError {
     `attempt ${attempt.id} has ended (${attempt.state}${attempt.reason ? `: ${attempt.reason}` : ''}); stop working on it`,
     { state: attempt.state, reason: attempt.reason },
   );
-}
-
-function stringifyEnv(env: Record<string, string | number | boolean> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
 }
