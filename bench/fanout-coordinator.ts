@@ -22,7 +22,7 @@ const running = await startCoordinator({
 process.send?.({ url: running.url });
 process.on('message', async (message: { rate: number; seconds: number; revision: string }) => {
   const result = await produce(
-    (n) => running.store.createPush(running.farm(), pushRequest(n, message.revision)),
+    (n) => running.store.pushes.create(running.farm(), pushRequest(n, message.revision)),
     message.rate / EVENTS_PER_PUSH,
     message.seconds,
     4,

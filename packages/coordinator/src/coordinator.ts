@@ -4,7 +4,6 @@ import { SWITCHYARD_VERSION } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { buildApp } from './api/app.ts';
 import { ArtifactMetrics } from './artifacts/artifact-metrics.ts';
-import { ArtifactRecords } from './artifacts/artifact-records.ts';
 import { ArtifactService } from './artifacts/artifact-service.ts';
 import { BlobStore } from './artifacts/blob-store.ts';
 import { startArtifactCollector } from './artifacts/collector-loop.ts';
@@ -13,10 +12,12 @@ import { ClaimBroker } from './claims/claim-broker.ts';
 import { ConfigError } from './config/config-error.ts';
 import type { Farm } from './config/farm-config.ts';
 import { loadConfigFile } from './config/load-config.ts';
+import { Activity } from './events/activity.ts';
 import { AmqpPublisher } from './events/amqp-publisher.ts';
+import { ChangeFeed } from './events/change-feed.ts';
 import { EventLog } from './events/event-log.ts';
 import { registerEventMetrics } from './events/event-metrics.ts';
-import { SubscriptionStore } from './events/subscription-store.ts';
+import { feedEffects } from './events/feed-effects.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { LogFiles } from './logs/log-files.ts';
 import { LogService } from './logs/log-service.ts';
@@ -25,17 +26,16 @@ import { Metrics } from './metrics.ts';
 import { schedulingPolicy } from './scheduler/live-policy.ts';
 import { priorityLevelMs } from './scheduler/queue-order.ts';
 import { registerStatsMetrics } from './stats/stats-metrics.ts';
-import { StatsQueries } from './stats/stats-queries.ts';
-import { openSqlite } from './store/open-database.ts';
-import { Queries } from './store/queries.ts';
-import { Store } from './store/store.ts';
+import { openFarmStore } from './store/open-store.ts';
+import type { FarmStore } from './store/port.ts';
 import { ToolMetrics } from './tools/tool-metrics.ts';
-import { ToolRecords } from './tools/tool-records.ts';
 import { ToolService } from './tools/tool-service.ts';
 
 export interface CoordinatorOptions {
   configPath: string;
   dataDir: string;
+  /** A `postgres://` URL or an SQLite file; default: the config's `database:`, else switchyard.db in dataDir. */
+  database?: string;
   port?: number;
   host?: string;
   logger?: Logger;
@@ -50,110 +50,92 @@ export interface RunningCoordinator {
   reload(): Promise<Farm>;
   /** The config in force and the state machine, for drivers in the same process (benchmarks). */
   farm(): Farm;
-  store: Store;
+  store: FarmStore;
   close(): Promise<void>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** The composition root: config, store, events, logs, claims, API and background loops. */
+/** The change feed reads the events table at least this often, for commits whose wake-up was lost. */
+const FEED_POLL_MS = 1000;
+
+/** The composition root: config, store, change feed, logs, claims, API and background loops. */
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const logger = options.logger ?? pino({ name: 'switchyard-coordinator' });
   let farm = await loadConfigFile(options.configPath);
-  const db = await openSqlite(join(options.dataDir, 'switchyard.db'));
-  const queries = new Queries(db);
-  const events = new EventLog(db);
-  await events.init();
+  const store = await openFarmStore(options.database ?? farm.database ?? join(options.dataDir, 'switchyard.db'), {
+    agingMs: () => farm.scheduling.agingMs,
+    logger,
+  });
   const metrics = new Metrics();
   const shutdown = new AbortController();
   // Every open stream (events, followed logs) listens for the shutdown: as many as there are clients.
   setMaxListeners(0, shutdown.signal);
 
-  // The store calls back after each commit; these are wired below, once everything exists.
-  let broker: ClaimBroker | undefined;
-  let logs: LogService | undefined;
-  const store = new Store(
-    db,
-    {
-      onEvents(committed) {
-        events.publish(committed);
-        for (const { event, dims } of committed) {
-          metrics.events.inc({ type: event.type });
-          if (dims.jobId != null) logs?.changes.emit(`job:${dims.jobId}`);
-          if (event.type === 'attempt.finished') {
-            const attempt = (event.data as { attempt: { id: number; state: string } }).attempt;
-            logs?.notify(attempt.id);
-            // Ended by the coordinator (lease lost): nothing more will be written to its logs.
-            if (attempt.state === 'exception') logs?.attemptComplete(attempt.id);
-            if (attempt.state === 'cancelled')
-              logs?.attemptCompleteLater(attempt.id, farm.settings.leaseSeconds * 1000);
-          }
-        }
-      },
-      onNewWork(pools) {
-        broker?.offer(pools);
-      },
-      onCancelled(attemptIds) {
-        for (const id of attemptIds) logs?.changes.emit(`cancel:${id}`);
-      },
-    },
-    () => farm.scheduling.agingMs,
-  );
+  const feed = new ChangeFeed(store.events, store.commits, await store.events.lastId(), FEED_POLL_MS, logger);
+  const events = new EventLog(store.events, feed.position);
+  feed.subscribe((batch) => events.publish(batch));
+  const activity = new Activity();
   const logFiles = new LogFiles(join(options.dataDir, 'logs'));
-  logs = new LogService(store, queries, logFiles, () => farm.settings.maxLogBytes, logger);
+  const logs = new LogService(store.logs, store.jobs, logFiles, activity, () => farm.settings.maxLogBytes, logger);
   const claimBroker = new ClaimBroker(
-    (name, request) => store.checkIn(name, request),
+    (name, request) => store.workers.checkIn(name, request),
     (pool, waiting) =>
-      store.assignWork(pool, waiting, schedulingPolicy(farm), {
+      store.jobs.assignWork(pool, waiting, schedulingPolicy(farm), {
         leaseMs: farm.settings.leaseSeconds * 1000,
         heartbeatSeconds: Math.min(60, Math.max(1, Math.floor(farm.settings.leaseSeconds / 3))),
       }),
-    (assignment) => store.releaseUndelivered(assignment.attemptId),
+    (assignment) => store.jobs.releaseUndelivered(assignment.attemptId),
     logger,
   );
-  broker = claimBroker;
 
-  await store.renewLeasesAfterRestart(farm.settings.leaseSeconds * 1000);
-  await store.rerankPending(priorityLevelMs(farm.scheduling.agingMs));
-  for (const attemptId of await queries.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
+  await store.jobs.renewLeasesAfterRestart(farm.settings.leaseSeconds * 1000);
+  await store.jobs.rerankPending(priorityLevelMs(farm.scheduling.agingMs));
+  for (const attemptId of await store.logs.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
 
   // The blob directory is fixed at start, like the listening address: a reload can't move the bytes.
   const blobs = new BlobStore(resolve(options.dataDir, farm.raw.server?.blob_dir ?? 'blobs'));
   await blobs.init();
-  const artifactRecords = new ArtifactRecords(db, store);
-  const artifactMetrics = new ArtifactMetrics(metrics.registry, () => artifactRecords.stats());
+  const artifactMetrics = new ArtifactMetrics(metrics.registry, () => store.artifacts.stats());
   // One lock per digest for artifacts, tools and the collector: they share the blobs.
   const blobLocks = new DigestLocks();
-  const artifacts = new ArtifactService(artifactRecords, blobs, blobLocks, () => farm, artifactMetrics, logger);
+  const artifacts = new ArtifactService(store.artifacts, blobs, blobLocks, () => farm, artifactMetrics, logger);
   const toolMetrics = new ToolMetrics(metrics.registry);
-  const tools = new ToolService(new ToolRecords(db, store), blobs, blobLocks, () => farm, toolMetrics);
+  const tools = new ToolService(store.tools, blobs, blobLocks, () => farm, toolMetrics);
 
   const eventMetrics = registerEventMetrics(metrics.registry);
-  const subscriptions = new SubscriptionStore(db);
   const webhooks = new WebhookDispatcher(
-    subscriptions,
+    store.subscriptions,
     events,
     () => farm.events,
     eventMetrics.webhookDeliveries,
     `switchyard/${SWITCHYARD_VERSION}`,
     logger,
   );
+  feed.subscribe(
+    feedEffects({
+      broker: claimBroker,
+      activity,
+      logs,
+      webhooks,
+      metrics,
+      leaseMs: () => farm.settings.leaseSeconds * 1000,
+      onError: (error, what) => logger.error({ err: error }, `${what} failed`),
+    }),
+  );
+  feed.start();
   await webhooks.start();
   // The broker target is fixed at start, like the listening address.
   const amqpTarget = farm.events.amqp;
-  const amqp = amqpTarget ? new AmqpPublisher(db, events, amqpTarget, eventMetrics.amqp, logger) : null;
+  const amqp = amqpTarget ? new AmqpPublisher(store.events, events, amqpTarget, eventMetrics.amqp, logger) : null;
   amqp?.start();
-  const stats = new StatsQueries(db);
-  registerStatsMetrics(metrics.registry, stats);
+  registerStatsMetrics(metrics.registry, store.stats);
 
   const app = await buildApp({
     farm: () => farm,
     store,
-    queries,
     events,
-    subscriptions,
-    webhooks,
-    stats,
+    activity,
     logs,
     broker: claimBroker,
     metrics,
@@ -179,10 +161,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   try {
     await app.listen({ port: options.port ?? 7420, host });
   } catch (error) {
+    await feed.stop();
     await webhooks.close();
     await amqp?.close();
     await app.close();
-    await db.destroy();
+    await store.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`port ${options.port ?? 7420} on ${host} is already in use; choose another with --port`, {
         cause: error,
@@ -206,9 +189,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     }
     const previousAging = farm.scheduling.agingMs;
     farm = next;
-    if (next.scheduling.agingMs !== previousAging) await store.rerankPending(priorityLevelMs(next.scheduling.agingMs));
+    if (next.scheduling.agingMs !== previousAging)
+      await store.jobs.rerankPending(priorityLevelMs(next.scheduling.agingMs));
     await webhooks.start();
-    await store.recordConfigReload(next.builders.length, next.repos.size);
+    await store.events.recordConfigReload(next.builders.length, next.repos.size);
     logger.info({ builders: next.builders.length, repos: next.repos.size }, 'configuration reloaded');
     return next;
   };
@@ -231,12 +215,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       claimBroker.releaseAll();
       await reaper.stop();
       await collector.stop();
+      await feed.stop();
       await webhooks.close();
       await amqp?.close();
       await app.close();
       await logs.drain();
       await logFiles.closeAll();
-      await db.destroy();
+      await store.close();
     })();
     return closing;
   };

@@ -69,6 +69,10 @@ export const EVENT_DATA = {
   }),
   'config.reloaded': Type.Object({ builders: Count, repos: Count }),
   'artifact.created': Type.Object({ job: Job, artifact: Artifact }),
+  'subscription.changed': Type.Object({
+    subscription: Type.Integer({ minimum: 1 }),
+    change: Type.Union([Type.Literal('created'), Type.Literal('deleted'), Type.Literal('redelivery')]),
+  }),
 };
 
 export type EventType = keyof typeof EVENT_DATA;
@@ -116,6 +120,11 @@ export const EVENT_DESCRIPTIONS: { [T in EventType]: { version: number; descript
     version: 1,
     description:
       "A running job's attempt uploaded an artifact (or replaced an earlier attempt's of that name): name, sha256, size, blob URL.",
+  },
+  'subscription.changed': {
+    version: 1,
+    description:
+      'A webhook subscription was created or deleted through the API, or a delivery was queued again: every coordinator process delivering webhooks picks it up.',
   },
 };
 

@@ -58,6 +58,10 @@ const DESCRIPTIONS: { [T in EventType]: Describe<T> } = {
     `worker ${worker.name} benched until ${formatClock(until)} after ${plural(streak, 'exception')} in a row`,
   'config.reloaded': ({ repos, builders }) =>
     `config reloaded: ${plural(repos, 'repo')}, ${plural(builders, 'builder')}`,
+  'subscription.changed': ({ subscription, change }) =>
+    change === 'redelivery'
+      ? `subscription ${subscription}: a delivery queued again`
+      : `subscription ${subscription} ${change}`,
   'artifact.created': ({ job, artifact }) =>
     `${formatJobLabel(job)}  artifact ${artifact.name} (${plural(artifact.size, 'byte')}, sha256 ${artifact.sha256.slice(0, 12)})`,
 };

@@ -5,12 +5,12 @@ import websocket from '@fastify/websocket';
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import { registerArtifactRoutes } from '../artifacts/artifact-routes.ts';
-import { artifactUploadCheck, createServerAnsweringExpect } from '../artifacts/expect-continue.ts';
-import { registerToolRoutes } from '../tools/tool-routes.ts';
-import { toolUploadCheck } from '../tools/tool-upload-check.ts';
+import { StoreError } from '../store/errors.ts';
+import type { App } from './app-types.ts';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { artifactUploadCheck, createServerAnsweringExpect } from './expect-continue.ts';
+import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerEventSocketRoutes } from './routes/event-socket.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
@@ -20,9 +20,10 @@ import { registerPushRoutes } from './routes/pushes.ts';
 import { registerSchemaRoutes } from './routes/schemas.ts';
 import { registerStatsRoutes } from './routes/stats.ts';
 import { registerSubscriptionRoutes } from './routes/subscriptions.ts';
+import { registerToolRoutes } from './routes/tools.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
-
-export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>;
+import { apiErrorOf } from './store-errors.ts';
+import { toolUploadCheck } from './tool-upload-check.ts';
 
 const MAX_LOG_BATCH_BYTES = 8 * 1024 * 1024;
 
@@ -93,7 +94,11 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | ApiError | StoreError, request, reply) => {
+    if (error instanceof StoreError) {
+      const answer = apiErrorOf(error);
+      return reply.code(answer.status).send(answer.toBody());
+    }
     if (error instanceof ApiError) {
       return reply.code(error.status).send(error.toBody());
     }
@@ -138,9 +143,4 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerSubscriptionRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
   return app;
-}
-
-/** Standard error responses for a route's OpenAPI entry. */
-export function errorResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, { $ref: 'ErrorResponse#' }]));
 }

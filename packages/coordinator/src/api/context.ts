@@ -3,26 +3,22 @@ import type { ArtifactMetrics } from '../artifacts/artifact-metrics.ts';
 import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import type { ClaimBroker } from '../claims/claim-broker.ts';
 import type { Farm } from '../config/farm-config.ts';
+import type { Activity } from '../events/activity.ts';
 import type { EventLog } from '../events/event-log.ts';
-import type { SubscriptionStore } from '../events/subscription-store.ts';
-import type { WebhookDispatcher } from '../events/webhook-dispatcher.ts';
 import type { LogService } from '../logs/log-service.ts';
 import type { Metrics } from '../metrics.ts';
-import type { StatsQueries } from '../stats/stats-queries.ts';
-import type { Queries } from '../store/queries.ts';
-import type { Store } from '../store/store.ts';
+import type { FarmStore } from '../store/port.ts';
 import type { ToolMetrics } from '../tools/tool-metrics.ts';
 import type { ToolService } from '../tools/tool-service.ts';
 
 /** What route handlers work with; built once by the composition root. */
 export interface ApiContext {
   farm(): Farm;
-  store: Store;
-  queries: Queries;
+  store: FarmStore;
+  /** The committed events as the change feed delivered them, for streams. */
   events: EventLog;
-  subscriptions: SubscriptionStore;
-  webhooks: WebhookDispatcher;
-  stats: StatsQueries;
+  /** Wake-ups from the change feed: a job changed, an attempt was cancelled. */
+  activity: Activity;
   logs: LogService;
   broker: ClaimBroker;
   metrics: Metrics;

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ApiError, type ErrorBody } from '@switchyard/protocol';
 import type { Logger } from 'pino';
-import { checkBearer } from '../api/auth.ts';
+import type { ArtifactMetrics } from '../artifacts/artifact-metrics.ts';
+import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import type { Farm } from '../config/farm-config.ts';
-import type { ArtifactMetrics } from './artifact-metrics.ts';
-import type { ArtifactService } from './artifact-service.ts';
+import { StoreError } from '../store/errors.ts';
+import { checkBearer } from './auth.ts';
+import { apiErrorOf } from './store-errors.ts';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -56,8 +58,9 @@ export function createServerAnsweringExpect(handler: Handler, checks: ContinueCh
       },
       (error: unknown) => {
         found.check.refused();
-        if (error instanceof ApiError) {
-          answerFinal(response, error.status, error.toBody());
+        const refusal = error instanceof StoreError ? apiErrorOf(error) : error;
+        if (refusal instanceof ApiError) {
+          answerFinal(response, refusal.status, refusal.toBody());
           return;
         }
         logger.error({ err: error, url: request.url }, 'checking an upload before its body failed');

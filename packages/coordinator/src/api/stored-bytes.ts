@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { matchesEtag, parseRange } from './byte-range.ts';
+import { matchesEtag, parseRange } from '../artifacts/byte-range.ts';
 
 /** A file of the blob store, served as immutable bytes. */
 export interface StoredBytes {

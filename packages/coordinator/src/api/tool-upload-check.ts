@@ -1,9 +1,9 @@
 import { ApiError } from '@switchyard/protocol';
-import { checkBearer } from '../api/auth.ts';
-import type { ContinueCheck } from '../artifacts/expect-continue.ts';
 import type { Farm } from '../config/farm-config.ts';
-import type { ToolMetrics } from './tool-metrics.ts';
-import type { ToolService } from './tool-service.ts';
+import type { ToolMetrics } from '../tools/tool-metrics.ts';
+import type { ToolService } from '../tools/tool-service.ts';
+import { checkBearer } from './auth.ts';
+import type { ContinueCheck } from './expect-continue.ts';
 
 const TOOL_UPLOAD_PATH = /^\/api\/v1\/tools\/sha512\/([^/?#]+)$/;
 

@@ -1,5 +1,4 @@
 import {
-  ApiError,
   type Artifact,
   type ArtifactStats,
   blobPath,
@@ -10,25 +9,13 @@ import {
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { iso, type JobRow, toJob } from '../store/mappers.ts';
 import type { ArtifactsTable, BlobsTable, Database } from '../store/schema.ts';
+import { conflict, invalidInput, leaseLost, notFound } from '../store/errors.ts';
+import type { ArtifactStore, NewArtifact, UploadTarget } from '../store/port.ts';
 import type { Store } from '../store/store.ts';
-import { jobDims, leaseLost } from '../store/transitions.ts';
+import { jobDims } from '../store/transitions.ts';
 
 export type ArtifactRow = Selectable<ArtifactsTable>;
 export type BlobRow = Selectable<BlobsTable>;
-
-/** The job and attempt an upload belongs to, once its headers have been checked. */
-export interface UploadTarget {
-  job: JobRow;
-  attemptNumber: number;
-  name: string;
-}
-
-export interface NewArtifact {
-  sha256: string;
-  size: number;
-  contentType: string;
-  expiresAt: number;
-}
 
 export function toArtifact(row: ArtifactRow): Artifact {
   return {
@@ -45,7 +32,7 @@ export function toArtifact(row: ArtifactRow): Artifact {
 }
 
 /** The artifact and blob tables: who uploaded what, and which contents are stored. */
-export class ArtifactRecords {
+export class ArtifactRecords implements ArtifactStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly store: Store,
@@ -58,11 +45,11 @@ export class ArtifactRecords {
    */
   async uploadTarget(jobId: number, name: string, attemptId: number | null): Promise<UploadTarget> {
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-    if (!job) throw new ApiError('not-found', `job ${jobId} does not exist`);
+    if (!job) throw notFound(`job ${jobId} does not exist`);
     if (attemptId !== null) {
       const attempt = await this.db.selectFrom('attempts').selectAll().where('id', '=', attemptId).executeTakeFirst();
       if (!attempt || attempt.job_id !== jobId) {
-        throw new ApiError('invalid-request', `attempt ${attemptId} is not an attempt of job ${jobId}`);
+        throw invalidInput(`attempt ${attemptId} is not an attempt of job ${jobId}`);
       }
       if (attempt.state !== 'running') throw leaseLost(attempt);
       return { job, attemptNumber: attempt.number, name };
@@ -74,8 +61,7 @@ export class ArtifactRecords {
       .where('state', '=', 'running')
       .executeTakeFirst();
     if (!running) {
-      throw new ApiError(
-        'conflict',
+      throw conflict(
         `job ${jobId} is ${job.state}, not running; artifacts are uploaded by its running attempt`,
         { state: job.state },
       );
@@ -136,7 +122,7 @@ export class ArtifactRecords {
   /** A job's artifacts that have not expired, by name. */
   async list(jobId: number): Promise<Artifact[]> {
     const job = await this.db.selectFrom('jobs').select('id').where('id', '=', jobId).executeTakeFirst();
-    if (!job) throw new ApiError('not-found', `job ${jobId} does not exist`);
+    if (!job) throw notFound(`job ${jobId} does not exist`);
     const rows = await this.db
       .selectFrom('artifacts')
       .selectAll()
@@ -149,7 +135,7 @@ export class ArtifactRecords {
 
   async find(jobId: number, name: string): Promise<Artifact> {
     const artifact = (await this.list(jobId)).find((a) => a.name === name);
-    if (!artifact) throw new ApiError('not-found', `job ${jobId} has no artifact named "${name}"`);
+    if (!artifact) throw notFound(`job ${jobId} has no artifact named "${name}"`);
     return artifact;
   }
 
@@ -159,7 +145,7 @@ export class ArtifactRecords {
    */
   async inputs(jobId: number): Promise<JobInput[]> {
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-    if (!job) throw new ApiError('not-found', `job ${jobId} does not exist`);
+    if (!job) throw notFound(`job ${jobId} does not exist`);
     const fetches = (JSON.parse(job.spec) as Partial<JobSpec>).fetch ?? [];
     const inputs: JobInput[] = [];
     for (const entry of fetches) inputs.push(await this.resolve(job, entry));

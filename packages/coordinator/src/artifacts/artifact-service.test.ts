@@ -57,7 +57,7 @@ describe('ArtifactService', () => {
     db = await openSqlite(join(dir, 'switchyard.db'));
     farm = parseConfig('farm.yml', CONFIG);
     now = Date.parse('2026-11-26T12:00:00Z');
-    store = new Store(db, { onEvents() {}, onNewWork() {}, onCancelled() {} }, () => farm.scheduling.agingMs);
+    store = new Store(db, () => {}, () => farm.scheduling.agingMs);
     blobs = new BlobStore(join(dir, 'blobs'));
     await blobs.init();
     const records = new ArtifactRecords(db, store, () => now);
@@ -143,7 +143,7 @@ describe('ArtifactService', () => {
   });
 
   it('takes uploads only from the running attempt of an existing job, within the size limit', async () => {
-    await expect(service.admit(999, 'a.bin', {})).rejects.toMatchObject({ code: 'not-found' });
+    await expect(service.admit(999, 'a.bin', {})).rejects.toMatchObject({ kind: 'not-found' });
     const build = await runningBuild();
     await expect(
       service.admit(build.jobId, 'a.bin', { 'content-length': String(9 * 1024 ** 3) }),
@@ -152,10 +152,10 @@ describe('ArtifactService', () => {
       code: 'invalid-request',
     });
     await finish(build.attemptId);
-    await expect(service.admit(build.jobId, 'a.bin', {})).rejects.toMatchObject({ code: 'conflict' });
+    await expect(service.admit(build.jobId, 'a.bin', {})).rejects.toMatchObject({ kind: 'conflict' });
     await expect(
       service.admit(build.jobId, 'a.bin', { 'x-switchyard-attempt': String(build.attemptId) }),
-    ).rejects.toMatchObject({ code: 'lease-lost' });
+    ).rejects.toMatchObject({ kind: 'lease-lost' });
   });
 
   it('records nothing, and keeps no blob, when the attempt ended while its body was arriving', async () => {
@@ -168,7 +168,7 @@ describe('ArtifactService', () => {
     await finish(build.attemptId);
     arriving.complete = true;
     arriving.end(Buffer.from('late bytes'));
-    await expect(received).rejects.toMatchObject({ code: 'lease-lost' });
+    await expect(received).rejects.toMatchObject({ kind: 'lease-lost' });
     expect(await service.records.list(build.jobId)).toEqual([]);
     expect(await service.records.blob(sha256('late bytes'))).toBeUndefined();
     expect(existsSync(blobs.pathOf(sha256('late bytes')))).toBe(false);

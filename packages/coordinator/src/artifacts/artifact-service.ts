@@ -9,8 +9,8 @@ import {
 } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Farm } from '../config/farm-config.ts';
+import type { ArtifactStore, UploadTarget } from '../store/port.ts';
 import type { ArtifactMetrics } from './artifact-metrics.ts';
-import type { ArtifactRecords, UploadTarget } from './artifact-records.ts';
 import type { BlobStore } from './blob-store.ts';
 import { artifactContentType } from './content-type.ts';
 import type { DigestLocks } from './digest-locks.ts';
@@ -32,7 +32,7 @@ export interface AdmittedUpload {
  */
 export class ArtifactService {
   constructor(
-    readonly records: ArtifactRecords,
+    readonly records: ArtifactStore,
     readonly blobs: BlobStore,
     private readonly locks: DigestLocks,
     private readonly farm: () => Farm,

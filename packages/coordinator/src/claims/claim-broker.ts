@@ -1,6 +1,6 @@
 import type { Assignment, ClaimRequest } from '@switchyard/protocol';
 import type { Logger } from 'pino';
-import type { WaitingWorker } from '../store/store.ts';
+import type { WaitingWorker } from '../store/port.ts';
 
 /** Settles what a claiming worker held before and records it; says until when it is benched. */
 export type CheckIn = (workerName: string, request: ClaimRequest) => Promise<{ benchedUntil: number | null }>;

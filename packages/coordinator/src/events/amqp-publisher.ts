@@ -1,8 +1,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
-import type { Database } from '../store/schema.ts';
+import type { EventStore } from '../store/port.ts';
 import { type EventLog, selectEvents } from './event-log.ts';
 
 const CURSOR_NAME = 'amqp';
@@ -29,7 +28,7 @@ export class AmqpPublisher {
   private wakeFromRetry: () => void = () => {};
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly cursors: Pick<EventStore, 'publisherCursor' | 'advancePublisherCursor'>,
     private readonly log: EventLog,
     private readonly target: { url: string; exchange: string },
     private readonly metrics: AmqpMetrics,
@@ -47,23 +46,12 @@ export class AmqpPublisher {
   }
 
   /** How far the exchange has been given the log; the first start begins at the end of it. */
-  private async cursor(): Promise<number> {
-    const row = await this.db
-      .selectFrom('outbox_cursors')
-      .select('last_event_id')
-      .where('name', '=', CURSOR_NAME)
-      .executeTakeFirst();
-    if (row) return row.last_event_id;
-    await this.db.insertInto('outbox_cursors').values({ name: CURSOR_NAME, last_event_id: this.log.lastId }).execute();
-    return this.log.lastId;
+  private cursor(): Promise<number> {
+    return this.cursors.publisherCursor(CURSOR_NAME, this.log.lastId);
   }
 
-  private async saveCursor(cursor: number): Promise<void> {
-    await this.db
-      .updateTable('outbox_cursors')
-      .set({ last_event_id: cursor })
-      .where('name', '=', CURSOR_NAME)
-      .execute();
+  private saveCursor(cursor: number): Promise<void> {
+    return this.cursors.advancePublisherCursor(CURSOR_NAME, cursor);
   }
 
   private async run(): Promise<void> {

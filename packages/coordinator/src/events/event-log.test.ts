@@ -1,44 +1,43 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventAttributes, routingKeyOf, type SwitchyardEvent } from '@switchyard/protocol';
-import type { Kysely } from 'kysely';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqlite } from '../store/open-database.ts';
-import type { Database } from '../store/schema.ts';
-import type { CommittedEvent } from '../store/write-context.ts';
-import { EventLog, selectEvents } from './event-log.ts';
+import { openFarmStore } from '../store/open-store.ts';
+import type { FarmStore } from '../store/port.ts';
+import { EventLog, type LoggedEvent, selectEvents, toLoggedEvent } from './event-log.ts';
 
-function reloaded(id: number): CommittedEvent {
+function reloaded(id: number): LoggedEvent {
   const data = { builders: 1, repos: 1 };
-  const attributes = eventAttributes('config.reloaded', data);
-  const event = {
+  return toLoggedEvent({
     id,
     type: 'config.reloaded',
-    time: new Date(0).toISOString(),
-    routingKey: routingKeyOf('config.reloaded', attributes),
-    data,
-  } as SwitchyardEvent;
-  return { event, dims: {}, attributes };
+    created_at: 0,
+    repo: null,
+    branch: null,
+    builder: null,
+    job_id: null,
+    push_id: null,
+    data: JSON.stringify(data),
+  });
 }
 
 describe('EventLog', () => {
   let dir: string;
-  let db: Kysely<Database>;
+  let store: FarmStore;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-event-log-'));
-    db = await openSqlite(join(dir, 'switchyard.db'));
+    store = await openFarmStore(join(dir, 'switchyard.db'), { agingMs: () => 0, logger: pino({ level: 'silent' }) });
   });
 
   afterEach(async () => {
-    await db.destroy();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps a reader parked after an id beyond the end of the log after that id', async () => {
-    const log = new EventLog(db);
-    await log.init();
+    const log = new EventLog(store.events, await store.events.lastId());
     // A Last-Event-ID from before the database was reset: the reader asked for what comes after 100.
     const waiting = log.waitForMatch(100, selectEvents({}), new AbortController().signal);
     log.publish([reloaded(1)]);

@@ -6,10 +6,8 @@ import {
   routingKeyOf,
   type SwitchyardEvent,
 } from '@switchyard/protocol';
-import type { Kysely, Selectable } from 'kysely';
 import { iso } from '../store/mappers.ts';
-import type { Database, EventsTable } from '../store/schema.ts';
-import type { CommittedEvent } from '../store/write-context.ts';
+import type { EventRecord, EventStore } from '../store/port.ts';
 
 /** An event ready to hand out: what filters look at, and its JSON, serialized once for every reader. */
 export interface LoggedEvent extends FilterableEvent {
@@ -43,8 +41,9 @@ export interface EventPage {
 
 /**
  * The committed event log as readers see it: recent events from memory, older ones from the
- * database, and a wake-up for readers waiting at the end. Only committed events enter it, in id
- * order, so a reader that resumes after any id it was given sees no gap and no repeat.
+ * store, and a wake-up for readers waiting at the end. The change feed publishes into it, only
+ * committed events and in id order, so a reader that resumes after any id it was given sees no
+ * gap and no repeat.
  */
 export class EventLog {
   private readonly recent: LoggedEvent[] = [];
@@ -54,33 +53,19 @@ export class EventLog {
   private readonly matchWaiters = new Set<MatchWaiter>();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly store: Pick<EventStore, 'readAfter' | 'get'>,
+    /** Where the change feed starts: every event up to it is read from the store. */
+    start: number,
     private readonly capacity = 10_000,
-  ) {}
-
-  async init(): Promise<void> {
-    const row = await this.db
-      .selectFrom('events')
-      .select((eb) => eb.fn.max<number | null>('id').as('id'))
-      .executeTakeFirst();
-    this.last = row?.id ?? 0;
+  ) {
+    this.last = start;
   }
 
   get lastId(): number {
     return this.last;
   }
 
-  publish(committed: readonly CommittedEvent[]): void {
-    const added = committed.map(
-      ({ event, attributes }): LoggedEvent => ({
-        event,
-        attributes,
-        type: event.type,
-        routingKey: event.routingKey,
-        routingWords: event.routingKey.split('.'),
-        json: JSON.stringify(event),
-      }),
-    );
+  publish(added: readonly LoggedEvent[]): void {
     for (const logged of added) {
       this.recent.push(logged);
       this.last = logged.event.id;
@@ -145,7 +130,7 @@ export class EventLog {
       }
       return { events, cursor: Math.max(cursor, end) };
     }
-    const rows = await this.readRows(afterId, limit, selection.filter);
+    const rows = await this.store.readAfter(afterId, limit, selection.filter);
     const events = rows.map(toLoggedEvent).filter((logged) => selection.matches(logged));
     const lastRead = rows.at(-1)?.id ?? afterId;
     return { events, cursor: rows.length >= limit ? lastRead : Math.max(lastRead, end) };
@@ -156,7 +141,7 @@ export class EventLog {
     const index = this.firstAfter(id - 1);
     const cached = this.recent[index];
     if (cached?.event.id === id) return cached;
-    const row = await this.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.store.get(id);
     return row ? toLoggedEvent(row) : undefined;
   }
 
@@ -177,21 +162,10 @@ export class EventLog {
     }
     return low;
   }
-
-  /** Rows after `afterId`, narrowed by the columns the filter can use; the rest is checked in memory. */
-  private async readRows(afterId: number, limit: number, filter: EventFilter) {
-    let query = this.db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit);
-    if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types);
-    if (filter.repo) query = query.where('repo', '=', filter.repo);
-    if (filter.branch) query = query.where('branch', '=', filter.branch);
-    if (filter.builder) query = query.where('builder', '=', filter.builder);
-    if (filter.job) query = query.where('job_id', '=', filter.job);
-    if (filter.push) query = query.where('push_id', '=', filter.push);
-    return query.execute();
-  }
 }
 
-function toLoggedEvent(row: Selectable<EventsTable>): LoggedEvent {
+/** A committed event row as readers get it, its JSON serialized once. */
+export function toLoggedEvent(row: EventRecord): LoggedEvent {
   const data: unknown = JSON.parse(row.data);
   const attributes = eventAttributes(row.type, data);
   const routingKey = routingKeyOf(row.type, attributes);

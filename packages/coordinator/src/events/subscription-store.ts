@@ -1,47 +1,51 @@
-import {
-  ApiError,
-  type CreateSubscriptionRequest,
-  type Delivery,
-  type EventFilterConfig,
-  type Subscription,
-} from '@switchyard/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import type { CreateSubscriptionRequest, Delivery, EventFilterConfig, Subscription } from '@switchyard/protocol';
+import type { Kysely } from 'kysely';
 import type { ConfiguredWebhook } from '../config/events-config.ts';
+import { conflict, notFound } from '../store/errors.ts';
 import { iso } from '../store/mappers.ts';
-import type { Database, DeliveriesTable, SubscriptionsTable } from '../store/schema.ts';
+import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
+import type { Database } from '../store/schema.ts';
+import type { Store } from '../store/store.ts';
 
-export type SubscriptionRow = Selectable<SubscriptionsTable>;
-export type DeliveryRow = Selectable<DeliveriesTable>;
+type SubscriptionRow = SubscriptionRecord;
+type DeliveryRow = DeliveryRecord;
 
 /** The webhook subscriptions and their delivery queues and logs, in the database. */
-export class SubscriptionStore {
+export class SubscriptionRecords implements SubscriptionStore {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly store: Store,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(request: CreateSubscriptionRequest, lastEventId: number): Promise<SubscriptionRow> {
-    return this.db
-      .insertInto('subscriptions')
-      .values({
-        name: null,
-        source: 'api',
-        url: request.url,
-        secret: request.secret,
-        filter: JSON.stringify(request.filter ?? {}),
-        cursor: Math.min(request.since ?? lastEventId, lastEventId),
-        created_at: this.clock(),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  async create(request: CreateSubscriptionRequest): Promise<SubscriptionRow> {
+    return this.store.write(async (ctx) => {
+      const lastEventId = await lastCommittedEventId(ctx.trx);
+      const row = await ctx.trx
+        .insertInto('subscriptions')
+        .values({
+          name: null,
+          source: 'api',
+          url: request.url,
+          secret: request.secret,
+          filter: JSON.stringify(request.filter ?? {}),
+          cursor: Math.min(request.since ?? lastEventId, lastEventId),
+          created_at: ctx.now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await ctx.emit('subscription.changed', { subscription: row.id, change: 'created' });
+      return row;
+    });
   }
 
   /**
    * Makes the config's webhooks the `config` subscriptions: new ones start at the end of the
    * log, changed ones keep their queue, removed ones are deleted with it.
    */
-  async syncConfigured(webhooks: readonly ConfiguredWebhook[], lastEventId: number): Promise<void> {
+  async syncConfigured(webhooks: readonly ConfiguredWebhook[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      const lastEventId = await lastCommittedEventId(trx);
       const existing = await trx.selectFrom('subscriptions').selectAll().where('source', '=', 'config').execute();
       const wanted = new Set(webhooks.map((hook) => hook.name));
       for (const row of existing) {
@@ -71,19 +75,19 @@ export class SubscriptionStore {
 
   async require(id: number): Promise<SubscriptionRow> {
     const row = await this.find(id);
-    if (!row) throw new ApiError('not-found', `subscription ${id} does not exist`);
+    if (!row) throw notFound(`subscription ${id} does not exist`);
     return row;
   }
 
   async remove(id: number): Promise<void> {
     const row = await this.require(id);
     if (row.source === 'config') {
-      throw new ApiError(
-        'conflict',
-        `subscription ${id} is the webhook "${row.name}" of the config file; remove it there`,
-      );
+      throw conflict(`subscription ${id} is the webhook "${row.name}" of the config file; remove it there`);
     }
-    await this.db.deleteFrom('subscriptions').where('id', '=', id).execute();
+    await this.store.write(async (ctx) => {
+      await ctx.trx.deleteFrom('subscriptions').where('id', '=', id).execute();
+      await ctx.emit('subscription.changed', { subscription: id, change: 'deleted' });
+    });
   }
 
   async view(row: SubscriptionRow): Promise<Subscription> {
@@ -197,22 +201,25 @@ export class SubscriptionStore {
       .where('id', '=', deliveryId)
       .where('subscription_id', '=', subscriptionId)
       .executeTakeFirst();
-    if (!original) throw new ApiError('not-found', `subscription ${subscriptionId} has no delivery ${deliveryId}`);
-    const now = this.clock();
-    return this.db
-      .insertInto('deliveries')
-      .values({
-        subscription_id: subscriptionId,
-        event_id: original.event_id,
-        state: 'pending',
-        next_attempt_at: now,
-        first_attempt_at: null,
-        created_at: now,
-        finished_at: null,
-        redelivery_of: original.id,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    if (!original) throw notFound(`subscription ${subscriptionId} has no delivery ${deliveryId}`);
+    return this.store.write(async (ctx) => {
+      const row = await ctx.trx
+        .insertInto('deliveries')
+        .values({
+          subscription_id: subscriptionId,
+          event_id: original.event_id,
+          state: 'pending',
+          next_attempt_at: ctx.now,
+          first_attempt_at: null,
+          created_at: ctx.now,
+          finished_at: null,
+          redelivery_of: original.id,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await ctx.emit('subscription.changed', { subscription: subscriptionId, change: 'redelivery' });
+      return row;
+    });
   }
 
   /** The delivery log, newest first. */
@@ -240,7 +247,7 @@ export class SubscriptionStore {
       .where('deliveries.subscription_id', '=', subscriptionId)
       .execute();
     const [delivery] = await this.withAttempts(rows);
-    if (!delivery) throw new ApiError('not-found', `subscription ${subscriptionId} has no delivery ${deliveryId}`);
+    if (!delivery) throw notFound(`subscription ${subscriptionId} has no delivery ${deliveryId}`);
     return delivery;
   }
 
@@ -277,4 +284,13 @@ export class SubscriptionStore {
       redeliveryOf: row.redelivery_of,
     }));
   }
+}
+
+/** Where a subscription made now starts: after the last event committed so far. */
+async function lastCommittedEventId(db: Kysely<Database>): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max<number | null>('id').as('id'))
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
 }

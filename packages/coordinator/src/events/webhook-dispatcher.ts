@@ -2,9 +2,9 @@ import { type EventFilterConfig, SIGNATURE_HEADER, signDelivery } from '@switchy
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { type EventsConfig, toEventFilter } from '../config/events-config.ts';
+import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
 import { type EventLog, type EventSelection, selectEvents } from './event-log.ts';
 import { nextAttemptAt } from './retry-schedule.ts';
-import type { DeliveryRow, SubscriptionRow, SubscriptionStore } from './subscription-store.ts';
 
 const POST_TIMEOUT_MS = 10_000;
 const PAGE = 200;
@@ -39,11 +39,11 @@ export class WebhookDispatcher {
 
   /** Brings the config's webhooks into the database and starts a loop per subscription. */
   async start(): Promise<void> {
-    await this.store.syncConfigured(this.config().webhooks, this.log.lastId);
+    await this.store.syncConfigured(this.config().webhooks);
     await this.refresh();
   }
 
-  /** Starts loops for new subscriptions and stops those of deleted ones. */
+  /** Starts loops for new subscriptions and stops those of deleted ones (told by `subscription.changed`). */
   async refresh(): Promise<void> {
     if (this.closed) return;
     const ids = new Set((await this.store.all()).map((row) => row.id));
@@ -57,7 +57,7 @@ export class WebhookDispatcher {
     for (const id of ids) if (!this.loops.has(id)) this.spawn(id);
   }
 
-  /** A delivery was queued out of the usual order (a redelivery): look again now. */
+  /** A delivery was queued out of the usual order (a redelivery, told by `subscription.changed`): look again now. */
   kick(subscriptionId: number): void {
     this.loops.get(subscriptionId)?.wake();
   }
@@ -136,7 +136,11 @@ export class WebhookDispatcher {
     });
   }
 
-  private async attempt(subscription: SubscriptionRow, delivery: DeliveryRow, signal: AbortSignal): Promise<void> {
+  private async attempt(
+    subscription: SubscriptionRecord,
+    delivery: DeliveryRecord,
+    signal: AbortSignal,
+  ): Promise<void> {
     const logged = await this.log.get(delivery.event_id);
     if (!logged) {
       await this.store.recordAttempt(

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import {
   ApiError,
   encodeFrame,
@@ -11,9 +10,12 @@ import {
   validateFrames,
 } from '@switchyard/protocol';
 import type { Logger } from 'pino';
-import type { Queries } from '../store/queries.ts';
-import type { Store } from '../store/store.ts';
+import type { Activity } from '../events/activity.ts';
+import type { JobStore, LogStore } from '../store/port.ts';
 import type { LogFiles } from './log-files.ts';
+
+/** A follower looks again this often even when no wake-up came (one another process missed). */
+const FOLLOW_POLL_MS = 2000;
 
 export interface LogIngestStats {
   requests: number;
@@ -26,26 +28,19 @@ export interface LogIngestStats {
  * a worker retrying after a lost answer can neither lose nor double output.
  */
 export class LogService {
-  /** Emits `attempt:<id>` whenever that attempt's log or steps change, for followers. */
-  readonly changes = new EventEmitter();
   readonly stats: LogIngestStats = { requests: 0, bytes: 0 };
   private readonly locks = new Map<string, Promise<unknown>>();
   private compression: Promise<void> = Promise.resolve();
   private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly store: Store,
-    private readonly queries: Queries,
+    private readonly store: LogStore,
+    private readonly jobs: JobStore,
     private readonly files: LogFiles,
+    private readonly activity: Activity,
     private readonly maxBytesPerStep: () => number,
     private readonly logger: Logger,
-  ) {
-    this.changes.setMaxListeners(0);
-  }
-
-  notify(attemptId: number): void {
-    this.changes.emit(`attempt:${attemptId}`);
-  }
+  ) {}
 
   private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
@@ -80,10 +75,10 @@ export class LogService {
       if (state.compressed) throw new ApiError('conflict', `the log of step ${step} is already complete`);
       const data = this.clip(state.bytes, body);
       if (data.length > 0) await this.files.writeAt(attemptId, step, state.bytes, data);
-      await this.store.recordLogAppend(attemptId, step, seq, state.bytes + data.length);
+      await this.store.recordAppend(attemptId, step, seq, state.bytes + data.length);
       this.stats.requests += 1;
       this.stats.bytes += data.length;
-      this.notify(attemptId);
+      this.activity.attemptChanged(attemptId);
       return { bytes: state.bytes + data.length, cancel };
     });
   }
@@ -112,14 +107,17 @@ export class LogService {
     return Buffer.concat(kept);
   }
 
-  /** A step is complete: compress its log in the background. */
-  stepComplete(attemptId: number, step: number): void {
-    this.schedule(attemptId, [step]);
+  /** A step of a job's attempt (by number) is complete: compress its log in the background. */
+  stepCompleteOf(jobId: number, attemptNumber: number, step: number): void {
+    void this.jobs
+      .findAttempt(jobId, attemptNumber)
+      .then(({ attempt }) => attempt && this.schedule(attempt.id, [step]))
+      .catch((error: unknown) => this.logger.error({ err: error, jobId, step }, 'log compression failed'));
   }
 
   /** An attempt is over: compress whatever of its logs is still raw. */
   attemptComplete(attemptId: number): void {
-    void this.queries.stepsOf(attemptId).then((steps) =>
+    void this.jobs.stepsOf(attemptId).then((steps) =>
       this.schedule(
         attemptId,
         steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
@@ -146,7 +144,7 @@ export class LogService {
           const state = await this.store.stepLogState(attemptId, step);
           if (!state || state.compressed) return;
           await this.files.compress(attemptId, step, state.bytes);
-          await this.store.markLogCompressed(attemptId, step);
+          await this.store.markCompressed(attemptId, step);
           await this.files.removeRaw(attemptId, step);
         }).catch((error: unknown) => this.logger.error({ err: error, attemptId, step }, 'log compression failed')),
       );
@@ -171,25 +169,25 @@ export class LogService {
   ): Promise<void> {
     let number = attemptNumber;
     for (;;) {
-      let found = await this.queries.findAttempt(jobId, number);
+      let found = await this.jobs.findAttempt(jobId, number);
       while (!found.attempt) {
         if (!options.follow || isFinalJobState(found.job.state as JobState)) return;
         await this.waitForJobChange(found.job.id, options.signal);
         if (options.signal.aborted) return;
-        found = await this.queries.findAttempt(jobId, number);
+        found = await this.jobs.findAttempt(jobId, number);
       }
       const attempt = found.attempt;
       await this.renderAttempt(jobId, attempt.id, options);
       if (!options.follow || options.signal.aborted || attemptNumber !== undefined) return;
       // The attempt is over; follow the job into its next attempt, if it gets one.
       for (;;) {
-        const job = await this.queries.jobState(jobId);
+        const job = await this.jobs.jobState(jobId);
         if (!job || isFinalJobState(job.state as JobState)) return;
         if (job.attempt_count > attempt.number) break;
         await this.waitForJobChange(jobId, options.signal);
         if (options.signal.aborted) return;
       }
-      const ended = await this.queries.attemptState(attempt.id);
+      const ended = await this.jobs.attemptState(attempt.id);
       await options.write(
         Buffer.from(
           `\n[switchyard: attempt ${attempt.number} ended in ${ended?.state}${ended?.reason ? ` (${ended.reason})` : ''}; following attempt ${attempt.number + 1}]\n`,
@@ -208,10 +206,10 @@ export class LogService {
     let offset = 0;
     let decoder = new FrameDecoder();
     while (!options.signal.aborted) {
-      const changed = waitForEmit(this.changes, [`attempt:${attemptId}`, `job:${jobId}`], options.signal, 2000);
-      const steps = await this.queries.stepsOf(attemptId);
+      const changed = this.activity.nextChange({ jobId, attemptId }, options.signal, FOLLOW_POLL_MS);
+      const steps = await this.jobs.stepsOf(attemptId);
       const step = steps.find((s) => s.idx === stepIndex);
-      const attempt = await this.queries.attemptState(attemptId);
+      const attempt = await this.jobs.attemptState(attemptId);
       const attemptOver = attempt?.state !== 'running';
       if (step) {
         if (step.log_bytes > offset) {
@@ -249,21 +247,6 @@ export class LogService {
   }
 
   private waitForJobChange(jobId: number, signal: AbortSignal): Promise<void> {
-    return waitForEmit(this.changes, [`job:${jobId}`], signal, 2000);
+    return this.activity.nextChange({ jobId }, signal, FOLLOW_POLL_MS);
   }
-}
-
-/** Resolves at the next emit of any of `names`, on abort, or after `timeoutMs` as a safety net. */
-function waitForEmit(emitter: EventEmitter, names: string[], signal: AbortSignal, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      for (const name of names) emitter.off(name, done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    for (const name of names) emitter.on(name, done);
-    signal.addEventListener('abort', done);
-  });
 }

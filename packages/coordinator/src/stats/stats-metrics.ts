@@ -1,6 +1,6 @@
-import { ApiError } from '@switchyard/protocol';
+import { StoreError } from '../store/errors.ts';
 import { Gauge, type Registry } from 'prom-client';
-import type { StatsQueries } from './stats-queries.ts';
+import type { StatsStore } from '../store/port.ts';
 
 /**
  * The answers as Prometheus gauges, computed over the last 7 days when scraped:
@@ -10,7 +10,7 @@ import type { StatsQueries } from './stats-queries.ts';
 /** How far back a scrape looks for a branch's last green push. */
 const LAST_GREEN_SEARCH = 1000;
 
-export function registerStatsMetrics(registry: Registry, stats: StatsQueries): void {
+export function registerStatsMetrics(registry: Registry, stats: StatsStore): void {
   const seconds = (ms: number | null) => (ms === null ? Number.NaN : ms / 1000);
   new Gauge({
     name: 'switchyard_push_end_to_end_seconds',
@@ -36,7 +36,7 @@ export function registerStatsMetrics(registry: Registry, stats: StatsQueries): v
         // Bounded, so a branch that has never been green costs a scrape no more than a page or two.
         const green = await stats.lastGreen(group.repo, group.branch, LAST_GREEN_SEARCH).catch((error: unknown) => {
           // A branch with no green push yet has no sample; anything else is a real failure.
-          if (error instanceof ApiError && error.code === 'not-found') return null;
+          if (error instanceof StoreError && error.kind === 'not-found') return null;
           throw error;
         });
         if (green) this.set({ repo: group.repo, branch: group.branch }, Date.parse(green.completedAt) / 1000);

@@ -1,5 +1,4 @@
 import {
-  ApiError,
   type BuilderStats,
   type LastGreen,
   type PushTimes,
@@ -8,7 +7,9 @@ import {
   type WorkerUtilisation,
 } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
+import { notFound } from '../store/errors.ts';
 import { iso } from '../store/mappers.ts';
+import type { StatsStore } from '../store/port.ts';
 import type { Database } from '../store/schema.ts';
 import { builderStats } from './builder-stats.ts';
 import type { Window } from './distribution.ts';
@@ -21,7 +22,7 @@ const DAY = 86_400_000;
 const PAGE = 100;
 
 /** The answers people ask for, read from the history in the database and computed by the pure modules. */
-export class StatsQueries {
+export class StatsQueries implements StatsStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: () => number = Date.now,
@@ -137,7 +138,7 @@ export class StatsQueries {
       }
       searched += rows.length;
       if (rows.length < PAGE || searched >= searchPushes) {
-        throw new ApiError('not-found', `no push on ${repo} ${branch} has had every job succeed`, { repo, branch });
+        throw notFound(`no push on ${repo} ${branch} has had every job succeed`, { repo, branch });
       }
       before = (rows.at(-1) as (typeof rows)[number]).id;
     }

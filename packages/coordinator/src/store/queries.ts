@@ -1,13 +1,17 @@
-import { ApiError, type Job, type JobDetail, type Push, type Worker } from '@switchyard/protocol';
+import { type Job, type JobDetail, type Push, type Worker } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import { effectivePriority } from '../scheduler/queue-order.ts';
 import { explainWaiting, type PoolWorkerState } from '../scheduler/waiting-reason.ts';
+import { notFound } from './errors.ts';
 import { type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
 import type { Database } from './schema.ts';
 
 /** The read side: what the API and the CLI ask about. Reads never write. */
 export class Queries {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   async listPushes(filter: { repo?: string; branch?: string; limit: number; before?: number }): Promise<Push[]> {
     let query = this.db.selectFrom('pushes').selectAll().orderBy('id', 'desc').limit(filter.limit);
@@ -36,7 +40,7 @@ export class Queries {
 
   async getPush(id: number): Promise<Push> {
     const push = await this.db.selectFrom('pushes').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!push) throw new ApiError('not-found', `push ${id} does not exist`);
+    if (!push) throw notFound(`push ${id} does not exist`);
     const jobs = await this.db.selectFrom('jobs').selectAll().where('push_id', '=', id).orderBy('id').execute();
     return toPush(push, jobs);
   }
@@ -66,7 +70,7 @@ export class Queries {
    */
   async getJob(id: number, waitingWorkers: ReadonlySet<string> = new Set(), agingMs = 0): Promise<JobDetail> {
     const job = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!job) throw new ApiError('not-found', `job ${id} does not exist`);
+    if (!job) throw notFound(`job ${id} does not exist`);
     const attempts = await this.db
       .selectFrom('attempts')
       .selectAll()
@@ -102,7 +106,7 @@ export class Queries {
     if (job.state !== 'pending' || job.pending_at === null) {
       return { waitingBecause: null, chosenBecause: job.claim_reason, queuePosition: null, effectivePriority: null };
     }
-    const now = Date.now();
+    const now = this.clock();
     const { ahead } = await this.db
       .selectFrom('jobs')
       .select((eb) => eb.fn.countAll<number>().as('ahead'))
@@ -143,11 +147,11 @@ export class Queries {
   /** The attempt of a job to read logs from: the given number, or the latest. */
   async findAttempt(jobId: number, number?: number) {
     const job = await this.db.selectFrom('jobs').select(['id', 'state']).where('id', '=', jobId).executeTakeFirst();
-    if (!job) throw new ApiError('not-found', `job ${jobId} does not exist`);
+    if (!job) throw notFound(`job ${jobId} does not exist`);
     let query = this.db.selectFrom('attempts').selectAll().where('job_id', '=', jobId);
     query = number === undefined ? query.orderBy('number', 'desc') : query.where('number', '=', number);
     const attempt = await query.executeTakeFirst();
-    if (!attempt && number !== undefined) throw new ApiError('not-found', `job ${jobId} has no attempt ${number}`);
+    if (!attempt && number !== undefined) throw notFound(`job ${jobId} has no attempt ${number}`);
     return { job, attempt: attempt ?? null };
   }
 

@@ -22,7 +22,7 @@ describe('Store claims', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
     db = await openSqlite(join(dir, 'switchyard.db'));
-    store = new Store(db, { onEvents() {}, onNewWork() {}, onCancelled() {} }, () => farm.scheduling.agingMs);
+    store = new Store(db, () => {}, () => farm.scheduling.agingMs);
     farm = parseConfig(
       'farm.yml',
       `repos: [{ name: demo, url: /x }]
@@ -148,8 +148,7 @@ builders:
     await pushes(1);
     await claim('w1', { pool: 'linux', tags: { gpu: 'yes' }, instance: 'process-1' });
     await expect(claim('w1', { pool: 'linux', tags: {}, instance: 'process-2' })).rejects.toMatchObject({
-      status: 409,
-      code: 'name-in-use',
+      kind: 'name-in-use',
     });
     const running = await db.selectFrom('attempts').select('state').execute();
     expect(running).toEqual([{ state: 'running' }]);

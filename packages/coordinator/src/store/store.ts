@@ -1,5 +1,4 @@
 import {
-  ApiError,
   type Assignment,
   type AttemptFinishedRequest,
   type ClaimRequest,
@@ -19,7 +18,8 @@ import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
-import { conflict, invalidInput } from './errors.ts';
+import { dialectOf } from './dialect.ts';
+import { conflict, invalidInput, leaseLost, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
@@ -34,12 +34,12 @@ import {
   insertJob,
   jobDims,
   jobRow,
-  leaseLost,
   requeueUndelivered,
   requireAttempt,
   requireJob,
 } from './transitions.ts';
-import { type CommittedEvent, WriteContext } from './write-context.ts';
+import type { StepLogState, WaitingWorker } from './port.ts';
+import { WriteContext } from './write-context.ts';
 
 /**
  * How many pending jobs of a pool one matching round reads, in queue order: enough for the fit
@@ -51,28 +51,6 @@ function queuePageSize(waitingWorkers: number): number {
 }
 
 /** A worker whose claim the coordinator is holding, waiting for work. */
-export interface WaitingWorker {
-  name: string;
-  /** Since when it has had nothing to do (ms): among equals, the longest idle goes first. */
-  idleSince: number;
-}
-
-export interface StoreHooks {
-  /** Committed events, in id order. */
-  onEvents(events: CommittedEvent[]): void;
-  /** Pools that gained pending jobs. */
-  onNewWork(pools: Set<string>): void;
-  /** Running attempts whose job was cancelled. */
-  onCancelled(attemptIds: Set<number>): void;
-}
-
-export interface StepLogState {
-  bytes: number;
-  seq: number;
-  attemptState: string;
-  jobId: number;
-  compressed: boolean;
-}
 
 /**
  * The coordinator's state machine over the database. Every public verb is one transaction that
@@ -88,7 +66,8 @@ export interface StepLogState {
 export class Store {
   constructor(
     readonly db: Kysely<Database>,
-    private readonly hooks: StoreHooks,
+    /** Told after every commit that appended events, so the change feed reads them. */
+    private readonly committed: () => void,
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
@@ -106,10 +85,7 @@ export class Store {
       await announceCompletedPushes(ctx);
       return result;
     });
-    const done = ctx as WriteContext;
-    if (done.events.length > 0) this.hooks.onEvents(done.events);
-    if (done.poolsWithNewWork.size > 0) this.hooks.onNewWork(done.poolsWithNewWork);
-    if (done.cancelledAttempts.size > 0) this.hooks.onCancelled(done.cancelledAttempts);
+    if ((ctx as WriteContext).events.length > 0) this.committed();
     return result;
   }
 
@@ -171,7 +147,7 @@ export class Store {
         if (otherProcess && (previous.lease_expires_at ?? 0) > ctx.now) {
           // Either a second worker with this name, or this worker restarted while its step may
           // still be running: wait for the lease to run out rather than risk two runs at once.
-          throw new ApiError(
+          throw new StoreError(
             'name-in-use',
             `worker name ${workerName} holds attempt ${previous.id} of job ${previous.job_id}, leased by another worker process; ` +
               'give each worker its own --name, or wait for that lease to expire',
@@ -242,7 +218,14 @@ export class Store {
           );
         }
         const pageSize = queuePageSize(idle.length);
-        const page = await query.orderBy('queue_rank').orderBy('id').limit(pageSize).execute();
+        // Coordinators sharing a PostgreSQL database pass over the jobs another one is assigning
+        // rather than wait for it; SQLite has one writer and no such clause.
+        const page = await query
+          .orderBy('queue_rank')
+          .orderBy('id')
+          .limit(pageSize)
+          .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
+          .execute();
         const pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
         if (page.length === pageSize && policy.coalescing) pending.push(...(await this.newerCoalescible(ctx, page)));
         const decisions = schedule({ now: ctx.now, pending, idle, policy });
@@ -495,7 +478,7 @@ export class Store {
         .executeTakeFirst();
       if (existing) {
         if (existing.name !== request.name) {
-          throw new ApiError('conflict', `step ${index} of attempt ${attemptId} is "${existing.name}"`);
+          throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
         }
         return;
       }
@@ -531,7 +514,7 @@ export class Store {
         .where('attempt_id', '=', attemptId)
         .where('idx', '=', index)
         .executeTakeFirst();
-      if (!step) throw new ApiError('conflict', `step ${index} of attempt ${attemptId} was never started`);
+      if (!step) throw conflict(`step ${index} of attempt ${attemptId} was never started`);
       if (step.finished_at !== null) return;
       const state = request.cancelled
         ? 'cancelled'
@@ -589,17 +572,13 @@ export class Store {
     });
   }
 
-  async recordConfigReload(builders: number, repos: number): Promise<void> {
-    await this.write((ctx) => ctx.emit('config.reloaded', { builders, repos }));
-  }
-
   // ---- user actions ------------------------------------------------------------------------
 
   async cancelJob(jobId: number) {
     return this.write(async (ctx) => {
       const job = await requireJob(ctx, jobId);
       if (isFinalJobState(job.state as JobState)) {
-        throw new ApiError('conflict', `job ${jobId} has already ended (${job.state})`, { state: job.state });
+        throw conflict(`job ${jobId} has already ended (${job.state})`, { state: job.state });
       }
       if (job.state === 'running') {
         const attempt = await ctx.trx

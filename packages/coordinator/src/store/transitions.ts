@@ -4,7 +4,6 @@
  * appends the events it causes there; none commits on its own.
  */
 import {
-  ApiError,
   type AttemptResult,
   type AttemptState,
   isFinalJobState,
@@ -15,6 +14,7 @@ import { sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
+import { notFound } from './errors.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
 import { recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
@@ -267,7 +267,7 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
 
 export async function requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
   const row = await attemptRow(ctx, id);
-  if (!row) throw new ApiError('not-found', `attempt ${id} does not exist`);
+  if (!row) throw notFound(`attempt ${id} does not exist`);
   return row;
 }
 
@@ -277,18 +277,10 @@ export async function jobRow(ctx: WriteContext, id: number): Promise<JobRow> {
 
 export async function requireJob(ctx: WriteContext, id: number): Promise<JobRow> {
   const row = await ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new ApiError('not-found', `job ${id} does not exist`);
+  if (!row) throw notFound(`job ${id} does not exist`);
   return row;
 }
 
 export function jobDims(row: JobRow) {
   return { repo: row.repo, branch: row.branch, builder: row.builder, jobId: row.id, pushId: row.push_id };
-}
-
-export function leaseLost(attempt: AttemptRow): ApiError {
-  return new ApiError(
-    'lease-lost',
-    `attempt ${attempt.id} has ended (${attempt.state}${attempt.reason ? `: ${attempt.reason}` : ''}); stop working on it`,
-    { state: attempt.state, reason: attempt.reason },
-  );
 }

@@ -1,23 +1,16 @@
-import { ApiError, isToolVisibility, type ToolRecord, type ToolVisibility } from '@switchyard/protocol';
+import { isToolVisibility, type ToolRecord, type ToolVisibility } from '@switchyard/protocol';
 import type { Kysely, Selectable } from 'kysely';
+import { conflict, notFound } from '../store/errors.ts';
 import { iso } from '../store/mappers.ts';
+import type { NewTool, ToolStore } from '../store/port.ts';
 import type { Database, ToolsTable } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { WriteContext } from '../store/write-context.ts';
 
 type ToolRow = Selectable<ToolsTable>;
 
-/** What an upload stores: the content, by both digests, and the name it came under. */
-export interface NewTool {
-  sha512: string;
-  sha256: string;
-  size: number;
-  visibility: ToolVisibility;
-  filename: string | null;
-}
-
 /** The tool and tool-name tables: which contents the tool store holds, and under which names. */
-export class ToolRecords {
+export class ToolRecords implements ToolStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly store: Store,
@@ -117,7 +110,7 @@ export class ToolRecords {
     await this.store.write(async (ctx) => {
       await ctx.trx.deleteFrom('tool_names').where('sha512', '=', sha512).execute();
       const deleted = await ctx.trx.deleteFrom('tools').where('sha512', '=', sha512).executeTakeFirst();
-      if (Number(deleted.numDeletedRows) === 0) throw new ApiError('not-found', `no tool with sha512 ${sha512}`);
+      if (Number(deleted.numDeletedRows) === 0) throw notFound(`no tool with sha512 ${sha512}`);
     });
   }
 
@@ -129,7 +122,7 @@ export class ToolRecords {
       .where('sha512', '=', sha512)
       .executeTakeFirstOrThrow();
     if (row.visibility !== wanted) {
-      throw new ApiError('conflict', `this tool is stored as ${row.visibility}; an upload can't make it ${wanted}`, {
+      throw conflict(`this tool is stored as ${row.visibility}; an upload can't make it ${wanted}`, {
         visibility: row.visibility,
       });
     }

@@ -13,7 +13,7 @@ import type { BlobStore } from '../artifacts/blob-store.ts';
 import type { DigestLocks } from '../artifacts/digest-locks.ts';
 import type { Farm } from '../config/farm-config.ts';
 import type { ToolMetrics } from './tool-metrics.ts';
-import type { ToolRecords } from './tool-records.ts';
+import type { ToolStore } from '../store/port.ts';
 
 /** A tool upload whose headers passed every check: it may send its body. */
 export interface AdmittedToolUpload {
@@ -30,7 +30,7 @@ export interface AdmittedToolUpload {
  */
 export class ToolService {
   constructor(
-    readonly records: ToolRecords,
+    readonly records: ToolStore,
     readonly blobs: BlobStore,
     private readonly locks: DigestLocks,
     private readonly farm: () => Farm,

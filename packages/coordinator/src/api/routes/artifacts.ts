@@ -11,9 +11,9 @@ import {
 } from '@switchyard/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { type App, errorResponses } from '../api/app.ts';
-import type { ApiContext } from '../api/context.ts';
-import { sendStoredBytes } from './stored-bytes.ts';
+import { type App, errorResponses } from '../app-types.ts';
+import type { ApiContext } from '../context.ts';
+import { sendStoredBytes } from '../stored-bytes.ts';
 
 const JobParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 const ArtifactParams = Type.Object({ id: Type.Integer({ minimum: 1 }), name: ArtifactName });

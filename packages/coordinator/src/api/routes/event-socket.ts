@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { DRAIN_TIMEOUT_MS, type EventSink, EventsQuery, openEventStream, pumpEvents } from '../event-stream.ts';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
 import type { LoggedEvent } from '../../events/event-log.ts';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { DRAIN_TIMEOUT_MS, type EventSink, EventsQuery, openEventStream, pumpEvents } from '../event-stream.ts';
 import { streamLifetime } from '../stream-lifetime.ts';

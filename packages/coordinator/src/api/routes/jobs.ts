@@ -1,6 +1,6 @@
 import { ApiError, JOB_STATES, Job, JobDetail, ListJobsQuery } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 
 const JobParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -24,7 +24,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
       if (unknown !== undefined) {
         throw new ApiError('invalid-request', `unknown job state "${unknown}"`, { known: JOB_STATES });
       }
-      return { jobs: await ctx.queries.listJobs({ states, repo, branch, builder, pool, before, limit: limit ?? 100 }) };
+      return { jobs: await ctx.store.jobs.list({ states, repo, branch, builder, pool, before, limit: limit ?? 100 }) };
     },
   );
 
@@ -40,7 +40,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => ({
-      job: await ctx.queries.getJob(request.params.id, ctx.broker.waitingWorkers(), ctx.farm().scheduling.agingMs),
+      job: await ctx.store.jobs.get(request.params.id, ctx.broker.waitingWorkers(), ctx.farm().scheduling.agingMs),
     }),
   );
 
@@ -56,7 +56,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
         response: { 200: Type.Object({ job: Job }), ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => ({ job: await ctx.store.cancelJob(request.params.id) }),
+    async (request) => ({ job: await ctx.store.jobs.cancel(request.params.id) }),
   );
 
   app.post(
@@ -72,6 +72,6 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request, reply) =>
-      reply.code(201).send({ job: await ctx.store.retriggerJob(ctx.farm(), request.params.id) }),
+      reply.code(201).send({ job: await ctx.store.jobs.retrigger(ctx.farm(), request.params.id) }),
   );
 }

@@ -1,6 +1,6 @@
 import { LogQuery } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { streamLifetime } from '../stream-lifetime.ts';
 
@@ -21,7 +21,7 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
       const { attempt, stream } = request.query;
       const follow = request.query.follow === '1' || request.query.follow === 'true';
       // Fail before the first byte if the job or attempt doesn't exist.
-      await ctx.queries.findAttempt(request.params.id, attempt);
+      await ctx.store.jobs.findAttempt(request.params.id, attempt);
       const lifetime = streamLifetime(request, ctx);
       const signal = lifetime.signal;
       reply.hijack();

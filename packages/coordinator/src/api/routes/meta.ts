@@ -1,5 +1,5 @@
 import { ServerInfo } from '@switchyard/protocol';
-import type { App } from '../app.ts';
+import type { App } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 
 export function registerMetaRoutes(app: App, ctx: ApiContext): void {
@@ -31,11 +31,11 @@ export function registerMetaRoutes(app: App, ctx: ApiContext): void {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     const metrics = ctx.metrics;
     metrics.jobs.reset();
-    for (const row of await ctx.queries.jobCountsByState()) {
+    for (const row of await ctx.store.jobs.countsByState()) {
       metrics.jobs.set({ state: row.state, pool: row.pool }, row.count);
     }
     metrics.workers.reset();
-    for (const worker of await ctx.queries.listWorkers()) metrics.workers.inc({ state: worker.state });
+    for (const worker of await ctx.store.workers.list()) metrics.workers.inc({ state: worker.state });
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 }

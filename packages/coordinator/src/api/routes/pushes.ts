@@ -1,6 +1,6 @@
 import { CreatePushRequest, ListPushesQuery, Push } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 
 export function registerPushRoutes(app: App, ctx: ApiContext): void {
@@ -17,7 +17,7 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      const push = await ctx.store.createPush(ctx.farm(), request.body);
+      const push = await ctx.store.pushes.create(ctx.farm(), request.body);
       return reply.code(201).send({ push });
     },
   );
@@ -35,7 +35,7 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
     },
     async (request) => {
       const { repo, branch, limit, before } = request.query;
-      return { pushes: await ctx.queries.listPushes({ repo, branch, before, limit: limit ?? 50 }) };
+      return { pushes: await ctx.store.pushes.list({ repo, branch, before, limit: limit ?? 50 }) };
     },
   );
 
@@ -49,6 +49,6 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
         response: { 200: Type.Object({ push: Push }), ...errorResponses(400, 404) },
       },
     },
-    async (request) => ({ push: await ctx.queries.getPush(request.params.id) }),
+    async (request) => ({ push: await ctx.store.pushes.get(request.params.id) }),
   );
 }

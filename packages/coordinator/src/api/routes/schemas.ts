@@ -7,7 +7,7 @@ import {
   eventSchemaPath,
 } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 
 const SchemaIndex = Type.Object({
   events: Type.Array(

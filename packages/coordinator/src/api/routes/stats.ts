@@ -1,6 +1,6 @@
 import { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 
 export function registerStatsRoutes(app: App, ctx: ApiContext): void {
@@ -16,7 +16,7 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         response: { 200: LastGreen, ...errorResponses(400, 404) },
       },
     },
-    async (request) => ctx.stats.lastGreen(request.params.repo, request.params.branch),
+    async (request) => ctx.store.stats.lastGreen(request.params.repo, request.params.branch),
   );
 
   app.get(
@@ -30,7 +30,7 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         response: { 200: PushTimes, ...errorResponses(400) },
       },
     },
-    async (request) => ctx.stats.pushTimes(request.query),
+    async (request) => ctx.store.stats.pushTimes(request.query),
   );
 
   app.get(
@@ -44,7 +44,7 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         response: { 200: WaitTimes, ...errorResponses(400) },
       },
     },
-    async (request) => ctx.stats.waitTimes(request.query),
+    async (request) => ctx.store.stats.waitTimes(request.query),
   );
 
   app.get(
@@ -58,7 +58,7 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         response: { 200: BuilderStats, ...errorResponses(400) },
       },
     },
-    async (request) => ctx.stats.builderStats(request.query),
+    async (request) => ctx.store.stats.builderStats(request.query),
   );
 
   app.get(
@@ -72,6 +72,6 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         response: { 200: WorkerUtilisation, ...errorResponses(400) },
       },
     },
-    async (request) => ctx.stats.workerUtilisation(request.query),
+    async (request) => ctx.store.stats.workerUtilisation(request.query),
   );
 }

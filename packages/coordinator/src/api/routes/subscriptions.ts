@@ -1,7 +1,7 @@
 import { CreateSubscriptionRequest, Delivery, Subscription } from '@switchyard/protocol';
 import Type from 'typebox';
 import { toEventFilter } from '../../config/events-config.ts';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { checkEventFilter } from '../event-stream.ts';
 
@@ -31,9 +31,8 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
     },
     async (request, reply) => {
       checkEventFilter(toEventFilter(request.body.filter ?? {}));
-      const row = await ctx.subscriptions.create(request.body, ctx.events.lastId);
-      await ctx.webhooks.refresh();
-      return reply.code(201).send({ subscription: await ctx.subscriptions.view(row) });
+      const row = await ctx.store.subscriptions.create(request.body);
+      return reply.code(201).send({ subscription: await ctx.store.subscriptions.view(row) });
     },
   );
 
@@ -49,7 +48,9 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async () => ({
-      subscriptions: await Promise.all((await ctx.subscriptions.all()).map((row) => ctx.subscriptions.view(row))),
+      subscriptions: await Promise.all(
+        (await ctx.store.subscriptions.all()).map((row) => ctx.store.subscriptions.view(row)),
+      ),
     }),
   );
 
@@ -65,7 +66,7 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => ({
-      subscription: await ctx.subscriptions.view(await ctx.subscriptions.require(request.params.id)),
+      subscription: await ctx.store.subscriptions.view(await ctx.store.subscriptions.require(request.params.id)),
     }),
   );
 
@@ -82,8 +83,7 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      await ctx.subscriptions.remove(request.params.id);
-      await ctx.webhooks.refresh();
+      await ctx.store.subscriptions.remove(request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -102,9 +102,11 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      await ctx.subscriptions.require(request.params.id);
+      await ctx.store.subscriptions.require(request.params.id);
       const { limit, before } = request.query;
-      return { deliveries: await ctx.subscriptions.deliveries(request.params.id, { limit: limit ?? 50, before }) };
+      return {
+        deliveries: await ctx.store.subscriptions.deliveries(request.params.id, { limit: limit ?? 50, before }),
+      };
     },
   );
 
@@ -122,10 +124,9 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { id, delivery } = request.params;
-      await ctx.subscriptions.require(id);
-      const queued = await ctx.subscriptions.redeliver(id, delivery);
-      ctx.webhooks.kick(id);
-      return reply.code(202).send({ delivery: await ctx.subscriptions.delivery(id, queued.id) });
+      await ctx.store.subscriptions.require(id);
+      const queued = await ctx.store.subscriptions.redeliver(id, delivery);
+      return reply.code(202).send({ delivery: await ctx.store.subscriptions.delivery(id, queued.id) });
     },
   );
 }

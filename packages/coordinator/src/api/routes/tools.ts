@@ -9,10 +9,10 @@ import {
 } from '@switchyard/protocol';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { type App, errorResponses } from '../api/app.ts';
-import type { ApiContext } from '../api/context.ts';
-import { closeIfBodyPending } from '../artifacts/artifact-routes.ts';
-import { sendStoredBytes } from '../artifacts/stored-bytes.ts';
+import { type App, errorResponses } from '../app-types.ts';
+import type { ApiContext } from '../context.ts';
+import { sendStoredBytes } from '../stored-bytes.ts';
+import { closeIfBodyPending } from './artifacts.ts';
 
 const ToolParams = Type.Object({ digest: Sha512Hex });
 const TOOL_PATH = `${TOOLS_BASE_PATH}/sha512/:digest`;

@@ -12,7 +12,7 @@ import {
   Worker,
 } from '@switchyard/protocol';
 import Type from 'typebox';
-import { type App, errorResponses } from '../app.ts';
+import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 
 const WorkerName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
@@ -35,7 +35,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
         response: { 200: Type.Object({ workers: Type.Array(Worker) }) },
       },
     },
-    async () => ({ workers: await ctx.queries.listWorkers() }),
+    async () => ({ workers: await ctx.store.workers.list() }),
   );
 
   app.post(
@@ -90,7 +90,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       const attemptId = request.params.id;
       const leaseMs = ctx.farm().settings.leaseSeconds * 1000;
       const arrived = performance.now();
-      const renewed = await ctx.store.heartbeat(attemptId, leaseMs);
+      const renewed = await ctx.store.jobs.heartbeat(attemptId, leaseMs);
       const waitMs = Math.min((request.query.wait ?? 0) * 1000, leaseMs / 2);
       if (renewed.cancel || waitMs <= 0) return renewed;
       const outcome = await waitForCancel(ctx, attemptId, waitMs, request.raw.socket);
@@ -98,7 +98,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       // Renew again as we answer, and say how long we held on: the worker counts its lease from
       // then, so holding heartbeats costs it no margin.
       const heldMs = Math.round(performance.now() - arrived);
-      return { ...(await ctx.store.heartbeat(attemptId, leaseMs)), heldMs };
+      return { ...(await ctx.store.jobs.heartbeat(attemptId, leaseMs)), heldMs };
     },
   );
 
@@ -115,8 +115,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      await ctx.store.stepStarted(request.params.id, request.params.index, request.body);
-      ctx.logs.notify(request.params.id);
+      await ctx.store.jobs.stepStarted(request.params.id, request.params.index, request.body);
       return { ok: true as const };
     },
   );
@@ -160,9 +159,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      await ctx.store.stepFinished(request.params.id, request.params.index, request.body);
-      ctx.logs.stepComplete(request.params.id, request.params.index);
-      ctx.logs.notify(request.params.id);
+      await ctx.store.jobs.stepFinished(request.params.id, request.params.index, request.body);
       return { ok: true as const };
     },
   );
@@ -181,34 +178,28 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      await ctx.store.attemptFinished(request.params.id, request.body);
-      ctx.logs.attemptComplete(request.params.id);
-      ctx.logs.notify(request.params.id);
+      await ctx.store.jobs.attemptFinished(request.params.id, request.body);
       return { ok: true as const };
     },
   );
 }
 
-function waitForCancel(
+/** Holds a heartbeat until its attempt is cancelled (the change feed says so), `waitMs` passes, or the worker leaves. */
+async function waitForCancel(
   ctx: ApiContext,
   attemptId: number,
   waitMs: number,
   socket: import('node:net').Socket,
 ): Promise<'cancelled' | 'waited' | 'gone'> {
-  return new Promise((resolve) => {
-    const name = `cancel:${attemptId}`;
-    const finish = (outcome: 'cancelled' | 'waited' | 'gone') => {
-      clearTimeout(timer);
-      ctx.logs.changes.off(name, onCancel);
-      socket.off('close', onClose);
-      ctx.shutdown.removeEventListener('abort', onClose);
-      resolve(outcome);
-    };
-    const onCancel = () => finish('cancelled');
-    const onClose = () => finish('gone');
-    const timer = setTimeout(() => finish('waited'), waitMs);
-    ctx.logs.changes.on(name, onCancel);
-    socket.once('close', onClose);
-    ctx.shutdown.addEventListener('abort', onClose);
-  });
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  socket.once('close', onClose);
+  ctx.shutdown.addEventListener('abort', onClose);
+  try {
+    const cancelled = await ctx.activity.cancellation(attemptId, gone.signal, waitMs);
+    return cancelled ? 'cancelled' : gone.signal.aborted ? 'gone' : 'waited';
+  } finally {
+    socket.off('close', onClose);
+    ctx.shutdown.removeEventListener('abort', onClose);
+  }
 }

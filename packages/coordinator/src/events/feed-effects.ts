@@ -1,0 +1,69 @@
+import type { EventDataMap } from '@switchyard/protocol';
+import type { ClaimBroker } from '../claims/claim-broker.ts';
+import type { LogService } from '../logs/log-service.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Activity } from './activity.ts';
+import type { FeedSubscriber } from './change-feed.ts';
+import type { LoggedEvent } from './event-log.ts';
+import type { WebhookDispatcher } from './webhook-dispatcher.ts';
+
+export interface FeedEffectTargets {
+  broker: Pick<ClaimBroker, 'offer'>;
+  activity: Activity;
+  logs: Pick<LogService, 'attemptComplete' | 'attemptCompleteLater' | 'stepCompleteOf'>;
+  webhooks: Pick<WebhookDispatcher, 'refresh' | 'kick'>;
+  metrics: Pick<Metrics, 'events'>;
+  /** How long a cancelled attempt's worker may still send its killed step's last output. */
+  leaseMs(): number;
+  onError(error: unknown, what: string): void;
+}
+
+/**
+ * What committed events set in motion in this process: pending jobs offered to the workers
+ * waiting here, followers and held heartbeats woken, finished logs compressed, webhook loops
+ * told of subscription changes. Every process runs the same effects from the same feed, so a
+ * change made through one coordinator acts in all of them.
+ */
+export function feedEffects(targets: FeedEffectTargets): FeedSubscriber {
+  return (batch) => {
+    const poolsWithWork = new Set<string>();
+    for (const logged of batch) {
+      targets.metrics.events.inc({ type: logged.type });
+      if (logged.attributes.job !== null) targets.activity.jobChanged(logged.attributes.job);
+      applyEffect(logged, targets, poolsWithWork);
+    }
+    if (poolsWithWork.size > 0) targets.broker.offer(poolsWithWork);
+  };
+}
+
+function applyEffect(logged: LoggedEvent, targets: FeedEffectTargets, poolsWithWork: Set<string>): void {
+  switch (logged.type) {
+    case 'job.pending': {
+      const { job } = logged.event.data as EventDataMap['job.pending'];
+      poolsWithWork.add(job.pool);
+      return;
+    }
+    case 'step.finished': {
+      const { job, attempt, step } = logged.event.data as EventDataMap['step.finished'];
+      targets.logs.stepCompleteOf(job.id, attempt, step.index);
+      return;
+    }
+    case 'attempt.finished': {
+      const { attempt } = logged.event.data as EventDataMap['attempt.finished'];
+      targets.activity.attemptChanged(attempt.id);
+      if (attempt.state === 'cancelled') {
+        targets.activity.attemptCancelled(attempt.id);
+        targets.logs.attemptCompleteLater(attempt.id, targets.leaseMs());
+      } else {
+        targets.logs.attemptComplete(attempt.id);
+      }
+      return;
+    }
+    case 'subscription.changed': {
+      const { subscription, change } = logged.event.data as EventDataMap['subscription.changed'];
+      if (change === 'redelivery') targets.webhooks.kick(subscription);
+      else targets.webhooks.refresh().catch((error: unknown) => targets.onError(error, 'refreshing webhook loops'));
+      return;
+    }
+  }
+}

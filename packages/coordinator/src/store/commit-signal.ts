@@ -1,0 +1,101 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { CommitSignal } from './port.ts';
+
+/** Tells listeners in this process that a transaction with events committed. */
+export class LocalCommits implements CommitSignal {
+  private readonly listeners = new Set<() => void>();
+
+  onCommit(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called by the store after each commit that appended events. */
+  committed(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+const RECONNECT_MS = 1000;
+
+/**
+ * Commits on PostgreSQL, seen from every coordinator of the farm: a commit here is announced in
+ * this process at once and to the others with NOTIFY, sent after the commit in its own statement
+ * (a NOTIFY inside the transaction would serialize every commit of the database, see the
+ * distributed reference, section 4). One dedicated connection LISTENs and reconnects when it
+ * drops; notifications missed meanwhile are covered by the change feed's poll, and by a wake-up
+ * right after reconnecting.
+ */
+export class PostgresCommits implements CommitSignal {
+  private readonly local = new LocalCommits();
+  private listener: pg.Client | null = null;
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
+  readonly channel: string;
+
+  constructor(
+    private readonly connectionString: string,
+    /** The farm's schema, when not the default: channels are per database, so tests sharing one don't cross. */
+    schema: string | null,
+    private readonly notify: (channel: string) => Promise<void>,
+    private readonly logger: Logger,
+  ) {
+    this.channel = schema ? `switchyard_events_${schema}` : 'switchyard_events';
+  }
+
+  onCommit(listener: () => void): () => void {
+    return this.local.onCommit(listener);
+  }
+
+  committed(): void {
+    this.local.committed();
+    this.notify(this.channel).catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'NOTIFY after a commit failed; other coordinators see it at their next poll'),
+    );
+  }
+
+  async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'switchyard-listen' });
+    client.on('notification', () => this.local.committed());
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'the LISTEN connection to PostgreSQL failed; reconnecting');
+      this.reconnect(client);
+    });
+    client.on('end', () => this.reconnect(client));
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+    this.listener = client;
+    // Whatever committed while no one listened is read now.
+    this.local.committed();
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.closed || this.listener !== client || this.retry) return;
+    this.listener = null;
+    client.removeAllListeners('end');
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.listen().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'reconnecting to PostgreSQL to LISTEN failed; retrying');
+        this.retry = setTimeout(() => this.reconnectAfterFailure(), RECONNECT_MS);
+      });
+    }, RECONNECT_MS);
+  }
+
+  private reconnectAfterFailure(): void {
+    this.retry = null;
+    if (this.closed) return;
+    this.listen().catch(() => {
+      this.retry = setTimeout(() => this.reconnectAfterFailure(), RECONNECT_MS);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.listener;
+    this.listener = null;
+    await client?.end().catch(() => undefined);
+  }
+}

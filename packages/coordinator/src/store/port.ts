@@ -1,0 +1,303 @@
+/**
+ * The store port: every domain verb the coordinator has, per aggregate, and the invariants each
+ * keeps. SQLite and PostgreSQL implement it with one SQL layer (store/sql-farm-store.ts); nothing
+ * outside store/ sees a query builder, a transaction or a row of another shape than these.
+ *
+ * Rules every verb keeps:
+ * - a write is one transaction, and the events it causes are appended in that transaction (the
+ *   outbox): nothing is announced that did not commit, nothing that committed goes unannounced;
+ * - refusals are `StoreError`s (store/errors.ts) of a closed set of kinds; `api/` maps them to HTTP;
+ * - times are epoch milliseconds from the store's clock, which tests inject.
+ */
+import type {
+  Artifact,
+  ArtifactStats,
+  Assignment,
+  AttemptFinishedRequest,
+  BuilderStats,
+  ClaimRequest,
+  CreatePushRequest,
+  CreateSubscriptionRequest,
+  Delivery,
+  EventFilter,
+  HeartbeatResponse,
+  Job,
+  JobDetail,
+  JobInput,
+  LastGreen,
+  Push,
+  PushTimes,
+  StatsQuery,
+  StepFinishedRequest,
+  StepStartedRequest,
+  Subscription,
+  ToolRecord,
+  ToolVisibility,
+  WaitTimes,
+  Worker,
+  WorkerUtilisation,
+} from '@switchyard/protocol';
+import type { Selectable } from 'kysely';
+import type { ConfiguredWebhook } from '../config/events-config.ts';
+import type { Farm } from '../config/farm-config.ts';
+import type { SchedulingPolicy } from '../scheduler/model.ts';
+import type {
+  AttemptsTable,
+  DeliveriesTable,
+  EventsTable,
+  JobsTable,
+  StepsTable,
+  SubscriptionsTable,
+} from './schema.ts';
+
+export type JobRecord = Selectable<JobsTable>;
+export type AttemptRecord = Selectable<AttemptsTable>;
+export type StepRecord = Selectable<StepsTable>;
+export type SubscriptionRecord = Selectable<SubscriptionsTable>;
+export type DeliveryRecord = Selectable<DeliveriesTable>;
+export type EventRecord = Selectable<EventsTable>;
+
+/** A worker whose claim the coordinator is holding, waiting for work. */
+export interface WaitingWorker {
+  name: string;
+  /** Since when it has had nothing to do (ms): among equals, the longest idle goes first. */
+  idleSince: number;
+}
+
+export interface LeaseTerms {
+  leaseMs: number;
+  heartbeatSeconds: number;
+}
+
+/** Pushes: created once with all their jobs, never changed, read newest first. */
+export interface PushStore {
+  /**
+   * Records a push and the jobs its repo's builders plan for its branch, in one transaction, with
+   * `push.created` and each job's first event. Refuses an unknown repo (`invalid-input`).
+   */
+  create(farm: Farm, request: CreatePushRequest): Promise<Push>;
+  list(filter: { repo?: string; branch?: string; limit: number; before?: number }): Promise<Push[]>;
+  /** `not-found` when there is no such push. */
+  get(id: number): Promise<Push>;
+}
+
+/**
+ * Jobs and their attempts. Invariants: a job has at most one running attempt, and a running job
+ * has exactly one; a final job state never changes again, and a job becomes final exactly once,
+ * with one `job.finished`; an attempt's lease is extended only while it runs; once it ended, its
+ * worker's reports are refused with `lease-lost`, except the reports of a cancelled attempt.
+ */
+export interface JobStore {
+  /**
+   * Runs the scheduler over one pool's waiting workers and pending jobs and commits its decisions
+   * in one transaction: attempts started (each with a lease), older jobs coalesced. Returns each
+   * matched worker's assignment.
+   */
+  assignWork(
+    pool: string,
+    waiting: readonly WaitingWorker[],
+    policy: SchedulingPolicy,
+    lease: LeaseTerms,
+  ): Promise<Map<string, Assignment>>;
+  /** An assignment the claim could not hand over: undone, the job queued again, its attempt not used up. */
+  releaseUndelivered(attemptId: number): Promise<void>;
+  /** Renews a running attempt's lease; says `cancel` for a cancelled one; `lease-lost` for one that ended. */
+  heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse>;
+  /** Ends every running attempt whose lease expired (its worker is gone); returns how many. */
+  expireLeases(): Promise<number>;
+  /** After a coordinator restart, running attempts get a full lease: the coordinator was away, not their workers. */
+  renewLeasesAfterRestart(leaseMs: number): Promise<void>;
+  /** The aging setting changed: pending jobs take the places in the queue it implies. */
+  rerankPending(priorityLevelMs: number): Promise<void>;
+  /** Idempotent per (attempt, index); `conflict` when the index holds another step's name. */
+  stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void>;
+  /** Idempotent; `conflict` for a step never started. */
+  stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void>;
+  /** Ends the attempt and moves its job on (final, or pending again for a retry); a repeat is accepted. */
+  attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void>;
+  /** `conflict` when the job has already ended; a running attempt is cancelled with it. */
+  cancel(jobId: number): Promise<Job>;
+  /** A new job of the same push and builder; `conflict` while the job runs or when a dependency can't let it. */
+  retrigger(farm: Farm, jobId: number): Promise<Job>;
+  list(filter: {
+    states?: string[];
+    repo?: string;
+    branch?: string;
+    builder?: string;
+    pool?: string;
+    limit: number;
+    before?: number;
+  }): Promise<Job[]>;
+  /** With attempts, steps and why it stands where it does in the queue; `not-found`. */
+  get(id: number, waitingWorkers?: ReadonlySet<string>, agingMs?: number): Promise<JobDetail>;
+  /** The attempt to read logs from: the given number, or the latest (null before the first). */
+  findAttempt(
+    jobId: number,
+    number?: number,
+  ): Promise<{ job: { id: number; state: string }; attempt: AttemptRecord | null }>;
+  stepsOf(attemptId: number): Promise<StepRecord[]>;
+  attemptState(attemptId: number): Promise<{ state: string; reason: string | null } | undefined>;
+  jobState(jobId: number): Promise<{ state: string; attempt_count: number } | undefined>;
+  countsByState(): Promise<Array<{ state: string; pool: string; count: number }>>;
+}
+
+/** Workers: one row per name, the process that last claimed, its health and learned speed. */
+export interface WorkerStore {
+  /**
+   * A worker asks for work: settles what it held before (a restart of the same worker), records
+   * its tags and warm caches, says until when it is benched. `name-in-use` while another process
+   * of that name holds a live lease.
+   */
+  checkIn(workerName: string, request: ClaimRequest): Promise<{ benchedUntil: number | null }>;
+  /** Workers that neither claim nor run anything for `silenceMs` are offline. */
+  expireIdle(silenceMs: number, stillWaiting: ReadonlySet<string>): Promise<void>;
+  list(): Promise<Worker[]>;
+}
+
+export interface StepLogState {
+  bytes: number;
+  seq: number;
+  attemptState: string;
+  jobId: number;
+  compressed: boolean;
+}
+
+/** Where each step's log stands: bytes stored, the next batch expected, compressed or not. */
+export interface LogStore {
+  stepLogState(attemptId: number, index: number): Promise<StepLogState | null>;
+  /** Moves a step's log on by one batch, only from batch `seq` (a repeat changes nothing). */
+  recordAppend(attemptId: number, index: number, seq: number, bytes: number): Promise<void>;
+  markCompressed(attemptId: number, index: number): Promise<void>;
+  /** Attempts that are over but have logs not yet compressed (a shutdown interrupted it). */
+  attemptsWithRawLogs(): Promise<number[]>;
+}
+
+/** The job and attempt an upload belongs to, once its headers have been checked. */
+export interface UploadTarget {
+  job: JobRecord;
+  attemptNumber: number;
+  name: string;
+}
+
+export interface NewArtifact {
+  sha256: string;
+  size: number;
+  contentType: string;
+  expiresAt: number;
+}
+
+export interface BlobRecord {
+  sha256: string;
+  size: number;
+  content_type: string;
+  created_at: number;
+}
+
+/** Artifacts, (job, name) → blob, and the blobs stored once by sha256. */
+export interface ArtifactStore {
+  /** Refused unless one of the job's attempts runs now (and is the one named): `not-found`, `lease-lost`, `conflict`. */
+  uploadTarget(jobId: number, name: string, attemptId: number | null): Promise<UploadTarget>;
+  blob(sha256: string): Promise<BlobRecord | undefined>;
+  /** Records (job, name) → blob, replacing an earlier attempt's, with `artifact.created`; `lease-lost` if the attempt ended meanwhile. */
+  record(target: UploadTarget, blob: NewArtifact): Promise<{ artifact: Artifact; deduplicated: boolean }>;
+  list(jobId: number): Promise<Artifact[]>;
+  find(jobId: number, name: string): Promise<Artifact>;
+  inputs(jobId: number): Promise<JobInput[]>;
+  stats(): Promise<ArtifactStats>;
+  deleteExpired(): Promise<number>;
+  unreferencedBlobs(): Promise<string[]>;
+  /** Forgets a blob if still nothing references it; its size, or null when it was kept. */
+  forgetBlob(sha256: string): Promise<number | null>;
+}
+
+/** What a tool upload stores: the content, by both digests, and the name it came under. */
+export interface NewTool {
+  sha512: string;
+  sha256: string;
+  size: number;
+  visibility: ToolVisibility;
+  filename: string | null;
+}
+
+/** Tooltool files by sha512, their names, and their visibility fixed at the first upload. */
+export interface ToolStore {
+  find(sha512: string): Promise<ToolRecord | null>;
+  visibilityOf(sha512: string): Promise<string | null>;
+  blobIsRecorded(sha256: string): Promise<boolean>;
+  list(filename?: string): Promise<ToolRecord[]>;
+  /** `conflict` when the content is stored with another visibility. */
+  record(tool: NewTool): Promise<{ tool: ToolRecord; created: boolean }>;
+  addUpload(sha512: string, visibility: ToolVisibility, filename: string | null): Promise<ToolRecord | null>;
+  /** `not-found` when there is no such tool. */
+  delete(sha512: string): Promise<void>;
+}
+
+/**
+ * Webhook subscriptions and their delivery queues. A subscription's cursor only moves forward:
+ * every event up to it has a delivery or did not match. Changes made through the API are
+ * announced as `subscription.changed`, so every process's dispatcher learns of them.
+ */
+export interface SubscriptionStore {
+  create(request: CreateSubscriptionRequest): Promise<SubscriptionRecord>;
+  syncConfigured(webhooks: readonly ConfiguredWebhook[]): Promise<void>;
+  all(): Promise<SubscriptionRecord[]>;
+  find(id: number): Promise<SubscriptionRecord | undefined>;
+  require(id: number): Promise<SubscriptionRecord>;
+  /** `conflict` for a subscription the config made. */
+  remove(id: number): Promise<void>;
+  view(row: SubscriptionRecord): Promise<Subscription>;
+  enqueue(subscriptionId: number, eventIds: readonly number[], cursor: number): Promise<void>;
+  nextPending(subscriptionId: number): Promise<DeliveryRecord | undefined>;
+  attemptCount(deliveryId: number): Promise<number>;
+  recordAttempt(
+    delivery: DeliveryRecord,
+    attempt: { at: number; status: number | null; error: string | null; durationMs: number },
+    outcome: { state: 'delivered' | 'failed' } | { state: 'pending'; retryAt: number },
+  ): Promise<void>;
+  redeliver(subscriptionId: number, deliveryId: number): Promise<DeliveryRecord>;
+  deliveries(subscriptionId: number, options: { limit: number; before?: number }): Promise<Delivery[]>;
+  delivery(subscriptionId: number, deliveryId: number): Promise<Delivery>;
+}
+
+/** The committed event log: ids ascend in commit order, so a reader after any id misses nothing. */
+export interface EventStore {
+  /** Committed events after `afterId` in id order, narrowed by the filter's columns (the rest is the caller's). */
+  readAfter(afterId: number, limit: number, filter?: EventFilter): Promise<EventRecord[]>;
+  get(id: number): Promise<EventRecord | undefined>;
+  /** The highest committed id (0 for an empty log). */
+  lastId(): Promise<number>;
+  recordConfigReload(builders: number, repos: number): Promise<void>;
+  /** How far a named publisher has read; set to `start` the first time it asks. */
+  publisherCursor(name: string, start: number): Promise<number>;
+  advancePublisherCursor(name: string, lastEventId: number): Promise<void>;
+}
+
+/** The answers people ask of the history, computed by stats/'s pure modules. */
+export interface StatsStore {
+  pushTimes(query: StatsQuery): Promise<PushTimes>;
+  waitTimes(query: StatsQuery): Promise<WaitTimes>;
+  builderStats(query: StatsQuery): Promise<BuilderStats>;
+  workerUtilisation(query: StatsQuery): Promise<WorkerUtilisation>;
+  lastGreen(repo: string, branch: string, searchPushes?: number): Promise<LastGreen>;
+}
+
+/** Wakes a reader of the event log when events may have committed (in this process or another). */
+export interface CommitSignal {
+  /** `listener` runs after commits; returns the function that stops it. */
+  onCommit(listener: () => void): () => void;
+}
+
+export interface FarmStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly pushes: PushStore;
+  readonly jobs: JobStore;
+  readonly workers: WorkerStore;
+  readonly logs: LogStore;
+  readonly artifacts: ArtifactStore;
+  readonly tools: ToolStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly events: EventStore;
+  readonly stats: StatsStore;
+  readonly commits: CommitSignal;
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely';
+import { ArtifactRecords } from '../artifacts/artifact-records.ts';
+import { SubscriptionRecords } from '../events/subscription-store.ts';
+import { StatsQueries } from '../stats/stats-queries.ts';
+import { ToolRecords } from '../tools/tool-records.ts';
+import type { DialectName } from './dialect.ts';
+import { EventRecords } from './event-records.ts';
+import type { FarmStore, JobStore, LogStore, PushStore, WorkerStore } from './port.ts';
+import { Queries } from './queries.ts';
+import type { Database } from './schema.ts';
+import { Store } from './store.ts';
+
+export interface SqlFarmStoreOptions {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Told after each commit that appended events (the change feed's wake-up). */
+  committed(): void;
+  commits: FarmStore['commits'];
+  /** The current aging setting (it may change on reload). */
+  agingMs(): number;
+  clock?: () => number;
+  /** Closes what the store opened beyond the database (a LISTEN connection). */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * The store port over SQL: one query layer that SQLite and PostgreSQL share, with their
+ * differences named in dialect.ts. The write side of pushes, jobs, workers and logs is `Store`
+ * (one transaction per verb, with its events); their read side is `Queries`.
+ */
+export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
+  const { db } = options;
+  const clock = options.clock ?? Date.now;
+  const core = new Store(db, options.committed, options.agingMs, clock);
+  const queries = new Queries(db, clock);
+  const pushes: PushStore = {
+    create: (farm, request) => core.createPush(farm, request),
+    list: (filter) => queries.listPushes(filter),
+    get: (id) => queries.getPush(id),
+  };
+  const jobs: JobStore = {
+    assignWork: (pool, waiting, policy, lease) => core.assignWork(pool, waiting, policy, lease),
+    releaseUndelivered: (attemptId) => core.releaseUndelivered(attemptId),
+    heartbeat: (attemptId, leaseMs) => core.heartbeat(attemptId, leaseMs),
+    expireLeases: () => core.expireLeases(),
+    renewLeasesAfterRestart: (leaseMs) => core.renewLeasesAfterRestart(leaseMs),
+    rerankPending: (priorityLevelMs) => core.rerankPending(priorityLevelMs),
+    stepStarted: (attemptId, index, request) => core.stepStarted(attemptId, index, request),
+    stepFinished: (attemptId, index, request) => core.stepFinished(attemptId, index, request),
+    attemptFinished: (attemptId, request) => core.attemptFinished(attemptId, request),
+    cancel: (jobId) => core.cancelJob(jobId),
+    retrigger: (farm, jobId) => core.retriggerJob(farm, jobId),
+    list: (filter) => queries.listJobs(filter),
+    get: (id, waitingWorkers, agingMs) => queries.getJob(id, waitingWorkers, agingMs),
+    findAttempt: (jobId, number) => queries.findAttempt(jobId, number),
+    stepsOf: (attemptId) => queries.stepsOf(attemptId),
+    attemptState: (attemptId) => queries.attemptState(attemptId),
+    jobState: (jobId) => queries.jobState(jobId),
+    countsByState: () => queries.jobCountsByState(),
+  };
+  const workers: WorkerStore = {
+    checkIn: (name, request) => core.checkIn(name, request),
+    expireIdle: (silenceMs, stillWaiting) => core.expireIdleWorkers(silenceMs, stillWaiting),
+    list: () => queries.listWorkers(),
+  };
+  const logs: LogStore = {
+    stepLogState: (attemptId, index) => core.stepLogState(attemptId, index),
+    recordAppend: (attemptId, index, seq, bytes) => core.recordLogAppend(attemptId, index, seq, bytes),
+    markCompressed: (attemptId, index) => core.markLogCompressed(attemptId, index),
+    attemptsWithRawLogs: () => queries.attemptsWithRawLogs(),
+  };
+  return {
+    dialect: options.dialect,
+    pushes,
+    jobs,
+    workers,
+    logs,
+    artifacts: new ArtifactRecords(db, core, clock),
+    tools: new ToolRecords(db, core),
+    subscriptions: new SubscriptionRecords(db, core, clock),
+    events: new EventRecords(db, core),
+    stats: new StatsQueries(db, clock),
+    commits: options.commits,
+    async close() {
+      await options.onClose?.();
+      await db.destroy();
+    },
+  };
+}
