@@ -594,7 +594,6 @@ export class Store {
             message: null,
             finishedAt: ctx.now,
           });
-          ctx.cancelledAttempts.add(attempt.id);
         }
       }
       await finishJob(ctx, job, 'cancelled', 'cancelled');

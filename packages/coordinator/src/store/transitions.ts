@@ -68,7 +68,6 @@ export async function announceJob(ctx: WriteContext, row: JobRow): Promise<void>
   const job = toJob(row);
   const dims = jobDims(row);
   if (row.state === 'pending') {
-    ctx.poolsWithNewWork.add(row.pool);
     await ctx.emit('job.pending', { job }, dims);
   } else if (row.state === 'waiting') {
     await ctx.emit('job.waiting', { job }, dims);
@@ -101,7 +100,6 @@ export async function requeueUndelivered(ctx: WriteContext, attempt: AttemptRow)
     .where('id', '=', attempt.job_id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  ctx.poolsWithNewWork.add(job.pool);
   await ctx.emit('job.pending', { job: toJob(job) }, jobDims(job));
 }
 
@@ -141,7 +139,6 @@ export async function endAttempt(
       .where('id', '=', job.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    ctx.poolsWithNewWork.add(requeued.pool);
     await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
     return;
   }
@@ -201,7 +198,6 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
       .where('id', '=', settlement.jobId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    ctx.poolsWithNewWork.add(ready.pool);
     await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
   }
 }

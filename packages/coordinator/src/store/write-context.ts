@@ -7,6 +7,7 @@ import {
   type SwitchyardEvent,
 } from '@switchyard/protocol';
 import type { Kysely, Transaction } from 'kysely';
+import { lockEventOrder } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { Database } from './schema.ts';
 
@@ -34,12 +35,11 @@ export type EmitData<T extends EventType> = T extends 'job.finished'
 /**
  * One write transaction: the state changes and the events announcing them commit together
  * (the outbox). What must happen after the commit — waking claimers, telling a worker its job
- * was cancelled — is collected here and run only once the commit succeeded.
+ * was cancelled — follows from those events through the change feed, in every process.
  */
 export class WriteContext {
   readonly events: CommittedEvent[] = [];
-  readonly poolsWithNewWork = new Set<string>();
-  readonly cancelledAttempts = new Set<number>();
+  private eventOrderLocked = false;
 
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
@@ -52,6 +52,10 @@ export class WriteContext {
     const data = (
       type === 'job.finished' ? await jobFinishedData(this, given as EmitData<'job.finished'>) : given
     ) as EventDataMap[T];
+    if (!this.eventOrderLocked) {
+      await lockEventOrder(this.trx);
+      this.eventOrderLocked = true;
+    }
     const row = await this.trx
       .insertInto('events')
       .values({
