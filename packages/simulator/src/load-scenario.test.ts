@@ -71,7 +71,12 @@ builders:
     ]);
     expect(scenario.busyHours).toHaveLength(2);
     expect(scenario.builders[1]).toMatchObject({ coalesceLimit: 3, branches: new Set(['try']) });
-    expect(scenario.builders[0]).toMatchObject({ priority: -1, prefer: 'any', failureRate: 0.05, maxAttempts: 2 });
+    expect(scenario.builders[0]).toMatchObject({
+      priorityOffset: -1,
+      prefer: 'any',
+      failureRate: 0.05,
+      maxAttempts: 2,
+    });
   });
 
   it('order builders so that each comes after the builders it runs after', () => {

@@ -131,7 +131,7 @@ function compileScenario(file: ScenarioFile): Scenario {
       warmMinutes: b.warm_minutes ?? b.minutes,
       after,
       branches: b.branches ? new Set(b.branches) : null,
-      priority: b.priority ?? 0,
+      priorityOffset: b.priority ?? 0,
       // Builds (nothing before them) want fast machines; what follows them leaves those free.
       prefer: b.prefer ?? (after.length === 0 ? 'fast' : 'slow'),
       coalesceLimit: b.coalesce === 'latest' ? (b.coalesce_limit ?? DEFAULTS.coalesceLimit) : null,

@@ -119,7 +119,8 @@ export interface Builder {
   after: string[];
   /** Branches whose pushes run it; null: every branch. */
   branches: ReadonlySet<string> | null;
-  priority: number;
+  /** Added to the branch's priority. */
+  priorityOffset: number;
   prefer: 'fast' | 'slow' | 'any';
   /** Most jobs one run stands for; null: never coalesced. */
   coalesceLimit: number | null;

@@ -1,15 +1,17 @@
 import {
-  benchDurationMs,
   type Decision,
-  dependencyVerdict,
+  type EndedAttempt,
+  jobAfterAttempt,
   MEDIAN_SAMPLE,
-  median,
-  nextSpeed,
+  planJobs,
   type SchedulableJob,
   type SchedulableWorker,
   type SchedulingPolicy,
   schedule,
+  settleDependents,
+  speedAfterSuccess,
   type WarmCache,
+  workerLesson,
 } from '@switchyard/coordinator/scheduler';
 import type { JobState } from '@switchyard/protocol';
 import { dedicatedSplit } from './dedicated-split.ts';
@@ -24,11 +26,17 @@ import { generatePushes, HOUR_MS, type Push } from './workload.ts';
 /** The one repository of a scenario: every warm cache is of it. */
 const REPO = 'scenario';
 
+/**
+ * How a scenario's broken machine ends an attempt: it is lost mid-run, so the job is retried
+ * and the machine benched, by the live coordinator's rules.
+ */
+export const SIMULATED_EXCEPTION = 'worker-lost';
+
 /** What a run leaves behind for the metrics: every job, attempt and push, in virtual ms. */
 export interface RunRecord {
   durationMs: number;
   workerCount: number;
-  jobs: { branch: string; state: JobState }[];
+  jobs: { branch: string; builder: string; state: JobState }[];
   /** One per attempt: when its job became pending (again), when the attempt started and ended. */
   attempts: { branch: string; builder: string; worker: string; pendingAt: number; start: number; end: number }[];
   /** `doneAt`: when the last of its jobs reached a final state (a coalesced one: with its run). */
@@ -43,11 +51,12 @@ interface SimJob {
   builder: Builder;
   state: JobState;
   schedulable: SchedulableJob;
-  dependencies: SimJob[];
-  dependents: SimJob[];
+  /** Ids of the jobs of its push it waits for. */
+  dependsOn: number[];
   /** When it last entered `pending`: a retried job keeps its place in the queue but waits again. */
   queuedAt: number;
   attempts: number;
+  maxAttempts: number;
   /** The job's own draws (jitter, exception, failure): the same whichever policy runs it. */
   random: Random;
   finishedAt: number | null;
@@ -90,7 +99,10 @@ class Simulation {
   private readonly pending = new Map<number, SimJob>();
   private readonly jobs: SimJob[] = [];
   private readonly pushJobs = new Map<Push, SimJob[]>();
-  /** Recent successful durations per builder, for the median learned speed is measured against. */
+  /**
+   * Recent successful durations per builder, newest first, for the median learned speed is
+   * measured against.
+   */
   private readonly recentDurations = new Map<string, number[]>();
   private readonly branchPriority: Map<string, number>;
   private readonly exactBranches: Set<string>;
@@ -142,7 +154,7 @@ class Simulation {
     return {
       durationMs: this.durationMs,
       workerCount: this.workers.length,
-      jobs: this.jobs.map((job) => ({ branch: job.push.branch, state: job.state })),
+      jobs: this.jobs.map((job) => ({ branch: job.push.branch, builder: job.builder.name, state: job.state })),
       attempts: this.attempts,
       pushes: [...this.pushJobs].map(([push, jobs]) => ({
         branch: push.branch,
@@ -154,41 +166,48 @@ class Simulation {
   }
 
   private createJobs(push: Push, now: number): void {
-    const byBuilder = new Map<string, SimJob>();
-    for (const builder of this.scenario.builders) {
-      if (builder.branches !== null && !builder.branches.has(push.branch)) continue;
+    const running = this.scenario.builders.filter((b) => b.branches === null || b.branches.has(push.branch));
+    const planned = planJobs(running, {
+      branch: push.branch,
+      branchPriority: this.branchPriority.get(push.branch) as number,
+      exact: this.exactBranches.has(push.branch),
+    });
+    const idByBuilder = new Map<string, number>();
+    const created: SimJob[] = [];
+    for (const plan of planned) {
+      const { builder } = plan;
       const id = this.jobs.length + 1;
       const job: SimJob = {
         id,
         push,
         builder,
-        state: 'waiting',
+        state: plan.state,
         schedulable: {
           id,
           builder: builder.name,
           repo: REPO,
           branch: push.branch,
           pool: this.poolName(builder.pool, this.policyName === 'dedicated' ? push.branch : null),
-          priority: (this.branchPriority.get(push.branch) as number) + builder.priority,
+          priority: plan.priority,
           pendingSince: now,
           requiredTags: {},
           prefer: builder.prefer,
-          coalesceLimit: this.exactBranches.has(push.branch) ? null : builder.coalesceLimit,
+          coalesceLimit: plan.coalesceLimit,
         },
-        dependencies: builder.after.map((name) => byBuilder.get(name) as SimJob),
-        dependents: [],
+        dependsOn: plan.dependsOn.map((name) => idByBuilder.get(name) as number),
         queuedAt: now,
         attempts: 0,
+        maxAttempts: plan.maxAttempts,
         random: seededRandom(this.scenario.seed, `job:${push.id}:${builder.name}`),
-        finishedAt: null,
+        finishedAt: plan.state === 'skipped' ? now : null,
         folded: [],
       };
-      for (const dependency of job.dependencies) dependency.dependents.push(job);
-      byBuilder.set(builder.name, job);
+      idByBuilder.set(builder.name, id);
       this.jobs.push(job);
-      if (job.dependencies.length === 0) this.makePending(job, now);
+      created.push(job);
+      if (plan.state === 'pending') this.makePending(job, now);
     }
-    this.pushJobs.set(push, [...byBuilder.values()]);
+    this.pushJobs.set(push, created);
   }
 
   private makePending(job: SimJob, now: number): void {
@@ -253,34 +272,41 @@ class Simulation {
     const { worker, job, outcome } = event;
     worker.idleSince = now;
     this.idle.add(worker);
-    if (outcome === 'exception') {
-      worker.exceptionStreak += 1;
-      worker.benchedUntil = now + benchDurationMs(worker.exceptionStreak);
-      this.agenda.add(worker.benchedUntil, { kind: 'bench-over' });
-      if (job.attempts < job.builder.maxAttempts) this.makePending(job, now);
-      else this.finish(job, 'exception', now);
-      return;
-    }
-    worker.exceptionStreak = 0;
-    worker.benchedUntil = null;
+    const reason = outcome === 'exception' ? SIMULATED_EXCEPTION : null;
+    this.learn(worker, job, { state: outcome, reason, number: job.attempts, jobId: job.id }, now - event.start, now);
     if (outcome === 'success') {
       worker.warm.set(job.builder.name, { repo: REPO, builder: job.builder.name, branch: job.push.branch, at: now });
-      worker.learnedSpeed = nextSpeed(
-        worker.learnedSpeed,
-        now - event.start,
-        this.builderMedian(job.builder, now - event.start),
-      );
     }
-    this.finish(job, outcome, now);
+    const next = jobAfterAttempt({
+      result: outcome,
+      reason,
+      attemptNumber: job.attempts,
+      attemptCount: job.attempts,
+      maxAttempts: job.maxAttempts,
+    });
+    if (next.kind === 'retry') this.makePending(job, now);
+    else this.finish(job, next.state, now);
   }
 
-  /** The median of the builder's recent successful durations, this one included. */
-  private builderMedian(builder: Builder, durationMs: number): number | null {
-    const recent = this.recentDurations.get(builder.name) ?? [];
-    recent.push(durationMs);
-    if (recent.length > MEDIAN_SAMPLE) recent.shift();
-    this.recentDurations.set(builder.name, recent);
-    return median(recent);
+  /** What an ended attempt teaches about its worker: its bench and its learned speed. */
+  private learn(worker: SimWorker, job: SimJob, attempt: EndedAttempt, durationMs: number, now: number): void {
+    const lesson = workerLesson(attempt, worker.exceptionStreak, now);
+    if (lesson.kind === 'bench') {
+      worker.exceptionStreak = lesson.streak;
+      worker.benchedUntil = lesson.benchedUntil;
+      this.agenda.add(lesson.benchedUntil, { kind: 'bench-over' });
+    } else if (lesson.kind === 'healthy') {
+      worker.exceptionStreak = 0;
+      worker.benchedUntil = null;
+      if (lesson.learnsSpeed) {
+        const recent = this.recentDurations.get(job.builder.name) ?? [];
+        worker.learnedSpeed = speedAfterSuccess(worker.learnedSpeed, durationMs, recent);
+        // The newest MEDIAN_SAMPLE - 1 runs: with the next one, they make its sample.
+        recent.unshift(durationMs);
+        if (recent.length >= MEDIAN_SAMPLE) recent.pop();
+        this.recentDurations.set(job.builder.name, recent);
+      }
+    }
   }
 
   private finish(job: SimJob, state: JobState, now: number): void {
@@ -289,11 +315,20 @@ class Simulation {
       job.finishedAt = now;
       for (const folded of job.folded) folded.finishedAt = now;
     }
-    for (const dependent of job.dependents) {
-      if (dependent.state !== 'waiting') continue;
-      const verdict = dependencyVerdict(dependent.dependencies.map((d) => d.state));
-      if (verdict.state === 'pending') this.makePending(dependent, now);
-      else if (verdict.state === 'skipped') this.finish(dependent, 'skipped', now);
+    const pushJobs = (this.pushJobs.get(job.push) as SimJob[]).map((j) => ({
+      id: j.id,
+      builder: j.builder.name,
+      state: j.state,
+      dependsOn: j.dependsOn,
+    }));
+    for (const settlement of settleDependents(job.id, pushJobs)) {
+      const dependent = this.jobs[settlement.jobId - 1] as SimJob;
+      if (settlement.state === 'pending') {
+        this.makePending(dependent, now);
+      } else {
+        dependent.state = 'skipped';
+        dependent.finishedAt = now;
+      }
     }
   }
 }
