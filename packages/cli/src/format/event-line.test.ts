@@ -10,7 +10,7 @@ const running = makeJob({ state: 'running', finishedAt: null, durationMs: null }
 describe('formatEventLine', () => {
   test('starts with the local time, the event id and the type in aligned columns', () => {
     expect(line(makeEvent('job.finished', { job: makeJob() }))).toBe(
-      '09:05:07  #41   job.finished         job 12 build-linux demo/main@abc1234  success (worker w1, 3.2 s)',
+      '09:05:07  #41   job.finished          job 12 build-linux demo/main@abc1234  success (worker w1, 3.2 s)',
     );
   });
 
@@ -105,7 +105,7 @@ describe('formatEventLine', () => {
 
   test('an event type from a newer server is shown as its data', () => {
     const event = { id: 7, type: 'artifact.uploaded', time: '2025-01-02T09:05:07.000Z', data: { name: 'app.tgz' } };
-    expect(line(event as unknown as SwitchyardEvent)).toMatch(/#7 {4}artifact\.uploaded {4}\{"name":"app\.tgz"\}$/);
+    expect(line(event as unknown as SwitchyardEvent)).toMatch(/#7 {4}artifact\.uploaded {5}\{"name":"app\.tgz"\}$/);
   });
 
   test('states are coloured when colour is on', () => {
