@@ -1,18 +1,22 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { pumpBody, type ReadAt } from './body-pump.ts';
-import { type CachePolicy, isFresh, policyRequest, staleUsableOnError } from './cache-policy.ts';
+import { chooseReuse, staleUsableOnError } from './cache-policy.ts';
 import { contentAddressOf } from './content-address.ts';
 import type { CacheEntry, EntryStore } from './entry-store.ts';
 import { sendError } from './errors.ts';
 import { readFd } from './fd-io.ts';
 import { Fill, type FillOutcome, type FillReader } from './fill.ts';
+import { invalidatedPaths } from './invalidation.ts';
 import { chooseRange } from './range.ts';
 import type { Route } from './route.ts';
 import type { CacheStatus, ProxyMetrics } from './stats.ts';
+import { headersToServe } from './stored-response.ts';
 import { fillHeaders, forwardableHeaders, type UpstreamClient } from './upstream-client.ts';
+import { clientConditionHolds } from './validators.ts';
+import { sameSelection } from './vary.ts';
 
 export interface CacheHandlerContext {
   store: EntryStore;
@@ -22,6 +26,10 @@ export interface CacheHandlerContext {
 }
 
 const STATUS_HEADER = 'x-switchyard-cache';
+
+/** Warn codes of RFC 7234 §5.5 (RFC 9111 obsoletes Warning; RFC 5861 still asks stale responses to carry one). */
+const STALE_WARNING = '110 - "Response is Stale"';
+const REVALIDATION_FAILED_WARNING = '111 - "Revalidation Failed"';
 
 /**
  * Answers proxy requests for one route: from disk when a stored entry may be used, otherwise through
@@ -42,24 +50,28 @@ export class CacheHandler {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, route, 'BYPASS');
     const key = `${route.upstream.name}${route.path}`;
-    const request = policyRequest(method, route.path, req.headers, route.target.host);
-    const entry = this.context.store.find(key, req.headers);
-    if (entry && isFresh(entry.policy, { ...request, method: 'GET' }, entry.meta.immutable)) {
+    const collapseKey = `${key}\0${req.headers.authorization ?? ''}`;
+    const entry = this.context.store.find(key, req.headersDistinct);
+    const reuse = entry && chooseReuse(entry.meta.response, req.headers, entry.meta.immutable, Date.now());
+    if (entry && reuse === 'fresh') {
       if (await this.serveEntry(entry, req, res, route, 'HIT')) return;
+    }
+    if (entry && reuse === 'stale-while-revalidate') {
+      this.revalidateInBackground(collapseKey, key, req, route, entry);
+      if (await this.serveEntry(entry, req, res, route, 'STALE', STALE_WARNING)) return;
     }
     // A HEAD is not worth a fill: it would fetch a whole body nobody asked for.
     if (method === 'HEAD') return this.passThrough(req, res, route, 'MISS');
 
-    const collapseKey = `${key}\0${req.headers.authorization ?? ''}`;
     const running = this.fills.get(collapseKey);
     const joined = running?.joinable === true;
-    const fill = joined ? running : this.startFill(collapseKey, key, route, request, entry);
+    const fill = joined ? running : this.startFill(collapseKey, key, req, route, entry);
     const reader = fill.attach();
     const outcome = await fill.outcome;
     if (outcome.kind !== 'body') reader.detach();
     switch (outcome.kind) {
       case 'body':
-        if (joined && !sameVariant(outcome.vary, fill.requestHeaders, req.headers)) {
+        if (joined && !sameSelection(outcome.vary, fill.clientFieldLines, req.headersDistinct)) {
           reader.detach();
           return this.passThrough(req, res, route, 'MISS');
         }
@@ -73,10 +85,10 @@ export class CacheHandler {
       case 'failed': {
         // The origin's own answer, if any, belongs to the request that started the fill.
         const answer = joined ? undefined : outcome.response;
-        if (entry && staleUsableOnError(entry.policy, outcome.failure)) {
+        if (entry && staleUsableOnError(entry.meta.response, outcome.failure, Date.now())) {
           answer?.destroy();
           this.context.logger.warn({ key, reason: outcome.message }, 'upstream failed: serving stale');
-          if (await this.serveEntry(entry, req, res, route, 'STALE')) return;
+          if (await this.serveEntry(entry, req, res, route, 'STALE', REVALIDATION_FAILED_WARNING)) return;
         }
         if (answer && !answer.destroyed) return this.relay(answer, res, route, 'MISS');
         this.context.metrics.request(route.upstream.name, 'MISS');
@@ -95,24 +107,19 @@ export class CacheHandler {
   private startFill(
     collapseKey: string,
     key: string,
+    req: IncomingMessage,
     route: Route,
-    request: CachePolicy.HttpRequest,
     previous: CacheEntry | undefined,
   ): Fill {
-    const fetchRequest = {
-      ...request,
-      method: 'GET',
-      headers: { ...fillHeaders(request.headers as IncomingHttpHeaders), host: route.target.host },
-    };
-    const headers = previous ? previous.policy.revalidationHeaders(fetchRequest) : fetchRequest.headers;
     const { store, client, logger, metrics } = this.context;
     const fill = new Fill(
       {
         key,
         upstream: route.upstream.name,
         target: route.target,
-        headers,
-        policyRequest: fetchRequest,
+        headers: fillHeaders(req.headers),
+        clientHeaders: req.headers,
+        clientFieldLines: req.headersDistinct,
         contentAddress: contentAddressOf(route.path),
         previous,
       },
@@ -125,6 +132,30 @@ export class CacheHandler {
     return fill;
   }
 
+  /**
+   * Revalidates a stale entry while it is being served (RFC 5861 §3: "the cache SHOULD attempt to
+   * revalidate it while still serving stale responses (i.e., without blocking)"), once: not while
+   * a fetch of the same object is under way. Nobody reads the fill; an answer it cannot store is
+   * dropped.
+   */
+  private revalidateInBackground(
+    collapseKey: string,
+    key: string,
+    req: IncomingMessage,
+    route: Route,
+    entry: CacheEntry,
+  ): void {
+    if (this.fills.has(collapseKey)) return;
+    const fill = this.startFill(collapseKey, key, req, route, entry);
+    void fill.outcome.then((outcome) => {
+      if (outcome.kind === 'uncacheable') outcome.response.destroy();
+      if (outcome.kind === 'failed') {
+        outcome.response?.destroy();
+        this.context.logger.warn({ key, reason: outcome.message }, 'background revalidation failed');
+      }
+    });
+  }
+
   /** Serves a stored entry; false when its body turned out damaged (the entry is gone then). */
   private async serveEntry(
     entry: CacheEntry,
@@ -132,16 +163,17 @@ export class CacheHandler {
     res: ServerResponse,
     route: Route,
     status: CacheStatus,
+    warning?: string,
   ): Promise<boolean> {
     const { store, metrics } = this.context;
     const body = await store.acquireBody(entry);
     if (!body) return false;
     store.touch(entry);
     metrics.request(route.upstream.name, status);
-    const headers: OutgoingHttpHeaders = { ...entry.policy.responseHeaders(), [STATUS_HEADER]: status };
-    if (status === 'STALE') headers.warning = '111 - "Revalidation Failed"';
-    const etag = headers.etag as string | undefined;
-    if (etag && etagListMatches(req.headers['if-none-match'], etag)) {
+    const stored = entry.meta.response;
+    const headers: OutgoingHttpHeaders = { ...headersToServe(stored, Date.now()), [STATUS_HEADER]: status };
+    if (warning) headers.warning = warning;
+    if (clientConditionHolds(req.headers, stored)) {
       body.release();
       delete headers['content-length'];
       res.writeHead(304, headers);
@@ -149,7 +181,7 @@ export class CacheHandler {
       return true;
     }
     const size = entry.meta.size;
-    const span = writeRangeHead(req, res, size, headers, status);
+    const span = writeBodyHead(req, res, stored.status, size, headers, status);
     if (span === null) {
       body.release();
       return true;
@@ -178,24 +210,17 @@ export class CacheHandler {
     const headers: OutgoingHttpHeaders = { ...outcome.headers, [STATUS_HEADER]: status };
     const size = outcome.size;
     delete headers['content-length'];
-    let start = 0;
-    let end: number | undefined;
-    if (size !== undefined) {
-      const span = writeRangeHead(req, res, size, headers, status);
-      if (span === null) {
-        reader.detach();
-        return Promise.resolve();
-      }
-      ({ start, end } = span);
-    } else {
-      res.writeHead(200, headers);
+    const span = writeBodyHead(req, res, outcome.status, size, headers, status);
+    if (span === null) {
+      reader.detach();
+      return Promise.resolve();
     }
     if (size === 0) {
       reader.detach();
       res.end();
       return Promise.resolve();
     }
-    return this.pump(res, reader.readInto, start, end, route).finally(() => reader.detach());
+    return this.pump(res, reader.readInto, span.start, span.end, route).finally(() => reader.detach());
   }
 
   /** Sends an origin's answer on as it is, for the one client that asked. */
@@ -228,7 +253,18 @@ export class CacheHandler {
         { [STATUS_HEADER]: status },
       );
     }
+    await this.invalidateAfter(req.method ?? 'GET', response, route);
     return this.relay(response, res, route, status);
+  }
+
+  /**
+   * Removes the entries an unsafe request's answer invalidates (RFC 9111 §4.4), before that answer
+   * is relayed, so the client's next request never sees the state its own request changed.
+   */
+  private async invalidateAfter(method: string, response: IncomingMessage, route: Route): Promise<void> {
+    for (const path of invalidatedPaths(method, response.statusCode ?? 502, route, response.headers)) {
+      await this.context.store.removeKey(`${route.upstream.name}${path}`);
+    }
   }
 
   private async pump(res: ServerResponse, readAt: ReadAt, start: number, end: number | undefined, route: Route) {
@@ -254,31 +290,28 @@ export class CacheHandler {
   }
 }
 
-/** Whether a joiner asked for the same variant as the request that started the fill. */
-function sameVariant(vary: readonly string[], first: IncomingHttpHeaders, joiner: IncomingHttpHeaders): boolean {
-  return vary.every((name) => String(first[name] ?? '') === String(joiner[name] ?? ''));
-}
-
-function etagListMatches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  const bare = etag.replace(/^W\//, '');
-  return ifNoneMatch.split(',').some((candidate) => {
-    const tag = candidate.trim();
-    return tag === '*' || tag.replace(/^W\//, '') === bare;
-  });
-}
-
 /**
- * Answers the request's `Range` (or its absence) for an object of `size` bytes: writes the head
- * of a 200 or 206 and returns the span of bytes to send, or answers 416 and returns null.
+ * Writes the head of a response with a body of `size` bytes (undefined: not known yet) and returns
+ * the span of its bytes to send. A 200 of known size answers the request's `Range` (or its
+ * absence) with a 200 or 206, or with a 416 (then null). Any other answer is sent whole, with its
+ * own status: RFC 9110 §14.2 evaluates a Range "only if the result in absence of the Range header
+ * field would be a 200 (OK) response".
  */
-function writeRangeHead(
+function writeBodyHead(
   req: IncomingMessage,
   res: ServerResponse,
-  size: number,
+  responseStatus: number,
+  size: number | undefined,
   headers: OutgoingHttpHeaders,
   status: CacheStatus,
-): { start: number; end: number } | null {
+): { start: number; end: number | undefined } | null {
+  if (responseStatus !== 200 || size === undefined) {
+    // RFC 9110 §8.6: "A server MUST NOT send a Content-Length header field in any response with a
+    // status code of 1xx (Informational) or 204 (No Content)."
+    if (size !== undefined && responseStatus !== 204) headers['content-length'] = size;
+    res.writeHead(responseStatus, headers);
+    return { start: 0, end: size === undefined ? undefined : size - 1 };
+  }
   const range = chooseRange(size, req.headers, {
     etag: headers.etag as string | undefined,
     lastModified: headers['last-modified'] as string | undefined,

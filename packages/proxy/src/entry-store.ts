@@ -4,21 +4,22 @@ import { mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile }
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { CachePolicy } from './cache-policy.ts';
 import { type Digest, digestFile } from './digest.ts';
 import { chooseEvictions } from './eviction.ts';
 import { closeFd, openFd } from './fd-io.ts';
+import { receivedResponse, type StoredResponse } from './stored-response.ts';
+import { type FieldLines, selectingValue } from './vary.ts';
 
 /** What is kept next to each body, enough to serve and judge it after a restart. */
 export interface EntryMeta {
-  version: 1;
+  version: 2;
   id: string;
   /** `<upstream>/<path>`: the object's identity before Vary picks a variant. */
   key: string;
   upstream: string;
   /** Lower-case names of the request headers the response varies on. */
   vary: string[];
-  policy: CachePolicy.CachePolicyObject;
+  response: StoredResponse;
   size: number;
   digest: Digest;
   /** Content-addressed: fresh for ever, checked against the digest in its URL. */
@@ -27,7 +28,6 @@ export interface EntryMeta {
 
 export interface CacheEntry {
   meta: EntryMeta;
-  policy: CachePolicy;
   bodyPath: string;
   /** The body's size and mtime when its digest last matched, in this process; unset until then. */
   checked?: { size: number; mtimeMs: number };
@@ -137,10 +137,10 @@ export class EntryStore {
 
   private async readEntry(id: string, metaPath: string): Promise<CacheEntry | undefined> {
     try {
-      const meta = JSON.parse(await readFile(metaPath, 'utf8')) as EntryMeta;
+      const meta = fromEarlierVersion(JSON.parse(await readFile(metaPath, 'utf8')) as EntryMeta | EntryMetaVersion1);
       const bodyPath = this.entryPath(id, 'body');
-      if (meta.version !== 1 || meta.id !== id || (await stat(bodyPath)).size !== meta.size) return undefined;
-      return { meta, policy: CachePolicy.fromObject(meta.policy), bodyPath };
+      if (meta?.id !== id || (await stat(bodyPath)).size !== meta.size) return undefined;
+      return { meta, bodyPath };
     } catch {
       return undefined;
     }
@@ -152,17 +152,23 @@ export class EntryStore {
     this.storedBytes += entry.meta.size;
   }
 
-  /** The id of the variant of `key` that a request with these headers selects. */
-  static variantId(key: string, vary: readonly string[], headers: IncomingHttpHeaders): string {
+  /**
+   * The id of the variant of `key` that a request with these field lines selects: its normalised
+   * value of each field the response varies on, an absent field told apart from an empty one.
+   */
+  static variantId(key: string, vary: readonly string[], fieldLines: FieldLines): string {
     const hash = createHash('sha256').update(key);
-    for (const name of vary) hash.update(`\0${name}:${String(headers[name] ?? '')}`);
+    for (const name of vary) {
+      const value = selectingValue(fieldLines[name]);
+      hash.update(value === undefined ? `\0${name}` : `\0${name}:${value}`);
+    }
     return hash.digest('hex');
   }
 
   /** The entry a request would be served from, if any, by the Vary of the variant stored last. */
-  find(key: string, headers: IncomingHttpHeaders): CacheEntry | undefined {
+  find(key: string, fieldLines: FieldLines): CacheEntry | undefined {
     const vary = this.varyByKey.get(key);
-    return vary ? this.entries.get(EntryStore.variantId(key, vary, headers)) : undefined;
+    return vary ? this.entries.get(EntryStore.variantId(key, vary, fieldLines)) : undefined;
   }
 
   /**
@@ -272,22 +278,16 @@ export class EntryStore {
       throw error;
     }
     const { mtimeMs } = await stat(bodyPath);
-    const entry: CacheEntry = {
-      meta,
-      policy: CachePolicy.fromObject(meta.policy),
-      bodyPath,
-      checked: { size: meta.size, mtimeMs },
-    };
+    const entry: CacheEntry = { meta, bodyPath, checked: { size: meta.size, mtimeMs } };
     this.index(entry);
     return entry;
   }
 
-  /** Keeps an entry's body and takes the policy a 304 revalidation gave it. */
-  async updatePolicy(entry: CacheEntry, policy: CachePolicy): Promise<CacheEntry> {
-    const meta: EntryMeta = { ...entry.meta, policy: policy.toObject() };
+  /** Keeps an entry's body and takes the response a 304 revalidation freshened. */
+  async freshen(entry: CacheEntry, response: StoredResponse): Promise<CacheEntry> {
+    const meta: EntryMeta = { ...entry.meta, response };
     await this.writeMeta(meta);
     entry.meta = meta;
-    entry.policy = policy;
     return entry;
   }
 
@@ -300,6 +300,16 @@ export class EntryStore {
       await rm(temp, { force: true });
       throw error;
     }
+  }
+
+  /**
+   * Removes every variant stored for `key` (an invalidation, RFC 9111 §4.4). A scan of the index:
+   * unsafe requests through the cache are rare next to hits, which an index by key would slow.
+   */
+  async removeKey(key: string): Promise<void> {
+    const variants = [...this.entries.values()].filter((entry) => entry.meta.key === key);
+    this.varyByKey.delete(key);
+    for (const entry of variants) await this.remove(entry);
   }
 
   async remove(entry: CacheEntry): Promise<void> {
@@ -365,4 +375,18 @@ export class EntryStore {
     this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
     this.options.logger.warn({ dir: this.options.dir }, 'cache disk full: passing requests through');
   }
+}
+
+/** The metadata of the first format: the response inside an http-cache-semantics policy object. */
+interface EntryMetaVersion1 extends Omit<EntryMeta, 'version' | 'response'> {
+  version: 1;
+  policy: { st: number; resh: IncomingHttpHeaders; t: number };
+}
+
+/** Entries stored by an earlier version keep serving after an upgrade; unknown versions are dropped. */
+function fromEarlierVersion(meta: EntryMeta | EntryMetaVersion1): EntryMeta | undefined {
+  if (meta.version === 2) return meta;
+  if (meta.version !== 1) return undefined;
+  const { policy, ...rest } = meta;
+  return { ...rest, version: 2, response: receivedResponse(policy.st, policy.resh, {}, policy.t, policy.t) };
 }

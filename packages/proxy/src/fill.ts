@@ -2,19 +2,22 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import { type CachePolicy, createPolicy, isStorable, type UpstreamFailure } from './cache-policy.ts';
+import { isStorable, type UpstreamFailure } from './cache-policy.ts';
 import type { ContentAddress } from './content-address.ts';
 import { type CacheEntry, EntryStore } from './entry-store.ts';
 import { closeFd, openFd, readFd, writeFd } from './fd-io.ts';
+import { freshened, headersToServe, receivedResponse, type StoredResponse } from './stored-response.ts';
 import type { UpstreamClient } from './upstream-client.ts';
+import { conditionalHeaders, notModifiedSelects } from './validators.ts';
+import { type FieldLines, varyNames } from './vary.ts';
 
 /** What the origin's answer made of a fill, known once its headers arrive. */
 export type FillOutcome =
-  /** A storable 200: its body is being written to disk and can be read from the fill as it arrives. */
-  | { kind: 'body'; headers: OutgoingHttpHeaders; size: number | undefined; vary: string[] }
-  /** A 304 to a revalidation: the stored entry holds, with a refreshed policy. */
+  /** A storable answer: its body is being written to disk and can be read from the fill as it arrives. */
+  | { kind: 'body'; status: number; headers: OutgoingHttpHeaders; size: number | undefined; vary: string[] }
+  /** A 304 to a revalidation: the stored entry holds, freshened by the 304's header fields. */
   | { kind: 'not-modified'; entry: CacheEntry }
-  /** An answer that may not be shared (private, no-store, not 200, too large, no disk): only the request that started the fill gets it. */
+  /** An answer that may not be shared (private, no-store, not storable, too large, no disk): only the request that started the fill gets it. */
   | { kind: 'uncacheable'; response: IncomingMessage }
   | { kind: 'failed'; failure: UpstreamFailure; message: string; response?: IncomingMessage };
 
@@ -22,12 +25,14 @@ export interface FillRequest {
   key: string;
   upstream: string;
   target: URL;
-  /** The headers sent to the origin (for a revalidation, with its validators). */
+  /** The headers sent to the origin (a revalidation adds the stored response's validators to them). */
   headers: IncomingHttpHeaders;
-  /** The request of the client that started the fill, as the caching rules see it. */
-  policyRequest: CachePolicy.HttpRequest;
+  /** The headers of the client request that started the fill, for the storing rules. */
+  clientHeaders: IncomingHttpHeaders;
+  /** The same request's field lines, for the variant its answer is stored as. */
+  clientFieldLines: FieldLines;
   contentAddress?: ContentAddress;
-  /** The stale entry being revalidated, if any. */
+  /** The stored entry being revalidated, if any. */
   previous?: CacheEntry;
 }
 
@@ -97,9 +102,9 @@ export class Fill {
     this.settled = this.run().catch((error: Error) => this.fail(error));
   }
 
-  /** The client headers of the request that started the fill, to check a joiner against the response's Vary. */
-  get requestHeaders(): IncomingHttpHeaders {
-    return this.request.policyRequest.headers as IncomingHttpHeaders;
+  /** The field lines of the request that started the fill, to check a joiner against the response's Vary. */
+  get clientFieldLines(): FieldLines {
+    return this.request.clientFieldLines;
   }
 
   attach(): FillReader {
@@ -113,58 +118,74 @@ export class Fill {
 
   private async run(): Promise<void> {
     const { request, context } = this;
+    const { previous } = request;
+    const conditions = previous ? conditionalHeaders(previous.meta.response) : {};
+    const requestTime = Date.now();
     let response: IncomingMessage;
     try {
-      response = await context.client.request({ method: 'GET', target: request.target, headers: request.headers });
+      response = await context.client.request({
+        method: 'GET',
+        target: request.target,
+        headers: { ...request.headers, ...conditions },
+      });
     } catch (error) {
       return this.endWithout({ kind: 'failed', failure: 'unreachable', message: (error as Error).message });
     }
+    const responseTime = Date.now();
     const status = response.statusCode ?? 502;
-    if (status >= 500) {
+    // A 5xx to a revalidation is the origin failing (RFC 9111 §4.3.3): the stored entry may stand in.
+    if (status >= 500 && previous) {
       return this.endWithout({ kind: 'failed', failure: 'error-status', message: `answered ${status}`, response });
     }
-    if (status === 304 && request.previous) {
+    if (status === 304 && previous) {
       response.resume();
-      const revalidated = request.previous.policy.revalidatedPolicy(request.policyRequest, {
-        status,
-        headers: response.headers,
-      });
-      if (!revalidated.matches) {
+      const stored = previous.meta.response;
+      if (!notModifiedSelects(stored, response.headers, conditions)) {
         return this.endWithout({
           kind: 'failed',
           failure: 'error-status',
           message: 'answered 304 for another version',
         });
       }
-      const entry = await context.store.updatePolicy(request.previous, revalidated.policy);
+      const update = freshened(stored, response.headers, response.headersDistinct, requestTime, responseTime);
+      const entry = await context.store.freshen(previous, update);
       return this.endWithout({ kind: 'not-modified', entry });
     }
-    const policy = createPolicy(request.policyRequest, { status, headers: response.headers });
+    const stored = receivedResponse(status, response.headers, response.headersDistinct, requestTime, responseTime);
     const declaredSize =
       response.headers['content-length'] === undefined ? undefined : Number(response.headers['content-length']);
     const cacheable =
-      isStorable(policy, { status, headers: response.headers }) &&
+      isStorable(request.clientHeaders, stored) &&
+      // A content-addressed body is checked against its digest, which only a 200's body can match.
+      (request.contentAddress === undefined || status === 200) &&
       (declaredSize === undefined || context.store.fits(declaredSize)) &&
       (await context.store.diskCanTake(declaredSize ?? 0));
-    if (!cacheable) return this.endWithout({ kind: 'uncacheable', response });
+    if (!cacheable) {
+      if (status >= 500) {
+        return this.endWithout({ kind: 'failed', failure: 'error-status', message: `answered ${status}`, response });
+      }
+      return this.endWithout({ kind: 'uncacheable', response });
+    }
 
     await context.store.makeRoom(declaredSize ?? 0);
     this.tempPath = context.store.tempPath();
     this.fd = await openFd(this.tempPath, 'w+');
-    const vary = String(response.headers.vary ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name.length > 0);
+    const vary = varyNames(response.headers.vary);
     this.state = 'receiving';
-    this.resolveOutcome({ kind: 'body', headers: policy.responseHeaders(), size: declaredSize, vary });
-    await this.receive(response, declaredSize, policy, vary);
+    this.resolveOutcome({
+      kind: 'body',
+      status,
+      headers: headersToServe(stored, Date.now()),
+      size: declaredSize,
+      vary,
+    });
+    await this.receive(response, declaredSize, stored, vary);
   }
 
   private async receive(
     response: IncomingMessage,
     declaredSize: number | undefined,
-    policy: CachePolicy,
+    stored: StoredResponse,
     vary: string[],
   ): Promise<void> {
     const { request, context } = this;
@@ -199,7 +220,7 @@ export class Fill {
           `the body's ${request.contentAddress.algorithm} is ${hex}, not the ${request.contentAddress.digest} its URL names`,
         );
       }
-      if (this.joinable && this.tempPath) await this.commit(hex, policy, vary);
+      if (this.joinable && this.tempPath) await this.commit(hex, stored, vary);
       reservation.release();
       await context.store.makeRoom(0);
       this.joinable = false;
@@ -215,17 +236,17 @@ export class Fill {
    * Stores the checked body. If that fails (the disk filled up between the body and its metadata),
    * the readers still get the whole body from the temporary file; only the cache goes without.
    */
-  private async commit(hex: string, policy: CachePolicy, vary: string[]): Promise<void> {
+  private async commit(hex: string, response: StoredResponse, vary: string[]): Promise<void> {
     const { request, context } = this;
     try {
       await context.store.commit(
         {
-          version: 1,
-          id: EntryStore.variantId(request.key, vary, this.requestHeaders),
+          version: 2,
+          id: EntryStore.variantId(request.key, vary, request.clientFieldLines),
           key: request.key,
           upstream: request.upstream,
           vary,
-          policy: policy.toObject(),
+          response,
           size: this.receivedBytes,
           digest: { algorithm: request.contentAddress?.algorithm ?? 'sha256', hex },
           immutable: request.contentAddress !== undefined,

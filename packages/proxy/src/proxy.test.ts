@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { get as httpGet, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -36,6 +37,25 @@ async function proxyFor(origin: Origin, options: { maxBytes?: number; cacheDir?:
   return proxy;
 }
 
+/**
+ * A GET through node:http, for conditional requests: fetch adds `Cache-Control: no-cache` to any
+ * request with If-None-Match or If-Modified-Since (the Fetch standard's "no-store" cache mode).
+ */
+function conditionalGet(url: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; cache: string | undefined; body: string }>((resolve, reject) => {
+    httpGet(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, cache: res.headers['x-switchyard-cache'] as string, body }),
+      );
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
 async function get(url: string, headers: Record<string, string> = {}) {
   const response = await fetch(url, { headers });
   const body = Buffer.from(await response.arrayBuffer());
@@ -55,6 +75,25 @@ function bytesOnDisk(dir: string): number {
     if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
   }
   return total;
+}
+
+/** A GET written by hand, for what fetch cannot send: several lines of one header field. */
+function rawGet(proxyUrl: string, path: string, fieldLines: string[]): Promise<string> {
+  const { hostname, port } = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    // Written, not ended: the server closes the connection once it has answered (Connection: close).
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${fieldLines.join('\r\n')}\r\nConnection: close\r\n\r\n`,
+      );
+    });
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -211,6 +250,252 @@ describe('RFC 9111 rules', () => {
     const fr = await get(url, { 'accept-language': 'fr' });
     expect([en.cache, en.body.toString(), fr.cache, fr.body.toString()]).toEqual(['HIT', 'hello', 'HIT', 'bonjour']);
     expect(origin.count('/greeting')).toBe(2);
+  });
+});
+
+describe('RFC 9111 rules an origin relies on', () => {
+  // §4.3.4: "For each stored response identified, the cache MUST update its header fields with the
+  // header fields provided in the 304 (Not Modified) response". The revalidation named only the
+  // stored response's ETag, so a 304 that does not repeat it can only be about that response.
+  test('a 304 without ETag or Last-Modified freshens the stored response with its fields, and it is served', async () => {
+    const origin = await originWith((req, res) => {
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, { 'cache-control': 'max-age=600', 'x-revalidated': 'yes' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag: '"v1"', 'cache-control': 'max-age=0' });
+      res.end('body v1');
+    });
+    const proxy = await proxyFor(origin);
+    expect(await get(`${proxy.url}/origin/doc`)).toMatchObject({ cache: 'MISS' });
+    const revalidated = await get(`${proxy.url}/origin/doc`);
+    expect(revalidated).toMatchObject({ status: 200, cache: 'REVALIDATED' });
+    expect(revalidated.body.toString()).toBe('body v1');
+    expect(revalidated.headers.get('x-revalidated')).toBe('yes');
+    expect(revalidated.headers.get('etag')).toBe('"v1"');
+    // The 304's max-age=600 made it fresh.
+    expect(await get(`${proxy.url}/origin/doc`)).toMatchObject({ cache: 'HIT' });
+    expect(origin.count('/doc')).toBe(2);
+  });
+
+  // §5.2: "Cache directives are identified by a token, to be compared case-insensitively"
+  test('directive names in any case: MaX-AgE is reused, No-CaChE is revalidated', async () => {
+    const origin = await originWith((req, res) => {
+      const cacheControl = req.url === '/fresh' ? 'MaX-AgE=3600' : 'max-age=3600, No-CaChE';
+      res.writeHead(200, { 'cache-control': cacheControl, etag: '"e"' });
+      res.end('body');
+    });
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/fresh`);
+    expect(await get(`${proxy.url}/origin/fresh`)).toMatchObject({ cache: 'HIT' });
+    await get(`${proxy.url}/origin/no-cache`);
+    expect(await get(`${proxy.url}/origin/no-cache`)).toMatchObject({ cache: 'MISS' });
+    expect(origin.requests.at(-1)?.headers['if-none-match']).toBe('"e"');
+    expect([origin.count('/fresh'), origin.count('/no-cache')]).toEqual([1, 2]);
+  });
+
+  // §5.3: "A cache recipient MUST interpret invalid date formats, especially the value "0", as
+  // representing a time in the past (i.e., "already expired")."; §4.2.1: "two Expires header field
+  // lines ... either the first occurrence should be used or the response should be considered stale"
+  test('a malformed Expires means already expired; a valid one is honoured', async () => {
+    const expiresOf: Record<string, string | string[]> = {
+      '/valid': 'Thu, 01 Dec 2094 16:00:00 GMT',
+      '/dashes': 'Thu, 01-Dec-2094 16:00:00 GMT',
+      '/one-digit-hour': 'Thu, 01 Dec 2094 6:00:00 GMT',
+      '/no-comma': 'Thu 01 Dec 2094 16:00:00 GMT',
+      '/two-lines': ['Thu, 01 Dec 2094 16:00:00 GMT', 'Thu, 01 Dec 2094 16:00:00 GMT'],
+    };
+    const origin = await originWith((req, res) => {
+      res.setHeader('expires', expiresOf[req.url ?? ''] ?? '0');
+      res.end('dated');
+    });
+    const proxy = await proxyFor(origin);
+    for (const path of Object.keys(expiresOf)) {
+      await get(`${proxy.url}/origin${path}`);
+      expect([path, (await get(`${proxy.url}/origin${path}`)).cache]).toEqual([
+        path,
+        path === '/valid' ? 'HIT' : 'MISS',
+      ]);
+    }
+  });
+
+  // §5.1: "If the field value ... is invalid (e.g., it contains something other than a non-negative
+  // integer), a cache SHOULD ignore the field."
+  test('an Age that is not a non-negative integer is ignored', async () => {
+    const ageOf: Record<string, string> = { '/valid': '300', '/fraction': '300.5', '/negative': '-300' };
+    const origin = await originWith((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', age: ageOf[req.url ?? ''] ?? '' });
+      res.end('aged');
+    });
+    const proxy = await proxyFor(origin);
+    for (const path of Object.keys(ageOf)) await get(`${proxy.url}/origin${path}`);
+    const caches = [];
+    for (const path of Object.keys(ageOf)) caches.push((await get(`${proxy.url}/origin${path}`)).cache);
+    // Age 300 is past max-age=60; ignored, the other two leave the responses fresh.
+    expect(caches).toEqual(['MISS', 'HIT', 'HIT']);
+  });
+
+  // §4.3.2: the cache "SHOULD evaluate any applicable conditional header field preconditions received
+  // in that request with respect to the corresponding validators contained within the stored
+  // response"; RFC 9110 §13.1.3: "If the selected representation's last modification date is earlier
+  // or equal to the date provided in the field value, the condition is false."
+  test("a client's If-Modified-Since is answered 304 from a fresh stored response", async () => {
+    const lastModified = 'Thu, 01 Jan 2026 10:00:00 GMT';
+    const origin = await originWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600', 'last-modified': lastModified });
+      res.end('dated');
+    });
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/dated`);
+    const notModified = await conditionalGet(`${proxy.url}/origin/dated`, { 'if-modified-since': lastModified });
+    expect(notModified).toEqual({ status: 304, cache: 'HIT', body: '' });
+    const modified = await conditionalGet(`${proxy.url}/origin/dated`, {
+      'if-modified-since': 'Wed, 31 Dec 2025 10:00:00 GMT',
+    });
+    expect(modified).toEqual({ status: 200, cache: 'HIT', body: 'dated' });
+    expect(origin.count('/dated')).toBe(1);
+  });
+
+  // §3: the response "contains at least one of the following: ... a max-age response directive ...;
+  // or a status code that is defined as heuristically cacheable"; §4.2.2 allows a heuristic
+  // lifetime from Last-Modified for those.
+  test('other statuses are stored: with explicit freshness, or heuristically cacheable', async () => {
+    const hourAgo = new Date(Date.now() - 10 * 3_600_000).toUTCString();
+    const origin = await originWith((req, res) => {
+      if (req.url === '/gone') res.writeHead(404, { 'cache-control': 'max-age=600' });
+      else if (req.url === '/moved') res.writeHead(301, { location: '/new', 'last-modified': hourAgo });
+      else if (req.url === '/temporary') res.writeHead(302, { location: '/new', 'cache-control': 'max-age=600' });
+      else if (req.url === '/down') res.writeHead(503, { 'cache-control': 'max-age=600' });
+      else res.writeHead(302, { location: '/new' });
+      res.end(`answer for ${req.url}`);
+    });
+    const proxy = await proxyFor(origin);
+    const send = (path: string) => fetch(`${proxy.url}/origin${path}`, { redirect: 'manual' });
+    for (const [path, status] of [
+      ['/gone', 404],
+      ['/moved', 301],
+      ['/temporary', 302],
+      ['/down', 503],
+    ] as const) {
+      await (await send(path)).arrayBuffer();
+      const again = await send(path);
+      expect([path, again.status, again.headers.get('x-switchyard-cache'), await again.text()]).toEqual([
+        path,
+        status,
+        'HIT',
+        `answer for ${path}`,
+      ]);
+    }
+    // A 302 is not heuristically cacheable: without explicit freshness it is not kept.
+    await (await send('/plain-302')).arrayBuffer();
+    expect((await send('/plain-302')).headers.get('x-switchyard-cache')).toBe('MISS');
+  });
+
+  // §5.2.2.2: "once the response has become stale, a cache MUST NOT reuse that response to satisfy
+  // another request until it has been successfully validated by the origin": while fresh, it is used.
+  test('a fresh max-age, must-revalidate response is reused', async () => {
+    const origin = await originWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600, must-revalidate' });
+      res.end('strict');
+    });
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/strict`);
+    expect(await get(`${proxy.url}/origin/strict`)).toMatchObject({ cache: 'HIT' });
+    expect(origin.count('/strict')).toBe(1);
+  });
+
+  // §4.4: "A cache MUST invalidate the target URI ... when it receives a non-error status code in
+  // response to an unsafe request method" and it "MAY invalidate ... the URI(s) in the Location and
+  // Content-Location response header fields", never on another origin.
+  test('a successful POST, PUT or DELETE invalidates its URI, and its Location and Content-Location on the same origin', async () => {
+    let version = 1;
+    const origin = await originWith((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'cache-control': 'max-age=600' });
+        res.end(`${req.url} v${version}`);
+        return;
+      }
+      version += 1;
+      req.resume();
+      const headers: Record<string, string> = {};
+      if (req.url === '/create') headers.location = '/a';
+      if (req.url === '/rename') headers['content-location'] = `${origin.url}/b`;
+      if (req.url === '/elsewhere') headers.location = 'http://elsewhere.test/c';
+      res.writeHead(req.url === '/missing' ? 404 : 200, headers);
+      res.end();
+    });
+    const proxy = await proxyFor(origin);
+    const body = async (path: string) => (await get(`${proxy.url}/origin${path}`)).body.toString();
+    const send = (method: string, path: string) =>
+      fetch(`${proxy.url}/origin${path}`, { method }).then((r) => r.text());
+    for (const path of ['/a', '/b', '/c', '/d', '/missing']) await body(path);
+
+    await send('PUT', '/d');
+    expect(await body('/d')).toBe('/d v2');
+    await send('POST', '/create');
+    expect(await body('/a')).toBe('/a v3');
+    await send('DELETE', '/rename');
+    expect(await body('/b')).toBe('/b v4');
+    await send('POST', '/elsewhere');
+    expect(await body('/c')).toBe('/c v1');
+    // An error answer invalidates nothing.
+    await send('DELETE', '/missing');
+    expect(await body('/missing')).toBe('/missing v1');
+  });
+
+  // §4.1: "The header fields from two requests are defined to match if and only if those in the
+  // first request can be transformed to those in the second request by applying any of the
+  // following: adding or removing whitespace, where allowed in the header field's syntax; combining
+  // multiple header field lines with the same field name".
+  test('Vary compares the selecting fields after normalising whitespace and combining lines', async () => {
+    const origin = await originWith((req, res) => {
+      res.writeHead(200, { vary: 'Accept-Encoding', 'cache-control': 'max-age=600' });
+      res.end(`for ${req.headers['accept-encoding']}`);
+    });
+    const proxy = await proxyFor(origin);
+    const url = `${proxy.url}/origin/negotiated`;
+    await get(url, { 'accept-encoding': 'gzip,deflate' });
+    expect(await get(url, { 'accept-encoding': ' gzip ,  deflate' })).toMatchObject({ cache: 'HIT' });
+    const twoLines = await rawGet(proxy.url, '/origin/negotiated', [
+      'Accept-Encoding: gzip',
+      'Accept-Encoding: deflate',
+    ]);
+    expect(twoLines).toMatch(/^x-switchyard-cache: HIT\r$/im);
+    expect(await get(url, { 'accept-encoding': 'gzip' })).toMatchObject({ cache: 'MISS' });
+    expect(origin.count('/negotiated')).toBe(2);
+  });
+
+  // RFC 5861 §3: "If a cached response is served stale due to the presence of this extension, the
+  // cache SHOULD attempt to revalidate it while still serving stale responses (i.e., without
+  // blocking)."
+  test('stale-while-revalidate: stale served at once, one revalidation in the background', async () => {
+    let version = 'v1';
+    const revalidation = gate();
+    const origin = await originWith(async (req, res) => {
+      if (req.headers['if-none-match'] !== undefined) await revalidation.opened;
+      res.writeHead(200, {
+        etag: `"${version}"`,
+        age: '120',
+        'cache-control': 'max-age=60, stale-while-revalidate=600',
+      });
+      res.end(`body ${version}`);
+    });
+    const proxy = await proxyFor(origin);
+    await get(`${proxy.url}/origin/swr`);
+    version = 'v2';
+    // The origin holds the revalidation: the stale answers cannot have waited for it.
+    for (let i = 0; i < 3; i++) {
+      const stale = await get(`${proxy.url}/origin/swr`);
+      expect([stale.cache, stale.body.toString()]).toEqual(['STALE', 'body v1']);
+      expect(stale.headers.get('warning')).toBe('110 - "Response is Stale"');
+    }
+    expect(origin.count('/swr')).toBe(2);
+    revalidation.open();
+    // The revalidation brought v2, which replaces v1 once its fill has committed.
+    let latest = '';
+    while (latest !== 'body v2') latest = (await get(`${proxy.url}/origin/swr`)).body.toString();
+    expect(proxy.stats().cache.entries).toBe(1);
   });
 });
 
