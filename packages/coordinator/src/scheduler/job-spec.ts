@@ -1,5 +1,4 @@
-import type { JobSpec } from '@switchyard/protocol';
-import { artifactSpecs, fetchSpecs } from '../artifacts/frozen-spec.ts';
+import type { ArtifactSpec, BuilderConfig, FetchSpec, JobSpec } from '@switchyard/protocol';
 import type { Builder, Farm } from '../config/farm-config.ts';
 
 /** A job's spec before it has ids: the store adds the push's and the job's. */
@@ -41,4 +40,23 @@ export function frozenJobSpec(farm: Farm, builder: Builder, push: PushedRevision
 
 function stringifyEnv(env: Record<string, string | number | boolean> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(env ?? {}).map(([key, value]) => [key, String(value)]));
+}
+
+/** A builder's `artifacts:` as the job freezes them: every entry spelled out. */
+function artifactSpecs(builder: BuilderConfig): ArtifactSpec[] {
+  return (builder.artifacts ?? []).map((entry) =>
+    typeof entry === 'string'
+      ? { path: entry, optional: false }
+      : { path: entry.path, ...(entry.name !== undefined && { name: entry.name }), optional: entry.optional ?? false },
+  );
+}
+
+/** A builder's `fetch:` as the job freezes them, with the defaults filled in. */
+function fetchSpecs(builder: BuilderConfig): FetchSpec[] {
+  return (builder.fetch ?? []).map((entry) => ({
+    from: entry.from,
+    artifact: entry.artifact,
+    to: entry.to ?? '.',
+    unpack: entry.unpack ?? false,
+  }));
 }

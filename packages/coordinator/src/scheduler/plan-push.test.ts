@@ -3,7 +3,13 @@ import { farm } from './decision-testing.ts';
 import { type JobPlan, planPush } from './plan-push.ts';
 
 const FARM = farm(
-  `  - { name: test, repo: gecko, pool: linux, after: build, steps: [{ name: t, run: make check }] }
+  `  - name: test
+    repo: gecko
+    pool: linux
+    after: build
+    steps: [{ name: t, run: make check }]
+    fetch: [{ from: build, artifact: firefox.tar.bz2 }]
+    artifacts: [{ path: report.xml, name: junit.xml, optional: true }]
   - name: build
     repo: gecko
     pool: linux
@@ -56,7 +62,7 @@ describe('planPush', () => {
     });
   });
 
-  it('freezes the spec: repository, revision, steps with their timeouts, string env, artifacts', () => {
+  it('freezes the spec: repository, revision, steps with their timeouts, string env, artifacts, fetches', () => {
     const build = jobsOf('main').find((job) => job.builder === 'build') as JobPlan;
     expect(build.spec).toEqual({
       repo: { name: 'gecko', url: 'https://hg.example/gecko', vcs: 'hg' },
@@ -73,6 +79,9 @@ describe('planPush', () => {
       fetch: [],
     });
     expect(build).toMatchObject({ pool: 'linux', requiredTags: { gpu: 'yes' }, prefer: 'fast', maxAttempts: 4 });
+    const test = jobsOf('main').find((job) => job.builder === 'test') as JobPlan;
+    expect(test.spec.artifacts).toEqual([{ path: 'report.xml', name: 'junit.xml', optional: true }]);
+    expect(test.spec.fetch).toEqual([{ from: 'build', artifact: 'firefox.tar.bz2', to: '.', unpack: false }]);
   });
 
   it('gives each job its branch’s priority plus its builder’s offset', () => {
