@@ -1,3 +1,4 @@
+/** Builders of the inputs of a job's life decisions (planning, outcomes, settling), for their tests. */
 import type { JobState } from '@switchyard/protocol';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
@@ -6,9 +7,7 @@ import type { PlannableBuilder } from './plan-jobs.ts';
 import type { PushJob } from './settle-dependents.ts';
 import type { EndedAttempt } from './worker-lesson.ts';
 
-/** Builders of the inputs of the job-lifecycle decisions (planning, outcomes, settling), for their tests. */
-
-/** A farm of repository `gecko` (and `comm`) with the given `builders:` YAML; steps default to `true`. */
+/** A farm of the repositories `gecko` (hg) and `comm` (git), with these `builders:` and more top-level YAML. */
 export function farm(builders: string, extra = ''): Farm {
   return parseConfig(
     'farm.yml',
