@@ -80,8 +80,11 @@ describe('reuse (RFC 9111 §4)', () => {
     expect(chooseReuse(response({ 'cache-control': 'max-age=60' }), {}, false, NOW + 120_000)).toBe('revalidate');
   });
 
-  test('content-addressed entries are fresh for ever', () => {
+  test('content-addressed entries are fresh for ever, whatever the client asks', () => {
     expect(chooseReuse(response({ 'cache-control': 'max-age=60' }), {}, true, NOW + 120_000)).toBe('fresh');
+    expect(chooseReuse(response({ 'cache-control': 'no-cache' }), { 'cache-control': 'no-cache' }, true, NOW)).toBe(
+      'fresh',
+    );
   });
 
   // §5.2.2.2: "The must-revalidate response directive indicates that once the response has become
@@ -103,10 +106,10 @@ describe('reuse (RFC 9111 §4)', () => {
 
   // §5.2.1.4: "The no-cache request directive indicates that the client prefers a stored response
   // not be used to satisfy the request without successful validation on the origin server."
-  test('no-cache in the request, in any case, asks the origin, even for content-addressed entries', () => {
+  test('no-cache in the request, in any case, asks the origin', () => {
     const fresh = response({ 'cache-control': 'max-age=600' });
     expect(chooseReuse(fresh, { 'cache-control': 'NO-CACHE' }, false, NOW)).toBe('revalidate');
-    expect(chooseReuse(fresh, { pragma: 'no-cache' }, true, NOW)).toBe('revalidate');
+    expect(chooseReuse(fresh, { pragma: 'no-cache' }, false, NOW)).toBe('revalidate');
   });
 
   // §5.2.1.1: "The max-age request directive indicates that the client prefers a response whose age

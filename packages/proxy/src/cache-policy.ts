@@ -84,7 +84,8 @@ export type Reuse =
  * response does not contain the no-cache directive ..., unless it is successfully validated", and
  * it is "fresh ..., or allowed to be served stale". The client's request directives are honoured as
  * §5.2.1 describes them (they are advisory): `no-cache` (and the older `Pragma: no-cache` when there
- * is no Cache-Control), `max-age`, `min-fresh` and `max-stale`.
+ * is no Cache-Control), `max-age`, `min-fresh` and `max-stale`; content-addressed entries are always
+ * fresh.
  */
 export function chooseReuse(
   stored: StoredResponse,
@@ -92,10 +93,12 @@ export function chooseReuse(
   immutable: boolean,
   now: number,
 ): Reuse {
+  // A content-addressed body cannot change, and its digest is checked: asking the origin again
+  // could only bring the same bytes, so even a client's no-cache is not worth a request.
+  if (immutable) return 'fresh';
   const request = parseDirectives(requestHeaders['cache-control']);
   const noCachePragma = requestHeaders['cache-control'] === undefined && /no-cache/i.test(requestHeaders.pragma ?? '');
   if (request.has('no-cache') || noCachePragma) return 'revalidate';
-  if (immutable) return 'fresh';
   const response = parseDirectives(stored.headers['cache-control']);
   if (response.has('no-cache')) return 'revalidate';
   const age = currentAge(stored, now);
