@@ -14,26 +14,34 @@ import type {
   Worker,
 } from './api.ts';
 import type { Artifact, ArtifactStats, CollectResult, JobInput } from './artifacts.ts';
+import type { QueueView, Session } from './dashboard-views.ts';
 import { ApiRequestError } from './errors.ts';
 import type { EventFilter, EventType, SwitchyardEvent } from './events.ts';
-import { plainRequest } from './http-request.ts';
 import { LOG_CONTENT_TYPE } from './log-frames.ts';
+import type { LogIndex, LogLines, LogSearch } from './log-views.ts';
 import { parseSse } from './sse.ts';
 import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from './stats.ts';
 import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
 import { TOOLS_BASE_PATH, type ToolRecord, toolPath } from './tools.ts';
+import { fetchTransport, type Transport } from './transport.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 
 export interface ClientOptions {
   server: string;
   token?: string | undefined;
+  /** How requests travel; default fetch. The Node entry's client defaults to node:http. */
+  transport?: Transport | undefined;
+  /** Sent with every request (the dashboard's CSRF token). */
+  headers?: Record<string, string> | undefined;
 }
 
 export interface EventStreamOptions extends EventFilter {
   /** Resume after this event id; 0 replays the whole retained log. Omitted: only new events. */
   since?: number;
   signal?: AbortSignal;
+  /** Told when the stream is connected and receiving, and when it lost the connection and is retrying. */
+  onConnection?: (state: 'live' | 'reconnecting') => void;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -42,10 +50,14 @@ type Query = Record<string, string | number | boolean | undefined>;
 export class SwitchyardClient {
   readonly server: string;
   private readonly token: string | undefined;
+  private readonly transport: Transport;
+  private readonly extraHeaders: Record<string, string>;
 
   constructor(options: ClientOptions) {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
+    this.transport = options.transport ?? fetchTransport;
+    this.extraHeaders = options.headers ?? {};
   }
 
   url(path: string, query: Query = {}): string {
@@ -58,25 +70,26 @@ export class SwitchyardClient {
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return this.token ? { authorization: `Bearer ${this.token}`, ...extra } : extra;
+    const all = { ...this.extraHeaders, ...extra };
+    return this.token ? { authorization: `Bearer ${this.token}`, ...all } : all;
   }
 
   async request<T>(
     method: string,
     path: string,
-    options: { query?: Query; body?: unknown; raw?: Buffer; contentType?: string; signal?: AbortSignal } = {},
+    options: { query?: Query; body?: unknown; raw?: Uint8Array; contentType?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
     let headers = this.headers();
-    let body: Buffer | undefined;
+    let body: Uint8Array | undefined;
     if (options.raw !== undefined) {
       body = options.raw;
       headers = this.headers({ 'content-type': options.contentType ?? 'application/octet-stream' });
     } else if (options.body !== undefined) {
-      body = Buffer.from(JSON.stringify(options.body));
+      body = new TextEncoder().encode(JSON.stringify(options.body));
       headers = this.headers({ 'content-type': 'application/json' });
     }
-    const response = await plainRequest(method, this.url(path, options.query), headers, body, options.signal);
-    const text = response.body.toString('utf8');
+    const response = await this.transport(method, this.url(path, options.query), headers, body, options.signal);
+    const text = new TextDecoder().decode(response.body);
     if (response.status < 200 || response.status >= 300) throw toRequestError(response.status, text);
     return (text ? JSON.parse(text) : {}) as T;
   }
@@ -108,6 +121,43 @@ export class SwitchyardClient {
   async retriggerJob(id: number): Promise<Job> {
     return (await this.request<{ job: Job }>('POST', `/api/v1/jobs/${id}/retrigger`)).job;
   }
+  /** The same builder's recent jobs on the job's repo and branch, newest first, without the job itself. */
+  async similarJobs(id: number, query: { limit?: number } = {}): Promise<Job[]> {
+    return (await this.request<{ jobs: Job[] }>('GET', `/api/v1/jobs/${id}/similar`, { query })).jobs;
+  }
+  /** Pending jobs per pool in the order they will run, with their effective priorities. */
+  queue(): Promise<QueueView> {
+    return this.request('GET', '/api/v1/queue');
+  }
+
+  // ---- logs by line ----
+  /** A job's log: its line count, step sections and error lines. */
+  logIndex(jobId: number, query: { attempt?: number } = {}): Promise<LogIndex> {
+    return this.request('GET', `/api/v1/jobs/${jobId}/log/index`, { query });
+  }
+  /** Lines `from` to `to` (inclusive, from 1) of a job's log. */
+  logLines(jobId: number, query: { from: number; to: number; attempt?: number }): Promise<LogLines> {
+    return this.request('GET', `/api/v1/jobs/${jobId}/log/lines`, { query });
+  }
+  /** Every line of a job's log matching `q`. */
+  searchLog(
+    jobId: number,
+    query: { q: string; regex?: boolean; case?: boolean; attempt?: number },
+  ): Promise<LogSearch> {
+    return this.request('GET', `/api/v1/jobs/${jobId}/log/search`, { query });
+  }
+
+  // ---- browser sessions ----
+  session(): Promise<Session> {
+    return this.request('GET', '/api/v1/session');
+  }
+  signIn(token: string): Promise<Session> {
+    return this.request('POST', '/api/v1/session', { body: { token } });
+  }
+  signOut(): Promise<Session> {
+    return this.request('DELETE', '/api/v1/session');
+  }
+
   // ---- webhooks ----
   async createSubscription(request: CreateSubscriptionRequest): Promise<Subscription> {
     const body = await this.request<{ subscription: Subscription }>('POST', '/api/v1/subscriptions', { body: request });
@@ -190,7 +240,7 @@ export class SwitchyardClient {
     options: { attempt?: number; follow?: boolean; stream?: string; signal?: AbortSignal } = {},
   ): AsyncGenerator<Uint8Array> {
     const query: Query = { attempt: options.attempt, follow: options.follow ? 1 : undefined, stream: options.stream };
-    const init: RequestInit = { headers: this.headers() };
+    const init: RequestInit = { headers: this.headers(), credentials: 'same-origin' };
     if (options.signal) init.signal = options.signal;
     const response = await fetch(this.url(`/api/v1/jobs/${jobId}/log`, query), init);
     if (!response.ok) throw toRequestError(response.status, await response.text());
@@ -219,7 +269,10 @@ export class SwitchyardClient {
         since: lastId,
       };
       try {
-        const init: RequestInit = { headers: this.headers({ accept: 'text/event-stream' }) };
+        const init: RequestInit = {
+          headers: this.headers({ accept: 'text/event-stream' }),
+          credentials: 'same-origin',
+        };
         if (options.signal) init.signal = options.signal;
         const response = await fetch(this.url('/api/v1/events', query), init);
         if (!response.ok) throw toRequestError(response.status, await response.text());
@@ -228,6 +281,7 @@ export class SwitchyardClient {
         for await (const message of parseSse(response.body)) {
           if (message.event === 'ready') {
             lastId ??= (JSON.parse(message.data) as { cursor: number }).cursor;
+            options.onConnection?.('live');
             continue;
           }
           if (message.event === 'dropped') throw new Error(`event stream dropped: ${message.data}`);
@@ -239,6 +293,7 @@ export class SwitchyardClient {
         if (options.signal?.aborted) return;
         if (error instanceof ApiRequestError && error.status < 500) throw error;
       }
+      options.onConnection?.('reconnecting');
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs = Math.min(delayMs * 2, 5000);
     }
@@ -267,7 +322,7 @@ export class SwitchyardClient {
     attemptId: number,
     step: number,
     seq: number,
-    frames: Buffer,
+    frames: Uint8Array,
     signal?: AbortSignal,
   ): Promise<LogAppendResponse> {
     return this.request(

@@ -20,7 +20,7 @@ export function plainRequest(
   method: string,
   url: string,
   headers: Record<string, string>,
-  body: Buffer | undefined,
+  body: Uint8Array | undefined,
   signal: AbortSignal | undefined,
 ): Promise<PlainResponse> {
   return new Promise((resolve, reject) => {

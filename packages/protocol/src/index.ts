@@ -1,17 +1,9 @@
-export * from './api.ts';
-export * from './artifacts.ts';
-export * from './checkout.ts';
-export * from './client.ts';
-export * from './config.ts';
-export * from './errors.ts';
-export * from './event-match.ts';
-export * from './event-schemas.ts';
-export * from './events.ts';
+/**
+ * The Node entry: everything the browser entry has, plus what needs Node (log frames over
+ * Buffer, node:http requests, webhook signatures). Its `SwitchyardClient` sends over node:http.
+ */
+export * from './browser.ts';
+export * from './delivery-signature.ts';
+export * from './http-request.ts';
 export * from './log-frames.ts';
-export * from './routing-key.ts';
-export * from './sse.ts';
-export * from './states.ts';
-export * from './stats.ts';
-export * from './subscriptions.ts';
-export * from './tools.ts';
-export * from './version.ts';
+export { NodeSwitchyardClient as SwitchyardClient } from './node-client.ts';
