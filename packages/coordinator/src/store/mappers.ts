@@ -92,7 +92,8 @@ export function toAttempt(row: AttemptRow, steps: readonly StepRow[]): Attempt {
   };
 }
 
-export function toWorker(row: WorkerRow, currentJob: number | null): Worker {
+/** `now`: the store's clock, which says whether the worker's bench is over. */
+export function toWorker(row: WorkerRow, currentJob: number | null, now: number): Worker {
   return {
     name: row.name,
     pool: row.pool,
@@ -106,7 +107,7 @@ export function toWorker(row: WorkerRow, currentJob: number | null): Worker {
     warm: parseWarm(row.warm).map((w) => ({ ...w, at: iso(w.at) })),
     speed: row.speed,
     exceptionStreak: row.exception_streak,
-    benchedUntil: row.benched_until !== null && row.benched_until > Date.now() ? iso(row.benched_until) : null,
+    benchedUntil: row.benched_until !== null && row.benched_until > now ? iso(row.benched_until) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Job, type JobDetail, type Push, type Worker } from '@switchyard/protocol';
+import type { Job, JobDetail, Push, Worker } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import { effectivePriority } from '../scheduler/queue-order.ts';
 import { explainWaiting, type PoolWorkerState } from '../scheduler/waiting-reason.ts';
@@ -188,7 +188,8 @@ export class Queries {
       .select('attempts.job_id')
       .orderBy('workers.name')
       .execute();
-    return rows.map((row) => toWorker(row, row.job_id ?? null));
+    const now = this.clock();
+    return rows.map((row) => toWorker(row, row.job_id ?? null, now));
   }
 
   async jobCountsByState(): Promise<Array<{ state: string; pool: string; count: number }>> {

@@ -378,7 +378,7 @@ export class Store {
     }
     if (!existing || existing.online === 0) {
       const row = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
-      await ctx.emit('worker.connected', { worker: toWorker(row, null) });
+      await ctx.emit('worker.connected', { worker: toWorker(row, null, ctx.now) });
     }
   }
 
@@ -447,7 +447,7 @@ export class Store {
       .where('online', '=', 1)
       .returningAll()
       .executeTakeFirst();
-    if (row) await ctx.emit('worker.disconnected', { worker: toWorker(row, null), reason });
+    if (row) await ctx.emit('worker.disconnected', { worker: toWorker(row, null, ctx.now), reason });
   }
 
   /**

@@ -22,7 +22,7 @@ export async function recordWorkerOutcome(ctx: WriteContext, attempt: AttemptRow
       .returningAll()
       .executeTakeFirstOrThrow();
     await ctx.emit('worker.benched', {
-      worker: toWorker(benched, null),
+      worker: toWorker(benched, null, ctx.now),
       until: iso(lesson.benchedUntil),
       streak: lesson.streak,
       reason: lesson.reason,

@@ -4,25 +4,20 @@
  * for the file and dropped after it), emptied before each case, with a clock the case moves.
  * A PostgreSQL that can't be reached fails the suite: the cases are never skipped.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
 import type { Farm } from '../../config/farm-config.ts';
 import { parseConfig } from '../../config/load-config.ts';
-import { priorityLevelMs } from '../../scheduler/queue-order.ts';
 import type { DialectName } from '../dialect.ts';
 import { openDatabase } from '../open-database.ts';
 import { openFarmStore } from '../open-store.ts';
 import type { FarmStore } from '../port.ts';
 import type { Database } from '../schema.ts';
-
-/** The PostgreSQL server the suite runs on; its database must exist, the suite makes its own schema. */
-const POSTGRES_URL = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { createTestSchema } from '../test-database.ts';
 
 /** 5 January 2026, 12:00 UTC: far from the wall clock, so a verb that reads the wall clock shows. */
 export const START = Date.UTC(2026, 0, 5, 12);
@@ -205,24 +200,8 @@ class ContractDatabase implements ContractContext {
   }
 
   private async postgresSchema(): Promise<string> {
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    await onPostgres(`create schema ${schema}`);
-    this.cleanup = () => onPostgres(`drop schema ${schema} cascade`);
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('schema', schema);
-    return url.toString();
+    const schema = await createTestSchema();
+    this.cleanup = () => schema.drop();
+    return schema.url;
   }
 }
-
-async function onPostgres(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-/** The queue rank one priority level is worth under the default farm's aging. */
-export const PRIORITY_LEVEL_MS = priorityLevelMs(DEFAULT_FARM.scheduling.agingMs);
