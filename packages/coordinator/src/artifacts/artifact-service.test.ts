@@ -3,18 +3,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { schedulingPolicy } from '../scheduler/live-policy.ts';
-import { openSqlite } from '../store/open-database.ts';
-import type { Database } from '../store/schema.ts';
-import { Store } from '../store/store.ts';
+import { openFarmStore } from '../store/open-store.ts';
+import type { FarmStore } from '../store/port.ts';
 import { ArtifactMetrics } from './artifact-metrics.ts';
-import { ArtifactRecords } from './artifact-records.ts';
 import { ArtifactService } from './artifact-service.ts';
 import { BlobStore } from './blob-store.ts';
 import { DigestLocks } from './digest-locks.ts';
@@ -45,8 +42,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 describe('ArtifactService', () => {
   let dir: string;
-  let db: Kysely<Database>;
-  let store: Store;
+  let store: FarmStore;
   let farm: Farm;
   let now: number;
   let service: ArtifactService;
@@ -54,16 +50,18 @@ describe('ArtifactService', () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-artifacts-'));
-    db = await openSqlite(join(dir, 'switchyard.db'));
     farm = parseConfig('farm.yml', CONFIG);
     now = Date.parse('2026-11-26T12:00:00Z');
-    store = new Store(db, () => {}, () => farm.scheduling.agingMs);
+    store = await openFarmStore(join(dir, 'switchyard.db'), {
+      agingMs: () => farm.scheduling.agingMs,
+      logger: pino({ level: 'silent' }),
+      clock: () => now,
+    });
     blobs = new BlobStore(join(dir, 'blobs'));
     await blobs.init();
-    const records = new ArtifactRecords(db, store, () => now);
-    const metrics = new ArtifactMetrics(new Registry(), () => records.stats());
+    const metrics = new ArtifactMetrics(new Registry(), () => store.artifacts.stats());
     service = new ArtifactService(
-      records,
+      store.artifacts,
       blobs,
       new DigestLocks(),
       () => farm,
@@ -74,14 +72,14 @@ describe('ArtifactService', () => {
   });
 
   afterEach(async () => {
-    await db.destroy();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** Claims the next job as a worker would; returns its id and attempt. */
   const claimNext = async () => {
-    await store.checkIn('w1', { pool: 'linux' });
-    const assigned = await store.assignWork('linux', [{ name: 'w1', idleSince: 0 }], schedulingPolicy(farm), {
+    await store.workers.checkIn('w1', { pool: 'linux' });
+    const assigned = await store.jobs.assignWork('linux', [{ name: 'w1', idleSince: 0 }], schedulingPolicy(farm), {
       leaseMs: 30_000,
       heartbeatSeconds: 10,
     });
@@ -92,12 +90,12 @@ describe('ArtifactService', () => {
 
   /** A push, and its build job claimed: running, so that it takes uploads. */
   const runningBuild = async () => {
-    await store.createPush(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
+    await store.pushes.create(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
     return claimNext();
   };
 
   const finish = (attemptId: number) =>
-    store.attemptFinished(attemptId, { result: 'success', finishedAt: new Date(now).toISOString() });
+    store.jobs.attemptFinished(attemptId, { result: 'success', finishedAt: new Date(now).toISOString() });
 
   const upload = async (jobId: number, name: string, content: string, headers: Record<string, string> = {}) =>
     service.receive(await service.admit(jobId, name, headers), body(content));
@@ -175,7 +173,7 @@ describe('ArtifactService', () => {
   });
 
   it("resolves a job's fetch entries to the artifacts of the job it waited for, also through another", async () => {
-    const push = await store.createPush(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
+    const push = await store.pushes.create(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
     const [buildId, testId, talosId] = push.jobs.map((j) => j.id) as [number, number, number];
     const build = await claimNext();
     expect(build.jobId).toBe(buildId);

@@ -7,12 +7,12 @@ import {
   type JobSpec,
 } from '@switchyard/protocol';
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
-import { iso, type JobRow, toJob } from '../store/mappers.ts';
-import type { ArtifactsTable, BlobsTable, Database } from '../store/schema.ts';
-import { conflict, invalidInput, leaseLost, notFound } from '../store/errors.ts';
-import type { ArtifactStore, NewArtifact, UploadTarget } from '../store/port.ts';
-import type { Store } from '../store/store.ts';
-import { jobDims } from '../store/transitions.ts';
+import { conflict, invalidInput, leaseLost, notFound } from './errors.ts';
+import { iso, type JobRow, toJob } from './mappers.ts';
+import type { ArtifactStore, NewArtifact, UploadTarget } from './port.ts';
+import type { ArtifactsTable, BlobsTable, Database } from './schema.ts';
+import type { Store } from './store.ts';
+import { jobDims } from './transitions.ts';
 
 export type ArtifactRow = Selectable<ArtifactsTable>;
 export type BlobRow = Selectable<BlobsTable>;
@@ -61,10 +61,9 @@ export class ArtifactRecords implements ArtifactStore {
       .where('state', '=', 'running')
       .executeTakeFirst();
     if (!running) {
-      throw conflict(
-        `job ${jobId} is ${job.state}, not running; artifacts are uploaded by its running attempt`,
-        { state: job.state },
-      );
+      throw conflict(`job ${jobId} is ${job.state}, not running; artifacts are uploaded by its running attempt`, {
+        state: job.state,
+      });
     }
     return { job, attemptNumber: running.number, name };
   }

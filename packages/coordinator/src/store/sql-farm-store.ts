@@ -1,14 +1,14 @@
 import type { Kysely } from 'kysely';
-import { ArtifactRecords } from '../artifacts/artifact-records.ts';
-import { SubscriptionRecords } from '../events/subscription-store.ts';
-import { StatsQueries } from '../stats/stats-queries.ts';
-import { ToolRecords } from '../tools/tool-records.ts';
+import { ArtifactRecords } from './artifact-records.ts';
 import type { DialectName } from './dialect.ts';
 import { EventRecords } from './event-records.ts';
 import type { FarmStore, JobStore, LogStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import type { Database } from './schema.ts';
+import { StatsQueries } from './stats-queries.ts';
 import { Store } from './store.ts';
+import { SubscriptionRecords } from './subscription-records.ts';
+import { ToolRecords } from './tool-records.ts';
 
 export interface SqlFarmStoreOptions {
   db: Kysely<Database>;

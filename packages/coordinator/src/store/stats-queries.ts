@@ -1,22 +1,22 @@
-import {
-  type BuilderStats,
-  type LastGreen,
-  type PushTimes,
-  type StatsQuery,
-  type WaitTimes,
-  type WorkerUtilisation,
+import type {
+  BuilderStats,
+  LastGreen,
+  PushTimes,
+  StatsQuery,
+  WaitTimes,
+  WorkerUtilisation,
 } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
-import { notFound } from '../store/errors.ts';
-import { iso } from '../store/mappers.ts';
-import type { StatsStore } from '../store/port.ts';
-import type { Database } from '../store/schema.ts';
-import { builderStats } from './builder-stats.ts';
-import type { Window } from './distribution.ts';
-import { currentJobs, isGreen } from './push-outcome.ts';
-import { type PushHistory, pushTimes } from './push-times.ts';
-import { waitTimes } from './wait-times.ts';
-import { workerUtilisation } from './worker-utilisation.ts';
+import { builderStats } from '../stats/builder-stats.ts';
+import type { Window } from '../stats/distribution.ts';
+import { currentJobs, isGreen } from '../stats/push-outcome.ts';
+import { type PushHistory, pushTimes } from '../stats/push-times.ts';
+import { waitTimes } from '../stats/wait-times.ts';
+import { workerUtilisation } from '../stats/worker-utilisation.ts';
+import { notFound } from './errors.ts';
+import { iso } from './mappers.ts';
+import type { StatsStore } from './port.ts';
+import type { Database } from './schema.ts';
 
 const DAY = 86_400_000;
 const PAGE = 100;

@@ -1,11 +1,11 @@
 import type { CreateSubscriptionRequest, Delivery, EventFilterConfig, Subscription } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import type { ConfiguredWebhook } from '../config/events-config.ts';
-import { conflict, notFound } from '../store/errors.ts';
-import { iso } from '../store/mappers.ts';
-import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
-import type { Database } from '../store/schema.ts';
-import type { Store } from '../store/store.ts';
+import { conflict, notFound } from './errors.ts';
+import { iso } from './mappers.ts';
+import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from './port.ts';
+import type { Database } from './schema.ts';
+import type { Store } from './store.ts';
 
 type SubscriptionRow = SubscriptionRecord;
 type DeliveryRow = DeliveryRecord;

@@ -1,11 +1,11 @@
 import { isToolVisibility, type ToolRecord, type ToolVisibility } from '@switchyard/protocol';
 import type { Kysely, Selectable } from 'kysely';
-import { conflict, notFound } from '../store/errors.ts';
-import { iso } from '../store/mappers.ts';
-import type { NewTool, ToolStore } from '../store/port.ts';
-import type { Database, ToolsTable } from '../store/schema.ts';
-import type { Store } from '../store/store.ts';
-import type { WriteContext } from '../store/write-context.ts';
+import { conflict, notFound } from './errors.ts';
+import { iso } from './mappers.ts';
+import type { NewTool, ToolStore } from './port.ts';
+import type { Database, ToolsTable } from './schema.ts';
+import type { Store } from './store.ts';
+import type { WriteContext } from './write-context.ts';
 
 type ToolRow = Selectable<ToolsTable>;
 
