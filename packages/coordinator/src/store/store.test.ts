@@ -22,7 +22,11 @@ describe('Store claims', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
     db = await openSqlite(join(dir, 'switchyard.db'));
-    store = new Store(db, () => {}, () => farm.scheduling.agingMs);
+    store = new Store(
+      db,
+      () => {},
+      () => farm.scheduling.agingMs,
+    );
     farm = parseConfig(
       'farm.yml',
       `repos: [{ name: demo, url: /x }]
