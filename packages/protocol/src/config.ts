@@ -261,6 +261,19 @@ export const EventsSettings = Type.Object(
   { additionalProperties: false },
 );
 
+/** Where the farm's state lives; without this section, an SQLite file in the data directory. */
+export const DatabaseSettings = Type.Object(
+  {
+    url: Type.Optional(
+      Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/database' }),
+    ),
+    url_env: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the URL' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const FarmConfig = Type.Object(
   {
     repos: Type.Array(RepoConfig, { minItems: 1 }),
@@ -270,6 +283,7 @@ export const FarmConfig = Type.Object(
     branches: Type.Optional(Type.Array(BranchPriority)),
     scheduling: Type.Optional(SchedulingSettings),
     events: Type.Optional(EventsSettings),
+    database: Type.Optional(DatabaseSettings),
   },
   { additionalProperties: false },
 );
@@ -286,3 +300,4 @@ export type BranchPriority = Type.Static<typeof BranchPriority>;
 export type EventFilterConfig = Type.Static<typeof EventFilterConfig>;
 export type WebhookConfig = Type.Static<typeof WebhookConfig>;
 export type EventsSettings = Type.Static<typeof EventsSettings>;
+export type DatabaseSettings = Type.Static<typeof DatabaseSettings>;

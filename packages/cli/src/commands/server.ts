@@ -7,6 +7,7 @@ import { listenForShutdown, whenAborted } from '../shutdown.ts';
 interface ServerOptions {
   config: string;
   data: string;
+  database?: string;
   port: number;
   host: string;
 }
@@ -18,6 +19,10 @@ export function addServerCommand(program: Command): void {
     .description('Run the coordinator: the API, the scheduler and the live event stream')
     .option('--config <file>', 'farm configuration (repos, builders, auth)', 'switchyard.yml')
     .option('--data <dir>', 'where the database, the logs and the artifacts are kept', '.switchyard/data')
+    .option(
+      '--database <url>',
+      "a postgres:// URL for the farm's state instead of the SQLite file in --data (default: the config's database:)",
+    )
     .option('--port <port>', 'port to listen on (0: any free port)', wholeNumber(0, 65535), DEFAULT_PORT)
     .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .addHelpText(
@@ -25,8 +30,9 @@ export function addServerCommand(program: Command): void {
       `
 SIGHUP reloads the configuration; SIGINT or SIGTERM stops the server. Logs are JSON lines on stdout.
 
-Example:
-  $ switchyard server --config switchyard.yml --data /var/lib/switchyard --host 0.0.0.0`,
+Examples:
+  $ switchyard server --config switchyard.yml --data /var/lib/switchyard --host 0.0.0.0
+  $ switchyard server --database postgres://switchyard@db.example.org/farm --data /var/lib/switchyard`,
     )
     .action(async (options: ServerOptions) => {
       const shutdown = listenForShutdown();
@@ -34,6 +40,7 @@ Example:
       const coordinator = await launchCoordinator({
         configPath: resolve(options.config),
         dataDir: resolve(options.data),
+        database: options.database,
         port: options.port,
         host: options.host,
       });

@@ -3,6 +3,7 @@ import type { BuilderConfig, FarmConfig, RepoConfig, Scope } from '@switchyard/p
 import picomatch from 'picomatch';
 import type { SpeedPreference } from '../scheduler/model.ts';
 import { afterNames } from './builder-dependencies.ts';
+import { compileDatabase } from './database-config.ts';
 import { compileEvents, type EventsConfig } from './events-config.ts';
 
 export const DEFAULT_SETTINGS = {
@@ -70,6 +71,8 @@ export interface Farm {
   /** Webhooks and the broker exchange. */
   events: EventsConfig;
   scheduling: SchedulingSettings;
+  /** The PostgreSQL URL of `database:`; null: the SQLite file in the data directory. Read once, at start. */
+  database: string | null;
   /** The `branches:` priority of a branch: the first matching entry's, else the default. */
   branchPriority(branch: string): number;
 }
@@ -129,6 +132,7 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     tokens,
     publicRead: raw.auth?.public_read ?? true,
     events: compileEvents(raw.events, env),
+    database: compileDatabase(raw.database, env),
     scheduling: {
       agingMs:
         raw.scheduling?.aging_minutes !== undefined

@@ -4,6 +4,7 @@ import { artifactProblems } from './artifact-rules.ts';
 import { afterNames, findCycle } from './builder-dependencies.ts';
 import { checkoutProblems } from './checkout-rules.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
+import { databaseProblems } from './database-config.ts';
 import { eventsProblems } from './events-config.ts';
 import { compileFarm, type Farm } from './farm-config.ts';
 import { schemaProblems } from './schema-problems.ts';
@@ -81,6 +82,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
   problems.push(...artifactProblems(config));
   problems.push(...checkoutProblems(config));
   problems.push(...eventsProblems(config, env));
+  problems.push(...databaseProblems(config, env));
   config.builders.forEach((builder, i) => {
     if (builder.coalesce_limit !== undefined && builder.coalesce !== 'latest') {
       problems.push({

@@ -1,14 +1,16 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { type ColumnTypes, columnTypes, type DialectName } from './dialect.ts';
 
 /**
- * Append-only: a released migration is never edited; changes go in a new one.
+ * Append-only: a released migration is never edited; changes go in a new one. Column types come
+ * from the dialect (see ColumnTypes), which on SQLite yields exactly the released schema.
  */
-const migrations: Record<string, Migration> = {
+const migrations = (types: ColumnTypes): Record<string, Migration> => ({
   '0001-initial': {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('pushes')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', types.integer, types.generatedId)
         .addColumn('repo', 'text', (c) => c.notNull())
         .addColumn('repo_url', 'text', (c) => c.notNull())
         .addColumn('branch', 'text', (c) => c.notNull())
@@ -22,8 +24,8 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('jobs')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('push_id', 'integer', (c) => c.notNull().references('pushes.id'))
+        .addColumn('id', types.integer, types.generatedId)
+        .addColumn('push_id', types.integer, (c) => c.notNull().references('pushes.id'))
         .addColumn('builder', 'text', (c) => c.notNull())
         .addColumn('repo', 'text', (c) => c.notNull())
         .addColumn('branch', 'text', (c) => c.notNull())
@@ -35,10 +37,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('spec', 'text', (c) => c.notNull())
         .addColumn('required_tags', 'text', (c) => c.notNull())
         .addColumn('depends_on', 'text', (c) => c.notNull())
-        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('attempt_count', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('max_attempts', 'integer', (c) => c.notNull())
-        .addColumn('retriggered_from', 'integer')
+        .addColumn('priority', types.integer, (c) => c.notNull().defaultTo(0))
+        .addColumn('attempt_count', types.integer, (c) => c.notNull().defaultTo(0))
+        .addColumn('max_attempts', types.integer, (c) => c.notNull())
+        .addColumn('retriggered_from', types.integer)
         .addColumn('worker', 'text')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('pending_at', 'bigint')
@@ -57,9 +59,9 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('attempts')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
-        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('id', types.integer, types.generatedId)
+        .addColumn('job_id', types.integer, (c) => c.notNull().references('jobs.id'))
+        .addColumn('number', types.integer, (c) => c.notNull())
         .addColumn('worker', 'text', (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('reason', 'text')
@@ -79,17 +81,17 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('steps')
-        .addColumn('attempt_id', 'integer', (c) => c.notNull().references('attempts.id'))
-        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('attempt_id', types.integer, (c) => c.notNull().references('attempts.id'))
+        .addColumn('idx', types.integer, (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('exit_code', 'integer')
+        .addColumn('exit_code', types.integer)
         .addColumn('signal', 'text')
         .addColumn('started_at', 'bigint', (c) => c.notNull())
         .addColumn('finished_at', 'bigint')
         .addColumn('log_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('log_seq', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('log_compressed', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('log_seq', types.integer, (c) => c.notNull().defaultTo(0))
+        .addColumn('log_compressed', types.integer, (c) => c.notNull().defaultTo(0))
         .addPrimaryKeyConstraint('steps_pk', ['attempt_id', 'idx'])
         .execute();
 
@@ -99,22 +101,22 @@ const migrations: Record<string, Migration> = {
         .addColumn('pool', 'text', (c) => c.notNull())
         .addColumn('tags', 'text', (c) => c.notNull())
         .addColumn('version', 'text')
-        .addColumn('online', 'integer', (c) => c.notNull())
-        .addColumn('current_attempt', 'integer')
+        .addColumn('online', types.integer, (c) => c.notNull())
+        .addColumn('current_attempt', types.integer)
         .addColumn('first_seen', 'bigint', (c) => c.notNull())
         .addColumn('last_seen', 'bigint', (c) => c.notNull())
         .execute();
 
       await db.schema
         .createTable('events')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', types.integer, types.generatedId)
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('repo', 'text')
         .addColumn('branch', 'text')
         .addColumn('builder', 'text')
-        .addColumn('job_id', 'integer')
-        .addColumn('push_id', 'integer')
+        .addColumn('job_id', types.integer)
+        .addColumn('push_id', types.integer)
         .addColumn('data', 'text', (c) => c.notNull())
         .execute();
     },
@@ -136,9 +138,9 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('artifacts')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('job_id', 'integer', (c) => c.notNull().references('jobs.id'))
-        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('id', types.integer, types.generatedId)
+        .addColumn('job_id', types.integer, (c) => c.notNull().references('jobs.id'))
+        .addColumn('attempt', types.integer, (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('sha256', 'text', (c) => c.notNull().references('blobs.sha256'))
         .addColumn('size', 'bigint', (c) => c.notNull())
@@ -154,12 +156,12 @@ const migrations: Record<string, Migration> = {
   },
   '0004-scheduling': {
     async up(db: Kysely<unknown>) {
-      const jobColumns: [string, 'real' | 'text' | 'integer', boolean][] = [
-        ['queue_rank', 'real', true],
+      const jobColumns: [string, ColumnTypes['real'] | 'text' | ColumnTypes['integer'], boolean][] = [
+        ['queue_rank', types.real, true],
         ['prefer', 'text', true],
-        ['coalesce_limit', 'integer', false],
-        ['coalesced_into', 'integer', false],
-        ['exact', 'integer', true],
+        ['coalesce_limit', types.integer, false],
+        ['coalesced_into', types.integer, false],
+        ['exact', types.integer, true],
         ['claim_reason', 'text', false],
       ];
       for (const [name, type, required] of jobColumns) {
@@ -197,10 +199,10 @@ const migrations: Record<string, Migration> = {
         .alterTable('workers')
         .addColumn('warm', 'text', (c) => c.notNull().defaultTo('[]'))
         .execute();
-      await db.schema.alterTable('workers').addColumn('speed', 'real').execute();
+      await db.schema.alterTable('workers').addColumn('speed', types.real).execute();
       await db.schema
         .alterTable('workers')
-        .addColumn('exception_streak', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('exception_streak', types.integer, (c) => c.notNull().defaultTo(0))
         .execute();
       await db.schema.alterTable('workers').addColumn('benched_until', 'bigint').execute();
     },
@@ -209,26 +211,28 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('subscriptions')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', types.integer, types.generatedId)
         .addColumn('name', 'text', (c) => c.unique())
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('url', 'text', (c) => c.notNull())
         .addColumn('secret', 'text', (c) => c.notNull())
         .addColumn('filter', 'text', (c) => c.notNull())
-        .addColumn('cursor', 'integer', (c) => c.notNull())
+        .addColumn('cursor', types.integer, (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('deliveries')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('subscription_id', 'integer', (c) => c.notNull().references('subscriptions.id').onDelete('cascade'))
-        .addColumn('event_id', 'integer', (c) => c.notNull())
+        .addColumn('id', types.integer, types.generatedId)
+        .addColumn('subscription_id', types.integer, (c) =>
+          c.notNull().references('subscriptions.id').onDelete('cascade'),
+        )
+        .addColumn('event_id', types.integer, (c) => c.notNull())
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('next_attempt_at', 'bigint')
         .addColumn('first_attempt_at', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('finished_at', 'bigint')
-        .addColumn('redelivery_of', 'integer')
+        .addColumn('redelivery_of', types.integer)
         .execute();
       // The dispatcher's query: the oldest pending delivery of a subscription.
       await db.schema
@@ -244,18 +248,18 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('delivery_attempts')
-        .addColumn('delivery_id', 'integer', (c) => c.notNull().references('deliveries.id').onDelete('cascade'))
-        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('delivery_id', types.integer, (c) => c.notNull().references('deliveries.id').onDelete('cascade'))
+        .addColumn('number', types.integer, (c) => c.notNull())
         .addColumn('attempted_at', 'bigint', (c) => c.notNull())
-        .addColumn('status', 'integer')
+        .addColumn('status', types.integer)
         .addColumn('error', 'text')
-        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', types.integer, (c) => c.notNull())
         .addPrimaryKeyConstraint('delivery_attempts_pk', ['delivery_id', 'number'])
         .execute();
       await db.schema
         .createTable('outbox_cursors')
         .addColumn('name', 'text', (c) => c.primaryKey())
-        .addColumn('last_event_id', 'integer', (c) => c.notNull())
+        .addColumn('last_event_id', types.integer, (c) => c.notNull())
         .execute();
     },
   },
@@ -289,10 +293,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('attempts').addColumn('timings', 'text').execute();
     },
   },
-};
+});
 
-export const migrationProvider: MigrationProvider = {
-  async getMigrations() {
-    return migrations;
-  },
-};
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      return migrations(columnTypes(dialect));
+    },
+  };
+}

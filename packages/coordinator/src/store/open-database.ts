@@ -1,10 +1,45 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DialectName } from './dialect.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
+
+export interface OpenedDatabase {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Where it is, for messages: the file, or the URL without its password. */
+  location: string;
+}
+
+export interface PostgresOptions {
+  /** Connections in the pool (default 10): each replica needs max + 2 of the server's max_connections. */
+  poolSize?: number;
+  /** Shown in pg_stat_activity, so an operator can tell the farm's sessions apart. */
+  applicationName?: string;
+  /** An idle pooled connection broke (the server restarted, the network dropped it). */
+  onIdleError?: (error: Error) => void;
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//;
+
+export function isPostgresUrl(target: string): boolean {
+  return POSTGRES_URL.test(target);
+}
+
+/**
+ * Opens the farm's database and brings its schema up to date: an SQLite file, or a
+ * `postgres://` URL. A `schema` query parameter in the URL puts the farm's tables in that
+ * PostgreSQL schema (tests use one per run).
+ */
+export async function openDatabase(target: string, options: PostgresOptions = {}): Promise<OpenedDatabase> {
+  if (isPostgresUrl(target)) return openPostgres(target, options);
+  return { db: await openSqlite(target), dialect: 'sqlite', location: target };
+}
 
 /**
  * Opens the embedded SQLite store and brings its schema up to date. WAL with synchronous=NORMAL:
@@ -19,14 +54,110 @@ export async function openSqlite(file: string): Promise<Kysely<Database>> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Kysely's migrator takes no lock on SQLite: two coordinators starting on one file would both
+  // create the tables. Holding the write lock while migrating makes the second wait, then find
+  // the schema current.
+  await beginImmediate(sqlite);
+  try {
+    await migrate(db, 'sqlite', file, undefined);
+    sqlite.exec('commit');
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('rollback');
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
+const MIGRATION_WAIT_MS = 600_000;
+
+/**
+ * Takes SQLite's write lock, waiting without blocking the event loop: migrating a large farm may
+ * take longer than the busy timeout, and the holder may be in this very process.
+ */
+async function beginImmediate(sqlite: SqliteDatabase.Database): Promise<void> {
+  const deadline = Date.now() + MIGRATION_WAIT_MS;
+  sqlite.pragma('busy_timeout = 0');
+  try {
+    for (;;) {
+      try {
+        sqlite.exec('begin immediate');
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await setTimeout(50);
+      }
+    }
+  } finally {
+    sqlite.pragma('busy_timeout = 5000');
+  }
+}
+
+async function openPostgres(url: string, options: PostgresOptions): Promise<OpenedDatabase> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  const location = redactPassword(parsed);
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    // A coordinator stopped mid-transaction must not hold the event lock (and row locks) for good.
+    idle_in_transaction_session_timeout: 60_000,
+    application_name: options.applicationName ?? 'switchyard-coordinator',
+    options: schema === null ? undefined : `-c search_path=${quoteIdentifier(schema)}`,
+    types: { getTypeParser: numbersAsNumbers },
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    // Named, because the migrator looks for its own tables in every schema of the database.
+    const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(db);
+    await migrate(db, 'postgres', location, rows[0]?.name);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, dialect: 'postgres', location };
+}
+
+/** On PostgreSQL Kysely's migrator runs in one transaction under an advisory lock. */
+async function migrate(
+  db: Kysely<Database>,
+  dialect: DialectName,
+  location: string,
+  schema: string | undefined,
+): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema: schema });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    await db.destroy();
-    throw new Error(`cannot migrate the database ${file}: ${failed?.migrationName ?? ''} ${String(error)}`, {
+    throw new Error(`cannot migrate the database ${location}: ${failed?.migrationName ?? ''} ${String(error)}`, {
       cause: error,
     });
   }
-  return db;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Ids, epoch milliseconds and counts are bigint on PostgreSQL, which pg returns as strings to be
+ * safe past 2^53; the farm's values stay far below that, and SQLite gives numbers. Sums of
+ * bigints are numeric. Set per pool, not globally, so other pg users in the process are untouched.
+ */
+function numbersAsNumbers(oid: number, format?: 'text' | 'binary') {
+  if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value);
+  return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function redactPassword(url: URL): string {
+  if (url.password === '') return url.toString();
+  const shown = new URL(url);
+  shown.password = '***';
+  return shown.toString();
 }
