@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import { afterAll, beforeEach, describe } from 'vitest';
 import type { Farm } from '../../config/farm-config.ts';
 import { parseConfig } from '../../config/load-config.ts';
 import type { DialectName } from '../dialect.ts';
@@ -118,7 +118,8 @@ export interface ContractContext {
 export function describeStoreContract(title: string, body: (t: ContractContext) => void): void {
   describe.each(['sqlite', 'postgres'] as const)(`${title} (%s)`, (dialect) => {
     const database = new ContractDatabase(dialect);
-    beforeAll(() => database.open());
+    // Opened by the first case rather than in beforeAll: vitest skips the cases of a failed
+    // beforeAll, and a database that can't be reached must fail them.
     beforeEach(() => database.reset());
     afterAll(() => database.close());
     body(database);
@@ -127,10 +128,20 @@ export function describeStoreContract(title: string, body: (t: ContractContext) 
 
 const DEFAULT_FARM = farmFrom(FARM_YAML);
 
+interface OpenedContractDatabase {
+  store: FarmStore;
+  /** A connection of its own, which empties the tables between cases under the store's feet. */
+  admin: Kysely<Database>;
+  target: string;
+  /** PostgreSQL's tables with identity columns, whose counters start again for each case. */
+  identities: string[];
+}
+
 class ContractDatabase implements ContractContext {
   readonly clock = new TestClock();
   farm = DEFAULT_FARM;
-  private opened: { store: FarmStore; admin: Kysely<Database>; target: string; identities: string[] } | null = null;
+  private opened: OpenedContractDatabase | null = null;
+  private opening: Promise<OpenedContractDatabase> | null = null;
   private readonly others: FarmStore[] = [];
   private cleanup: () => Promise<void> = async () => {};
 
@@ -141,10 +152,9 @@ class ContractDatabase implements ContractContext {
     return this.opened.store;
   }
 
-  async open(): Promise<void> {
+  private async open(): Promise<OpenedContractDatabase> {
     const target = this.dialect === 'sqlite' ? this.sqliteFile() : await this.postgresSchema();
     const store = await this.openStore(target);
-    // A second connection of its own empties the tables between cases, under the store's feet.
     const { db: admin } = await openDatabase(target);
     const identities =
       this.dialect === 'postgres'
@@ -153,7 +163,7 @@ class ContractDatabase implements ContractContext {
               where table_schema = current_schema() and is_identity = 'YES'`.execute(admin)
           ).rows.map((row) => row.table_name)
         : [];
-    this.opened = { store, admin, target, identities };
+    return { store, admin, target, identities };
   }
 
   async openAnother(): Promise<FarmStore> {
@@ -166,7 +176,8 @@ class ContractDatabase implements ContractContext {
   async reset(): Promise<void> {
     this.clock.reset();
     this.farm = DEFAULT_FARM;
-    if (!this.opened) throw new Error(`the ${this.dialect} contract database did not open`);
+    this.opening ??= this.open();
+    this.opened = await this.opening;
     const { admin, identities } = this.opened;
     await admin.transaction().execute(async (trx) => {
       for (const table of TABLES_CHILDREN_FIRST) await sql`delete from ${sql.table(table)}`.execute(trx);

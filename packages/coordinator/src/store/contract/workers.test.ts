@@ -18,7 +18,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 describeStoreContract('workers', (t) => {
   it('records a new worker with its tags, version and warm caches, and announces it once', async () => {
-    const warm = [{ repo: '/srv/app.git', builder: 'build', at: t.clock.iso(-MINUTE) }];
+    const warm = [{ repo: '/srv/app.git', branch: 'main', builder: 'build', at: t.clock.iso(-MINUTE) }];
     const request = { pool: 'linux', tags: { os: 'debian' }, version: '1.2.3', instance: 'p1', warm };
     expect(await t.store.workers.checkIn('w1', request)).toEqual({ benchedUntil: null });
     t.clock.advance(SECOND);
