@@ -274,6 +274,20 @@ export const DatabaseSettings = Type.Object(
   { additionalProperties: false },
 );
 
+/** How the dashboard reads logs. */
+export const LogsSettings = Type.Object(
+  {
+    error_patterns: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          'regular expressions (JavaScript, case-sensitive) marking error lines, tried without ANSI escapes; replaces the built-in list',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const FarmConfig = Type.Object(
   {
     repos: Type.Array(RepoConfig, { minItems: 1 }),
@@ -284,6 +298,7 @@ export const FarmConfig = Type.Object(
     scheduling: Type.Optional(SchedulingSettings),
     events: Type.Optional(EventsSettings),
     database: Type.Optional(DatabaseSettings),
+    logs: Type.Optional(LogsSettings),
   },
   { additionalProperties: false },
 );
@@ -301,3 +316,4 @@ export type EventFilterConfig = Type.Static<typeof EventFilterConfig>;
 export type WebhookConfig = Type.Static<typeof WebhookConfig>;
 export type EventsSettings = Type.Static<typeof EventsSettings>;
 export type DatabaseSettings = Type.Static<typeof DatabaseSettings>;
+export type LogsSettings = Type.Static<typeof LogsSettings>;

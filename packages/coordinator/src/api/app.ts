@@ -1,23 +1,26 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { type FastifyError, LogController } from 'fastify';
 import { StoreError } from '../store/errors.ts';
 import type { App } from './app-types.ts';
 import { authorize } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { registerDashboard } from './dashboard.ts';
 import { artifactUploadCheck, createServerAnsweringExpect } from './expect-continue.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerEventSocketRoutes } from './routes/event-socket.ts';
 import { registerEventRoutes } from './routes/events.ts';
+import { registerFarmViewRoutes } from './routes/farm-views.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
+import { registerLogLineRoutes } from './routes/log-lines.ts';
 import { registerLogRoutes } from './routes/logs.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
 import { registerPushRoutes } from './routes/pushes.ts';
 import { registerSchemaRoutes } from './routes/schemas.ts';
+import { registerSessionRoutes } from './routes/session.ts';
 import { registerStatsRoutes } from './routes/stats.ts';
 import { registerSubscriptionRoutes } from './routes/subscriptions.ts';
 import { registerToolRoutes } from './routes/tools.ts';
@@ -68,6 +71,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     },
   });
   app.addSchema(ErrorResponse);
+  // Parses the dashboard's session cookie before the auth hook reads it.
+  await app.register(cookie);
   // Clients send nothing but the upgrade; a small frame limit keeps them from sending more.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   // @fastify/websocket hides its routes from the OpenAPI document; the event socket is part of the API.
@@ -85,7 +90,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === undefined) return;
-    await authorize(ctx.farm(), request);
+    await authorize(ctx.farm(), request, ctx.sessions);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -124,7 +129,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
       .send({ error: { code: 'internal', message: 'internal error; see the coordinator log', details: {} } });
   });
 
-  app.setNotFoundHandler((request, reply) => {
+  await registerDashboard(app, ctx.dashboardDir, (request, reply) => {
     reply.code(404).send({
       error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: {} },
     });
@@ -142,5 +147,8 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerSchemaRoutes(app);
   registerSubscriptionRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
+  registerLogLineRoutes(app, ctx);
+  registerFarmViewRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,8 @@
 import { ApiError, type Scope } from '@switchyard/protocol';
 import type { FastifyRequest } from 'fastify';
 import { type Farm, sha256Hex } from '../config/farm-config.ts';
+import { refuseCrossSite, sessionOf } from './session-auth.ts';
+import type { Sessions } from './sessions.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,11 +19,15 @@ declare module 'fastify' {
   }
 }
 
-/** Checks the request's bearer token against the scope its route needs. */
-export async function authorize(farm: Farm, request: FastifyRequest): Promise<void> {
+/** Checks the request's bearer token, or its browser session, against the scope its route needs. */
+export async function authorize(farm: Farm, request: FastifyRequest, sessions: Sessions): Promise<void> {
+  refuseCrossSite(request);
+  const session = sessionOf(request, sessions);
   const { scope, scopeFor } = request.routeOptions.config;
   const needed = scopeFor ? await scopeFor(request) : (scope ?? 'read');
-  if (needed !== null) checkBearer(farm, needed, request.headers.authorization);
+  if (needed === null) return;
+  if (session) checkGrant(farm, needed, session.tokenHash);
+  else checkBearer(farm, needed, request.headers.authorization);
 }
 
 /** The same check on a bare Authorization header, for requests answered before routing (Expect: 100-continue). */
@@ -38,7 +44,17 @@ export function checkBearer(farm: Farm, needed: Scope | Scope[], header: string 
       `this endpoint needs a token with the ${wanted} scope (Authorization: Bearer …)`,
     );
   }
-  const grant = tokens.get(sha256Hex(match[1] as string));
+  checkGrant(farm, needed, sha256Hex(match[1] as string));
+}
+
+/** Checks that a token (by its sha256) has one of the scopes needed in the config in force. */
+export function checkGrant(farm: Farm, needed: Scope | Scope[], tokenHash: string): void {
+  const tokens = farm.tokens;
+  if (tokens === null) return;
+  const scopes = Array.isArray(needed) ? needed : [needed];
+  if (scopes.includes('read') && farm.publicRead) return;
+  const wanted = scopes.map((s) => `"${s}"`).join(' or ');
+  const grant = tokens.get(tokenHash);
   if (!grant) throw new ApiError('unauthenticated', 'unknown token');
   if (!grant.scopes.has('admin') && !scopes.some((s) => grant.scopes.has(s))) {
     throw new ApiError('forbidden', `token "${grant.name}" lacks the ${wanted} scope`, {

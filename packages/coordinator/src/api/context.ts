@@ -6,10 +6,12 @@ import type { Farm } from '../config/farm-config.ts';
 import type { Activity } from '../events/activity.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { LogService } from '../logs/log-service.ts';
+import type { LogTexts } from '../logs/log-texts.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FarmStore } from '../store/port.ts';
 import type { ToolMetrics } from '../tools/tool-metrics.ts';
 import type { ToolService } from '../tools/tool-service.ts';
+import type { Sessions } from './sessions.ts';
 
 /** What route handlers work with; built once by the composition root. */
 export interface ApiContext {
@@ -20,6 +22,12 @@ export interface ApiContext {
   /** Wake-ups from the change feed: a job changed, an attempt was cancelled. */
   activity: Activity;
   logs: LogService;
+  /** Logs as numbered lines, for the dashboard's viewer. */
+  logTexts: LogTexts;
+  /** Signed-in browsers. */
+  sessions: Sessions;
+  /** The built dashboard served at `/`; null: not built. */
+  dashboardDir: string | null;
   broker: ClaimBroker;
   metrics: Metrics;
   artifacts: ArtifactService;

@@ -5,6 +5,7 @@ import type { SpeedPreference } from '../scheduler/model.ts';
 import { afterNames } from './builder-dependencies.ts';
 import { compileDatabase } from './database-config.ts';
 import { compileEvents, type EventsConfig } from './events-config.ts';
+import { compileLogErrors } from './log-error-config.ts';
 
 export const DEFAULT_SETTINGS = {
   leaseSeconds: 30,
@@ -71,6 +72,8 @@ export interface Farm {
   /** Webhooks and the broker exchange. */
   events: EventsConfig;
   scheduling: SchedulingSettings;
+  /** Marks the error lines of a log (`logs: error_patterns`, else the built-in list). */
+  logErrors: RegExp;
   /** The PostgreSQL URL of `database:`; null: the SQLite file in the data directory. Read once, at start. */
   database: string | null;
   /** The `branches:` priority of a branch: the first matching entry's, else the default. */
@@ -133,6 +136,7 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     publicRead: raw.auth?.public_read ?? true,
     events: compileEvents(raw.events, env),
     database: compileDatabase(raw.database, env),
+    logErrors: compileLogErrors(raw.logs),
     scheduling: {
       agingMs:
         raw.scheduling?.aging_minutes !== undefined

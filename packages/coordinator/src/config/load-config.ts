@@ -7,6 +7,7 @@ import { ConfigError, type ConfigProblem } from './config-error.ts';
 import { databaseProblems } from './database-config.ts';
 import { eventsProblems } from './events-config.ts';
 import { compileFarm, type Farm } from './farm-config.ts';
+import { logErrorProblems } from './log-error-config.ts';
 import { schemaProblems } from './schema-problems.ts';
 import { parseYamlMapping, readConfigText } from './yaml-file.ts';
 
@@ -83,6 +84,7 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
   problems.push(...checkoutProblems(config));
   problems.push(...eventsProblems(config, env));
   problems.push(...databaseProblems(config, env));
+  problems.push(...logErrorProblems(config));
   config.builders.forEach((builder, i) => {
     if (builder.coalesce_limit !== undefined && builder.coalesce !== 'latest') {
       problems.push({

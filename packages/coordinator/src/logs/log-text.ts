@@ -1,0 +1,285 @@
+import type { FileHandle } from 'node:fs/promises';
+import { FrameDecoder, type LogErrorLine, type LogSection, type StepState } from '@switchyard/protocol';
+import type { StepRecord } from '../store/port.ts';
+import type { LogFiles } from './log-files.ts';
+import { stripAnsi } from './strip-ansi.ts';
+
+/** Like Treeherder's MAX_ERROR_LINES, but higher: n/p walks them all, and the grid shows the first few. */
+const MAX_ERRORS = 1000;
+/** An error line is matched and shown by its first bytes: a 50 MB minified line is not a message. */
+const MATCHED_BYTES = 4096;
+const SHOWN_CHARACTERS = 500;
+const NEWLINE = 0x0a;
+
+/**
+ * One attempt's log as numbered lines: every step's frames decoded (all streams, in order) into
+ * one text file, each step starting on a line of its own, with the byte offset of every line
+ * kept in memory (8 bytes a line: 8 MB for a million lines). Built once by reading the log
+ * through, then extended with whatever a running attempt wrote since, so reading lines 999,000
+ * to 999,100 is one positioned read, not a decompression of everything before them.
+ *
+ * Invariants: `lineStarts[0..lineCount)` are increasing offsets into the first `bytes` bytes of
+ * the file; a line ends at its newline (kept in the file) or, for the last, at `bytes`.
+ */
+export class LogText {
+  private lineStarts = new Float64Array(1024);
+  private lineCountSoFar = 0;
+  private bytes = 0;
+  private atLineStart = true;
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  private readonly sectionList: LogSection[] = [];
+  private readonly errorList: LogErrorLine[] = [];
+  private errorsCut = false;
+  /** Where reading stopped: the step being read and how far into its frame bytes. */
+  private step: { idx: number; offset: number; decoder: FrameDecoder; section: LogSection } | null = null;
+  private finished = false;
+  /** Whether the line being read is output (matched) or the worker's own words (not). */
+  private matchErrors = true;
+  /** Appends to the text file, chained so they land in order. */
+  private pendingWrite: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly attemptId: number,
+    private readonly file: FileHandle,
+    private readonly files: LogFiles,
+    private readonly errorPattern: RegExp,
+  ) {}
+
+  get complete(): boolean {
+    return this.finished;
+  }
+  get lineCount(): number {
+    return this.lineCountSoFar;
+  }
+  get sections(): readonly LogSection[] {
+    return this.sectionList;
+  }
+  get errors(): readonly LogErrorLine[] {
+    return this.errorList;
+  }
+  get errorsTruncated(): boolean {
+    return this.errorsCut;
+  }
+
+  /**
+   * Reads what the steps hold beyond what was read before. `attemptOver`: the attempt has ended,
+   * so once every step is read the text is complete and never read again.
+   */
+  async extend(steps: readonly StepRecord[], attemptOver: boolean): Promise<void> {
+    const ordered = [...steps].sort((a, b) => a.idx - b.idx);
+    for (const record of ordered) {
+      if (this.step && record.idx < this.step.idx) continue;
+      if (this.step === null || record.idx > this.step.idx) {
+        if (this.step) this.closeStep();
+        this.step = { idx: record.idx, offset: 0, decoder: new FrameDecoder(), section: this.openSection(record) };
+      }
+      const current = this.step;
+      this.updateSection(current.section, record);
+      if (record.log_bytes > current.offset) {
+        await this.readStep(record, current.offset, current.decoder);
+        current.offset = record.log_bytes;
+      }
+      this.updateSection(current.section, record);
+    }
+    const last = ordered.at(-1);
+    const allRead = this.step === null || (last !== undefined && this.step.idx === last.idx);
+    if (attemptOver && allRead) {
+      if (this.step) this.closeStep();
+      this.step = null;
+      this.finished = true;
+    }
+    await this.pendingWrite;
+  }
+
+  /**
+   * Decodes a step's frames from `offset` on. The raw file of a finished step is gzipped and
+   * removed in the background: if it is gone when opened, the gzipped copy has it all.
+   */
+  private async readStep(record: StepRecord, offset: number, decoder: FrameDecoder): Promise<void> {
+    let compressed = record.log_compressed === 1;
+    for (;;) {
+      const source = this.files.read(this.attemptId, record.idx, compressed, offset, record.log_bytes);
+      if (!source) return;
+      let started = false;
+      try {
+        for await (const slice of source as AsyncIterable<Buffer>) {
+          started = true;
+          for (const chunk of decoder.push(slice)) {
+            // The worker's own lines (the command, its exit) start on a line of their own.
+            // and are not matched against the error patterns: `grep FAIL` is not a failure.
+            if (chunk.stream === 'header') this.endLine();
+            await this.append(chunk.data, chunk.stream !== 'header');
+          }
+        }
+        return;
+      } catch (error) {
+        const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        if (!gone || compressed || started) throw error;
+        compressed = true;
+      } finally {
+        source.destroy();
+      }
+    }
+  }
+
+  /** Lines `from` to `to` (1-based, inclusive, clamped to the log), newlines and carriage returns removed. */
+  async lines(from: number, to: number): Promise<string[]> {
+    await this.pendingWrite;
+    const last = Math.min(to, this.lineCountSoFar);
+    if (from > last) return [];
+    const start = this.lineStarts[from - 1] as number;
+    const end = last < this.lineCountSoFar ? (this.lineStarts[last] as number) : this.bytes;
+    const buffer = Buffer.allocUnsafe(end - start);
+    let read = 0;
+    while (read < buffer.length) {
+      const { bytesRead } = await this.file.read(buffer, read, buffer.length - read, start + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    const text = buffer.subarray(0, read).toString('utf8');
+    const lines = text.split('\n');
+    if (text.endsWith('\n')) lines.pop();
+    return lines.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+  }
+
+  /** Every line (1-based) for which `matches` holds, up to `limit` of them, reading the file through once. */
+  async search(matches: (line: string) => boolean, limit: number): Promise<{ lines: number[]; truncated: boolean }> {
+    await this.pendingWrite;
+    const found: number[] = [];
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    let position = 0;
+    let lineNumber = 1;
+    let carry = '';
+    const decoder = new TextDecoder();
+    while (position < this.bytes) {
+      const { bytesRead } = await this.file.read(chunk, 0, Math.min(chunk.length, this.bytes - position), position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const text = carry + decoder.decode(chunk.subarray(0, bytesRead), { stream: position < this.bytes });
+      const lines = text.split('\n');
+      carry = lines.pop() as string;
+      for (const line of lines) {
+        if (matches(stripAnsi(line))) {
+          found.push(lineNumber);
+          if (found.length >= limit) return { lines: found, truncated: true };
+        }
+        lineNumber += 1;
+      }
+    }
+    if (carry !== '' && matches(stripAnsi(carry))) found.push(lineNumber);
+    return { lines: found, truncated: false };
+  }
+
+  async close(): Promise<void> {
+    await this.file.close();
+  }
+
+  private openSection(record: StepRecord): LogSection {
+    const section: LogSection = {
+      step: record.idx,
+      name: record.name,
+      state: record.state as StepState,
+      exitCode: record.exit_code,
+      durationMs: null,
+      firstLine: this.lineCountSoFar + 1,
+      lineCount: 0,
+    };
+    this.sectionList.push(section);
+    return section;
+  }
+
+  private updateSection(section: LogSection, record: StepRecord): void {
+    section.state = record.state as StepState;
+    section.exitCode = record.exit_code;
+    section.durationMs = record.finished_at === null ? null : record.finished_at - record.started_at;
+    section.lineCount = this.lineCountSoFar - section.firstLine + 1;
+  }
+
+  /** A step's last line ends with the step, newline or not: the next step starts on a line of its own. */
+  private closeStep(): void {
+    this.endLine();
+  }
+
+  /** Ends the line being written, if one is, with a newline of the index's own. */
+  private endLine(): void {
+    if (this.atLineStart) return;
+    void this.writeText(Buffer.from('\n'));
+    this.finishLine();
+  }
+
+  private async append(data: Buffer, matchErrors: boolean): Promise<void> {
+    this.matchErrors = matchErrors;
+    let index = 0;
+    while (index < data.length) {
+      if (this.atLineStart) {
+        this.startLine(this.bytes + index);
+        this.atLineStart = false;
+      }
+      const newline = data.indexOf(NEWLINE, index);
+      if (newline < 0) {
+        this.keepForMatching(data.subarray(index));
+        break;
+      }
+      if (this.partialBytes === 0) {
+        // The whole line is in this chunk (the usual case): no copy.
+        this.matchLine(data.toString('utf8', index, Math.min(newline, index + MATCHED_BYTES)));
+      } else {
+        this.keepForMatching(data.subarray(index, newline));
+        this.finishLine();
+      }
+      index = newline + 1;
+    }
+    await this.writeText(data);
+  }
+
+  /** Appends to the text file in order; `bytes` moves on at once so line offsets stay right. */
+  private writeText(data: Buffer): Promise<void> {
+    const at = this.bytes;
+    this.bytes += data.length;
+    this.pendingWrite = this.pendingWrite.then(async () => {
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await this.file.write(data, written, data.length - written, at + written);
+        written += bytesWritten;
+      }
+    });
+    return this.pendingWrite;
+  }
+
+  private startLine(offset: number): void {
+    if (this.lineCountSoFar === this.lineStarts.length) {
+      const grown = new Float64Array(this.lineStarts.length * 2);
+      grown.set(this.lineStarts);
+      this.lineStarts = grown;
+    }
+    this.lineStarts[this.lineCountSoFar] = offset;
+    this.lineCountSoFar += 1;
+  }
+
+  private keepForMatching(bytes: Buffer): void {
+    if (this.partialBytes >= MATCHED_BYTES || bytes.length === 0) return;
+    const kept = bytes.subarray(0, MATCHED_BYTES - this.partialBytes);
+    this.partial.push(Buffer.from(kept));
+    this.partialBytes += kept.length;
+  }
+
+  private finishLine(): void {
+    const text = Buffer.concat(this.partial, this.partialBytes).toString('utf8');
+    this.partial = [];
+    this.partialBytes = 0;
+    this.matchLine(text);
+  }
+
+  /** The line just ended (the last one started): is it an error? */
+  private matchLine(raw: string): void {
+    this.atLineStart = true;
+    const text = stripAnsi(raw).replace(/\r$/, '');
+    if (!this.matchErrors || this.errorsCut || !this.errorPattern.test(text)) return;
+    if (this.errorList.length >= MAX_ERRORS) {
+      this.errorsCut = true;
+      return;
+    }
+    this.errorList.push({ line: this.lineCountSoFar, text: text.slice(0, SHOWN_CHARACTERS) });
+  }
+}
