@@ -1,13 +1,15 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASES, TestDatabases } from '../helpers/databases.ts';
 import { waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { isAlive, killQuietly, waitUntil } from '../helpers/pids.ts';
 import { killAll, startServer, startWorker } from '../helpers/processes.ts';
 
-describe('cancelling a running job', () => {
+describe.each(DATABASES)('cancelling a running job (%s)', (kind) => {
   const farm = new TestFarm();
+  const databases = new TestDatabases(kind);
   const pids = join(farm.dir, 'pids');
   mkdirSync(pids);
   const pidFiles = ['shell', 'child', 'grandchild'].map((name) => join(pids, name));
@@ -15,6 +17,7 @@ describe('cancelling a running job', () => {
   afterAll(async () => {
     await killAll();
     for (const file of pidFiles) if (existsSync(file)) killQuietly(Number(readFileSync(file, 'utf8')));
+    await databases.dropAll();
     farm.remove();
   });
 
@@ -42,7 +45,7 @@ builders:
     steps: [{ name: t, run: "true" }]
 `);
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
-    const server = await startServer({ config: farm.config, data: farm.data });
+    const server = await startServer({ config: farm.config, data: farm.data, database: await databases.fresh() });
     startWorker({ server: server.url, name: 'w1', pool: 'linux', workDir: farm.workerDir('w1') });
     const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
     const [build, test] = push.jobs as unknown as [{ id: number }, { id: number }];

@@ -1,12 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASES, TestDatabases } from '../helpers/databases.ts';
 import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { freePort, killAll, startServer, startWorker } from '../helpers/processes.ts';
 
-describe('a coordinator that crashes while a job runs', () => {
+describe.each(DATABASES)('a coordinator that crashes while a job runs (%s)', (kind) => {
   const farm = new TestFarm();
+  const databases = new TestDatabases(kind);
   afterAll(async () => {
     await killAll();
+    await databases.dropAll();
     farm.remove();
   });
 
@@ -27,7 +30,8 @@ builders:
 `);
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
     const port = await freePort();
-    let server = await startServer({ config: farm.config, data: farm.data, port });
+    const database = await databases.fresh();
+    let server = await startServer({ config: farm.config, data: farm.data, database, port });
     startWorker({ server: server.url, name: 'w1', pool: 'linux', workDir: farm.workerDir('w1') });
     const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
     const jobId = push.jobs[0]?.id as number;
@@ -36,7 +40,7 @@ builders:
 
     expect(await server.kill('SIGKILL')).toBe('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    server = await startServer({ config: farm.config, data: farm.data, port });
+    server = await startServer({ config: farm.config, data: farm.data, database, port });
 
     await waitForPushFinal(server.client, push.id);
     const job = await server.client.getJob(jobId);

@@ -1,6 +1,7 @@
 import type { SwitchyardEvent } from '@switchyard/protocol';
 import { parseSse } from '@switchyard/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASES, TestDatabases } from '../helpers/databases.ts';
 import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { waitUntil } from '../helpers/pids.ts';
@@ -35,20 +36,23 @@ async function readRawStream(url: string, headers: Record<string, string>, count
   return events;
 }
 
-describe('the event stream', () => {
+describe.each(DATABASES)('the event stream (%s)', (kind) => {
   const farm = new TestFarm();
+  const databases = new TestDatabases(kind);
   let port: number;
   let server: TestServer;
 
   afterAll(async () => {
     await killAll();
+    await databases.dropAll();
     farm.remove();
   });
 
   it('resumes across a coordinator restart with no gap and no repeat', async () => {
     farm.writeConfig(CONFIG);
     port = await freePort();
-    server = await startServer({ config: farm.config, data: farm.data, port });
+    const database = await databases.fresh();
+    server = await startServer({ config: farm.config, data: farm.data, database, port });
     startWorker({ server: server.url, name: 'w1', pool: 'linux', workDir: farm.workerDir('w1') });
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
 
@@ -65,7 +69,7 @@ describe('the event stream', () => {
     const seenBeforeRestart = received.length;
     expect(seenBeforeRestart).toBeGreaterThan(0);
 
-    server = await startServer({ config: farm.config, data: farm.data, port });
+    server = await startServer({ config: farm.config, data: farm.data, database, port });
     const second = await server.client.createPush({ repo: 'demo', branch: 'release/1', revision });
     await waitForPushFinal(server.client, second.id);
     const secondJobs = new Set(second.jobs.map((j) => j.id));

@@ -1,5 +1,6 @@
 import type { JobDetail } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASES, TestDatabases } from '../helpers/databases.ts';
 import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { killAll, startServer, startWorker, type TestServer } from '../helpers/processes.ts';
@@ -43,14 +44,15 @@ mkdir -p out && echo built > out/app.txt
 `;
 const TEST = '#!/bin/sh\necho "running $1 tests on $SWITCHYARD_BRANCH"\n';
 
-describe('a push runs its builders on real workers', () => {
+describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind) => {
   const farm = new TestFarm();
+  const databases = new TestDatabases(kind);
   let server: TestServer;
 
   beforeAll(async () => {
     farm.writeConfig(CONFIG);
     farm.commit('main', { 'build.sh': BUILD, 'test.sh': TEST }, 'first');
-    server = await startServer({ config: farm.config, data: farm.data });
+    server = await startServer({ config: farm.config, data: farm.data, database: await databases.fresh() });
     for (const name of ['w1', 'w2']) {
       startWorker({ server: server.url, name, pool: 'linux', workDir: farm.workerDir(name) });
     }
@@ -58,6 +60,7 @@ describe('a push runs its builders on real workers', () => {
 
   afterAll(async () => {
     await killAll();
+    await databases.dropAll();
     farm.remove();
   });
 

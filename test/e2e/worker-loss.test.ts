@@ -1,19 +1,22 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATABASES, TestDatabases } from '../helpers/databases.ts';
 import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { diesWithin, killQuietly, waitUntil } from '../helpers/pids.ts';
 import { killAll, startServer, startWorker } from '../helpers/processes.ts';
 
-describe('a worker killed in the middle of a step', () => {
+describe.each(DATABASES)('a worker killed in the middle of a step (%s)', (kind) => {
   const farm = new TestFarm();
+  const databases = new TestDatabases(kind);
   const marks = join(farm.dir, 'marks');
   mkdirSync(marks);
 
   afterAll(async () => {
     await killAll();
     for (const file of readdirSync(marks)) killQuietly(Number(readFileSync(join(marks, file), 'utf8')));
+    await databases.dropAll();
     farm.remove();
   });
 
@@ -35,7 +38,7 @@ builders:
           echo finished
 `);
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
-    const server = await startServer({ config: farm.config, data: farm.data });
+    const server = await startServer({ config: farm.config, data: farm.data, database: await databases.fresh() });
     // Steps inherit the worker's environment; MARK names this test's pid files.
     const mark = 'lost';
     const env = { MARK: mark };
@@ -107,7 +110,11 @@ builders:
   });
 
   it('a worker restarted under the same name waits out its old lease instead of racing its old step', async () => {
-    const server = await startServer({ config: farm.config, data: `${farm.data}-restart` });
+    const server = await startServer({
+      config: farm.config,
+      data: `${farm.data}-restart`,
+      database: await databases.fresh(),
+    });
     const revision = farm.commit('main', { 'b.txt': 'b\n' });
     const workDir = farm.workerDir('phoenix');
     const mark = 'phoenix';

@@ -81,13 +81,27 @@ export interface TestServer extends TestProcess {
 export async function startServer(options: {
   config: string;
   data: string;
+  /** `--database`: a postgres:// URL (see databases.ts); without it, the SQLite file in `data`. */
+  database?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
   token?: string;
 }): Promise<TestServer> {
   const port = options.port ?? (await freePort());
+  const database = options.database === undefined ? [] : ['--database', options.database];
   const proc = runSwitchyard(
-    ['server', '--config', options.config, '--data', options.data, '--port', String(port), '--host', '127.0.0.1'],
+    [
+      'server',
+      '--config',
+      options.config,
+      '--data',
+      options.data,
+      ...database,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ],
     options.env,
   );
   const url = `http://127.0.0.1:${port}`;
