@@ -1,0 +1,70 @@
+import Type, { type Static } from 'typebox';
+import { FORMATS } from '../formats/format-names.ts';
+
+const KeyId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
+const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
+  description: 'bytes, or a size such as 500MiB',
+});
+
+export const KeyConfig = Type.Object(
+  {
+    id: KeyId,
+    formats: Type.Array(Type.Enum([...FORMATS]), { minItems: 1 }),
+    private_key: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM private key (RSA or EC), relative to this file' }),
+    ),
+    openpgp_key: Type.Optional(
+      Type.String({ minLength: 1, description: 'armored OpenPGP secret key, for `gpg`, relative to this file' }),
+    ),
+    passphrase_env: Type.Optional(EnvName),
+    mar_algorithm: Type.Optional(
+      Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], {
+        description:
+          'MAR signature algorithm; by default 2 for RSA ≥ 4096 bits, 1 for smaller RSA, 3/4 for P-256/P-384',
+      }),
+    ),
+    contents_key: Type.Optional(
+      Type.String({ minLength: 1, description: 'mar-contents: the Authenticode key for the .exe/.dll entries' }),
+    ),
+    certificates: Type.Optional(
+      Type.String({ minLength: 1, description: 'authenticode: PEM certificate chain, signer first' }),
+    ),
+    timestamp_url: Type.Optional(Type.String({ minLength: 1, description: 'authenticode: an RFC 3161 TSA' })),
+  },
+  { additionalProperties: false },
+);
+export type KeyConfig = Static<typeof KeyConfig>;
+
+const SecretConfig = Type.Object(
+  {
+    id: KeyId,
+    env: Type.Optional(EnvName),
+    file: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SignerConfigFile = Type.Object(
+  {
+    listen: Type.Optional(Type.String({ minLength: 1, description: '[host:]port; 127.0.0.1:7440 by default' })),
+    workers: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 256, description: 'signing threads; the cores by default' }),
+    ),
+    cache: Type.Object(
+      {
+        dir: Type.String({ minLength: 1 }),
+        max_size: Size,
+      },
+      { additionalProperties: false },
+    ),
+    tokens: Type.Object(
+      { secrets: Type.Array(SecretConfig, { minItems: 1, description: 'all accepted; several while rotating' }) },
+      { additionalProperties: false },
+    ),
+    limits: Type.Optional(Type.Object({ max_upload_size: Type.Optional(Size) }, { additionalProperties: false })),
+    keys: Type.Array(KeyConfig, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type SignerConfigFile = Static<typeof SignerConfigFile>;

@@ -1,0 +1,25 @@
+import type { Compression } from '../compression/compression.ts';
+import type { KeyMaterial } from '../keys/signing-key.ts';
+
+/** The CPU-bound pieces of signing, each run whole on one worker thread. */
+export type PoolTask =
+  | { kind: 'decompress'; compression: Compression; data: Uint8Array }
+  | { kind: 'compress'; compression: Compression; data: Uint8Array }
+  /** Re-lays a MAR (old or new format) with one signature slot and signs it. */
+  | { kind: 'sign-mar'; keyId: string; mar: Uint8Array }
+  /** An armored detached OpenPGP signature. */
+  | { kind: 'gpg'; keyId: string; data: Uint8Array }
+  /** RSA PKCS#1 v1.5 over a digest computed elsewhere. */
+  | { kind: 'sign-digest'; keyId: string; hash: DigestAlgorithm; digest: Uint8Array };
+
+export type DigestAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
+/** What every worker thread is started with: how to open each key it may use. */
+export interface PoolKeys {
+  [keyId: string]: { material: KeyMaterial; marAlgorithm?: number };
+}
+
+export type PoolRequest = { id: number; task: PoolTask };
+export type PoolReply =
+  | { id: number; ok: true; result: Uint8Array | string }
+  | { id: number; ok: false; name: string; message: string };
