@@ -1,0 +1,161 @@
+import { LOG_CONTENT_TYPE } from '@switchyard/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  appendLog,
+  authSection,
+  bearer,
+  claimThroughApi,
+  expectError,
+  FARM_YAML,
+  type InProcessCoordinator,
+  now,
+  pushThroughApi,
+  report,
+  startInProcess,
+} from '../inject-testing.ts';
+
+let coordinator: InProcessCoordinator;
+beforeEach(async () => {
+  coordinator = await startInProcess(FARM_YAML + authSection(true));
+});
+afterEach(() => coordinator.close());
+
+/** A push, and its build claimed by `worker`: the attempt's id. */
+async function runningAttempt(worker = 'w1'): Promise<number> {
+  await pushThroughApi(coordinator);
+  const assignment = await claimThroughApi(coordinator, worker);
+  if (!assignment) throw new Error(`${worker} was given no work`);
+  return assignment.attemptId;
+}
+
+const stepStarted = (name = 'compile') => ({ name, startedAt: now() });
+const stepFinished = { exitCode: 0, signal: null, timedOut: false, cancelled: false, finishedAt: now() };
+
+describe('claims', () => {
+  it('answers a claim with an assignment, or with null when there is no work', async () => {
+    expect(await claimThroughApi(coordinator, 'w1')).toBeNull();
+    const push = await pushThroughApi(coordinator);
+    const assignment = await claimThroughApi(coordinator, 'w1');
+    expect(assignment).toMatchObject({
+      attemptNumber: 1,
+      leaseSeconds: 30,
+      heartbeatSeconds: 10,
+      job: { pushId: push.id },
+    });
+    const workers = await coordinator.inject({ url: '/api/v1/workers' });
+    expect(workers.json().workers).toMatchObject([{ name: 'w1', state: 'busy', currentJob: assignment?.job.id }]);
+  });
+
+  it('refuses a bad worker name or body: 400; a missing or wrong token: 401, 403', async () => {
+    const claim = (name: string, payload: unknown, headers = bearer('worker')) =>
+      coordinator.inject({ method: 'POST', url: `/api/v1/workers/${name}/claim`, headers, payload: payload as object });
+    expectError(await claim('-dash', { pool: 'linux', waitSeconds: 0 }), 400, 'invalid-request');
+    expectError(await claim('w1', { waitSeconds: 0 }), 400, 'invalid-request');
+    expectError(await claim('w1', { pool: 'linux', waitSeconds: 500 }), 400, 'invalid-request');
+    expectError(await claim('w1', { pool: 'linux' }, {}), 401, 'unauthenticated');
+    expectError(await claim('w1', { pool: 'linux' }, bearer('push')), 403, 'forbidden');
+  });
+
+  it('refuses a second worker process under a name whose lease is live: 409 name-in-use', async () => {
+    await runningAttempt('w1');
+    const refusal = await coordinator.inject({
+      method: 'POST',
+      url: '/api/v1/workers/w1/claim',
+      headers: bearer('worker'),
+      payload: { pool: 'linux', instance: 'another-process', waitSeconds: 0 },
+    });
+    expect(expectError(refusal, 409, 'name-in-use').details).toMatchObject({ attempt: expect.any(Number) });
+  });
+});
+
+describe('heartbeats', () => {
+  it('renews the lease: 200; says cancel once the job is cancelled', async () => {
+    const attemptId = await runningAttempt();
+    const beat = await report(coordinator, attemptId, 'heartbeat');
+    expect(beat.statusCode).toBe(200);
+    expect(beat.json()).toMatchObject({ cancel: false, heldMs: 0 });
+    const job = (await coordinator.store.jobs.list({ limit: 1, states: ['running'] }))[0];
+    await coordinator.inject({ method: 'POST', url: `/api/v1/jobs/${job?.id}/cancel`, headers: bearer('cancel') });
+    expect((await report(coordinator, attemptId, 'heartbeat')).json()).toMatchObject({ cancel: true });
+  });
+
+  it('refuses one for an attempt that ended: 409 lease-lost; for none: 404; a bad wait: 400', async () => {
+    const attemptId = await runningAttempt();
+    await report(coordinator, attemptId, 'finished', { result: 'success', finishedAt: now() });
+    const lost = expectError(await report(coordinator, attemptId, 'heartbeat'), 409, 'lease-lost');
+    expect(lost.details).toEqual({ state: 'success', reason: null });
+    expectError(await report(coordinator, 99999, 'heartbeat'), 404, 'not-found');
+    expectError(await report(coordinator, attemptId, 'heartbeat?wait=600'), 400, 'invalid-request');
+  });
+});
+
+describe('step reports', () => {
+  it('records a step start and finish: 200, repeats included; another name at the index: 409', async () => {
+    const attemptId = await runningAttempt();
+    for (let i = 0; i < 2; i++) {
+      const started = await report(coordinator, attemptId, 'steps/0/started', stepStarted());
+      expect(started.json()).toEqual({ ok: true });
+    }
+    expectError(await report(coordinator, attemptId, 'steps/0/started', stepStarted('other')), 409, 'conflict');
+    for (let i = 0; i < 2; i++) {
+      expect((await report(coordinator, attemptId, 'steps/0/finished', stepFinished)).statusCode).toBe(200);
+    }
+    expectError(await report(coordinator, attemptId, 'steps/1/finished', stepFinished), 409, 'conflict');
+  });
+
+  it('refuses a report that breaks the schema: 400; of an ended attempt: 409 lease-lost', async () => {
+    const attemptId = await runningAttempt();
+    expectError(await report(coordinator, attemptId, 'steps/0/started', { name: 'x' }), 400, 'invalid-request');
+    expectError(await report(coordinator, attemptId, 'steps/5000/started', stepStarted()), 400, 'invalid-request');
+    await report(coordinator, attemptId, 'finished', { result: 'failure', finishedAt: now() });
+    expectError(await report(coordinator, attemptId, 'steps/0/started', stepStarted()), 409, 'lease-lost');
+  });
+});
+
+describe('log batches', () => {
+  it('appends batches in order: a repeat is acknowledged, a gap refused with the batch expected', async () => {
+    const attemptId = await runningAttempt();
+    await report(coordinator, attemptId, 'steps/0/started', stepStarted());
+    const first = await appendLog(coordinator, attemptId, 0, 0, 'hello\n');
+    expect(first.json()).toEqual({ bytes: 11, cancel: false });
+    expect((await appendLog(coordinator, attemptId, 0, 0, 'hello\n')).json()).toEqual({ bytes: 11, cancel: false });
+    const gap = expectError(await appendLog(coordinator, attemptId, 0, 5, 'later\n'), 409, 'log-sequence-gap');
+    expect(gap.details).toEqual({ expected: 1 });
+    expectError(await appendLog(coordinator, attemptId, 3, 0, 'nowhere\n'), 409, 'conflict');
+  });
+
+  it('takes only log frames: 415 for another type, 400 for frames that do not parse', async () => {
+    const attemptId = await runningAttempt();
+    await report(coordinator, attemptId, 'steps/0/started', stepStarted());
+    const send = (contentType: string, payload: string | Buffer) =>
+      coordinator.inject({
+        method: 'POST',
+        url: `/api/v1/attempts/${attemptId}/log?step=0&seq=0`,
+        headers: { ...bearer('worker'), 'content-type': contentType },
+        payload,
+      });
+    expectError(await send('text/plain', 'hello'), 415, 'unsupported-media-type');
+    expectError(await send('application/json', '{"text":"hello"}'), 415, 'unsupported-media-type');
+    expectError(await send(LOG_CONTENT_TYPE, Buffer.from([0x6f, 0, 0, 0, 9, 1])), 400, 'invalid-log-frames');
+  });
+});
+
+describe('attempt reports', () => {
+  it('ends the attempt: 200, a repeat too; a contradicting one: 409 lease-lost; a bad result: 400', async () => {
+    const attemptId = await runningAttempt();
+    const finished = { result: 'success', finishedAt: now(), timings: { checkoutMs: 10 } };
+    expect((await report(coordinator, attemptId, 'finished', finished)).json()).toEqual({ ok: true });
+    expect((await report(coordinator, attemptId, 'finished', finished)).statusCode).toBe(200);
+    expectError(
+      await report(coordinator, attemptId, 'finished', { result: 'failure', finishedAt: now() }),
+      409,
+      'lease-lost',
+    );
+    expectError(
+      await report(coordinator, attemptId, 'finished', { result: 'great', finishedAt: now() }),
+      400,
+      'invalid-request',
+    );
+    expectError(await report(coordinator, 99999, 'finished', finished), 404, 'not-found');
+  });
+});

@@ -1,0 +1,169 @@
+import { setMaxListeners } from 'node:events';
+import { join, resolve } from 'node:path';
+import { SWITCHYARD_VERSION } from '@switchyard/protocol';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.ts';
+import type { App } from './api/app-types.ts';
+import type { ApiContext } from './api/context.ts';
+import { dashboardDirectory } from './api/dashboard.ts';
+import { Sessions } from './api/sessions.ts';
+import { ArtifactMetrics } from './artifacts/artifact-metrics.ts';
+import { ArtifactService } from './artifacts/artifact-service.ts';
+import { BlobStore } from './artifacts/blob-store.ts';
+import { DigestLocks } from './artifacts/digest-locks.ts';
+import { ClaimBroker } from './claims/claim-broker.ts';
+import type { Farm } from './config/farm-config.ts';
+import { Activity } from './events/activity.ts';
+import { AmqpPublisher } from './events/amqp-publisher.ts';
+import { ChangeFeed } from './events/change-feed.ts';
+import { EventLog } from './events/event-log.ts';
+import { registerEventMetrics } from './events/event-metrics.ts';
+import { feedEffects } from './events/feed-effects.ts';
+import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
+import { LogFiles } from './logs/log-files.ts';
+import { LogService } from './logs/log-service.ts';
+import { LogTexts } from './logs/log-texts.ts';
+import { Metrics } from './metrics.ts';
+import { schedulingPolicy } from './scheduler/live-policy.ts';
+import { priorityLevelMs } from './scheduler/queue-order.ts';
+import { registerStatsMetrics } from './stats/stats-metrics.ts';
+import type { FarmStore } from './store/port.ts';
+import { ToolMetrics } from './tools/tool-metrics.ts';
+import { ToolService } from './tools/tool-service.ts';
+
+/** The change feed reads the events table at least this often, for commits whose wake-up was lost. */
+const FEED_POLL_MS = 1000;
+
+export interface CoordinatorContextOptions {
+  /** The config in force (a reload replaces it). */
+  farm(): Farm;
+  store: FarmStore;
+  dataDir: string;
+  logger: Logger;
+}
+
+/** A coordinator with everything running but its socket and its background sweeps. */
+export interface CoordinatorContext {
+  /** The HTTP API, not listening: `listen` it, or `inject` requests into it. */
+  app: App;
+  /** What the routes work with. */
+  api: ApiContext;
+  /** Delivers to the webhooks of the config in force; a reload starts it again. */
+  webhooks: WebhookDispatcher;
+  /** Ends streams and held claims, stops the feed and what it drives, and closes the app; not the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the coordinator around an open store: the change feed and what it drives (streams,
+ * claim offers, logs, webhooks, the broker), artifacts, tools, metrics and the API. The server
+ * listens on it; tests inject requests into it in the same process.
+ */
+export async function createCoordinatorContext(options: CoordinatorContextOptions): Promise<CoordinatorContext> {
+  const { farm, store, dataDir, logger } = options;
+  const metrics = new Metrics();
+  const shutdown = new AbortController();
+  // Every open stream (events, followed logs) listens for the shutdown: as many as there are clients.
+  setMaxListeners(0, shutdown.signal);
+
+  const feed = new ChangeFeed(store.events, store.commits, await store.events.lastId(), FEED_POLL_MS, logger);
+  const events = new EventLog(store.events, feed.position);
+  feed.subscribe((batch) => events.publish(batch));
+  const activity = new Activity();
+  const logFiles = new LogFiles(join(dataDir, 'logs'));
+  const logs = new LogService(store.logs, store.jobs, logFiles, activity, () => farm().settings.maxLogBytes, logger);
+  const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logFiles, () => farm().logErrors);
+  await logTexts.start();
+  const claimBroker = new ClaimBroker(
+    (name, request) => store.workers.checkIn(name, request),
+    (pool, waiting) => {
+      const { leaseSeconds } = farm().settings;
+      return store.jobs.assignWork(pool, waiting, schedulingPolicy(farm()), {
+        leaseMs: leaseSeconds * 1000,
+        heartbeatSeconds: Math.min(60, Math.max(1, Math.floor(leaseSeconds / 3))),
+      });
+    },
+    (assignment) => store.jobs.releaseUndelivered(assignment.attemptId),
+    logger,
+  );
+
+  await store.jobs.renewLeasesAfterRestart(farm().settings.leaseSeconds * 1000);
+  await store.jobs.rerankPending(priorityLevelMs(farm().scheduling.agingMs));
+  for (const attemptId of await store.logs.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
+
+  // The blob directory is fixed at start, like the listening address: a reload can't move the bytes.
+  const blobs = new BlobStore(resolve(dataDir, farm().raw.server?.blob_dir ?? 'blobs'));
+  await blobs.init();
+  const artifactMetrics = new ArtifactMetrics(metrics.registry, () => store.artifacts.stats());
+  // One lock per digest for artifacts, tools and the collector: they share the blobs.
+  const blobLocks = new DigestLocks();
+  const artifacts = new ArtifactService(store.artifacts, blobs, blobLocks, farm, artifactMetrics, logger);
+  const toolMetrics = new ToolMetrics(metrics.registry);
+  const tools = new ToolService(store.tools, blobs, blobLocks, farm, toolMetrics);
+
+  const eventMetrics = registerEventMetrics(metrics.registry);
+  const webhooks = new WebhookDispatcher(
+    store.subscriptions,
+    events,
+    () => farm().events,
+    eventMetrics.webhookDeliveries,
+    `switchyard/${SWITCHYARD_VERSION}`,
+    logger,
+  );
+  feed.subscribe(
+    feedEffects({
+      broker: claimBroker,
+      activity,
+      logs,
+      webhooks,
+      metrics,
+      leaseMs: () => farm().settings.leaseSeconds * 1000,
+      onError: (error, what) => logger.error({ err: error }, `${what} failed`),
+    }),
+  );
+  feed.start();
+  await webhooks.start();
+  // The broker target is fixed at start, like the listening address.
+  const amqpTarget = farm().events.amqp;
+  const amqp = amqpTarget ? new AmqpPublisher(store.events, events, amqpTarget, eventMetrics.amqp, logger) : null;
+  amqp?.start();
+  registerStatsMetrics(metrics.registry, store.stats);
+
+  const api: ApiContext = {
+    farm,
+    store,
+    events,
+    activity,
+    logs,
+    logTexts,
+    sessions: new Sessions(),
+    dashboardDir: dashboardDirectory(),
+    broker: claimBroker,
+    metrics,
+    artifacts,
+    artifactMetrics,
+    tools,
+    toolMetrics,
+    logger,
+    version: SWITCHYARD_VERSION,
+    shutdown: shutdown.signal,
+  };
+  const app = await buildApp(api);
+
+  return {
+    app,
+    api,
+    webhooks,
+    async close() {
+      shutdown.abort();
+      claimBroker.releaseAll();
+      await feed.stop();
+      await webhooks.close();
+      await amqp?.close();
+      await app.close();
+      await logs.drain();
+      await logTexts.close();
+      await logFiles.closeAll();
+    },
+  };
+}
