@@ -1,8 +1,10 @@
 /**
  * @module
  * Authenticode through Debian's osslsigncode: PE and PKCS#7 handling is its job, not ours. The
- * private key is handed over on a pipe (`-key /dev/fd/3`), decrypted in this process, so a
- * passphrase-protected key never lands on disk unprotected and never shows in `ps`.
+ * key is opened (decrypted) by this process and written for osslsigncode to a file only its
+ * owner can read, in a directory only its owner can enter, removed as soon as it has signed; a
+ * passphrase never appears on a command line. (A pipe won't do: Node's stdio pipes are sockets,
+ * which OpenSSL's fopen of /dev/fd/N refuses.)
  */
 import { execFile, spawn } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';
@@ -43,11 +45,13 @@ export async function signAuthenticode(key: AuthenticodeKey, input: Buffer, scra
     const inPath = join(dir, 'in');
     const outPath = join(dir, 'out');
     await writeFile(inPath, input);
-    const args = ['sign', '-certs', key.certificates, '-key', '/dev/fd/3', '-h', 'sha256'];
+    const keyPath = join(dir, 'key.pem');
+    await writeFile(keyPath, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const args = ['sign', '-certs', key.certificates, '-key', keyPath, '-h', 'sha256'];
     if (key.timestampUrl) args.push('-ts', key.timestampUrl);
     args.push('-in', inPath, '-out', outPath);
-    const pem = key.privateKey.export({ type: 'pkcs8', format: 'pem' });
-    const { code, output } = await runWithKeyPipe(args, pem);
+    const { code, output } = await runOsslsigncode(args);
+    await rm(keyPath, { force: true });
     if (code !== 0) {
       const reason = output.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`;
       if (/timestamp/i.test(reason)) throw new TimestampError(`the timestamp authority failed: ${reason}`);
@@ -59,9 +63,9 @@ export async function signAuthenticode(key: AuthenticodeKey, input: Buffer, scra
   }
 }
 
-function runWithKeyPipe(args: string[], keyPem: string | Buffer): Promise<{ code: number; output: string }> {
+function runOsslsigncode(args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('osslsigncode', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('osslsigncode', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -69,10 +73,6 @@ function runWithKeyPipe(args: string[], keyPem: string | Buffer): Promise<{ code
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    const keyPipe = child.stdio[3] as NodeJS.WritableStream;
-    // osslsigncode may fail before reading the key; its exit status says why, not the broken pipe.
-    keyPipe.on('error', () => {});
-    keyPipe.end(keyPem);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
