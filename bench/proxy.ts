@@ -3,8 +3,10 @@
  *
  * (a) hits against nginx's proxy_cache on the same machine, side by side in one run: both proxies
  *     in front of the same origin, both warmed, then `wrk` (its own process) fetching a 1 MiB and a
- *     100 MiB object through each in turn, for several interleaved rounds. Prints requests/s, MiB/s,
- *     latency p50/p99 (medians over the rounds) and the ratio ours/nginx.
+ *     100 MiB object through each in turn, for several interleaved rounds. Prints each round's
+ *     requests/s, MiB/s, latency p50/p99 and CPU per request, their medians, the ratios ours/nginx
+ *     (median of the rounds' own ratios, and of the medians), and for ours the run's GC time and
+ *     event-loop delay, read from its /metrics: what a latency tail would come from.
  * (b) a replay of a test farm's downloads, generated deterministically: pushes on four platforms,
  *     each with its build, its test package (shared between platforms of one OS and unchanged for
  *     several pushes) and the common tools, fetched by every test suite on 16 concurrent workers.
@@ -18,7 +20,7 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,7 +132,26 @@ interface HitFigures {
   mibPerSecond: number;
   p50: number;
   p99: number;
+  /** CPU time of the proxy's processes per request: what scheduling noise does not move. */
+  cpuMsPerRequest: number;
 }
+
+/** What our proxy's own metrics say of a run: the causes a latency tail could have. */
+interface TailCauses {
+  gcMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+interface Proxy {
+  name: string;
+  url: string;
+  /** The process serving it (nginx: the master, whose worker is its child). */
+  pid: number;
+}
+
+const OURS = 'switchyard proxy';
+const NGINX = 'nginx proxy_cache';
 
 function toMs(value: string): number {
   const match = /^([\d.]+)(us|ms|s|m)$/.exec(value);
@@ -139,17 +160,47 @@ function toMs(value: string): number {
   return Number(match[1]) * factor;
 }
 
-function runWrk(url: string, connections: number, objectSize: number): HitFigures {
-  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
-  if (/Non-2xx/.test(output)) throw new Error(`wrk got errors from ${url}:\n${output}`);
+/** User and system CPU seconds of a process and its live children (nginx's worker), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const own = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return children === '' ? own : own + children.split(' ').reduce((sum, child) => sum + cpuSeconds(Number(child)), 0);
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+function runWrk(proxy: Proxy, path: string, connections: number, objectSize: number): HitFigures {
+  const cpuBefore = cpuSeconds(proxy.pid);
+  const output = execFileSync(
+    'wrk',
+    ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', `${proxy.url}/artifacts${path}`],
+    { encoding: 'utf8' },
+  );
+  const cpu = cpuSeconds(proxy.pid) - cpuBefore;
+  if (/Non-2xx/.test(output)) throw new Error(`wrk got errors from ${proxy.url}:\n${output}`);
   const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1]);
   return {
     requestsPerSecond,
     mibPerSecond: (requestsPerSecond * objectSize) / MiB,
     p50: toMs(/\s50%\s+(\S+)/.exec(output)?.[1] ?? ''),
     p99: toMs(/\s99%\s+(\S+)/.exec(output)?.[1] ?? ''),
+    cpuMsPerRequest: (cpu * 1000) / requests,
+  };
+}
+
+/**
+ * Reads the proxy's prom-client metrics. Its event-loop delay histogram is reset by every read,
+ * so reading just before a run and just after it gives that run's figures (at the monitor's
+ * 10 ms resolution); the GC time is a running sum, to subtract.
+ */
+async function readTailMetrics(url: string): Promise<{ gcSeconds: number; loopP99: number; loopMax: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return {
+    gcSeconds: value(/^switchyard_proxy_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+    loopP99: value(/^switchyard_proxy_nodejs_eventloop_lag_p99_seconds (\S+)$/gm),
+    loopMax: value(/^switchyard_proxy_nodejs_eventloop_lag_max_seconds (\S+)$/gm),
   };
 }
 
@@ -166,7 +217,7 @@ function median(values: number[]): number {
   );
 }
 
-async function benchHits(proxies: { name: string; url: string }[]): Promise<void> {
+async function benchHits(proxies: Proxy[]): Promise<void> {
   const cases = [
     { path: '/objects/1MiB', size: MiB, connections: 8 },
     { path: '/objects/100MiB', size: 100 * MiB, connections: 4 },
@@ -179,32 +230,61 @@ async function benchHits(proxies: { name: string; url: string }[]): Promise<void
     }
   }
   console.log(`\n(a) hits, wrk -t1, ${SECONDS} s per run, ${ROUNDS} interleaved rounds (medians)`);
-  console.log('object  | proxy             | conns |    req/s |   MiB/s |  p50 ms |  p99 ms | ours/nginx');
   for (const { path, size, connections } of cases) {
     const figures = new Map<string, HitFigures[]>(proxies.map((proxy) => [proxy.name, []]));
+    const tails: TailCauses[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      for (const proxy of proxies)
-        figures.get(proxy.name)?.push(runWrk(`${proxy.url}/artifacts${path}`, connections, size));
+      for (const proxy of proxies) {
+        const before = proxy.name === OURS ? await readTailMetrics(proxy.url) : undefined;
+        figures.get(proxy.name)?.push(runWrk(proxy, path, connections, size));
+        if (before) {
+          const after = await readTailMetrics(proxy.url);
+          tails.push({
+            gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
+            loopDelayP99Ms: after.loopP99 * 1000,
+            loopDelayMaxMs: after.loopMax * 1000,
+          });
+        }
+      }
     }
-    const summary = new Map(
-      [...figures].map(([name, runs]) => [
-        name,
-        {
-          requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
-          mibPerSecond: median(runs.map((run) => run.mibPerSecond)),
-          p50: median(runs.map((run) => run.p50)),
-          p99: median(runs.map((run) => run.p99)),
-        },
-      ]),
-    );
-    const nginx = summary.get('nginx proxy_cache');
-    for (const [name, figure] of summary) {
-      const ratio = nginx && name !== 'nginx proxy_cache' ? (figure.mibPerSecond / nginx.mibPerSecond).toFixed(2) : '';
-      console.log(
-        `${path.slice(9).padEnd(7)} | ${name.padEnd(17)} | ${String(connections).padStart(5)} | ${figure.requestsPerSecond.toFixed(1).padStart(8)} | ${figure.mibPerSecond.toFixed(0).padStart(7)} | ${figure.p50.toFixed(1).padStart(7)} | ${figure.p99.toFixed(1).padStart(7)} | ${ratio}`,
-      );
-    }
+    printHits(path.slice(9), connections, figures, tails);
   }
+}
+
+function printHits(object: string, connections: number, figures: Map<string, HitFigures[]>, tails: TailCauses[]) {
+  const ours = figures.get(OURS) ?? [];
+  const nginx = figures.get(NGINX);
+  console.log(`\n${object}, ${connections} connections`);
+  console.log('round | proxy             |    req/s |   MiB/s |  p50 ms |  p99 ms | CPU ms/req');
+  const row = (label: string, name: string, figure: HitFigures) =>
+    console.log(
+      `${label.padEnd(5)} | ${name.padEnd(17)} | ${figure.requestsPerSecond.toFixed(1).padStart(8)} | ${figure.mibPerSecond.toFixed(0).padStart(7)} | ${figure.p50.toFixed(1).padStart(7)} | ${figure.p99.toFixed(1).padStart(7)} | ${figure.cpuMsPerRequest.toFixed(3).padStart(10)}`,
+    );
+  const summaries = new Map<string, HitFigures>();
+  for (const [name, runs] of figures) {
+    for (const [round, run] of runs.entries()) row(String(round + 1), name, run);
+    summaries.set(name, {
+      requestsPerSecond: median(runs.map((run) => run.requestsPerSecond)),
+      mibPerSecond: median(runs.map((run) => run.mibPerSecond)),
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+      cpuMsPerRequest: median(runs.map((run) => run.cpuMsPerRequest)),
+    });
+  }
+  for (const [name, summary] of summaries) row('med.', name, summary);
+  console.log(
+    `ours, per round: GC time ${tails.map((tail) => tail.gcMs.toFixed(0)).join(', ')} ms; ` +
+      `event-loop delay p99/max ${tails.map((tail) => `${tail.loopDelayP99Ms.toFixed(0)}/${tail.loopDelayMaxMs.toFixed(0)}`).join(', ')} ms (10 ms resolution)`,
+  );
+  if (!nginx) return;
+  const throughputRatios = ours.map((run, round) => run.mibPerSecond / (nginx[round] as HitFigures).mibPerSecond);
+  const p99Ratios = ours.map((run, round) => run.p99 / (nginx[round] as HitFigures).p99);
+  const oursMedian = summaries.get(OURS) as HitFigures;
+  const nginxMedian = summaries.get(NGINX) as HitFigures;
+  console.log(
+    `=> ${object}: throughput ours/nginx ${median(throughputRatios).toFixed(2)} (median of rounds ${throughputRatios.map((r) => r.toFixed(2)).join(', ')}; of medians ${(oursMedian.mibPerSecond / nginxMedian.mibPerSecond).toFixed(2)}), ` +
+      `p99 ours/nginx ${median(p99Ratios).toFixed(2)} (rounds ${p99Ratios.map((r) => r.toFixed(2)).join(', ')}; of medians ${(oursMedian.p99 / nginxMedian.p99).toFixed(2)})`,
+  );
 }
 
 // ---- (b) a test farm's downloads ---------------------------------------------------------------
@@ -292,7 +372,7 @@ async function replay(
   return { served, fromOrigin: originBytesSent, seconds: (performance.now() - start) / 1000 };
 }
 
-async function benchTrace(proxies: { name: string; url: string }[], trace: Trace): Promise<void> {
+async function benchTrace(proxies: Proxy[], trace: Trace): Promise<void> {
   const ideal = 1 - trace.uniqueBytes / trace.totalBytes;
   console.log(
     `\n(b) trace replay: ${trace.requests.length} downloads, ${(trace.totalBytes / MiB).toFixed(0)} MiB in all, ${(trace.uniqueBytes / MiB).toFixed(0)} MiB unique, 16 workers`,
@@ -317,11 +397,11 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-proxy-'));
 let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const ours = await startProxyProcess({ cacheDir, maxSize: '10GiB', upstreams: [`artifacts=${origin.url}`] });
-  const proxies = [{ name: 'switchyard proxy', url: ours.url }];
+  const proxies: Proxy[] = [{ name: OURS, url: ours.url, pid: ours.child.pid as number }];
   const canCompare = isInstalled('nginx') && isInstalled('wrk');
   if (canCompare) {
     nginx = await startNginx(origin.url);
-    proxies.push({ name: 'nginx proxy_cache', url: nginx.url });
+    proxies.push({ name: NGINX, url: nginx.url, pid: nginx.process.pid as number });
     console.log(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim());
     await benchHits(proxies);
   } else {

@@ -7,7 +7,7 @@ import { chooseReuse, staleUsableOnError } from './cache-policy.ts';
 import { contentAddressOf } from './content-address.ts';
 import type { CacheEntry, EntryStore } from './entry-store.ts';
 import { sendError } from './errors.ts';
-import { readFd } from './fd-io.ts';
+import { readFdNow } from './fd-io.ts';
 import { Fill, type FillOutcome, type FillReader } from './fill.ts';
 import { invalidatedPaths } from './invalidation.ts';
 import { chooseRange } from './range.ts';
@@ -192,7 +192,7 @@ export class CacheHandler {
       res.end();
       return true;
     }
-    const readAt: ReadAt = (buffer, length, position) => readFd(body.fd, buffer, length, position);
+    const readAt: ReadAt = (buffer, length, position) => readFdNow(body.fd, buffer, length, position);
     void this.pump(res, readAt, start, end, route).finally(() => body.release());
     return true;
   }
