@@ -39,7 +39,7 @@ export type CacheOutcome = 'hit' | 'miss' | 'joined';
 export interface EntryCounts {
   /** Signed now: decompressed, signed, recompressed. */
   signed: number;
-  /** Found by their compressed bytes: neither decompressed nor signed. */
+  /** Found by their compressed bytes (or being signed for another MAR at that moment): neither decompressed nor signed. */
   compressedHits: number;
   /** Found by their decompressed bytes: decompressed and recompressed, not signed. */
   decompressedHits: number;
@@ -253,7 +253,7 @@ export class SigningService {
       fingerprint: contentsKey.fingerprint,
       ...this.authenticodeIdentity(contentsKey),
     });
-    return this.perEntry.run(entryKey, async () => {
+    const flight = this.perEntry.run(entryKey, async () => {
       const cached = await this.options.cache.get(entryKey);
       if (cached) return { bytes: cached.bytes, via: 'compressed' as const };
       const { pool, metrics } = this.options;
@@ -266,13 +266,15 @@ export class SigningService {
       await this.options.cache.put(entryKey, bytes);
       metrics.cacheBytes.set(this.options.cache.stats.bytes);
       return { bytes, via: signed.hit ? ('decompressed' as const) : ('signed' as const) };
-    }).result;
+    });
+    // Another MAR is signing the same entry right now: for this one it is found by its compressed bytes.
+    return flight.joined ? flight.result.then(({ bytes }) => ({ bytes, via: 'compressed' as const })) : flight.result;
   }
 
   /** Authenticode over a PE, cached under the same key as an `authenticode` request for the same bytes. */
   private signPe(key: SigningKey, input: Buffer, inputSha256: string, entryName?: string) {
     const peKey = this.wholeKey('authenticode', key, inputSha256);
-    return this.authenticode.run(peKey, async () => {
+    const flight = this.authenticode.run(peKey, async () => {
       const cached = await this.options.cache.get(peKey);
       if (cached) return { bytes: cached.bytes, hit: true };
       const bytes = await this.authenticodeSlots
@@ -295,7 +297,8 @@ export class SigningService {
       this.options.metrics.signatures.inc({ format: 'authenticode', key: key.id });
       await this.options.cache.put(peKey, bytes);
       return { bytes, hit: false };
-    }).result;
+    });
+    return flight.joined ? flight.result.then(({ bytes }) => ({ bytes, hit: true })) : flight.result;
   }
 }
 

@@ -2,7 +2,14 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestKeys, makePeFile, startTestSigner, TEST_KEY_IDS, type TestKeys, type TestSigner } from '../src/testing/index.ts';
+import {
+  createTestKeys,
+  makePeFile,
+  startTestSigner,
+  TEST_KEY_IDS,
+  type TestKeys,
+  type TestSigner,
+} from '../src/testing/index.ts';
 import { gpgVerify, opensslVerifies, osslsigncodeVerify, scratch } from './helpers/tools.ts';
 import { startTestTsa, type TestTsa } from './helpers/tsa-server.ts';
 
@@ -26,7 +33,9 @@ afterAll(async () => {
 describe('authenticode', () => {
   it('signs a PE with the certificate chain and a timestamp from the configured TSA, as osslsigncode verifies', async () => {
     const installer = makePeFile(Buffer.from('setup-de.exe payload '.repeat(500)));
-    const { output } = await signer.client(['authenticode']).signFile('authenticode', TEST_KEY_IDS.authenticode, installer);
+    const { output } = await signer
+      .client(['authenticode'])
+      .signFile('authenticode', TEST_KEY_IDS.authenticode, installer);
     const report = await osslsigncodeVerify(output, keys.caCertificate);
     expect(report).toMatch(/Signature verification: ok/);
     expect(report).toMatch(/Switchyard Test Code Signing/);
@@ -36,7 +45,9 @@ describe('authenticode', () => {
 
   it('refuses a file that is not a PE with a 400 saying so', async () => {
     await expect(
-      signer.client(['authenticode']).signFile('authenticode', TEST_KEY_IDS.authenticode, Buffer.from('#!/bin/sh\necho hi\n')),
+      signer
+        .client(['authenticode'])
+        .signFile('authenticode', TEST_KEY_IDS.authenticode, Buffer.from('#!/bin/sh\necho hi\n')),
     ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('osslsigncode cannot sign it') });
   });
 });
@@ -46,7 +57,9 @@ describe('gpg', () => {
     const tarball = Buffer.from('firefox-128.0.tar.bz2 contents '.repeat(1000));
     const { output } = await signer.client(['gpg']).signFile('gpg', TEST_KEY_IDS.gpg, tarball);
     expect(output.toString()).toMatch(/^-----BEGIN PGP SIGNATURE-----/);
-    expect(await gpgVerify(keys.openPgpPublicKey, tarball, output)).toMatch(/Good signature from "Switchyard Test Release/);
+    expect(await gpgVerify(keys.openPgpPublicKey, tarball, output)).toMatch(
+      /Good signature from "Switchyard Test Release/,
+    );
     await expect(gpgVerify(keys.openPgpPublicKey, Buffer.from('tampered'), output)).rejects.toThrow(/BAD signature/);
   });
 });
@@ -62,8 +75,9 @@ describe('hash', () => {
   });
 
   it('refuses a digest of the wrong length for its algorithm', async () => {
-    await expect(
-      signer.client(['hash']).signHash(TEST_KEY_IDS.mar, 'sha384', Buffer.alloc(32)),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('48 bytes') });
+    await expect(signer.client(['hash']).signHash(TEST_KEY_IDS.mar, 'sha384', Buffer.alloc(32))).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('48 bytes'),
+    });
   });
 });
