@@ -49,12 +49,14 @@ export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = pr
   };
   const listen = readListen(value.listen ?? '127.0.0.1:7440', problems);
   const keys = new Map<string, SigningKey>();
+  const ids = new Set<string>();
   for (const [i, key] of value.keys.entries()) {
     const path = `keys[${i}]`;
-    if (keys.has(key.id)) {
+    if (ids.has(key.id)) {
       problems.push({ path: `${path}.id`, message: `duplicate key "${key.id}"` });
       continue;
     }
+    ids.add(key.id);
     const opened = await openKey(key, path, base, env, problems);
     if (opened) keys.set(key.id, opened);
   }
