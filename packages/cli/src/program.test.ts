@@ -34,6 +34,7 @@ describe('the switchyard program', () => {
       'simulate',
       'tools',
       'checkout',
+      'db',
     ]);
   });
 

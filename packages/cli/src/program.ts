@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { addCancelCommand } from './commands/cancel.ts';
 import { addCheckoutCommand } from './commands/checkout.ts';
+import { addDbCommand } from './commands/db.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addLogsCommand } from './commands/logs.ts';
 import { addProxyCommand } from './commands/proxy.ts';
@@ -48,6 +49,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addSimulateCommand,
     addToolsCommand,
     addCheckoutCommand,
+    addDbCommand,
   ]) {
     add(program);
   }

@@ -2,3 +2,4 @@ export { ConfigError, type ConfigProblem } from './config/config-error.ts';
 export type { Builder, Farm } from './config/farm-config.ts';
 export { loadConfigFile, parseConfig } from './config/load-config.ts';
 export { type CoordinatorOptions, type RunningCoordinator, startCoordinator } from './coordinator.ts';
+export { type CopiedTable, copyDatabase, TargetNotEmptyError } from './store/copy-database.ts';
