@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Assignment, encodeFrame, LOG_CONTENT_TYPE, type Scope } from '@switchyard/protocol';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type Farm, sha256Hex } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { type CoordinatorContext, createCoordinatorContext } from '../coordinator-context.ts';
@@ -53,32 +53,123 @@ export function bearer(scope: Scope): Record<string, string> {
   return { authorization: `Bearer ${scope}-token` };
 }
 
-export interface InProcessCoordinator {
-  readonly context: CoordinatorContext;
-  readonly store: FarmStore;
-  readonly farm: Farm;
-  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
-  close(): Promise<void>;
+interface Running {
+  context: CoordinatorContext;
+  store: FarmStore;
+  dataDir: string;
 }
 
-/** Starts a coordinator on the farm `yaml` describes (FARM_YAML by default). */
-export async function startInProcess(yaml = FARM_YAML): Promise<InProcessCoordinator> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-inject-'));
-  const farm = parseConfig('inject-farm.yml', yaml);
-  const logger = pino({ level: 'silent' });
-  const store = await openFarmStore(join(dataDir, 'switchyard.db'), { agingMs: () => farm.scheduling.agingMs, logger });
-  const context = await createCoordinatorContext({ farm: () => farm, store, dataDir, logger });
-  return {
-    context,
-    store,
-    farm,
-    inject: (options) => context.app.inject(options),
-    async close() {
-      await context.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+let revisions = 0;
+
+/** A coordinator on the farm `yaml` describes, started and closed by the test hooks. */
+export class InProcessCoordinator {
+  private running: Running | null = null;
+  readonly farm: Farm;
+
+  constructor(yaml: string) {
+    this.farm = parseConfig('inject-farm.yml', yaml);
+  }
+
+  get context(): CoordinatorContext {
+    return this.current().context;
+  }
+
+  get store(): FarmStore {
+    return this.current().store;
+  }
+
+  async start(): Promise<void> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-inject-'));
+    const logger = pino({ level: 'silent' });
+    const farm = this.farm;
+    const store = await openFarmStore(join(dataDir, 'switchyard.db'), {
+      agingMs: () => farm.scheduling.agingMs,
+      logger,
+    });
+    const context = await createCoordinatorContext({ farm: () => farm, store, dataDir, logger });
+    this.running = { context, store, dataDir };
+  }
+
+  async close(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    if (!running) return;
+    await running.context.close();
+    await running.store.close();
+    rmSync(running.dataDir, { recursive: true, force: true });
+  }
+
+  inject(options: InjectOptions): Promise<LightMyRequestResponse> {
+    return this.context.app.inject(options);
+  }
+
+  /** Pushes to `app` main (as the push token, for farms with auth); returns the push. */
+  async push(
+    body: Record<string, unknown> = {},
+  ): Promise<{ id: number; jobs: Array<{ id: number; builder: string }> }> {
+    revisions += 1;
+    const response = await this.inject({
+      method: 'POST',
+      url: '/api/v1/pushes',
+      headers: bearer('push'),
+      payload: { repo: 'app', branch: 'main', revision: revisions.toString(16).padStart(7, '0'), ...body },
+    });
+    expect(response.statusCode).toBe(201);
+    return response.json().push;
+  }
+
+  /** A worker asks for work and is answered at once (no held claim). */
+  async claim(worker: string, body: Record<string, unknown> = {}): Promise<Assignment | null> {
+    const response = await this.inject({
+      method: 'POST',
+      url: `/api/v1/workers/${worker}/claim`,
+      headers: bearer('worker'),
+      payload: { pool: 'linux', instance: `${worker}-process`, waitSeconds: 0, ...body },
+    });
+    expect(response.statusCode).toBe(200);
+    return response.json().assignment;
+  }
+
+  /** A worker's report on its attempt (`heartbeat`, `steps/0/started`, `finished`, …), as the worker token. */
+  report(attemptId: number, path: string, payload: Record<string, unknown> = {}) {
+    return this.inject({
+      method: 'POST',
+      url: `/api/v1/attempts/${attemptId}/${path}`,
+      headers: bearer('worker'),
+      payload,
+    });
+  }
+
+  /** A batch of log frames for step `step`, number `seq`. */
+  appendLog(attemptId: number, step: number, seq: number, text: string) {
+    return this.inject({
+      method: 'POST',
+      url: `/api/v1/attempts/${attemptId}/log?step=${step}&seq=${seq}`,
+      headers: { ...bearer('worker'), 'content-type': LOG_CONTENT_TYPE },
+      payload: encodeFrame('stdout', Buffer.from(text)),
+    });
+  }
+
+  private current(): Running {
+    if (!this.running) throw new Error('the in-process coordinator is not running');
+    return this.running;
+  }
+}
+
+/**
+ * A coordinator for the tests of this file (FARM_YAML by default), started once for the file or
+ * afresh for each test, when they need a farm of their own.
+ */
+export function inProcessCoordinator(yaml = FARM_YAML, per: 'file' | 'test' = 'file'): InProcessCoordinator {
+  const coordinator = new InProcessCoordinator(yaml);
+  if (per === 'test') {
+    beforeEach(() => coordinator.start());
+    afterEach(() => coordinator.close());
+  } else {
+    beforeAll(() => coordinator.start());
+    afterAll(() => coordinator.close());
+  }
+  return coordinator;
 }
 
 /** Expects the API's error answer: the status, and `{ error: { code, message, details } }`. */
@@ -92,71 +183,6 @@ export function expectError(
     body: { error: { code, message: expect.any(String) } },
   });
   return response.json().error;
-}
-
-let revisions = 0;
-
-/** Pushes to `app` main through the API (as the push token where auth is on); returns the push. */
-export async function pushThroughApi(
-  coordinator: InProcessCoordinator,
-  body: Record<string, unknown> = {},
-): Promise<{ id: number; jobs: Array<{ id: number; builder: string }> }> {
-  revisions += 1;
-  const response = await coordinator.inject({
-    method: 'POST',
-    url: '/api/v1/pushes',
-    headers: bearer('push'),
-    payload: { repo: 'app', branch: 'main', revision: revisions.toString(16).padStart(7, '0'), ...body },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json().push;
-}
-
-/** A worker asks for work and is answered at once (no held claim). */
-export async function claimThroughApi(
-  coordinator: InProcessCoordinator,
-  worker: string,
-  body: Record<string, unknown> = {},
-): Promise<Assignment | null> {
-  const response = await coordinator.inject({
-    method: 'POST',
-    url: `/api/v1/workers/${worker}/claim`,
-    headers: bearer('worker'),
-    payload: { pool: 'linux', instance: `${worker}-process`, waitSeconds: 0, ...body },
-  });
-  expect(response.statusCode).toBe(200);
-  return response.json().assignment;
-}
-
-/** A worker's report on its attempt, as the worker token. */
-export function report(
-  coordinator: InProcessCoordinator,
-  attemptId: number,
-  path: string,
-  payload: Record<string, unknown> = {},
-) {
-  return coordinator.inject({
-    method: 'POST',
-    url: `/api/v1/attempts/${attemptId}/${path}`,
-    headers: bearer('worker'),
-    payload,
-  });
-}
-
-/** A batch of log frames for step `step`, number `seq`. */
-export function appendLog(
-  coordinator: InProcessCoordinator,
-  attemptId: number,
-  step: number,
-  seq: number,
-  text: string,
-) {
-  return coordinator.inject({
-    method: 'POST',
-    url: `/api/v1/attempts/${attemptId}/log?step=${step}&seq=${seq}`,
-    headers: { ...bearer('worker'), 'content-type': LOG_CONTENT_TYPE },
-    payload: encodeFrame('stdout', Buffer.from(text)),
-  });
 }
 
 export const now = (): string => new Date().toISOString();

@@ -1,30 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  appendLog,
-  authSection,
-  bearer,
-  claimThroughApi,
-  expectError,
-  FARM_YAML,
-  type InProcessCoordinator,
-  now,
-  pushThroughApi,
-  report,
-  startInProcess,
-} from '../inject-testing.ts';
+import { describe, expect, it } from 'vitest';
+import { authSection, bearer, expectError, FARM_YAML, inProcessCoordinator, now } from '../inject-testing.ts';
 
-let coordinator: InProcessCoordinator;
-beforeAll(async () => {
-  coordinator = await startInProcess(FARM_YAML + authSection(true));
-});
-afterAll(() => coordinator.close());
+const coordinator = inProcessCoordinator(FARM_YAML + authSection(true));
 
 const jobOf = (push: { jobs: Array<{ id: number; builder: string }> }, builder: string) =>
   push.jobs.find((job) => job.builder === builder)?.id as number;
 
 describe('POST /api/v1/pushes', () => {
   it('records a push with its jobs: 201', async () => {
-    const push = await pushThroughApi(coordinator, { author: 'Ann', files: ['a.c'] });
+    const push = await coordinator.push({ author: 'Ann', files: ['a.c'] });
     expect(push).toMatchObject({ repo: 'app', branch: 'main', author: 'Ann', files: ['a.c'] });
     expect(push.jobs.map((job) => job.builder)).toEqual(['build', 'test']);
   });
@@ -78,8 +62,8 @@ describe('POST /api/v1/pushes', () => {
 
 describe('GET /api/v1/pushes', () => {
   it('lists pushes newest first, filtered, a page at a time, without a token', async () => {
-    const older = await pushThroughApi(coordinator, { branch: 'paging' });
-    const newer = await pushThroughApi(coordinator, { branch: 'paging' });
+    const older = await coordinator.push({ branch: 'paging' });
+    const newer = await coordinator.push({ branch: 'paging' });
     const list = await coordinator.inject({ url: '/api/v1/pushes?branch=paging&limit=1' });
     expect(list.statusCode).toBe(200);
     expect(list.json().pushes.map((p: { id: number }) => p.id)).toEqual([newer.id]);
@@ -89,7 +73,7 @@ describe('GET /api/v1/pushes', () => {
   });
 
   it('reads one push: 200, 404 for none, 400 for a bad id', async () => {
-    const push = await pushThroughApi(coordinator);
+    const push = await coordinator.push();
     const read = await coordinator.inject({ url: `/api/v1/pushes/${push.id}` });
     expect(read.json().push).toEqual(push);
     expectError(await coordinator.inject({ url: '/api/v1/pushes/99999' }), 404, 'not-found');
@@ -99,7 +83,7 @@ describe('GET /api/v1/pushes', () => {
 
 describe('jobs', () => {
   it('lists jobs by state, and refuses a state that does not exist: 400', async () => {
-    const push = await pushThroughApi(coordinator, { branch: 'listing' });
+    const push = await coordinator.push({ branch: 'listing' });
     const waiting = await coordinator.inject({ url: '/api/v1/jobs?state=waiting,pending&branch=listing' });
     expect(waiting.json().jobs.map((job: { id: number }) => job.id)).toEqual([
       jobOf(push, 'test'),
@@ -114,7 +98,7 @@ describe('jobs', () => {
   });
 
   it('reads a job with its attempts and scheduling: 200, 404 for none', async () => {
-    const push = await pushThroughApi(coordinator, { branch: 'reading' });
+    const push = await coordinator.push({ branch: 'reading' });
     const read = await coordinator.inject({ url: `/api/v1/jobs/${jobOf(push, 'build')}` });
     expect(read.statusCode).toBe(200);
     expect(read.json().job).toMatchObject({ id: jobOf(push, 'build'), state: 'pending', attempts: [] });
@@ -123,7 +107,7 @@ describe('jobs', () => {
   });
 
   it('cancels a job with the cancel scope: 200, then 409 once it has ended, 404 for none, 403 without the scope', async () => {
-    const push = await pushThroughApi(coordinator, { branch: 'cancelling' });
+    const push = await coordinator.push({ branch: 'cancelling' });
     const url = `/api/v1/jobs/${jobOf(push, 'build')}/cancel`;
     expectError(await coordinator.inject({ method: 'POST', url, headers: bearer('push') }), 403, 'forbidden');
     const cancelled = await coordinator.inject({ method: 'POST', url, headers: bearer('cancel') });
@@ -143,7 +127,7 @@ describe('jobs', () => {
   });
 
   it('retriggers a finished job: 201, and 409 for one still pending', async () => {
-    const push = await pushThroughApi(coordinator, { branch: 'retrigger' });
+    const push = await coordinator.push({ branch: 'retrigger' });
     const url = (id: number) => `/api/v1/jobs/${id}/retrigger`;
     expectError(
       await coordinator.inject({ method: 'POST', url: url(jobOf(push, 'build')), headers: bearer('cancel') }),
@@ -176,18 +160,18 @@ describe('jobs', () => {
 
 describe('GET /api/v1/jobs/:id/log', () => {
   it('serves the log of the latest attempt as text, and 404 for a job or attempt that does not exist', async () => {
-    await pushThroughApi(coordinator, { branch: 'logging' });
-    const assignment = await claimThroughApi(coordinator, 'logger');
+    await coordinator.push({ branch: 'logging' });
+    const assignment = await coordinator.claim('logger');
     if (!assignment) throw new Error('the worker was given no work');
     const { attemptId } = assignment;
-    await report(coordinator, attemptId, 'steps/0/started', { name: 'compile', startedAt: now() });
-    expect((await appendLog(coordinator, attemptId, 0, 0, 'compiling frob.c\n')).statusCode).toBe(200);
+    await coordinator.report(attemptId, 'steps/0/started', { name: 'compile', startedAt: now() });
+    expect((await coordinator.appendLog(attemptId, 0, 0, 'compiling frob.c\n')).statusCode).toBe(200);
     const log = await coordinator.inject({ url: `/api/v1/jobs/${assignment.job.id}/log` });
     expect(log.statusCode).toBe(200);
     expect(log.headers['content-type']).toMatch(/^text\/plain/);
     expect(log.body).toContain('compiling frob.c');
     expectError(await coordinator.inject({ url: '/api/v1/jobs/99999/log' }), 404, 'not-found');
     expectError(await coordinator.inject({ url: `/api/v1/jobs/${assignment.job.id}/log?attempt=5` }), 404, 'not-found');
-    await report(coordinator, attemptId, 'finished', { result: 'success', finishedAt: now() });
+    await coordinator.report(attemptId, 'finished', { result: 'success', finishedAt: now() });
   });
 });

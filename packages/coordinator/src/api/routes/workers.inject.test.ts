@@ -1,29 +1,13 @@
 import { LOG_CONTENT_TYPE } from '@switchyard/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  appendLog,
-  authSection,
-  bearer,
-  claimThroughApi,
-  expectError,
-  FARM_YAML,
-  type InProcessCoordinator,
-  now,
-  pushThroughApi,
-  report,
-  startInProcess,
-} from '../inject-testing.ts';
+import { describe, expect, it } from 'vitest';
+import { authSection, bearer, expectError, FARM_YAML, inProcessCoordinator, now } from '../inject-testing.ts';
 
-let coordinator: InProcessCoordinator;
-beforeEach(async () => {
-  coordinator = await startInProcess(FARM_YAML + authSection(true));
-});
-afterEach(() => coordinator.close());
+const coordinator = inProcessCoordinator(FARM_YAML + authSection(true), 'test');
 
 /** A push, and its build claimed by `worker`: the attempt's id. */
 async function runningAttempt(worker = 'w1'): Promise<number> {
-  await pushThroughApi(coordinator);
-  const assignment = await claimThroughApi(coordinator, worker);
+  await coordinator.push();
+  const assignment = await coordinator.claim(worker);
   if (!assignment) throw new Error(`${worker} was given no work`);
   return assignment.attemptId;
 }
@@ -33,9 +17,9 @@ const stepFinished = { exitCode: 0, signal: null, timedOut: false, cancelled: fa
 
 describe('claims', () => {
   it('answers a claim with an assignment, or with null when there is no work', async () => {
-    expect(await claimThroughApi(coordinator, 'w1')).toBeNull();
-    const push = await pushThroughApi(coordinator);
-    const assignment = await claimThroughApi(coordinator, 'w1');
+    expect(await coordinator.claim('w1')).toBeNull();
+    const push = await coordinator.push();
+    const assignment = await coordinator.claim('w1');
     expect(assignment).toMatchObject({
       attemptNumber: 1,
       leaseSeconds: 30,
@@ -71,21 +55,21 @@ describe('claims', () => {
 describe('heartbeats', () => {
   it('renews the lease: 200; says cancel once the job is cancelled', async () => {
     const attemptId = await runningAttempt();
-    const beat = await report(coordinator, attemptId, 'heartbeat');
+    const beat = await coordinator.report(attemptId, 'heartbeat');
     expect(beat.statusCode).toBe(200);
     expect(beat.json()).toMatchObject({ cancel: false, heldMs: 0 });
     const job = (await coordinator.store.jobs.list({ limit: 1, states: ['running'] }))[0];
     await coordinator.inject({ method: 'POST', url: `/api/v1/jobs/${job?.id}/cancel`, headers: bearer('cancel') });
-    expect((await report(coordinator, attemptId, 'heartbeat')).json()).toMatchObject({ cancel: true });
+    expect((await coordinator.report(attemptId, 'heartbeat')).json()).toMatchObject({ cancel: true });
   });
 
   it('refuses one for an attempt that ended: 409 lease-lost; for none: 404; a bad wait: 400', async () => {
     const attemptId = await runningAttempt();
-    await report(coordinator, attemptId, 'finished', { result: 'success', finishedAt: now() });
-    const lost = expectError(await report(coordinator, attemptId, 'heartbeat'), 409, 'lease-lost');
+    await coordinator.report(attemptId, 'finished', { result: 'success', finishedAt: now() });
+    const lost = expectError(await coordinator.report(attemptId, 'heartbeat'), 409, 'lease-lost');
     expect(lost.details).toEqual({ state: 'success', reason: null });
-    expectError(await report(coordinator, 99999, 'heartbeat'), 404, 'not-found');
-    expectError(await report(coordinator, attemptId, 'heartbeat?wait=600'), 400, 'invalid-request');
+    expectError(await coordinator.report(99999, 'heartbeat'), 404, 'not-found');
+    expectError(await coordinator.report(attemptId, 'heartbeat?wait=600'), 400, 'invalid-request');
   });
 });
 
@@ -93,40 +77,40 @@ describe('step reports', () => {
   it('records a step start and finish: 200, repeats included; another name at the index: 409', async () => {
     const attemptId = await runningAttempt();
     for (let i = 0; i < 2; i++) {
-      const started = await report(coordinator, attemptId, 'steps/0/started', stepStarted());
+      const started = await coordinator.report(attemptId, 'steps/0/started', stepStarted());
       expect(started.json()).toEqual({ ok: true });
     }
-    expectError(await report(coordinator, attemptId, 'steps/0/started', stepStarted('other')), 409, 'conflict');
+    expectError(await coordinator.report(attemptId, 'steps/0/started', stepStarted('other')), 409, 'conflict');
     for (let i = 0; i < 2; i++) {
-      expect((await report(coordinator, attemptId, 'steps/0/finished', stepFinished)).statusCode).toBe(200);
+      expect((await coordinator.report(attemptId, 'steps/0/finished', stepFinished)).statusCode).toBe(200);
     }
-    expectError(await report(coordinator, attemptId, 'steps/1/finished', stepFinished), 409, 'conflict');
+    expectError(await coordinator.report(attemptId, 'steps/1/finished', stepFinished), 409, 'conflict');
   });
 
   it('refuses a report that breaks the schema: 400; of an ended attempt: 409 lease-lost', async () => {
     const attemptId = await runningAttempt();
-    expectError(await report(coordinator, attemptId, 'steps/0/started', { name: 'x' }), 400, 'invalid-request');
-    expectError(await report(coordinator, attemptId, 'steps/5000/started', stepStarted()), 400, 'invalid-request');
-    await report(coordinator, attemptId, 'finished', { result: 'failure', finishedAt: now() });
-    expectError(await report(coordinator, attemptId, 'steps/0/started', stepStarted()), 409, 'lease-lost');
+    expectError(await coordinator.report(attemptId, 'steps/0/started', { name: 'x' }), 400, 'invalid-request');
+    expectError(await coordinator.report(attemptId, 'steps/5000/started', stepStarted()), 400, 'invalid-request');
+    await coordinator.report(attemptId, 'finished', { result: 'failure', finishedAt: now() });
+    expectError(await coordinator.report(attemptId, 'steps/0/started', stepStarted()), 409, 'lease-lost');
   });
 });
 
 describe('log batches', () => {
   it('appends batches in order: a repeat is acknowledged, a gap refused with the batch expected', async () => {
     const attemptId = await runningAttempt();
-    await report(coordinator, attemptId, 'steps/0/started', stepStarted());
-    const first = await appendLog(coordinator, attemptId, 0, 0, 'hello\n');
+    await coordinator.report(attemptId, 'steps/0/started', stepStarted());
+    const first = await coordinator.appendLog(attemptId, 0, 0, 'hello\n');
     expect(first.json()).toEqual({ bytes: 11, cancel: false });
-    expect((await appendLog(coordinator, attemptId, 0, 0, 'hello\n')).json()).toEqual({ bytes: 11, cancel: false });
-    const gap = expectError(await appendLog(coordinator, attemptId, 0, 5, 'later\n'), 409, 'log-sequence-gap');
+    expect((await coordinator.appendLog(attemptId, 0, 0, 'hello\n')).json()).toEqual({ bytes: 11, cancel: false });
+    const gap = expectError(await coordinator.appendLog(attemptId, 0, 5, 'later\n'), 409, 'log-sequence-gap');
     expect(gap.details).toEqual({ expected: 1 });
-    expectError(await appendLog(coordinator, attemptId, 3, 0, 'nowhere\n'), 409, 'conflict');
+    expectError(await coordinator.appendLog(attemptId, 3, 0, 'nowhere\n'), 409, 'conflict');
   });
 
   it('takes only log frames: 415 for another type, 400 for frames that do not parse', async () => {
     const attemptId = await runningAttempt();
-    await report(coordinator, attemptId, 'steps/0/started', stepStarted());
+    await coordinator.report(attemptId, 'steps/0/started', stepStarted());
     const send = (contentType: string, payload: string | Buffer) =>
       coordinator.inject({
         method: 'POST',
@@ -144,18 +128,18 @@ describe('attempt reports', () => {
   it('ends the attempt: 200, a repeat too; a contradicting one: 409 lease-lost; a bad result: 400', async () => {
     const attemptId = await runningAttempt();
     const finished = { result: 'success', finishedAt: now(), timings: { checkoutMs: 10 } };
-    expect((await report(coordinator, attemptId, 'finished', finished)).json()).toEqual({ ok: true });
-    expect((await report(coordinator, attemptId, 'finished', finished)).statusCode).toBe(200);
+    expect((await coordinator.report(attemptId, 'finished', finished)).json()).toEqual({ ok: true });
+    expect((await coordinator.report(attemptId, 'finished', finished)).statusCode).toBe(200);
     expectError(
-      await report(coordinator, attemptId, 'finished', { result: 'failure', finishedAt: now() }),
+      await coordinator.report(attemptId, 'finished', { result: 'failure', finishedAt: now() }),
       409,
       'lease-lost',
     );
     expectError(
-      await report(coordinator, attemptId, 'finished', { result: 'great', finishedAt: now() }),
+      await coordinator.report(attemptId, 'finished', { result: 'great', finishedAt: now() }),
       400,
       'invalid-request',
     );
-    expectError(await report(coordinator, 99999, 'finished', finished), 404, 'not-found');
+    expectError(await coordinator.report(99999, 'finished', finished), 404, 'not-found');
   });
 });
