@@ -6,7 +6,8 @@ import { defineConfig } from 'tsup';
  * come from node_modules; the workspace packages are compiled in.
  */
 export default defineConfig({
-  entry: { switchyard: 'packages/cli/src/main.ts' },
+  // The signer's worker threads load their own module, so it is compiled beside the bundle.
+  entry: { switchyard: 'packages/cli/src/main.ts', 'signing-worker': 'packages/signing/src/pool/pool-worker.ts' },
   outDir: 'packages/cli/dist',
   format: 'esm',
   platform: 'node',

@@ -9,6 +9,8 @@ import { addProxyCommand } from './commands/proxy.ts';
 import { addPushCommand } from './commands/push.ts';
 import { addRetriggerCommand } from './commands/retrigger.ts';
 import { addServerCommand } from './commands/server.ts';
+import { addSignCommand } from './commands/sign.ts';
+import { addSignerCommand } from './commands/signer.ts';
 import { addSimulateCommand } from './commands/simulate.ts';
 import { addStatsCommand } from './commands/stats.ts';
 import { addStatusCommand } from './commands/status.ts';
@@ -38,6 +40,8 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addServerCommand,
     addWorkerCommand,
     addProxyCommand,
+    addSignerCommand,
+    addSignCommand,
     addValidateCommand,
     addPushCommand,
     addStatusCommand,
