@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { EVENT_TYPES } from '@switchyard/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { authSection, bearer, expectError, FARM_YAML, inProcessCoordinator, now } from '../inject-testing.ts';
@@ -113,6 +114,45 @@ describe('events', () => {
     expect(one.headers['content-type']).toMatch(/^application\/schema\+json/);
     expectError(await coordinator.inject({ url: '/api/v1/schemas/events/job.exploded.json' }), 404, 'not-found');
     expectError(await coordinator.inject({ url: '/api/v1/schemas/events/job.finished' }), 400, 'invalid-request');
+  });
+});
+
+describe('GET /api/v1/events', () => {
+  const streaming = inProcessCoordinator(FARM_YAML, 'test');
+
+  /** Reads an SSE body until `done` says enough has come; the frames as [event, data] pairs. */
+  async function readFrames(body: Readable, done: (frames: string[][]) => boolean): Promise<string[][]> {
+    let text = '';
+    for await (const chunk of body) {
+      text += String(chunk);
+      const frames = text
+        .split('\n\n')
+        .slice(0, -1)
+        .map((frame) => {
+          const field = (name: string) => frame.match(new RegExp(`^${name}: (.*)$`, 'm'))?.[1] ?? '';
+          return [field('event'), field('data')];
+        });
+      if (done(frames)) return frames;
+    }
+    throw new Error(`the stream ended early: ${text}`);
+  }
+
+  it('streams the events after ?since= that match its filter, then new ones as they commit', async () => {
+    const first = await streaming.push();
+    const response = await streaming.inject({
+      url: '/api/v1/events?since=0&types=push.created',
+      payloadAsStream: true,
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
+    const pushes = (frames: string[][]) => frames.filter(([event]) => event === 'push.created');
+    const reading = readFrames(response.stream(), (frames) => pushes(frames).length === 2);
+    const second = await streaming.push();
+    const frames = await reading;
+    expect(frames[0]).toEqual(['ready', JSON.stringify({ cursor: 0 })]);
+    expect(pushes(frames).map(([, data]) => JSON.parse(data as string).data.push.id)).toEqual([first.id, second.id]);
+    expect(frames.every(([event]) => event === 'ready' || event === 'push.created')).toBe(true);
+    await streaming.close();
   });
 });
 
