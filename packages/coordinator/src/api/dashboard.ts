@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fastifyStatic from '@fastify/static';
@@ -54,8 +55,12 @@ export async function registerDashboard(
       },
     });
   });
-  const page = (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.header('cache-control', 'no-cache').sendFile('index.html', root);
+  // Read per request (it is tiny), so a rebuilt dashboard is served without a restart.
+  const page = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .header('cache-control', 'no-cache')
+      .type('text/html; charset=utf-8')
+      .send(await readFile(join(root, 'index.html')));
   app.get('/', { schema: { hide: true }, config: { scopeFor: async () => null } }, page);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] as string;

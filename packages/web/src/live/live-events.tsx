@@ -1,0 +1,100 @@
+import type { Push, SwitchyardEvent } from '@switchyard/protocol/browser';
+import { type QueryClient, useQueryClient } from '@tanstack/react-query';
+import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from 'react';
+import { api } from '../app/api.ts';
+import { applyEvents, type PushListFilter } from './apply-events.ts';
+import { notifyWatched } from './watched-pushes.ts';
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
+type Listener = (events: readonly SwitchyardEvent[]) => void;
+
+interface LiveEvents {
+  status: LiveStatus;
+  /** Called with each batch of events, in order; returns the unsubscribe. */
+  subscribe(listener: Listener): () => void;
+}
+
+/**
+ * Events are applied in batches at most this often: at 2,000 events a second the page re-renders
+ * ten times a second, not two thousand (bench/dashboard.ts measures what that costs).
+ */
+const BATCH_MS = 100;
+
+const LiveEventsContext = createContext<LiveEvents>({ status: 'connecting', subscribe: () => () => undefined });
+
+/**
+ * One event stream for the whole page: the client reconnects by itself and resumes after the
+ * last event it saw, so a dropped connection loses nothing. Every cached list of pushes is
+ * brought up to date from the events themselves; other views subscribe and refetch what they show.
+ */
+export function LiveEventsProvider({ enabled, children }: { enabled: boolean; children: ReactNode }) {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const listeners = useRef(new Set<Listener>());
+  const value = useRef<LiveEvents>({
+    status,
+    subscribe: (listener) => {
+      listeners.current.add(listener);
+      return () => listeners.current.delete(listener);
+    },
+  });
+
+  useEffect(() => {
+    if (!enabled) return;
+    const abort = new AbortController();
+    let batch: SwitchyardEvent[] = [];
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let everLive = false;
+    const flush = () => {
+      timer = null;
+      const events = batch;
+      batch = [];
+      applyToPushLists(queryClient, events);
+      notifyWatched(events);
+      for (const listener of listeners.current) listener(events);
+    };
+    const onConnection = (state: 'live' | 'reconnecting') => {
+      setStatus(state);
+      // The lists on screen were read before the stream started: read them once more so the
+      // gap between the two is covered. A resumed stream replays its gap itself.
+      if (state === 'live' && !everLive) {
+        everLive = true;
+        void queryClient.invalidateQueries();
+      }
+    };
+    void (async () => {
+      for await (const event of api().events({ signal: abort.signal, onConnection })) {
+        batch.push(event);
+        timer ??= setTimeout(flush, BATCH_MS);
+      }
+    })().catch(() => setStatus('reconnecting'));
+    return () => {
+      abort.abort();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [enabled, queryClient]);
+
+  value.current = { ...value.current, status };
+  return <LiveEventsContext.Provider value={value.current}>{children}</LiveEventsContext.Provider>;
+}
+
+export function useLiveStatus(): LiveStatus {
+  return useContext(LiveEventsContext).status;
+}
+
+/** Runs `onEvents` for each batch of events while the component is mounted. */
+export function useLiveEvents(onEvents: Listener): void {
+  const { subscribe } = useContext(LiveEventsContext);
+  const latest = useRef(onEvents);
+  latest.current = onEvents;
+  useEffect(() => subscribe((events) => latest.current(events)), [subscribe]);
+}
+
+function applyToPushLists(queryClient: QueryClient, events: readonly SwitchyardEvent[]): void {
+  for (const [key, pushes] of queryClient.getQueriesData<readonly Push[]>({ queryKey: ['pushes'] })) {
+    if (!pushes) continue;
+    const filter = (key[1] ?? {}) as PushListFilter;
+    const updated = applyEvents(pushes, events, filter);
+    if (updated !== pushes) queryClient.setQueryData(key, updated);
+  }
+}
