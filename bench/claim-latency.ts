@@ -12,6 +12,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { SwitchyardClient } from '@switchyard/protocol';
+import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
@@ -23,8 +24,8 @@ const RUNS = numberOption('runs', 3);
 /** Between pushes: long enough that the previous job was claimed, so every push meets waiting workers. */
 const SPACING_MS = 20;
 
-async function run(): Promise<{ server: number[]; roundTrip: number[] }> {
-  const { farm, revision, server } = await startTrivialFarm();
+async function run(database: DatabaseKind): Promise<{ server: number[]; roundTrip: number[] }> {
+  const { revision, server, remove } = await startTrivialFarm(database);
   const stop = new AbortController();
   // Every claimer's request listens on it.
   setMaxListeners(WORKERS * 2, stop.signal);
@@ -65,32 +66,43 @@ async function run(): Promise<{ server: number[]; roundTrip: number[] }> {
   stop.abort();
   await Promise.allSettled(claimers);
   await killAll();
-  farm.remove();
+  await remove();
   return { server: serverSide.sort((a, b) => a - b), roundTrip: roundTrip.sort((a, b) => a - b) };
 }
 
 console.log(`claim latency with ${WORKERS} waiting workers, ${JOBS} jobs per run, on ${describeMachine()}`);
-const p50s: number[] = [];
-const p99s: number[] = [];
-const trips50: number[] = [];
-const trips99: number[] = [];
+interface Figures {
+  p50s: number[];
+  p99s: number[];
+  trips50: number[];
+  trips99: number[];
+}
+const figures = new Map<DatabaseKind, Figures>(
+  DATABASES.map((database) => [database, { p50s: [], p99s: [], trips50: [], trips99: [] }]),
+);
 for (let i = 0; i < RUNS; i++) {
-  const { server, roundTrip } = await run();
-  p50s.push(percentile(server, 50));
-  p99s.push(percentile(server, 99));
-  trips50.push(percentile(roundTrip, 50));
-  trips99.push(percentile(roundTrip, 99));
-  console.log(
-    `run ${i + 1}: pending→claimed p50 ${percentile(server, 50)} ms, p99 ${percentile(server, 99)} ms, max ${server.at(-1)} ms | ` +
-      `push sent→assignment received p50 ${percentile(roundTrip, 50).toFixed(1)} ms, p99 ${percentile(roundTrip, 99).toFixed(1)} ms`,
-  );
+  for (const database of DATABASES) {
+    const { server, roundTrip } = await run(database);
+    const of = figures.get(database) as Figures;
+    of.p50s.push(percentile(server, 50));
+    of.p99s.push(percentile(server, 99));
+    of.trips50.push(percentile(roundTrip, 50));
+    of.trips99.push(percentile(roundTrip, 99));
+    console.log(
+      `run ${i + 1} ${database.padEnd(8)}: pending→claimed p50 ${percentile(server, 50)} ms, p99 ${percentile(server, 99)} ms, max ${server.at(-1)} ms | ` +
+        `push sent→assignment received p50 ${percentile(roundTrip, 50).toFixed(1)} ms, p99 ${percentile(roundTrip, 99).toFixed(1)} ms`,
+    );
+  }
 }
 const median = (values: number[]) =>
   percentile(
     [...values].sort((a, b) => a - b),
     50,
   );
-console.log(
-  `=> median over ${RUNS} runs: pending→claimed p50 ${median(p50s)} ms, p99 ${median(p99s)} ms; ` +
-    `push sent→assignment received p50 ${median(trips50).toFixed(1)} ms, p99 ${median(trips99).toFixed(1)} ms`,
-);
+for (const database of DATABASES) {
+  const of = figures.get(database) as Figures;
+  console.log(
+    `=> ${database.padEnd(8)} median over ${RUNS} runs: pending→claimed p50 ${median(of.p50s)} ms, p99 ${median(of.p99s)} ms; ` +
+      `push sent→assignment received p50 ${median(of.trips50).toFixed(1)} ms, p99 ${median(of.trips99).toFixed(1)} ms`,
+  );
+}

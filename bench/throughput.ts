@@ -1,11 +1,14 @@
 /**
  * End-to-end throughput of trivial jobs (checkout: false, run: "true"): pushes go in as fast as
  * the API takes them, real worker processes run them, and the clock stops when the last job is
- * final. Prints jobs per second and push → success latency, for 1 and 4 workers.
+ * final. Prints jobs per second and push → success latency, for 1 and 4 workers, on SQLite and
+ * on PostgreSQL (runs alternate between the two, so drift in the machine's load hits both), and
+ * PostgreSQL's median as a ratio of SQLite's.
  *
  *   npm run bench:throughput [-- --jobs 400]
  */
 import type { SwitchyardEvent } from '@switchyard/protocol';
+import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll, startWorker } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
@@ -14,8 +17,8 @@ import { startTrivialFarm } from './trivial-farm.ts';
 const JOBS = numberOption('jobs', 400);
 const RUNS = numberOption('runs', 3);
 
-async function run(workers: number): Promise<number> {
-  const { farm, revision, server } = await startTrivialFarm();
+async function run(workers: number, database: DatabaseKind): Promise<number> {
+  const { farm, revision, server, remove } = await startTrivialFarm(database);
   const client = server.client;
   for (let i = 0; i < workers; i++) {
     startWorker({ server: server.url, name: `w${i}`, pool: 'bench', workDir: farm.workerDir(`w${i}`) });
@@ -61,20 +64,27 @@ async function run(workers: number): Promise<number> {
   await consuming;
   latencies.sort((a, b) => a - b);
   console.log(
-    `${workers} worker${workers > 1 ? 's' : ' '} | ${JOBS} jobs | ${(JOBS / elapsed).toFixed(1)} jobs/s | ` +
+    `${database.padEnd(8)} | ${workers} worker${workers > 1 ? 's' : ' '} | ${JOBS} jobs | ${(JOBS / elapsed).toFixed(1)} jobs/s | ` +
       `submit ${(JOBS / ((submitted - start) / 1000)).toFixed(0)} pushes/s | push→success p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
   );
   await killAll();
-  farm.remove();
+  await remove();
   return JOBS / elapsed;
 }
 
 console.log(`trivial-job throughput on ${describeMachine()}`);
 for (const workers of [1, 4]) {
-  const rates: number[] = [];
-  for (let i = 0; i < RUNS; i++) rates.push(await run(workers));
-  rates.sort((a, b) => a - b);
+  const rates = new Map<DatabaseKind, number[]>(DATABASES.map((database) => [database, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const database of DATABASES) rates.get(database)?.push(await run(workers, database));
+  }
+  const medians = DATABASES.map((database) => {
+    const sorted = [...(rates.get(database) as number[])].sort((a, b) => a - b);
+    return percentile(sorted, 50);
+  });
+  const [sqlite, postgres] = medians as [number, number];
   console.log(
-    `=> ${workers} worker${workers > 1 ? 's' : ''}: median ${percentile(rates, 50).toFixed(1)} jobs/s over ${RUNS} runs`,
+    `=> ${workers} worker${workers > 1 ? 's' : ''}, median over ${RUNS} runs: sqlite ${sqlite.toFixed(1)} jobs/s, ` +
+      `postgres ${postgres.toFixed(1)} jobs/s, postgres/sqlite ${(postgres / sqlite).toFixed(2)}×`,
   );
 }

@@ -35,6 +35,12 @@ export function isPostgresUrl(target: string): boolean {
  * Opens the farm's database and brings its schema up to date: an SQLite file, or a
  * `postgres://` URL. A `schema` query parameter in the URL puts the farm's tables in that
  * PostgreSQL schema (tests use one per run).
+ *
+ * On PostgreSQL, commits do not wait for the WAL flush (`synchronous_commit=off`) unless the URL
+ * says `synchronous_commit=on`: that is the embedded SQLite's promise (WAL, synchronous=NORMAL) —
+ * a commit survives the coordinator's crash, and only a crash of the database server's machine
+ * may lose the last fraction of a second. Waiting for the flush costs ~1.9 ms a commit here, held
+ * under the event-order lock, which halved the farm's throughput (docs/BENCHMARKS.md).
  */
 export async function openDatabase(target: string, options: PostgresOptions = {}): Promise<OpenedDatabase> {
   if (isPostgresUrl(target)) return openPostgres(target, options);
@@ -96,8 +102,12 @@ async function beginImmediate(sqlite: SqliteDatabase.Database): Promise<void> {
 async function openPostgres(url: string, options: PostgresOptions): Promise<OpenedDatabase> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
+  const synchronousCommit = parsed.searchParams.get('synchronous_commit') ?? 'off';
   parsed.searchParams.delete('schema');
+  parsed.searchParams.delete('synchronous_commit');
   const location = redactPassword(parsed);
+  const settings = [`-c synchronous_commit=${synchronousCommit}`];
+  if (schema !== null) settings.push(`-c search_path=${quoteIdentifier(schema)}`);
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: options.poolSize ?? 10,
@@ -105,7 +115,7 @@ async function openPostgres(url: string, options: PostgresOptions): Promise<Open
     // A coordinator stopped mid-transaction must not hold the event lock (and row locks) for good.
     idle_in_transaction_session_timeout: 60_000,
     application_name: options.applicationName ?? 'switchyard-coordinator',
-    options: schema === null ? undefined : `-c search_path=${quoteIdentifier(schema)}`,
+    options: settings.join(' '),
     types: { getTypeParser: numbersAsNumbers },
   });
   pool.on('error', (error) => options.onIdleError?.(error));
