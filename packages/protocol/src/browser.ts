@@ -14,6 +14,7 @@ export * from './event-schemas.ts';
 export * from './events.ts';
 export * from './log-views.ts';
 export * from './routing-key.ts';
+export * from './session-names.ts';
 export * from './sse.ts';
 export * from './states.ts';
 export * from './stats.ts';

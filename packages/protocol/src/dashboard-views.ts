@@ -1,10 +1,6 @@
 import Type from 'typebox';
 import { Job } from './api.ts';
-
-/** The session cookie a signed-in browser holds (HttpOnly, SameSite=Strict). */
-export const SESSION_COOKIE = 'switchyard_session';
-/** A cookie-authenticated request that changes something must repeat its session's CSRF token here. */
-export const CSRF_HEADER = 'x-switchyard-csrf';
+import { CSRF_HEADER } from './session-names.ts';
 
 export const SignInRequest = Type.Object(
   { token: Type.String({ minLength: 1, maxLength: 4096, description: 'an API token from the auth: section' }) },
