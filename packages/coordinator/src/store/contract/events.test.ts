@@ -11,12 +11,15 @@ describeStoreContract('events', (t) => {
 
   it('makes every write’s events readable as soon as the write resolves', async () => {
     const pushed = await push(t);
+    let attemptId = 0;
     const writes: Array<() => Promise<unknown>> = [
       () => t.store.workers.checkIn('w1', { pool: 'linux', instance: 'w1-process' }),
-      () => claimJob(t, 'w1'),
-      () => startStep(t, 1, 0),
-      () => t.store.jobs.stepFinished(1, 0, stepEnded(t)),
-      () => finish(t, 1, 'success'),
+      async () => {
+        attemptId = (await claimJob(t, 'w1')).attemptId;
+      },
+      () => startStep(t, attemptId, 0),
+      () => t.store.jobs.stepFinished(attemptId, 0, stepEnded(t)),
+      () => finish(t, attemptId, 'success'),
       () => t.store.jobs.retrigger(t.farm, jobOf(pushed, 'build')),
       () => t.store.jobs.cancel(jobOf(pushed, 'talos')),
       () => t.store.events.recordConfigReload(4, 2),
