@@ -12,9 +12,7 @@ import {
   push,
   startStep,
 } from './builders.ts';
-import { describeStoreContract, FARM_YAML, farmFrom, MINUTE, SECOND, START } from './harness.ts';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { describeStoreContract, FARM_YAML, farmFrom, iso, MINUTE, SECOND, START } from './harness.ts';
 
 describeStoreContract('jobs: claims and leases', (t) => {
   it('starts an attempt with a lease for a waiting worker, and announces it', async () => {

@@ -24,6 +24,8 @@ export const START = Date.UTC(2026, 0, 5, 12);
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
 /** Children before parents, so that deleting in this order breaks no foreign key. */
 const TABLES_CHILDREN_FIRST = Object.keys({
   delivery_attempts: true,

@@ -2,11 +2,9 @@ import type { Push } from '@switchyard/protocol';
 import { expect, it } from 'vitest';
 import { claimJob, expectRefusal, finish, push } from './builders.ts';
 import type { ContractContext } from './harness.ts';
-import { describeStoreContract, MINUTE, START } from './harness.ts';
+import { describeStoreContract, iso, MINUTE, START } from './harness.ts';
 
 const DAY = 24 * 60 * MINUTE;
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /** Waits a minute in the queue, then runs `minutes` on w1 and ends as told. */
 async function run(t: ContractContext, minutes: number, result: 'success' | 'failure') {
   t.clock.advance(MINUTE);

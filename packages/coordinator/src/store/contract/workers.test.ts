@@ -12,9 +12,7 @@ import {
   runOnce,
   startStep,
 } from './builders.ts';
-import { describeStoreContract, MINUTE, SECOND } from './harness.ts';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { describeStoreContract, iso, MINUTE, SECOND } from './harness.ts';
 
 describeStoreContract('workers', (t) => {
   it('records a new worker with its tags, version and warm caches, and announces it once', async () => {
