@@ -25,7 +25,7 @@ export function Layout() {
         </nav>
         <span className="spacer" />
         {!blocked && <LiveIndicator />}
-        <Account />
+        {!blocked && <Account />}
       </header>
       <main>
         {session.isError && <p className="problem">Cannot reach the coordinator: {String(session.error)}</p>}

@@ -1,0 +1,215 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CSRF_HEADER, type JobSummary, SESSION_COOKIE, SwitchyardClient } from '@switchyard/protocol';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, SCREENSHOTS } from '../helpers/browser.ts';
+import { ConnectionCutter } from '../helpers/connection-cutter.ts';
+import { waitForPushFinal } from '../helpers/events.ts';
+import { TestFarm } from '../helpers/farm.ts';
+import { killAll, startServer, startWorker, type TestServer } from '../helpers/processes.ts';
+
+const TOKENS = { T_WORKER: 'worker-secret', T_ADMIN: 'admin-secret', T_READ: 'read-secret' };
+
+/** Reads need a token, so the page must sign in and its event stream must work on a cookie. */
+const CONFIG = `
+repos: [{ name: demo, url: $REPO }]
+auth:
+  public_read: false
+  tokens:
+    - { name: workers, env: T_WORKER, scopes: [worker] }
+    - { name: ops, env: T_ADMIN, scopes: [admin] }
+    - { name: viewer, env: T_READ, scopes: [read] }
+builders:
+  - name: build
+    repo: demo
+    pool: linux
+    checkout: false
+    steps:
+      - name: compile
+        run: sleep 2; echo built
+  - name: check
+    repo: demo
+    pool: linux
+    checkout: false
+    steps:
+      - name: prepare
+        run: seq 1 200
+      - name: tests
+        run: >-
+          printf 'ok 1\\nFAIL first failure\\n'; seq 1 100; printf 'error: second failure\\n'; exit 1
+`;
+
+const WEB = join(import.meta.dirname, '..', '..', 'packages', 'web');
+
+describe('the dashboard in a browser, on a real coordinator and real workers', () => {
+  const farm = new TestFarm();
+  let server: TestServer;
+  let admin: SwitchyardClient;
+  let cutter: Awaited<ReturnType<typeof ConnectionCutter.start>>;
+  let browser: Browser;
+  let page: Page;
+  let buildJob: JobSummary;
+  let checkJob: JobSummary;
+
+  const stateOf = (job: number, state: string) => `a.sym[data-job-id="${job}"][data-state="${state}"]`;
+  const live = (status: string) => page.waitForSelector(`[data-testid="live-status"][data-status="${status}"]`);
+  const signIn = async (token: string) => {
+    await page.fill('main input[name="token"]', token);
+    await page.click('main button:text("Sign in")');
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(join(WEB, 'dist', 'index.html'))) execFileSync('npx', ['vite', 'build'], { cwd: WEB });
+    farm.writeConfig(CONFIG);
+    server = await startServer({ config: farm.config, data: farm.data, env: TOKENS, token: TOKENS.T_ADMIN });
+    admin = new SwitchyardClient({ server: server.url, token: TOKENS.T_ADMIN });
+    cutter = await ConnectionCutter.start(server.url);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cutter?.close();
+    await killAll();
+    farm.remove();
+  });
+
+  it('signs in, then shows a push whose symbols go from pending to running to green without a reload', async () => {
+    // The browser goes through the relay, so a later test can cut its connections.
+    await page.goto(`${cutter.url}/`);
+    await signIn(TOKENS.T_ADMIN);
+    await live('live');
+
+    const revision = farm.commit('main', { 'a.txt': 'a\n' });
+    const push = await admin.createPush({ repo: 'demo', branch: 'main', revision });
+    buildJob = push.jobs.find((j) => j.builder === 'build') as JobSummary;
+    checkJob = push.jobs.find((j) => j.builder === 'check') as JobSummary;
+    await page.waitForSelector(stateOf(buildJob.id, 'pending'));
+
+    startWorker({
+      server: server.url,
+      name: 'w1',
+      pool: 'linux',
+      workDir: farm.workerDir('w1'),
+      env: { SWITCHYARD_TOKEN: TOKENS.T_WORKER },
+    });
+    await page.waitForSelector(stateOf(buildJob.id, 'running'), { timeout: 30_000 });
+    await page.waitForSelector(stateOf(buildJob.id, 'success'), { timeout: 30_000 });
+    await page.waitForSelector(stateOf(checkJob.id, 'failure'), { timeout: 30_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'pushes.png') });
+
+    // A failed symbol shows its first error lines on hover.
+    await page.hover(`a.sym[data-job-id="${checkJob.id}"]`);
+    const card = await page.waitForSelector('[data-testid="failure-card"] .error-line');
+    expect(await card.textContent()).toContain('FAIL first failure');
+  });
+
+  it("opens a failed job's log at its first error line, and n/p move between errors", async () => {
+    const index = await admin.logIndex(checkJob.id);
+    const [first, second] = index.errors;
+    expect(index.errors.map((e) => e.text)).toEqual(['FAIL first failure', 'error: second failure']);
+    await page.goto(`${cutter.url}/jobs/${checkJob.id}/log`);
+    await page.waitForSelector(`.log-row[data-current][data-line="${first?.line}"]`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'log-at-failure.png') });
+    await page.keyboard.press('n');
+    await page.waitForSelector(`.log-row[data-current][data-line="${second?.line}"]`);
+    expect(await page.textContent('[data-testid="error-position"]')).toBe('error 2 of 2');
+    expect(page.url()).toMatch(new RegExp(`#L${second?.line}$`));
+    await page.keyboard.press('p');
+    await page.waitForSelector(`.log-row[data-current][data-line="${first?.line}"]`);
+  });
+
+  it('opens a line-range link at that range, unfolding the passed step it is in', async () => {
+    await page.goto(`${cutter.url}/jobs/${checkJob.id}/log#L10-L20`);
+    await page.waitForSelector('.log-row.selected[data-line="10"]');
+    const selected = await page.$$eval('.log-row.selected', (rows) =>
+      rows.map((r) => Number(r.getAttribute('data-line'))),
+    );
+    expect(selected).toEqual(Array.from({ length: 11 }, (_, i) => 10 + i));
+    // The `prepare` step passed: folded unless a link points into it, as this one does.
+    expect(await page.getAttribute('.log-row.section[data-step="0"]', 'aria-expanded')).toBe('true');
+  });
+
+  it('retriggers from the job page, which starts a new job', async () => {
+    await page.goto(`${cutter.url}/jobs/${checkJob.id}`);
+    await page.waitForSelector(`section.job[data-job-id="${checkJob.id}"]`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'job.png') });
+    await page.click('button:text("Retrigger")');
+    await page.waitForURL((url) => /^\/jobs\/\d+$/.test(url.pathname) && url.pathname !== `/jobs/${checkJob.id}`);
+    const newId = Number(/\/jobs\/(\d+)$/.exec(page.url())?.[1]);
+    expect(newId).not.toBe(checkJob.id);
+    await page.waitForSelector(`section.job[data-job-id="${newId}"]`);
+    expect((await admin.getJob(newId)).retriggeredFrom).toBe(checkJob.id);
+  });
+
+  it('resumes after its event connection is killed, without losing the update made meanwhile', async () => {
+    await page.goto(`${cutter.url}/`);
+    await live('live');
+    cutter.cut();
+    await live('reconnecting');
+    const revision = farm.commit('main', { 'b.txt': 'b\n' });
+    const push = await admin.createPush({ repo: 'demo', branch: 'main', revision });
+    expect(await page.$(`article[data-push-id="${push.id}"]`)).toBeNull();
+    cutter.restore();
+    // The list is not read again: the row can only come from the events the stream replays.
+    await page.waitForSelector(`article[data-push-id="${push.id}"]`, { timeout: 30_000 });
+    await live('live');
+    await waitForPushFinal(admin, push.id);
+  });
+
+  it('refuses cross-site and token-less changes, ends the session at sign-out, and refuses a read-only token', async () => {
+    const cookie = (await page.context().cookies()).find((c) => c.name === SESSION_COOKIE);
+    expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.sameSite).toBe('Strict');
+    const session = await page.evaluate(() => fetch('/api/v1/session').then((r) => r.json()));
+    const asBrowser = (headers: Record<string, string>) =>
+      fetch(`${server.url}/api/v1/jobs/${buildJob.id}/retrigger`, {
+        method: 'POST',
+        headers: { cookie: `${SESSION_COOKIE}=${cookie?.value}`, ...headers },
+      });
+    expect((await asBrowser({})).status).toBe(403);
+    expect((await asBrowser({ [CSRF_HEADER]: session.csrfToken, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+
+    await page.click('button:text("Sign out")');
+    await page.waitForSelector('main input[name="token"]');
+    const afterSignOut = await fetch(`${server.url}/api/v1/pushes`, {
+      headers: { cookie: `${SESSION_COOKIE}=${cookie?.value}` },
+    });
+    expect(afterSignOut.status).toBe(401);
+
+    await signIn(TOKENS.T_READ);
+    await live('live');
+    const buildsBefore = (await admin.listJobs({ builder: 'build' })).length;
+    await page.goto(`${cutter.url}/jobs/${buildJob.id}`);
+    await page.click('button:text("Retrigger")');
+    const problem = await page.waitForSelector('[data-testid="action-problem"]');
+    expect(await problem.textContent()).toMatch(/lacks the "cancel" scope/);
+    expect((await admin.listJobs({ builder: 'build' })).length).toBe(buildsBefore);
+  });
+
+  it('renders dark and 390 px wide without horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const views: Array<[string, string, string]> = [
+      ['/', 'article[data-push-id]', 'pushes-dark-390'],
+      [`/jobs/${checkJob.id}`, 'section.job', 'job-dark-390'],
+      [`/jobs/${checkJob.id}/log`, '.log-row[data-current]', 'log-dark-390'],
+      ['/farm', '.pool', 'farm-dark-390'],
+      ['/answers', 'table', 'answers-dark-390'],
+    ];
+    for (const [path, ready, name] of views) {
+      await page.goto(`${cutter.url}${path}`);
+      await page.waitForSelector(ready);
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+      const { scrollWidth, background } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        background: getComputedStyle(document.documentElement).backgroundColor,
+      }));
+      expect({ path, scrollWidth }).toEqual({ path, scrollWidth: 390 });
+      expect(background).toBe('rgb(21, 24, 28)');
+    }
+  });
+});
