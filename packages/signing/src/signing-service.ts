@@ -114,7 +114,6 @@ export class SigningService {
         const cached = await this.options.cache.get(cacheKeyOfInput);
         if (cached) return { output: cached.entry, hit: true };
         const produced = await this.produce(format, key, await input());
-        metrics.signatures.inc({ format, key: key.id });
         const output = await this.options.cache.put(cacheKeyOfInput, produced.bytes);
         metrics.cacheBytes.set(this.options.cache.stats.bytes);
         return { output, hit: false, entries: produced.entries };
@@ -199,12 +198,18 @@ export class SigningService {
     key: SigningKey,
     input: Buffer,
   ): Promise<{ bytes: Buffer; entries?: EntryCounts }> {
-    const { pool } = this.options;
+    const { pool, metrics } = this.options;
     switch (format) {
-      case 'mar':
-        return { bytes: await pool.runBytes({ kind: 'sign-mar', keyId: key.id, mar: input }) };
-      case 'gpg':
-        return { bytes: Buffer.from((await pool.run({ kind: 'gpg', keyId: key.id, data: input })) as string) };
+      case 'mar': {
+        const bytes = await pool.runBytes({ kind: 'sign-mar', keyId: key.id, mar: input });
+        metrics.signatures.inc({ format, key: key.id });
+        return { bytes };
+      }
+      case 'gpg': {
+        const signature = (await pool.run({ kind: 'gpg', keyId: key.id, data: input })) as string;
+        metrics.signatures.inc({ format, key: key.id });
+        return { bytes: Buffer.from(signature) };
+      }
       case 'authenticode':
         return { bytes: await this.signPe(key, input, sha256(input)).then((signed) => signed.bytes) };
       case 'mar-contents':
@@ -234,6 +239,7 @@ export class SigningService {
     );
     const unsigned = writeMar(entries, mar.sections, []).bytes;
     const bytes = await this.options.pool.runBytes({ kind: 'sign-mar', keyId: key.id, mar: unsigned });
+    this.options.metrics.signatures.inc({ format: 'mar-contents', key: key.id });
     return { bytes, entries: counts };
   }
 

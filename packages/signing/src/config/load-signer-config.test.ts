@@ -49,7 +49,11 @@ describe('loadSignerConfig', () => {
   });
 
   it('names the JSON path of schema problems', async () => {
-    expect(await problemsOf(`${base}keys:\n  - { id: k, private_key: k.pem, formats: [mar, zip] }\n  - { id: j, pem: x, formats: [mar] }\n`)).toEqual([
+    expect(
+      await problemsOf(
+        `${base}keys:\n  - { id: k, private_key: k.pem, formats: [mar, zip] }\n  - { id: j, pem: x, formats: [mar] }\n`,
+      ),
+    ).toEqual([
       { path: 'keys[0].formats[1]', message: expect.stringContaining('expected one of "mar", "mar-contents"') },
       { path: 'keys[1].pem', message: expect.stringContaining('unknown setting') },
     ]);

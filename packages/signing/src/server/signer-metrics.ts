@@ -9,7 +9,7 @@ export class SignerMetrics {
   readonly registry = new Registry();
   readonly signatures = new Counter({
     name: 'switchyard_signer_signatures_total',
-    help: 'Signatures made (cache misses that signed), by format and key',
+    help: 'Signatures made, by format and key: a MAR signature, a detached signature, an Authenticode signature (installers and MAR entries alike), a digest signed',
     labelNames: ['format', 'key'] as const,
     registers: [this.registry],
   });

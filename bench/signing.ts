@@ -1,0 +1,212 @@
+/**
+ * The signing benchmark: Mozilla's release in small (see signing-workload.ts), signed three ways
+ * in one run, each on the same worker-thread count:
+ * - cold: a new signer with an empty cache, through its HTTP API as jobs would call it, en-US
+ *   first and then `--concurrency` locales at a time (Mozilla's order: installer, then MAR);
+ * - warm: the signer restarted on the cache the cold run left;
+ * - naive: no cache, every signable entry of every locale decompressed, signed and recompressed.
+ * The floor is the unique work alone, in-process: each shared binary signed and recompressed
+ * once, each installer and each MAR signed once, timed one at a time and divided by the threads.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectCompression } from '../packages/signing/src/compression/compression.ts';
+import { loadSignerConfig, type SignerConfig } from '../packages/signing/src/config/load-signer-config.ts';
+import { signAuthenticode } from '../packages/signing/src/formats/osslsigncode.ts';
+import { isSignableEntry } from '../packages/signing/src/formats/signable-entry.ts';
+import { openPemKey } from '../packages/signing/src/keys/open-key.ts';
+import { readMar } from '../packages/signing/src/mar/mar-file.ts';
+import { writeMar } from '../packages/signing/src/mar/write-mar.ts';
+import { Limiter } from '../packages/signing/src/pool/limiter.ts';
+import { WorkerPool } from '../packages/signing/src/pool/worker-pool.ts';
+import { createTestKeys, startTestSigner, TEST_KEY_IDS, type TestKeys } from '../packages/signing/src/testing/index.ts';
+import { describeMachine } from './machine.ts';
+import { numberOption } from './options.ts';
+import { buildRelease, FIREFOX_XZ, type Release } from './signing-workload.ts';
+
+const shape = {
+  locales: numberOption('locales', 100),
+  entries: numberOption('entries', 60),
+  binaries: numberOption('binaries', 8),
+  binaryKib: numberOption('binary-kib', 96),
+  installerKib: numberOption('installer-kib', 96),
+};
+const concurrency = numberOption('concurrency', 4);
+const workers = numberOption('workers', cpus().length);
+const cores = cpus().length;
+
+interface RunFigures {
+  seconds: number;
+  signatures: number;
+  uploads: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function signRelease(dir: string, keys: TestKeys, release: Release): Promise<RunFigures> {
+  const signer = await startTestSigner({ dir, keys, workers, cacheMaxSize: '8GiB', maxUploadSize: '512MiB' });
+  try {
+    const installers = signer.client(['authenticode']);
+    const mars = signer.client(['mar-contents']);
+    let uploads = 0;
+    const signLocale = async (index: number) => {
+      const locale = release.locales[index];
+      if (!locale) return;
+      const installer = await installers.signFile('authenticode', TEST_KEY_IDS.authenticode, locale.installer);
+      const mar = await mars.signFile('mar-contents', TEST_KEY_IDS.mar, locale.mar);
+      uploads += Number(installer.uploaded) + Number(mar.uploaded);
+    };
+    const started = performance.now();
+    await signLocale(0);
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < release.locales.length) await signLocale(next++);
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const made = (await signer.signer.metrics.signatures.get()).values.reduce((sum, value) => sum + value.value, 0);
+    return { seconds, signatures: made, uploads };
+  } finally {
+    await signer.close();
+  }
+}
+
+/** The pieces the signer uses, without its cache, its HTTP API or its request deduplication. */
+function engines(config: SignerConfig) {
+  const pool = new WorkerPool(
+    workers,
+    Object.fromEntries(
+      [...config.keys.values()].map((key) => [key.id, { material: key.material, marAlgorithm: key.marAlgorithm }]),
+    ),
+  );
+  const authenticodeKey = config.keys.get(TEST_KEY_IDS.authenticode);
+  const key = {
+    privateKey: openPemKey(authenticodeKey?.material ?? { kind: 'pem', path: '' }),
+    certificates: authenticodeKey?.certificates as string,
+  };
+  const slots = new Limiter(workers);
+  const scratch = join(config.cacheDir, 'scratch');
+  return {
+    pool,
+    authenticode: (bytes: Buffer) => slots.run(() => signAuthenticode(key, bytes, scratch)),
+    signMar: (mar: Buffer) => pool.runBytes({ kind: 'sign-mar', keyId: TEST_KEY_IDS.mar, mar }),
+  };
+}
+
+async function naive(config: SignerConfig, release: Release): Promise<RunFigures> {
+  const { pool, authenticode, signMar } = engines(config);
+  let signatures = 0;
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let locale = release.locales[next++]; locale; locale = release.locales[next++]) {
+        await authenticode(locale.installer);
+        const mar = readMar(locale.mar);
+        const entries = await Promise.all(
+          mar.entries.map(async (entry) => {
+            if (!isSignableEntry(entry.name)) return entry;
+            const compression = detectCompression(entry.data);
+            const plain = await pool.runBytes({ kind: 'decompress', compression, data: entry.data });
+            const data = await pool.runBytes({ kind: 'compress', compression, data: await authenticode(plain) });
+            signatures++;
+            return { ...entry, data };
+          }),
+        );
+        await signMar(writeMar(entries, mar.sections, []).bytes);
+        signatures += 2;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return { seconds, signatures, uploads: 0 };
+}
+
+/**
+ * The unique work, each piece timed alone, summed and shared out over the threads: a bound no
+ * schedule can beat, free of the contention a parallel measurement would add to itself.
+ */
+async function floor(config: SignerConfig, release: Release): Promise<RunFigures> {
+  const { pool, authenticode, signMar } = engines(config);
+  let busy = 0;
+  const timed = async (work: () => Promise<unknown>) => {
+    const started = performance.now();
+    await work();
+    busy += performance.now() - started;
+  };
+  for (const pe of release.binaries) {
+    await timed(async () => pool.runBytes({ kind: 'compress', compression: FIREFOX_XZ, data: await authenticode(pe) }));
+  }
+  for (const locale of release.locales) await timed(() => authenticode(locale.installer));
+  for (const locale of release.locales) await timed(() => signMar(locale.mar));
+  await pool.close();
+  return {
+    seconds: busy / 1000 / workers,
+    signatures: release.binaries.length + 2 * release.locales.length,
+    uploads: 0,
+  };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'switchyard-bench-signing-'));
+try {
+  log(`machine: ${describeMachine()}`);
+  log(
+    `release: ${shape.locales} locales × ${shape.entries} entries (${shape.binaries} shared binaries of ${shape.binaryKib} KiB, xz BCJ-x86 CRC64), an installer of ${shape.installerKib} KiB per locale; ${workers} signing threads, ${concurrency} locales at a time`,
+  );
+  const keys = await createTestKeys(join(dir, 'keys'));
+  const built = performance.now();
+  const release = await buildRelease(shape, (done) => {
+    if (done % 25 === 0) log(`  built ${done}/${shape.locales} locales`);
+  });
+  log(
+    `  built in ${((performance.now() - built) / 1000).toFixed(1)} s: ${(release.marBytes / 2 ** 20).toFixed(1)} MiB of MARs`,
+  );
+
+  const signerDir = join(dir, 'signer');
+  await mkdir(signerDir);
+  log('cold: empty cache…');
+  const cold = await signRelease(signerDir, keys, release);
+  log(`  ${cold.seconds.toFixed(1)} s`);
+  log('warm: signer restarted on the same cache…');
+  const warm = await signRelease(signerDir, keys, release);
+  log(`  ${warm.seconds.toFixed(1)} s`);
+  const config = await loadSignerConfig(join(signerDir, 'signer.yaml'), {
+    SWITCHYARD_TEST_SIGNING_SECRET: 'x'.repeat(64),
+  });
+  log('naive: no cache, every signable entry of every locale…');
+  const naiveRun = await naive(config, release);
+  log(`  ${naiveRun.seconds.toFixed(1)} s`);
+  log('floor: the unique work alone…');
+  const floorRun = await floor(config, release);
+  log(`  ${floorRun.seconds.toFixed(1)} s`);
+
+  const rows = [
+    ['cold (empty cache)', cold],
+    ['warm (restarted, same cache)', warm],
+    ['naive (no cache)', naiveRun],
+    ['floor (unique work, serial ÷ threads)', floorRun],
+  ] as const;
+  console.log(`\n${describeMachine()}`);
+  console.log(
+    `${shape.locales} locales × ${shape.entries} entries, ${shape.binaries} shared binaries; ${workers} threads; ${concurrency} locales at a time\n`,
+  );
+  const files = 2 * shape.locales;
+  console.log('| run | seconds | files/s | signatures made | signatures/s/core | bodies uploaded |');
+  console.log('| --- | ------- | ------- | --------------- | ----------------- | --------------- |');
+  for (const [name, run] of rows) {
+    const rate = run.signatures / run.seconds / cores;
+    const perSecond = name.startsWith('floor') ? '–' : (files / run.seconds).toFixed(1);
+    const uploads = name.startsWith('cold') || name.startsWith('warm') ? `${run.uploads} of ${files}` : '–';
+    console.log(
+      `| ${name} | ${run.seconds.toFixed(2)} | ${perSecond} | ${run.signatures} | ${rate.toFixed(1)} | ${uploads} |`,
+    );
+  }
+  console.log(
+    `\ncold / floor: ${(cold.seconds / floorRun.seconds).toFixed(2)}×   naive / cold: ${(naiveRun.seconds / cold.seconds).toFixed(1)}×   naive / warm: ${(naiveRun.seconds / warm.seconds).toFixed(1)}×`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
