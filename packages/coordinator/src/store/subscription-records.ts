@@ -35,7 +35,15 @@ export class SubscriptionRecords implements SubscriptionStore {
         .returningAll()
         .executeTakeFirstOrThrow();
       await ctx.emit('subscription.changed', { subscription: row.id, change: 'created' });
-      return row;
+      if (request.since !== undefined) return row;
+      // A subscription starts after the event announcing it: that one is about it, not for it.
+      const announced = (ctx.events.at(-1) as { event: { id: number } }).event.id;
+      return ctx.trx
+        .updateTable('subscriptions')
+        .set({ cursor: announced })
+        .where('id', '=', row.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
     });
   }
 

@@ -21,14 +21,16 @@ async function subscriptionWithQueue(t: ContractContext) {
 }
 
 describeStoreContract('subscriptions', (t) => {
-  it('starts a new subscription at the end of the log, and announces it', async () => {
+  it('starts a new subscription at the end of the log, after the event announcing it', async () => {
     await push(t);
-    const end = await t.store.events.lastId();
+    const before = await t.store.events.lastId();
     const row = await t.store.subscriptions.create({ ...HOOK, filter: { types: ['job.finished'] } });
-    expect(row).toMatchObject({ source: 'api', name: null, url: HOOK.url, secret: HOOK.secret, cursor: end });
-    const [changed] = await eventsAfter(t, end);
+    const [changed] = await eventsAfter(t, before);
     expect(changed?.type).toBe('subscription.changed');
     expect(dataOf(changed)).toEqual({ subscription: row.id, change: 'created' });
+    const end = await t.store.events.lastId();
+    expect(end).toBe(changed?.id);
+    expect(row).toMatchObject({ source: 'api', name: null, url: HOOK.url, secret: HOOK.secret, cursor: end });
     expect(await t.store.subscriptions.view(row)).toMatchObject({
       id: row.id,
       source: 'api',
