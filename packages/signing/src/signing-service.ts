@@ -12,7 +12,7 @@
  * 3. on a miss, sign them; then recompress as the MAR had them and remember both.
  * Entries that need no signing are copied as they are, never decompressed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { ApiError } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { cacheKey } from './cache/cache-key.ts';
@@ -72,6 +72,8 @@ export class SigningService {
   private readonly authenticode = new SingleFlight<{ bytes: Buffer; hit: boolean }>();
   /** osslsigncode runs as a process of its own; as many at once as there are signing threads. */
   private readonly authenticodeSlots: Limiter;
+  /** Authenticode keys, opened (decrypted) once: osslsigncode is handed them for each file. */
+  private readonly authenticodeKeys = new Map<string, KeyObject>();
 
   constructor(private readonly options: SigningServiceOptions) {
     this.authenticodeSlots = new Limiter(options.pool.size);
@@ -277,6 +279,15 @@ export class SigningService {
     return flight.joined ? flight.result.then(({ bytes }) => ({ bytes, via: 'compressed' as const })) : flight.result;
   }
 
+  private authenticodeKey(key: SigningKey): KeyObject {
+    let opened = this.authenticodeKeys.get(key.id);
+    if (!opened) {
+      opened = openPemKey(key.material);
+      this.authenticodeKeys.set(key.id, opened);
+    }
+    return opened;
+  }
+
   /** Authenticode over a PE, cached under the same key as an `authenticode` request for the same bytes. */
   private signPe(key: SigningKey, input: Buffer, inputSha256: string, entryName?: string) {
     const peKey = this.wholeKey('authenticode', key, inputSha256);
@@ -287,7 +298,7 @@ export class SigningService {
         .run(() =>
           signAuthenticode(
             {
-              privateKey: openPemKey(key.material),
+              privateKey: this.authenticodeKey(key),
               certificates: key.certificates as string,
               timestampUrl: key.timestampUrl,
             },

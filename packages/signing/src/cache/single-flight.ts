@@ -13,8 +13,4 @@ export class SingleFlight<T> {
     this.running.set(key, result);
     return { result, joined: false };
   }
-
-  get size(): number {
-    return this.running.size;
-  }
 }

@@ -26,7 +26,6 @@ const DEFAULT_MAX_UPLOAD = 500 * 1024 * 1024;
 const MIN_SECRET_BYTES = 32;
 
 export interface SignerConfig {
-  file: string;
   listen: { host: string; port: number };
   workers: number;
   cacheDir: string;
@@ -63,7 +62,6 @@ export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = pr
   for (const [i, key] of value.keys.entries()) problems.push(...contentsKeyProblems(key, `keys[${i}]`, keys));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
-    file,
     listen,
     workers: value.workers ?? Math.max(1, cpus().length),
     cacheDir: resolve(base, value.cache.dir),

@@ -149,11 +149,3 @@ function readNewHeader(bytes: Buffer, indexOffset: number) {
   }
   return { signatures, sections, dataStart: at };
 }
-
-/** The channel and version of a product information block (section 1), if the MAR has one. */
-export function productInfo(mar: MarFile): { channel: string; version: string } | null {
-  const section = mar.sections.find((s) => s.id === PRODUCT_INFO_SECTION);
-  if (!section) return null;
-  const [channel = '', version = ''] = section.payload.toString('latin1').split('\0');
-  return { channel, version };
-}
