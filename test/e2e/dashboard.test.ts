@@ -164,7 +164,7 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     const cookie = (await page.context().cookies()).find((c) => c.name === SESSION_COOKIE);
     expect(cookie?.httpOnly).toBe(true);
     expect(cookie?.sameSite).toBe('Strict');
-    const session = await page.evaluate(() => fetch('/api/v1/session').then((r) => r.json()));
+    const session = await page.evaluate<{ csrfToken: string }>("fetch('/api/v1/session').then((r) => r.json())");
     const asBrowser = (headers: Record<string, string>) =>
       fetch(`${server.url}/api/v1/jobs/${buildJob.id}/retrigger`, {
         method: 'POST',
@@ -204,10 +204,9 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
       await page.goto(`${cutter.url}${path}`);
       await page.waitForSelector(ready);
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
-      const { scrollWidth, background } = await page.evaluate(() => ({
-        scrollWidth: document.documentElement.scrollWidth,
-        background: getComputedStyle(document.documentElement).backgroundColor,
-      }));
+      const { scrollWidth, background } = await page.evaluate<{ scrollWidth: number; background: string }>(
+        '({ scrollWidth: document.documentElement.scrollWidth, background: getComputedStyle(document.documentElement).backgroundColor })',
+      );
       expect({ path, scrollWidth }).toEqual({ path, scrollWidth: 390 });
       expect(background).toBe('rgb(21, 24, 28)');
     }

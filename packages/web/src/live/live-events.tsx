@@ -19,6 +19,8 @@ interface LiveEvents {
  * ten times a second, not two thousand (bench/dashboard.ts measures what that costs).
  */
 const BATCH_MS = 100;
+/** A list kept open for hours on a busy farm stops growing here; older pushes are a click away. */
+const MAX_LISTED_PUSHES = 1000;
 
 const LiveEventsContext = createContext<LiveEvents>({ status: 'connecting', subscribe: () => () => undefined });
 
@@ -95,6 +97,6 @@ function applyToPushLists(queryClient: QueryClient, events: readonly SwitchyardE
     if (!pushes) continue;
     const filter = (key[1] ?? {}) as PushListFilter;
     const updated = applyEvents(pushes, events, filter);
-    if (updated !== pushes) queryClient.setQueryData(key, updated);
+    if (updated !== pushes) queryClient.setQueryData(key, updated.slice(0, MAX_LISTED_PUSHES));
   }
 }
