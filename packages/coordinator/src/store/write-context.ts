@@ -7,7 +7,7 @@ import {
   type SwitchyardEvent,
 } from '@switchyard/protocol';
 import type { Kysely, Transaction } from 'kysely';
-import { lockEventOrder } from './dialect.ts';
+import { insertEvent } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { Database } from './schema.ts';
 
@@ -39,7 +39,8 @@ export type EmitData<T extends EventType> = T extends 'job.finished'
  */
 export class WriteContext {
   readonly events: CommittedEvent[] = [];
-  private eventOrderLocked = false;
+  /** Whether this transaction holds the event-order lock (see insertEvent). */
+  private eventOrderHeld = false;
 
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
@@ -52,13 +53,9 @@ export class WriteContext {
     const data = (
       type === 'job.finished' ? await jobFinishedData(this, given as EmitData<'job.finished'>) : given
     ) as EventDataMap[T];
-    if (!this.eventOrderLocked) {
-      await lockEventOrder(this.trx);
-      this.eventOrderLocked = true;
-    }
-    const row = await this.trx
-      .insertInto('events')
-      .values({
+    const id = await insertEvent(
+      this.trx,
+      {
         type,
         created_at: this.now,
         repo: dims.repo ?? null,
@@ -67,12 +64,13 @@ export class WriteContext {
         job_id: dims.jobId ?? null,
         push_id: dims.pushId ?? null,
         data: JSON.stringify(data),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+      },
+      this.eventOrderHeld,
+    );
+    this.eventOrderHeld = true;
     const attributes = eventAttributes(type, data);
     const time = new Date(this.now).toISOString();
-    const event = { id: row.id, type, time, routingKey: routingKeyOf(type, attributes), data } as SwitchyardEvent;
+    const event = { id, type, time, routingKey: routingKeyOf(type, attributes), data } as SwitchyardEvent;
     this.events.push({ event, dims, attributes });
   }
 }
