@@ -140,7 +140,8 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     scheduling: {
       agingMs:
         raw.scheduling?.aging_minutes !== undefined
-          ? raw.scheduling.aging_minutes * 60_000
+          ? // Whole milliseconds: queue ranks are computed in SQL, where PostgreSQL takes the factor as a bigint.
+            Math.round(raw.scheduling.aging_minutes * 60_000)
           : DEFAULT_SCHEDULING.agingMs,
       fitBand: raw.scheduling?.fit_band ?? DEFAULT_SCHEDULING.fitBand,
     },
