@@ -5,6 +5,7 @@
  * name the file and the JSON path, as the coordinator's farm config does. Secrets and
  * passphrases come from the environment or files, never from the config itself.
  */
+import { constants, type KeyObject, publicDecrypt, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -14,7 +15,9 @@ import { parseYamlMapping, readConfigText } from '@switchyard/coordinator/config
 import { parseSize } from '@switchyard/proxy/size';
 import { Compile } from 'typebox/compile';
 import type { FormatName } from '../formats/format-names.ts';
+import { digestInfo } from '../keys/digest-info.ts';
 import { openOpenPgpKey, openPemKey, pemPublicKey } from '../keys/open-key.ts';
+import { pkcs11SignDigestInfo, readPkcs11PublicKey } from '../keys/pkcs11-key.ts';
 import type { KeyMaterial, SigningKey } from '../keys/signing-key.ts';
 import { algorithmMismatch, defaultMarAlgorithm, MAR_ALGORITHMS } from '../mar/mar-algorithms.ts';
 import type { TokenSecret } from '../token/signing-token.ts';
@@ -153,10 +156,15 @@ async function openKey(
       problems.push({ path: `${path}.${setting}`, message: `only applies to keys allowed for \`${format}\`` });
     }
   };
-  if ((key.private_key === undefined) === (key.openpgp_key === undefined)) {
-    problems.push({ path, message: 'expected exactly one of `private_key` (PEM) or `openpgp_key` (armored OpenPGP)' });
+  const sources = [key.private_key, key.openpgp_key, key.pkcs11].filter((source) => source !== undefined);
+  if (sources.length !== 1) {
+    problems.push({
+      path,
+      message: 'expected exactly one of `private_key` (PEM), `openpgp_key` (armored OpenPGP) or `pkcs11` (a module)',
+    });
     return null;
   }
+  if (key.pkcs11) return openPkcs11Key(key, key.pkcs11, path, env, problems);
   const pgp = key.openpgp_key !== undefined;
   for (const format of formats) {
     if ((format === 'gpg') !== pgp) {
@@ -259,4 +267,77 @@ function contentsKeyProblems(key: KeyConfig, path: string, keys: Map<string, Sig
     return [{ path: `${path}.contents_key`, message: `key "${key.contents_key}" is not allowed for \`authenticode\`` }];
   }
   return [];
+}
+
+/**
+ * A key in a PKCS#11 module: its public half is read from the token, and a test signature made
+ * with it at startup proves the module, the token, the label and the PIN before any job waits
+ * on them (Mozilla's signing servers test-signed each format at startup for the same reason).
+ */
+function openPkcs11Key(
+  key: KeyConfig,
+  pkcs11: NonNullable<KeyConfig['pkcs11']>,
+  path: string,
+  env: NodeJS.ProcessEnv,
+  problems: ConfigProblem[],
+): SigningKey | null {
+  const formats = new Set<FormatName>(key.formats);
+  const count = problems.length;
+  for (const format of formats) {
+    if (format === 'gpg' || format === 'authenticode') {
+      problems.push({
+        path: `${path}.formats`,
+        message: `a PKCS#11 key signs mar, mar-contents and hash, not \`${format}\``,
+      });
+    }
+  }
+  if (key.passphrase_env !== undefined) {
+    problems.push({ path: `${path}.passphrase_env`, message: 'a PKCS#11 key takes its PIN from `pkcs11.pin_env`' });
+  }
+  const pin = pkcs11.pin_env === undefined ? undefined : env[pkcs11.pin_env];
+  if (pkcs11.pin_env !== undefined && pin === undefined) {
+    problems.push({ path: `${path}.pkcs11.pin_env`, message: `environment variable ${pkcs11.pin_env} is not set` });
+  }
+  if (formats.has('mar-contents') && key.contents_key === undefined) {
+    problems.push({ path, message: '`mar-contents` needs `contents_key`' });
+  }
+  if (problems.length > count) return null;
+  const material: KeyMaterial = {
+    kind: 'pkcs11',
+    path: pkcs11.module,
+    passphrase: pin,
+    pkcs11: { module: pkcs11.module, token: pkcs11.token, label: pkcs11.key },
+  };
+  let publicKey: KeyObject;
+  try {
+    publicKey = readPkcs11PublicKey(material);
+    if (publicKey.asymmetricKeyType !== 'rsa') throw new Error(`the key is ${publicKey.asymmetricKeyType}, not RSA`);
+    const probe = randomBytes(32);
+    const signature = pkcs11SignDigestInfo(material, digestInfo('sha256', probe));
+    const recovered = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+    if (!recovered.equals(digestInfo('sha256', probe))) {
+      throw new Error("the token's signature does not match its public key");
+    }
+  } catch (error) {
+    problems.push({ path: `${path}.pkcs11`, message: `cannot sign with the key (${(error as Error).message})` });
+    return null;
+  }
+  const described = pemPublicKey(publicKey);
+  let marAlgorithm: number | undefined;
+  if (formats.has('mar') || formats.has('mar-contents')) {
+    const algorithm = MAR_ALGORITHMS[key.mar_algorithm ?? 0] ?? defaultMarAlgorithm(publicKey);
+    const mismatch = algorithm ? algorithmMismatch(algorithm, publicKey) : 'MAR signatures need an RSA key';
+    if (mismatch)
+      problems.push({ path: key.mar_algorithm ? `${path}.mar_algorithm` : `${path}.pkcs11`, message: mismatch });
+    marAlgorithm = algorithm?.id;
+  }
+  return {
+    id: key.id,
+    formats,
+    material,
+    publicKey: described.pem,
+    fingerprint: described.fingerprint,
+    marAlgorithm,
+    contentsKey: key.contents_key,
+  };
 }

@@ -17,6 +17,23 @@ export const KeyConfig = Type.Object(
     openpgp_key: Type.Optional(
       Type.String({ minLength: 1, description: 'armored OpenPGP secret key, for `gpg`, relative to this file' }),
     ),
+    pkcs11: Type.Optional(
+      Type.Object(
+        {
+          module: Type.String({
+            minLength: 1,
+            description: 'the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so',
+          }),
+          token: Type.String({ minLength: 1, description: 'the token label' }),
+          key: Type.String({ minLength: 1, description: 'the key pair label on the token' }),
+          pin_env: Type.Optional(EnvName),
+        },
+        {
+          additionalProperties: false,
+          description: 'an RSA key held by a PKCS#11 module, for mar, mar-contents and hash',
+        },
+      ),
+    ),
     passphrase_env: Type.Optional(EnvName),
     mar_algorithm: Type.Optional(
       Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], {

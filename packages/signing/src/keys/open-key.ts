@@ -7,8 +7,9 @@ export function openPemKey(material: KeyMaterial): KeyObject {
   return createPrivateKey({ key: readFileSync(material.path), format: 'pem', passphrase: material.passphrase });
 }
 
-export function pemPublicKey(privateKey: KeyObject): { pem: string; fingerprint: string } {
-  const publicKey = createPublicKey(privateKey);
+/** The public half of a key (private or public) as PEM, and the sha256 of its SPKI DER. */
+export function pemPublicKey(key: KeyObject): { pem: string; fingerprint: string } {
+  const publicKey = key.type === 'public' ? key : createPublicKey(key);
   const der = publicKey.export({ type: 'spki', format: 'der' });
   return {
     pem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),

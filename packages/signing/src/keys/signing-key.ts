@@ -2,9 +2,12 @@ import type { FormatName } from '../formats/format-names.ts';
 
 /** Where a private key is and how to open it. Only the signer's own threads ever read it. */
 export interface KeyMaterial {
-  kind: 'pem' | 'openpgp';
+  kind: 'pem' | 'openpgp' | 'pkcs11';
+  /** The key file, or for PKCS#11 the module (a shared library). */
   path: string;
+  /** The key file's passphrase, or the token's PIN. */
   passphrase?: string;
+  pkcs11?: { module: string; token: string; label: string };
 }
 
 /** A key as the signer uses it, after its config was checked and its file opened once. */

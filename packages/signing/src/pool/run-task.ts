@@ -1,18 +1,12 @@
 import { constants, type KeyObject, privateEncrypt } from 'node:crypto';
 import { compress, decompress } from '../compression/codecs.ts';
+import { digestInfo } from '../keys/digest-info.ts';
 import { openOpenPgpKey, openPemKey } from '../keys/open-key.ts';
+import { pkcs11SignDigestInfo, readPkcs11PublicKey } from '../keys/pkcs11-key.ts';
 import { MAR_ALGORITHMS } from '../mar/mar-algorithms.ts';
 import { readMar } from '../mar/mar-file.ts';
-import { signMar } from '../mar/sign-mar.ts';
-import type { DigestAlgorithm, PoolKeys, PoolTask } from './pool-tasks.ts';
-
-/** DER DigestInfo prefixes (RFC 8017 §9.2 note 1): PKCS#1 v1.5 signs prefix ‖ digest. */
-const DIGEST_INFO: Record<DigestAlgorithm, Buffer> = {
-  sha1: Buffer.from('3021300906052b0e03021a05000414', 'hex'),
-  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
-  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
-  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
-};
+import { digestMarSigner, keyObjectMarSigner, signMar } from '../mar/sign-mar.ts';
+import type { PoolKeys, PoolTask } from './pool-tasks.ts';
 
 /** Runs one task with the keys a worker thread holds; keys are opened once per thread and kept. */
 export function createTaskRunner(keys: PoolKeys) {
@@ -21,6 +15,15 @@ export function createTaskRunner(keys: PoolKeys) {
   const keyConfig = (keyId: string) => {
     const key = keys[keyId];
     if (!key) throw new Error(`no key "${keyId}" in this worker`);
+    return key;
+  };
+  const pkcs11PublicKeys = new Map<string, KeyObject>();
+  const pkcs11PublicKey = (keyId: string) => {
+    let key = pkcs11PublicKeys.get(keyId);
+    if (!key) {
+      key = readPkcs11PublicKey(keyConfig(keyId).material);
+      pkcs11PublicKeys.set(keyId, key);
+    }
     return key;
   };
   const pemKey = (keyId: string) => {
@@ -40,9 +43,14 @@ export function createTaskRunner(keys: PoolKeys) {
         return compress(task.compression, Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength));
       case 'sign-mar': {
         const mar = readMar(Buffer.from(task.mar.buffer, task.mar.byteOffset, task.mar.byteLength));
-        const algorithm = MAR_ALGORITHMS[keyConfig(task.keyId).marAlgorithm ?? 0];
+        const { material, marAlgorithm } = keyConfig(task.keyId);
+        const algorithm = MAR_ALGORITHMS[marAlgorithm ?? 0];
         if (!algorithm) throw new Error(`key "${task.keyId}" has no MAR algorithm`);
-        return signMar(mar.entries, mar.sections, algorithm, pemKey(task.keyId));
+        const signer =
+          material.kind === 'pkcs11'
+            ? digestMarSigner(algorithm, pkcs11PublicKey(task.keyId), (info) => pkcs11SignDigestInfo(material, info))
+            : keyObjectMarSigner(algorithm, pemKey(task.keyId));
+        return signMar(mar.entries, mar.sections, signer);
       }
       case 'gpg': {
         const openpgp = await import('openpgp');
@@ -55,11 +63,10 @@ export function createTaskRunner(keys: PoolKeys) {
         return openpgp.sign({ message, signingKeys: await key, detached: true, format: 'armored' });
       }
       case 'sign-digest': {
-        const prefix = DIGEST_INFO[task.hash];
-        return privateEncrypt(
-          { key: pemKey(task.keyId), padding: constants.RSA_PKCS1_PADDING },
-          Buffer.concat([prefix, task.digest]),
-        );
+        const info = digestInfo(task.hash, task.digest);
+        const { material } = keyConfig(task.keyId);
+        if (material.kind === 'pkcs11') return pkcs11SignDigestInfo(material, info);
+        return privateEncrypt({ key: pemKey(task.keyId), padding: constants.RSA_PKCS1_PADDING }, info);
       }
     }
   };
