@@ -96,9 +96,9 @@ export class SigningService {
     return key;
   }
 
-  /** The cached output for this input, if any, without reading it: answers the digest-first lookup. */
-  lookup(format: FileFormatName, key: SigningKey, inputSha256: string): CacheEntry | null {
-    return this.options.cache.peek(this.wholeKey(format, key, inputSha256));
+  /** The cached output for this input, if any and intact: answers the digest-first lookup. */
+  lookup(format: FileFormatName, key: SigningKey, inputSha256: string): Promise<CacheEntry | null> {
+    return this.options.cache.find(this.wholeKey(format, key, inputSha256));
   }
 
   async sign(

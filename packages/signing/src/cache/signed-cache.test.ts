@@ -35,6 +35,16 @@ describe('SignedCache', () => {
     expect(await readdir(join(dir, 'entries'))).toEqual([]);
   });
 
+  it('answers a lookup after a restart only once the entry is checked, and not at all when it is damaged', async () => {
+    const first = await SignedCache.open(dir, 1000);
+    const entry = await first.put(key('a'), Buffer.from('signed a'));
+    await writeFile(join(dir, 'entries', `${entry.key}.${entry.sha256}`), 'signed b');
+    const reopened = await SignedCache.open(dir, 1000);
+    expect(reopened.peek(key('a'))).not.toBeNull();
+    expect(await reopened.find(key('a'))).toBeNull();
+    expect(reopened.peek(key('a'))).toBeNull();
+  });
+
   it('evicts the least recently used entries past its bound, across a restart too', async () => {
     const cache = await SignedCache.open(dir, 20);
     await cache.put(key('a'), Buffer.alloc(8, 1));

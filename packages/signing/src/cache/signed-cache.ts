@@ -31,6 +31,8 @@ export class SignedCache {
   /** In least-recently-used-first order: a Map iterates in insertion order, and use re-inserts. */
   private readonly entries = new Map<string, CacheEntry>();
   private readonly keysByOutput = new Map<string, string>();
+  /** Entries whose bytes were checked since this process opened the cache (written ones included). */
+  private readonly verified = new WeakSet<CacheEntry>();
   private bytes = 0;
 
   private constructor(
@@ -64,9 +66,21 @@ export class SignedCache {
     return { entries: this.entries.size, bytes: this.bytes };
   }
 
-  /** Whether `key` has an entry, without reading it (for the lookup that precedes an upload). */
+  /** Whether `key` has an entry, without reading it. */
   peek(key: string): CacheEntry | null {
     return this.entries.get(key) ?? null;
+  }
+
+  /**
+   * The entry for `key` if its bytes match their digest, for the lookup that precedes an upload:
+   * read and checked the first time this process is asked for it, then trusted until a read for
+   * serving it (which always checks) finds it damaged.
+   */
+  async find(key: string): Promise<CacheEntry | null> {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (this.verified.has(entry)) return entry;
+    return (await this.get(key))?.entry ?? null;
   }
 
   /** The entry's bytes, checked against their digest; null on a miss or a damaged entry. */
@@ -86,6 +100,7 @@ export class SignedCache {
       await rm(path, { force: true });
       return null;
     }
+    this.verified.add(entry);
     this.touch(entry);
     return { entry, bytes };
   }
@@ -108,6 +123,7 @@ export class SignedCache {
       await rm(this.pathOf(existing), { force: true });
     }
     this.remember(entry);
+    this.verified.add(entry);
     await this.evict(key);
     return entry;
   }

@@ -109,7 +109,7 @@ export async function buildSignerApp(ctx: SignerAppContext): Promise<App> {
     async (request) => {
       authorize(request.headers, config.secrets, request.params.format);
       const key = service.keyFor(request.params.format, request.params.keyId);
-      const cached = service.lookup(request.params.format, key, request.params.sha256);
+      const cached = await service.lookup(request.params.format, key, request.params.sha256);
       if (!cached)
         throw new ApiError('not-found', 'not signed yet: upload it with PUT to the same URL', { signed: false });
       return describe({ output: cached, cache: 'hit' }, request.params.format, key.id, request.params.sha256);
@@ -251,7 +251,7 @@ async function decideBeforeBody(ctx: SignerAppContext, request: IncomingMessage)
     ctx.config.secrets,
     ctx.config.maxUploadBytes,
   );
-  const cached = ctx.service.lookup(upload.format, upload.key, upload.sha256);
+  const cached = await ctx.service.lookup(upload.format, upload.key, upload.sha256);
   if (!cached) return 'continue' as const;
   ctx.metrics.cacheLookups.inc({ format: upload.format, result: 'hit' });
   return { status: 200, body: describe({ output: cached, cache: 'hit' }, upload.format, upload.key.id, upload.sha256) };
