@@ -10,7 +10,7 @@
  *    it (the server builds its line index on first read, then keeps it), and reaching its last
  *    line (past the first page of a million lines, read by range).
  *
- *   npm run bench:dashboard [-- --pushes 1000 --rate 2000 --seconds 10 --lines 1000000 --runs 3]
+ *   npm run bench:dashboard [-- --pushes 1000 --rate 2000 --seconds 10 --lines 1000000 --runs 3 --parts pushes,live,log]
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,13 +24,14 @@ import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
 import { EVENTS_PER_PUSH, FANOUT_CONFIG } from './fanout-workload.ts';
 import { describeMachine, percentile } from './machine.ts';
-import { numberOption } from './options.ts';
+import { numberOption, textOption } from './options.ts';
 
 const PUSHES = numberOption('pushes', 1000);
 const RATE = numberOption('rate', 2000);
 const SECONDS = numberOption('seconds', 10);
 const LINES = numberOption('lines', 1_000_000);
 const RUNS = numberOption('runs', 3);
+const PARTS = new Set((textOption('parts') ?? 'pushes,live,log').split(','));
 
 const median = (values: number[]) =>
   percentile(
@@ -171,35 +172,41 @@ try {
   }
   console.log(`store: ${stored} pushes × ${EVENTS_PER_PUSH - 1} jobs`);
 
-  const loads = [];
-  for (let run = 0; run < RUNS; run += 1) loads.push(await pushesPage(browser, url));
-  console.log(
-    `pushes page: first row ${loads.map((l) => l.firstRow.toFixed(0)).join(' / ')} ms, ` +
-      `main thread idle ${loads.map((l) => l.idle.toFixed(0)).join(' / ')} ms (median ${median(loads.map((l) => l.idle)).toFixed(0)} ms)`,
-  );
+  if (PARTS.has('pushes')) {
+    const loads = [];
+    for (let run = 0; run < RUNS; run += 1) loads.push(await pushesPage(browser, url));
+    console.log(
+      `pushes page: first row ${loads.map((l) => l.firstRow.toFixed(0)).join(' / ')} ms, ` +
+        `main thread idle ${loads.map((l) => l.idle.toFixed(0)).join(' / ')} ms (median ${median(loads.map((l) => l.idle)).toFixed(0)} ms)`,
+    );
+  }
 
-  const live = await liveUpdates(browser, url, child, revision);
-  const times = await commitTimes(new SwitchyardClient({ server: url }), live.since);
-  // Rows of pushes made during the run; the ones on the page before it started are not updates.
-  const delays = Object.entries(live.seen)
-    .flatMap(([id, shown]) => {
-      const committed = times.get(Number(id));
-      return committed !== undefined && committed >= live.since ? [shown - committed] : [];
-    })
-    .sort((a, b) => a - b);
-  const made = live.result.sent - live.result.failed;
-  const rate = (made * EVENTS_PER_PUSH) / live.result.elapsed;
-  console.log(
-    `live: ${made} pushes in ${live.result.elapsed.toFixed(1)} s = ${rate.toFixed(0)} events/s; ` +
-      `${delays.length} rows seen, commit → DOM p50 ${percentile(delays, 50)} ms, p99 ${percentile(delays, 99)} ms, ` +
-      `max ${delays.at(-1)} ms; tab main thread ${(live.cpu * 100).toFixed(0)} % of a core`,
-  );
+  if (PARTS.has('live')) {
+    const live = await liveUpdates(browser, url, child, revision);
+    const times = await commitTimes(new SwitchyardClient({ server: url }), live.since);
+    // Rows of pushes made during the run; the ones on the page before it started are not updates.
+    const delays = Object.entries(live.seen)
+      .flatMap(([id, shown]) => {
+        const committed = times.get(Number(id));
+        return committed !== undefined && committed >= live.since ? [shown - committed] : [];
+      })
+      .sort((a, b) => a - b);
+    const made = live.result.sent - live.result.failed;
+    const rate = (made * EVENTS_PER_PUSH) / live.result.elapsed;
+    console.log(
+      `live: ${made} pushes in ${live.result.elapsed.toFixed(1)} s = ${rate.toFixed(0)} events/s; ` +
+        `${delays.length} rows seen, commit → DOM p50 ${percentile(delays, 50)} ms, p99 ${percentile(delays, 99)} ms, ` +
+        `max ${delays.at(-1)} ms; tab main thread ${(live.cpu * 100).toFixed(0)} % of a core`,
+    );
+  }
 
-  const log = await bigLog(browser);
-  console.log(
-    `log: ${log.lineCount.toLocaleString()} lines; first open (index built) ${log.cold} ms, ` +
-      `reopen ${log.warm.join(' / ')} ms, last line shown ${log.last.join(' / ')} ms after "end"`,
-  );
+  if (PARTS.has('log')) {
+    const log = await bigLog(browser);
+    console.log(
+      `log: ${log.lineCount.toLocaleString()} lines; first open (index built) ${log.cold} ms, ` +
+        `reopen ${log.warm.join(' / ')} ms, last line shown ${log.last.join(' / ')} ms after "end"`,
+    );
+  }
 } finally {
   await browser.close();
   child.kill('SIGTERM');

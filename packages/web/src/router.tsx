@@ -1,10 +1,8 @@
-import { createRootRoute, createRoute, createRouter } from '@tanstack/react-router';
-import { AnswersPage } from './answers/answers-page.tsx';
+import { createRootRoute, createRoute, createRouter, lazyRouteComponent } from '@tanstack/react-router';
 import { Layout } from './app/layout.tsx';
 import { answersSearch, logSearch, pushesSearch } from './app/search-params.ts';
 import { FarmPage } from './farm/farm-page.tsx';
 import { JobPage } from './jobs/job-page.tsx';
-import { LogPage } from './log/log-page.tsx';
 import { PushesPage } from './pushes/pushes-page.tsx';
 
 const root = createRootRoute({ component: Layout });
@@ -15,18 +13,19 @@ const pushes = createRoute({
   component: PushesPage,
 });
 const job = createRoute({ getParentRoute: () => root, path: '/jobs/$jobId', component: JobPage });
+// The log viewer (ANSI) and the charts (uPlot) load when first opened, not with the pushes page.
 const log = createRoute({
   getParentRoute: () => root,
   path: '/jobs/$jobId/log',
   validateSearch: logSearch,
-  component: LogPage,
+  component: lazyRouteComponent(() => import('./log/log-page.tsx'), 'LogPage'),
 });
 const farm = createRoute({ getParentRoute: () => root, path: '/farm', component: FarmPage });
 const answers = createRoute({
   getParentRoute: () => root,
   path: '/answers',
   validateSearch: answersSearch,
-  component: AnswersPage,
+  component: lazyRouteComponent(() => import('./answers/answers-page.tsx'), 'AnswersPage'),
 });
 
 export const router = createRouter({

@@ -4,6 +4,12 @@ import type { StepRecord } from '../store/port.ts';
 import type { LogFiles } from './log-files.ts';
 import { stripAnsi } from './strip-ansi.ts';
 
+/** A chunk's text as its lines are matched: without escape sequences or carriage returns. */
+function chunkText(data: Buffer): string {
+  const text = stripAnsi(data.toString('utf8'));
+  return text.includes('\r') ? text.replaceAll('\r', '') : text;
+}
+
 /** Like Treeherder's MAX_ERROR_LINES, but higher: n/p walks them all, and the grid shows the first few. */
 const MAX_ERRORS = 1000;
 /** An error line is matched and shown by its first bytes: a 50 MB minified line is not a message. */
@@ -44,7 +50,12 @@ export class LogText {
     private readonly file: FileHandle,
     private readonly files: LogFiles,
     private readonly errorPattern: RegExp,
-  ) {}
+  ) {
+    this.chunkPattern = new RegExp(errorPattern.source, 'm');
+  }
+
+  /** The error pattern with ^ and $ at every line, for testing a chunk of many lines at once. */
+  private readonly chunkPattern: RegExp;
 
   get complete(): boolean {
     return this.finished;
@@ -210,6 +221,11 @@ export class LogText {
 
   private async append(data: Buffer, matchErrors: boolean): Promise<void> {
     this.matchErrors = matchErrors;
+    // One multiline test over the whole chunk rules out every line in it at once, which is most
+    // chunks of most logs; only a chunk that matches has its lines tried one by one. Any line
+    // that matches on its own also matches here (its text is a stretch of the chunk's between
+    // newlines), so nothing is missed.
+    const chunkMayMatch = matchErrors && this.chunkPattern.test(chunkText(data));
     let index = 0;
     while (index < data.length) {
       if (this.atLineStart) {
@@ -222,8 +238,10 @@ export class LogText {
         break;
       }
       if (this.partialBytes === 0) {
-        // The whole line is in this chunk (the usual case): no copy.
-        this.matchLine(data.toString('utf8', index, Math.min(newline, index + MATCHED_BYTES)));
+        // The whole line is in this chunk (the usual case): no copy, and no match to try
+        // unless the chunk has one.
+        if (chunkMayMatch) this.matchLine(data.toString('utf8', index, Math.min(newline, index + MATCHED_BYTES)));
+        else this.atLineStart = true;
       } else {
         this.keepForMatching(data.subarray(index, newline));
         this.finishLine();

@@ -11,7 +11,7 @@ export function Layout() {
   const session = useSession();
   const blocked = needsSignIn(session.data);
   return (
-    <LiveEventsProvider enabled={session.data !== undefined && !blocked}>
+    <LiveEventsProvider enabled={session.isSuccess && !blocked}>
       <header className="top">
         <Link to="/" className="brand">
           Switchyard
@@ -36,7 +36,9 @@ export function Layout() {
             <SignInForm />
           </section>
         ) : (
-          session.data && <Outlet />
+          // Views load alongside the session: on a farm whose reads are public (most), waiting
+          // for it first would only add a round trip before the first row.
+          <Outlet />
         )}
       </main>
       <Shortcuts />

@@ -57,11 +57,13 @@ export function LiveEventsProvider({ enabled, children }: { enabled: boolean; ch
     };
     const onConnection = (state: 'live' | 'reconnecting') => {
       setStatus(state);
-      // The lists on screen were read before the stream started: read them once more so the
-      // gap between the two is covered. A resumed stream replays its gap itself.
+      // What was read before the stream started may miss what happened in between: read that
+      // once more (what arrived since is newer than the stream's start). A resumed stream
+      // replays its own gap.
       if (state === 'live' && !everLive) {
         everLive = true;
-        void queryClient.invalidateQueries();
+        const liveAt = Date.now();
+        void queryClient.invalidateQueries({ predicate: (query) => query.state.dataUpdatedAt < liveAt });
       }
     };
     void (async () => {

@@ -9,8 +9,8 @@ import { typingIn } from '../app/shortcuts.tsx';
 import { PushRow } from './push-row.tsx';
 import { pushResult } from './symbols.ts';
 
-/** Pushes read per page; "older" reads this many more (the API's most is 500). */
-const PAGE = 100;
+/** Pushes read at first, a few screens' worth; "older" reads this many more (the API's most is 500). */
+const PAGE = 50;
 
 /** The home page: one row per push, newest first, kept current by the event stream. */
 export function PushesPage() {
@@ -55,7 +55,7 @@ export function PushesPage() {
         })}
       </div>
       {pushes.data && pushes.data.length >= limit && limit < 500 && (
-        <button type="button" className="more" onClick={() => setLimit((n) => Math.min(n + PAGE, 500))}>
+        <button type="button" className="more" onClick={() => setLimit((n) => Math.min(n + 2 * PAGE, 500))}>
           Older pushes
         </button>
       )}
