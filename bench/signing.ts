@@ -74,7 +74,7 @@ async function signRelease(dir: string, keys: TestKeys, release: Release): Promi
 }
 
 /** The pieces the signer uses, without its cache, its HTTP API or its request deduplication. */
-function engines(config: SignerConfig) {
+async function engines(config: SignerConfig) {
   const pool = new WorkerPool(
     workers,
     Object.fromEntries(
@@ -86,6 +86,7 @@ function engines(config: SignerConfig) {
     privateKey: openPemKey(authenticodeKey?.material ?? { kind: 'pem', path: '' }),
     certificates: authenticodeKey?.certificates as string,
   };
+  await pool.ready();
   const slots = new Limiter(workers);
   const scratch = join(config.cacheDir, 'scratch');
   return {
@@ -96,7 +97,7 @@ function engines(config: SignerConfig) {
 }
 
 async function naive(config: SignerConfig, release: Release): Promise<RunFigures> {
-  const { pool, authenticode, signMar } = engines(config);
+  const { pool, authenticode, signMar } = await engines(config);
   let signatures = 0;
   const started = performance.now();
   let next = 0;
@@ -130,7 +131,7 @@ async function naive(config: SignerConfig, release: Release): Promise<RunFigures
  * schedule can beat, free of the contention a parallel measurement would add to itself.
  */
 async function floor(config: SignerConfig, release: Release): Promise<RunFigures> {
-  const { pool, authenticode, signMar } = engines(config);
+  const { pool, authenticode, signMar } = await engines(config);
   let busy = 0;
   const timed = async (work: () => Promise<unknown>) => {
     const started = performance.now();

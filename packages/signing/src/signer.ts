@@ -6,6 +6,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import packageJson from '../package.json' with { type: 'json' };
 import { SignedCache } from './cache/signed-cache.ts';
 import type { SignerConfig } from './config/load-signer-config.ts';
 import { engineVersions } from './formats/engines.ts';
@@ -45,6 +46,7 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
   );
   const pool = new WorkerPool(config.workers, poolKeys, { queued: (count) => metrics.queued.set(count) });
   try {
+    await pool.ready();
     const service = new SigningService({
       keys: config.keys,
       cache,
@@ -54,7 +56,7 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
       logger,
       scratchDir,
     });
-    const app = await buildSignerApp({ config, service, metrics, logger, version: '0.1.0' });
+    const app = await buildSignerApp({ config, service, metrics, logger, version: packageJson.version });
     const listen = options.listen ?? config.listen;
     await app.listen({ host: listen.host, port: listen.port });
     const address = app.server.address();

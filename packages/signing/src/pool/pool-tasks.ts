@@ -21,5 +21,7 @@ export interface PoolKeys {
 
 export type PoolRequest = { id: number; task: PoolTask };
 export type PoolReply =
+  /** Sent once, when the thread has loaded its modules and can take tasks. */
+  | { ready: true }
   | { id: number; ok: true; result: Uint8Array | string }
   | { id: number; ok: false; name: string; message: string };

@@ -12,6 +12,7 @@ const port = parentPort;
 if (!port) throw new Error('pool-worker.ts runs only as a worker thread');
 const runTask = createTaskRunner((workerData as { keys: PoolKeys }).keys);
 
+port.postMessage({ ready: true } satisfies PoolReply);
 port.on('message', async ({ id, task }: PoolRequest) => {
   let reply: PoolReply;
   try {

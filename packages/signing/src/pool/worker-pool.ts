@@ -29,6 +29,8 @@ interface QueuedTask {
 interface PoolThread {
   worker: Worker;
   current: QueuedTask | null;
+  /** Resolves once the thread has loaded its modules; rejects if it dies first. */
+  ready: Promise<void>;
 }
 
 export interface PoolObserver {
@@ -58,6 +60,14 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Resolves once every thread has loaded its modules (from the TypeScript sources that takes a
+   * second or two): a server waits for it before it listens, a benchmark before it starts timing.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(this.threads.map((thread) => thread.ready));
+  }
+
   async runBytes(task: PoolTask): Promise<Buffer> {
     const result = await this.run(task);
     if (typeof result === 'string') throw new Error(`task ${task.kind} returned text, not bytes`);
@@ -71,8 +81,21 @@ export class WorkerPool {
   }
 
   private spawn(): PoolThread {
-    const thread: PoolThread = { worker: startWorker(this.keys), current: null };
+    const worker = startWorker(this.keys);
+    let started = () => {};
+    let failed = (_error: Error) => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      started = resolve;
+      failed = reject;
+    });
+    // A thread replaced later has no one waiting for it: its failure is reported by its tasks.
+    ready.catch(() => {});
+    const thread: PoolThread = { worker, current: null, ready };
     thread.worker.on('message', (reply: PoolReply) => {
+      if ('ready' in reply) {
+        started();
+        return;
+      }
       const task = thread.current;
       thread.current = null;
       if (task?.id === reply.id) {
@@ -82,10 +105,12 @@ export class WorkerPool {
       this.dispatch();
     });
     thread.worker.on('error', (error) => {
+      failed(error);
       thread.current?.reject(error);
       thread.current = null;
     });
     thread.worker.on('exit', () => {
+      failed(new Error('a signing thread exited before it was ready'));
       thread.current?.reject(new Error('a signing thread exited'));
       thread.current = null;
       if (this.closed) return;
