@@ -77,6 +77,34 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     farm.remove();
   });
 
+  it('serves the page at its own paths, keeps /api/* JSON, and lists its endpoints in the OpenAPI document', async () => {
+    const page = await fetch(`${server.url}/jobs/7/log?q=x`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    expect(await page.text()).toContain('<div id="root">');
+    const missing = await fetch(`${server.url}/api/v1/nothing`, { headers: { accept: 'text/html' } });
+    expect(missing.status).toBe(404);
+    expect((await missing.json()).error.code).toBe('not-found');
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(await (await fetch(`${server.url}/`)).text())?.[1];
+    const script = await fetch(`${server.url}${asset}`);
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const openapi = (await (
+      await fetch(`${server.url}/api/openapi.json`, {
+        headers: { authorization: `Bearer ${TOKENS.T_ADMIN}` },
+      })
+    ).json()) as { paths: Record<string, unknown> };
+    for (const path of [
+      '/api/v1/jobs/{id}/log/index',
+      '/api/v1/jobs/{id}/log/lines',
+      '/api/v1/jobs/{id}/log/search',
+      '/api/v1/jobs/{id}/similar',
+      '/api/v1/queue',
+      '/api/v1/session',
+    ]) {
+      expect(Object.keys(openapi.paths)).toContain(path);
+    }
+  });
+
   it('signs in, then shows a push whose symbols go from pending to running to green without a reload', async () => {
     // The browser goes through the relay, so a later test can cut its connections.
     await page.goto(`${cutter.url}/`);
