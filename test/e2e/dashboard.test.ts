@@ -84,7 +84,7 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     expect(await page.text()).toContain('<div id="root">');
     const missing = await fetch(`${server.url}/api/v1/nothing`, { headers: { accept: 'text/html' } });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('not-found');
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not-found');
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(await (await fetch(`${server.url}/`)).text())?.[1];
     const script = await fetch(`${server.url}${asset}`);
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
