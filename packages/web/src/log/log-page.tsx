@@ -24,7 +24,12 @@ export function LogPage() {
           job {jobId}
         </Link>{' '}
         · log{index.data?.attempt ? ` of attempt ${index.data.attempt}` : ''}
-        {index.data && !index.data.complete && <span className="badge state-running">following</span>}
+        {index.data && !index.data.complete && (
+          <>
+            {' '}
+            <span className="badge state-running">following</span>
+          </>
+        )}
       </p>
       {index.isPending && <p className="muted">Reading the log…</p>}
       {index.isError && <p className="problem">{String(index.error)}</p>}
