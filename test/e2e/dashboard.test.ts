@@ -218,9 +218,16 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     expect((await admin.listJobs({ builder: 'build' })).length).toBe(buildsBefore);
   });
 
-  it('renders dark and 390 px wide without horizontal scrolling', async () => {
+  it('renders dark and 390 px wide without horizontal scrolling, with its shortcuts behind ?', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${cutter.url}/`);
+    await page.waitForSelector('article[data-push-id]');
+    await page.keyboard.press('?');
+    await page.waitForSelector('[role="dialog"][aria-label="Keyboard shortcuts"]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'shortcuts-dark-390.png') });
+    await page.keyboard.press('Escape');
+    expect(await page.$('[role="dialog"]')).toBeNull();
     const views: Array<[string, string, string]> = [
       ['/', 'article[data-push-id]', 'pushes-dark-390'],
       [`/jobs/${checkJob.id}`, 'section.job', 'job-dark-390'],
