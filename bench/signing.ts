@@ -13,12 +13,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCompression } from '../packages/signing/src/compression/compression.ts';
 import { loadSignerConfig, type SignerConfig } from '../packages/signing/src/config/load-signer-config.ts';
-import { signAuthenticode } from '../packages/signing/src/formats/osslsigncode.ts';
 import { isSignableEntry } from '../packages/signing/src/formats/signable-entry.ts';
-import { openPemKey } from '../packages/signing/src/keys/open-key.ts';
 import { readMar } from '../packages/signing/src/mar/mar-file.ts';
 import { writeMar } from '../packages/signing/src/mar/write-mar.ts';
-import { Limiter } from '../packages/signing/src/pool/limiter.ts';
+import { poolSetup } from '../packages/signing/src/pool/pool-setup.ts';
 import { WorkerPool } from '../packages/signing/src/pool/worker-pool.ts';
 import { createTestKeys, startTestSigner, TEST_KEY_IDS, type TestKeys } from '../packages/signing/src/testing/index.ts';
 import { describeMachine } from './machine.ts';
@@ -75,23 +73,11 @@ async function signRelease(dir: string, keys: TestKeys, release: Release): Promi
 
 /** The pieces the signer uses, without its cache, its HTTP API or its request deduplication. */
 async function engines(config: SignerConfig) {
-  const pool = new WorkerPool(
-    workers,
-    Object.fromEntries(
-      [...config.keys.values()].map((key) => [key.id, { material: key.material, marAlgorithm: key.marAlgorithm }]),
-    ),
-  );
-  const authenticodeKey = config.keys.get(TEST_KEY_IDS.authenticode);
-  const key = {
-    privateKey: openPemKey(authenticodeKey?.material ?? { kind: 'pem', path: '' }),
-    certificates: authenticodeKey?.certificates as string,
-  };
+  const pool = new WorkerPool(workers, poolSetup(config.keys, join(config.cacheDir, 'scratch')));
   await pool.ready();
-  const slots = new Limiter(workers);
-  const scratch = join(config.cacheDir, 'scratch');
   return {
     pool,
-    authenticode: (bytes: Buffer) => slots.run(() => signAuthenticode(key, bytes, scratch)),
+    authenticode: (data: Buffer) => pool.runBytes({ kind: 'authenticode', keyId: TEST_KEY_IDS.authenticode, data }),
     signMar: (mar: Buffer) => pool.runBytes({ kind: 'sign-mar', keyId: TEST_KEY_IDS.mar, mar }),
   };
 }

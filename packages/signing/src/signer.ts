@@ -10,7 +10,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { SignedCache } from './cache/signed-cache.ts';
 import type { SignerConfig } from './config/load-signer-config.ts';
 import { engineVersions } from './formats/engines.ts';
-import type { PoolKeys } from './pool/pool-tasks.ts';
+import { poolSetup } from './pool/pool-setup.ts';
 import { WorkerPool } from './pool/worker-pool.ts';
 import { buildSignerApp } from './server/signer-app.ts';
 import { SignerMetrics } from './server/signer-metrics.ts';
@@ -41,10 +41,9 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
   const metrics = new SignerMetrics();
   const cache = await SignedCache.open(config.cacheDir, config.cacheMaxBytes);
   metrics.cacheBytes.set(cache.stats.bytes);
-  const poolKeys: PoolKeys = Object.fromEntries(
-    [...config.keys.values()].map((key) => [key.id, { material: key.material, marAlgorithm: key.marAlgorithm }]),
-  );
-  const pool = new WorkerPool(config.workers, poolKeys, { queued: (count) => metrics.queued.set(count) });
+  const pool = new WorkerPool(config.workers, poolSetup(config.keys, scratchDir), {
+    queued: (count) => metrics.queued.set(count),
+  });
   try {
     await pool.ready();
     const service = new SigningService({
@@ -54,7 +53,6 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
       engines: await engineVersions(),
       metrics,
       logger,
-      scratchDir,
     });
     const app = await buildSignerApp({ config, service, metrics, logger, version: packageJson.version });
     const listen = options.listen ?? config.listen;

@@ -12,7 +12,7 @@
  * 3. on a miss, sign them; then recompress as the MAR had them and remember both.
  * Entries that need no signing are copied as they are, never decompressed.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { ApiError } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { cacheKey } from './cache/cache-key.ts';
@@ -22,15 +22,13 @@ import { codecIdentity } from './compression/codecs.ts';
 import { CompressionError, describeCompression, detectCompression } from './compression/compression.ts';
 import type { EngineVersions } from './formats/engines.ts';
 import type { FileFormatName, FormatName } from './formats/format-names.ts';
-import { signAuthenticode } from './formats/osslsigncode.ts';
 import { isSignableEntry } from './formats/signable-entry.ts';
-import { openPemKey } from './keys/open-key.ts';
 import type { SigningKey } from './keys/signing-key.ts';
 import { type MarEntry, MarFormatError, readMar } from './mar/mar-file.ts';
 import { writeMar } from './mar/write-mar.ts';
-import { Limiter } from './pool/limiter.ts';
 import type { DigestAlgorithm } from './pool/pool-tasks.ts';
-import { TaskInputError, type WorkerPool } from './pool/worker-pool.ts';
+import { TaskInputError } from './pool/task-input-error.ts';
+import type { WorkerPool } from './pool/worker-pool.ts';
 import type { SignerMetrics } from './server/signer-metrics.ts';
 
 export type CacheOutcome = 'hit' | 'miss' | 'joined';
@@ -60,8 +58,6 @@ export interface SigningServiceOptions {
   engines: EngineVersions;
   metrics: SignerMetrics;
   logger: Logger;
-  /** Where osslsigncode's inputs and outputs are written for the moment it runs. */
-  scratchDir: string;
 }
 
 const DIGEST_BYTES: Record<DigestAlgorithm, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
@@ -70,14 +66,7 @@ export class SigningService {
   private readonly whole = new SingleFlight<{ output: CacheEntry; hit: boolean; entries?: EntryCounts }>();
   private readonly perEntry = new SingleFlight<{ bytes: Buffer; via: 'compressed' | 'decompressed' | 'signed' }>();
   private readonly authenticode = new SingleFlight<{ bytes: Buffer; hit: boolean }>();
-  /** osslsigncode runs as a process of its own; as many at once as there are signing threads. */
-  private readonly authenticodeSlots: Limiter;
-  /** Authenticode keys, opened (decrypted) once: osslsigncode is handed them for each file. */
-  private readonly authenticodeKeys = new Map<string, KeyObject>();
-
-  constructor(private readonly options: SigningServiceOptions) {
-    this.authenticodeSlots = new Limiter(options.pool.size);
-  }
+  constructor(private readonly options: SigningServiceOptions) {}
 
   get keys(): Map<string, SigningKey> {
     return this.options.keys;
@@ -279,33 +268,14 @@ export class SigningService {
     return flight.joined ? flight.result.then(({ bytes }) => ({ bytes, via: 'compressed' as const })) : flight.result;
   }
 
-  private authenticodeKey(key: SigningKey): KeyObject {
-    let opened = this.authenticodeKeys.get(key.id);
-    if (!opened) {
-      opened = openPemKey(key.material);
-      this.authenticodeKeys.set(key.id, opened);
-    }
-    return opened;
-  }
-
   /** Authenticode over a PE, cached under the same key as an `authenticode` request for the same bytes. */
   private signPe(key: SigningKey, input: Buffer, inputSha256: string, entryName?: string) {
     const peKey = this.wholeKey('authenticode', key, inputSha256);
     const flight = this.authenticode.run(peKey, async () => {
       const cached = await this.options.cache.get(peKey);
       if (cached) return { bytes: cached.bytes, hit: true };
-      const bytes = await this.authenticodeSlots
-        .run(() =>
-          signAuthenticode(
-            {
-              privateKey: this.authenticodeKey(key),
-              certificates: key.certificates as string,
-              timestampUrl: key.timestampUrl,
-            },
-            input,
-            this.options.scratchDir,
-          ),
-        )
+      const bytes = await this.options.pool
+        .runBytes({ kind: 'authenticode', keyId: key.id, data: input })
         .catch((error: Error) => {
           throw error instanceof TaskInputError && entryName
             ? new TaskInputError(`entry "${entryName}": ${error.message}`)

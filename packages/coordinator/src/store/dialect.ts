@@ -46,34 +46,54 @@ export function columnTypes(dialect: DialectName): ColumnTypes {
 
 /**
  * Any fixed key shared by every coordinator of a farm: the lock that hands event ids out in
- * commit order (see insertEvent).
+ * commit order (see insertEvents).
  */
 const EVENT_ORDER_LOCK = 0x5377_7964;
 
+/** Rows per statement: 8 parameters each, well under both databases' limits. */
+const EVENTS_PER_INSERT = 1000;
+
 /**
- * Appends an event row and returns its id. On PostgreSQL an id from a sequence is taken before
- * its transaction commits, so a reader that tails `id > last` could pass over a row that commits
- * later with a smaller id. A transaction's first event insert therefore takes a transaction-scoped
- * lock, held to its commit, so the events of concurrent transactions commit in id order (measured
- * in the distributed reference, section 2: about a third of unordered write throughput, far above
- * what a farm's coordinators write). The lock is taken by the insert statement itself, before the
- * id is drawn, which spares a round trip on every writing transaction. SQLite has one writer at a
- * time, so its ids are already in commit order.
+ * Appends a transaction's event rows and returns their ids, in the order given. On PostgreSQL an
+ * id from a sequence is taken before its transaction commits, so a reader that tails
+ * `id > last` could pass over a row that commits later with a smaller id. A transaction's event
+ * insert therefore takes a transaction-scoped lock, held to its commit, so the events of
+ * concurrent transactions commit in id order (the distributed reference, section 2). The lock
+ * is taken by the insert statement itself, before the ids are drawn, and the outbox inserts its
+ * events just before the commit (WriteContext.flushEvents), so it is held for one statement and
+ * the commit rather than across the transaction's round trips. SQLite has one writer at a time,
+ * so its ids are already in commit order.
  */
-export async function insertEvent(
+export async function insertEvents(
   trx: QueryExecutorProvider & Pick<Kysely<Database>, 'insertInto'>,
-  event: Insertable<EventsTable>,
+  events: readonly Insertable<EventsTable>[],
   orderHeld: boolean,
-): Promise<number> {
-  if (orderHeld || dialectOf(trx) === 'sqlite') {
-    const row = await trx.insertInto('events').values(event).returning('id').executeTakeFirstOrThrow();
-    return row.id;
+): Promise<number[]> {
+  const ids: number[] = [];
+  for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
+    const batch = events.slice(start, start + EVENTS_PER_INSERT);
+    const lock = !orderHeld && start === 0 && dialectOf(trx) === 'postgres';
+    const rows = lock
+      ? (await insertUnderEventOrderLock(trx, batch)).rows
+      : await trx.insertInto('events').values(batch).returning('id').execute();
+    // Ids are drawn in the order the rows are given; RETURNING promises no order.
+    ids.push(...rows.map((row) => row.id).sort((a, b) => a - b));
   }
-  const { rows } = await sql<{ id: number }>`
+  return ids;
+}
+
+function insertUnderEventOrderLock(trx: QueryExecutorProvider, events: readonly Insertable<EventsTable>[]) {
+  const rows = events.map(
+    (event, index) =>
+      sql`(${index}::integer, ${event.type}::text, ${event.created_at}::bigint, ${event.repo ?? null}::text,
+        ${event.branch ?? null}::text, ${event.builder ?? null}::text, ${event.job_id ?? null}::bigint,
+        ${event.push_id ?? null}::bigint, ${event.data}::text)`,
+  );
+  return sql<{ id: number }>`
     insert into events (type, created_at, repo, branch, builder, job_id, push_id, data)
-    select ${event.type}::text, ${event.created_at}::bigint, ${event.repo ?? null}::text, ${event.branch ?? null}::text,
-      ${event.builder ?? null}::text, ${event.job_id ?? null}::bigint, ${event.push_id ?? null}::bigint, ${event.data}::text
+    select type, created_at, repo, branch, builder, job_id, push_id, data
     from (select pg_advisory_xact_lock(${sql.lit(EVENT_ORDER_LOCK)})) as event_order
+    cross join (values ${sql.join(rows)}) as event (n, type, created_at, repo, branch, builder, job_id, push_id, data)
+    order by n
     returning id`.execute(trx);
-  return (rows[0] as { id: number }).id;
 }

@@ -28,9 +28,11 @@ class Tailer {
 }
 
 async function emitOne(db: Kysely<Database>, builders: number): Promise<void> {
-  await db
-    .transaction()
-    .execute((trx) => new WriteContext(trx, Date.now(), 1).emit('config.reloaded', { builders, repos: 1 }));
+  await db.transaction().execute(async (trx) => {
+    const ctx = new WriteContext(trx, Date.now(), 1);
+    await ctx.emit('config.reloaded', { builders, repos: 1 });
+    await ctx.flushEvents();
+  });
 }
 
 /** Resolves once some session waits for an advisory lock (the second writer, queued behind the first). */
@@ -84,7 +86,9 @@ describe('event ids on PostgreSQL are handed out in commit order', () => {
     const tailer = new Tailer(db);
     await tailer.skipToEnd();
     const held = await db.startTransaction().execute();
-    await new WriteContext(held, Date.now(), 1).emit('config.reloaded', { builders: 1, repos: 1 });
+    const heldContext = new WriteContext(held, Date.now(), 1);
+    await heldContext.emit('config.reloaded', { builders: 1, repos: 1 });
+    await heldContext.flushEvents();
     const later = emitOne(db, 2);
     await someoneWaitsForAdvisoryLock(db);
     expect(await tailer.poll()).toEqual([]);
@@ -110,6 +114,7 @@ describe('event ids on PostgreSQL are handed out in commit order', () => {
           const ctx = new WriteContext(trx, Date.now(), 1);
           await ctx.emit('config.reloaded', { builders: writer, repos: i });
           await ctx.emit('config.reloaded', { builders: writer, repos: i });
+          await ctx.flushEvents();
         });
       }
     });
@@ -120,7 +125,7 @@ describe('event ids on PostgreSQL are handed out in commit order', () => {
     const all = await db
       .selectFrom('events')
       .select('id')
-      .where('id', '>', tailer.seen[0] - 1)
+      .where('id', '>=', tailer.seen[0] as number)
       .orderBy('id')
       .execute();
     expect(tailer.seen).toHaveLength(240);

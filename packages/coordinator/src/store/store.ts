@@ -83,6 +83,7 @@ export class Store {
       ctx = new WriteContext(trx, this.clock(), priorityLevelMs(this.agingMs()));
       const result = await work(ctx);
       await announceCompletedPushes(ctx);
+      await ctx.flushEvents();
       return result;
     });
     if ((ctx as WriteContext).events.length > 0) this.committed();

@@ -37,6 +37,7 @@ export class SubscriptionRecords implements SubscriptionStore {
       await ctx.emit('subscription.changed', { subscription: row.id, change: 'created' });
       if (request.since !== undefined) return row;
       // A subscription starts after the event announcing it: that one is about it, not for it.
+      await ctx.flushEvents();
       const announced = (ctx.events.at(-1) as { event: { id: number } }).event.id;
       return ctx.trx
         .updateTable('subscriptions')

@@ -6,10 +6,10 @@ import {
   routingKeyOf,
   type SwitchyardEvent,
 } from '@switchyard/protocol';
-import type { Kysely, Transaction } from 'kysely';
-import { insertEvent } from './dialect.ts';
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
-import type { Database } from './schema.ts';
+import type { Database, EventsTable } from './schema.ts';
 
 /** The columns an event can be filtered on, stored beside its JSON. */
 export interface EventDimensions {
@@ -38,8 +38,10 @@ export type EmitData<T extends EventType> = T extends 'job.finished'
  * was cancelled — follows from those events through the change feed, in every process.
  */
 export class WriteContext {
+  /** Every event of the transaction, in emission order; ids are set once inserted (flushEvents). */
   readonly events: CommittedEvent[] = [];
-  /** Whether this transaction holds the event-order lock (see insertEvent). */
+  private readonly unflushed: Array<{ committed: CommittedEvent; row: Insertable<EventsTable> }> = [];
+  /** Whether this transaction holds the event-order lock (see insertEvents). */
   private eventOrderHeld = false;
 
   constructor(
@@ -49,13 +51,19 @@ export class WriteContext {
     readonly priorityLevelMs: number,
   ) {}
 
+  /** Adds an event to the outbox; it is inserted, and gets its id, at flushEvents. */
   async emit<T extends EventType>(type: T, given: EmitData<T>, dims: EventDimensions = {}): Promise<void> {
     const data = (
       type === 'job.finished' ? await jobFinishedData(this, given as EmitData<'job.finished'>) : given
     ) as EventDataMap[T];
-    const id = await insertEvent(
-      this.trx,
-      {
+    const attributes = eventAttributes(type, data);
+    const time = new Date(this.now).toISOString();
+    const event = { id: 0, type, time, routingKey: routingKeyOf(type, attributes), data } as SwitchyardEvent;
+    const committed = { event, dims, attributes };
+    this.events.push(committed);
+    this.unflushed.push({
+      committed,
+      row: {
         type,
         created_at: this.now,
         repo: dims.repo ?? null,
@@ -65,12 +73,25 @@ export class WriteContext {
         push_id: dims.pushId ?? null,
         data: JSON.stringify(data),
       },
+    });
+  }
+
+  /**
+   * Inserts the events emitted since the last flush, in one statement, and gives them their ids.
+   * The transaction's owner calls it last, just before the commit; a verb that needs an id it
+   * emitted calls it first.
+   */
+  async flushEvents(): Promise<void> {
+    if (this.unflushed.length === 0) return;
+    const batch = this.unflushed.splice(0);
+    const ids = await insertEvents(
+      this.trx,
+      batch.map(({ row }) => row),
       this.eventOrderHeld,
     );
     this.eventOrderHeld = true;
-    const attributes = eventAttributes(type, data);
-    const time = new Date(this.now).toISOString();
-    const event = { id, type, time, routingKey: routingKeyOf(type, attributes), data } as SwitchyardEvent;
-    this.events.push({ event, dims, attributes });
+    batch.forEach(({ committed }, index) => {
+      committed.event.id = ids[index] as number;
+    });
   }
 }

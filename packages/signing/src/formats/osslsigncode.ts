@@ -11,7 +11,7 @@ import type { KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { TaskInputError } from '../pool/worker-pool.ts';
+import { TaskInputError } from '../pool/task-input-error.ts';
 
 const run = promisify(execFile);
 

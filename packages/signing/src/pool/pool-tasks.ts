@@ -7,6 +7,8 @@ export type PoolTask =
   | { kind: 'compress'; compression: Compression; data: Uint8Array }
   /** Re-lays a MAR (old or new format) with one signature slot and signs it. */
   | { kind: 'sign-mar'; keyId: string; mar: Uint8Array }
+  /** Authenticode through osslsigncode (a process of its own, spawned from the thread so the server's loop never forks). */
+  | { kind: 'authenticode'; keyId: string; data: Uint8Array }
   /** An armored detached OpenPGP signature. */
   | { kind: 'gpg'; keyId: string; data: Uint8Array }
   /** RSA PKCS#1 v1.5 over a digest computed elsewhere. */
@@ -14,9 +16,20 @@ export type PoolTask =
 
 export type DigestAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-/** What every worker thread is started with: how to open each key it may use. */
-export interface PoolKeys {
-  [keyId: string]: { material: KeyMaterial; marAlgorithm?: number };
+/** How a worker thread opens and uses one key. */
+export interface PoolKey {
+  material: KeyMaterial;
+  marAlgorithm?: number;
+  /** Authenticode: the certificate chain file and the timestamp authority. */
+  certificates?: string;
+  timestampUrl?: string;
+}
+
+/** What every worker thread is started with. */
+export interface PoolSetup {
+  keys: Record<string, PoolKey>;
+  /** Where osslsigncode's input, output and key files live while it runs. */
+  scratchDir: string;
 }
 
 export type PoolRequest = { id: number; task: PoolTask };

@@ -5,12 +5,12 @@
  * from the MAR reader, the codecs and crypto, none of which quote key material).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PoolKeys, PoolReply, PoolRequest } from './pool-tasks.ts';
+import type { PoolReply, PoolRequest, PoolSetup } from './pool-tasks.ts';
 import { createTaskRunner } from './run-task.ts';
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker.ts runs only as a worker thread');
-const runTask = createTaskRunner((workerData as { keys: PoolKeys }).keys);
+const runTask = createTaskRunner(workerData as PoolSetup);
 
 port.postMessage({ ready: true } satisfies PoolReply);
 port.on('message', async ({ id, task }: PoolRequest) => {

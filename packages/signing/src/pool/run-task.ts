@@ -1,15 +1,16 @@
 import { constants, type KeyObject, privateEncrypt } from 'node:crypto';
 import { compress, decompress } from '../compression/codecs.ts';
+import { signAuthenticode } from '../formats/osslsigncode.ts';
 import { digestInfo } from '../keys/digest-info.ts';
 import { openOpenPgpKey, openPemKey } from '../keys/open-key.ts';
 import { pkcs11SignDigestInfo, readPkcs11PublicKey } from '../keys/pkcs11-key.ts';
 import { MAR_ALGORITHMS } from '../mar/mar-algorithms.ts';
 import { readMar } from '../mar/mar-file.ts';
 import { digestMarSigner, keyObjectMarSigner, signMar } from '../mar/sign-mar.ts';
-import type { PoolKeys, PoolTask } from './pool-tasks.ts';
+import type { PoolSetup, PoolTask } from './pool-tasks.ts';
 
 /** Runs one task with the keys a worker thread holds; keys are opened once per thread and kept. */
-export function createTaskRunner(keys: PoolKeys) {
+export function createTaskRunner({ keys, scratchDir }: PoolSetup) {
   const pemKeys = new Map<string, KeyObject>();
   const pgpKeys = new Map<string, ReturnType<typeof openOpenPgpKey>>();
   const keyConfig = (keyId: string) => {
@@ -51,6 +52,12 @@ export function createTaskRunner(keys: PoolKeys) {
             ? digestMarSigner(algorithm, pkcs11PublicKey(task.keyId), (info) => pkcs11SignDigestInfo(material, info))
             : keyObjectMarSigner(algorithm, pemKey(task.keyId));
         return signMar(mar.entries, mar.sections, signer);
+      }
+      case 'authenticode': {
+        const { certificates, timestampUrl } = keyConfig(task.keyId);
+        if (!certificates) throw new Error(`key "${task.keyId}" has no certificates`);
+        const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
+        return signAuthenticode({ privateKey: pemKey(task.keyId), certificates, timestampUrl }, data, scratchDir);
       }
       case 'gpg': {
         const openpgp = await import('openpgp');

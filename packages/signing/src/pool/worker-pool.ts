@@ -1,23 +1,18 @@
 /**
  * @module
  * A fixed set of worker threads, one per core by default, that run the CPU-bound parts of
- * signing (hashing and RSA over whole MARs, xz and bzip2, OpenPGP) off the server's event loop,
+ * signing (hashing and RSA over whole MARs, xz and bzip2, OpenPGP, osslsigncode) off the
+ * server's event loop (forking osslsigncode from a large process costs the forking thread
+ * ~20 ms, which on the server's loop was most of its time in the release benchmark),
  * so several jobs sign at once while the server keeps answering. Tasks queue in order; a thread
  * that dies fails only its own task and is replaced.
  */
 import { Worker } from 'node:worker_threads';
-import type { PoolKeys, PoolReply, PoolTask } from './pool-tasks.ts';
-
-/** A task refused for its input (a damaged MAR, an entry that won't decompress): a 4xx, not a 500. */
-export class TaskInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TaskInputError';
-  }
-}
+import type { PoolReply, PoolSetup, PoolTask } from './pool-tasks.ts';
+import { TaskInputError } from './task-input-error.ts';
 
 /** Errors a task raises about its input rather than about the signer. */
-const INPUT_ERRORS = new Set(['MarFormatError', 'CompressionError']);
+const INPUT_ERRORS = new Set(['MarFormatError', 'CompressionError', 'TaskInputError']);
 
 interface QueuedTask {
   id: number;
@@ -46,7 +41,7 @@ export class WorkerPool {
 
   constructor(
     readonly size: number,
-    private readonly keys: PoolKeys,
+    private readonly setup: PoolSetup,
     private readonly observer: PoolObserver = { queued: () => {} },
   ) {
     for (let i = 0; i < size; i++) this.threads.push(this.spawn());
@@ -81,7 +76,7 @@ export class WorkerPool {
   }
 
   private spawn(): PoolThread {
-    const worker = startWorker(this.keys);
+    const worker = startWorker(this.setup);
     let started = () => {};
     let failed = (_error: Error) => {};
     const ready = new Promise<void>((resolve, reject) => {
@@ -138,8 +133,8 @@ export class WorkerPool {
  * From the TypeScript sources (tests, `tsx`), a thread registers tsx before loading the worker
  * module; `npm run build` compiles the worker to signing-worker.mjs beside the bundle.
  */
-function startWorker(keys: PoolKeys): Worker {
-  const options = { workerData: { keys } };
+function startWorker(setup: PoolSetup): Worker {
+  const options = { workerData: setup };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./signing-worker.mjs', import.meta.url), options);
   const source = new URL('./pool-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
