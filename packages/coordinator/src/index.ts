@@ -3,3 +3,4 @@ export type { Builder, Farm } from './config/farm-config.ts';
 export { loadConfigFile, parseConfig } from './config/load-config.ts';
 export { type CoordinatorOptions, type RunningCoordinator, startCoordinator } from './coordinator.ts';
 export { type CopiedTable, copyDatabase, TargetNotEmptyError } from './store/copy-database.ts';
+export { isPostgresUrl } from './store/open-database.ts';

@@ -10,8 +10,6 @@ interface CopyOptions {
   force?: boolean;
 }
 
-const POSTGRES_URL = /^postgres(ql)?:\/\//;
-
 export function addDbCommand(program: Command): void {
   const db = program
     .command('db')
@@ -42,8 +40,8 @@ Example:
   $ switchyard db copy --from .switchyard/data/switchyard.db --to postgres://switchyard@db.example.org/farm`,
     )
     .action(async (options: CopyOptions) => {
-      if (!POSTGRES_URL.test(options.to)) throw new CliError(`--to expects a postgres:// URL, got "${options.to}"`);
-      const { copyDatabase, TargetNotEmptyError } = await import('@switchyard/coordinator');
+      const { copyDatabase, isPostgresUrl, TargetNotEmptyError } = await import('@switchyard/coordinator');
+      if (!isPostgresUrl(options.to)) throw new CliError(`--to expects a postgres:// URL, got "${options.to}"`);
       const progress = process.stderr.isTTY
         ? (table: string, copied: number, total: number) =>
             process.stderr.write(`\r${table}: ${copied}/${total}\u001b[K`)
