@@ -50,6 +50,19 @@ export function JobPage() {
           </>
         )}
       </p>
+      <p className="muted" data-testid="job-times">
+        {[
+          ['created', detail.createdAt],
+          ['pending', detail.pendingAt],
+          ['started', detail.startedAt],
+          ['finished', detail.finishedAt],
+        ]
+          .filter((entry): entry is [string, string] => entry[1] !== null)
+          .map(([what, at]) => `${what} ${new Date(at).toLocaleTimeString()}`)
+          .join(' · ')}
+        {detail.durationMs !== null && ` · took ${formatDuration(detail.durationMs)}`} · attempt {detail.attemptCount}{' '}
+        of at most {detail.maxAttempts}
+      </p>
       <Actions job={detail} />
       <p>
         <Link to="/jobs/$jobId/log" params={{ jobId: String(detail.id) }} search={{}} className="button">

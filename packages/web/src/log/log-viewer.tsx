@@ -42,9 +42,16 @@ export function LogViewer({ jobId, attempt, index }: Props) {
 
   const page = useMemo(() => pageOfLine(pageIndex * PAGE_LINES + 1, index.lineCount), [pageIndex, index.lineCount]);
   const rows = useMemo(() => {
+    // Passed steps fold; when every step passed, the last stays open (Buildkite's rule), so a
+    // green log still shows its end.
+    const allPassed = index.sections.every((s) => s.state === 'success');
+    const last = index.sections.at(-1);
     const isExpanded = (section: LogSection) =>
       expanded.get(section.step) ??
-      (section.state !== 'success' || contains(section, focus) || contains(section, range?.from ?? null));
+      (section.state !== 'success' ||
+        (allPassed && section === last) ||
+        contains(section, focus) ||
+        contains(section, range?.from ?? null));
     return new LogRows(index.sections, index.lineCount, page, isExpanded);
   }, [index.sections, index.lineCount, page, expanded, focus, range]);
 

@@ -9,8 +9,10 @@ import { typingIn } from '../app/shortcuts.tsx';
 import { PushRow } from './push-row.tsx';
 import { pushResult } from './symbols.ts';
 
-/** Pushes read at first, a few screens' worth; "older" reads this many more (the API's most is 500). */
+/** Pushes read at first, a few screens' worth; "older" reads twice this many more. */
 const PAGE = 50;
+/** The most one request returns. */
+const MAX_READ = 500;
 
 /** The home page: one row per push, newest first, kept current by the event stream. */
 export function PushesPage() {
@@ -18,9 +20,13 @@ export function PushesPage() {
   const navigate = useNavigate({ from: '/' });
   const [limit, setLimit] = useState(PAGE);
   const filter = { repo: search.repo, branch: search.branch };
+  // Author, revision and result are matched here, over the pushes read: read as many as the API
+  // gives at once while one of them is set.
+  const narrowed = search.author !== undefined || search.revision !== undefined || search.result !== undefined;
+  const read = narrowed ? MAX_READ : limit;
   const pushes = useQuery({
-    queryKey: ['pushes', filter, limit],
-    queryFn: (): Promise<readonly Push[]> => api().listPushes({ ...filter, limit }),
+    queryKey: ['pushes', filter, read],
+    queryFn: (): Promise<readonly Push[]> => api().listPushes({ ...filter, limit: read }),
     staleTime: Number.POSITIVE_INFINITY,
   });
   const shown = useMemo(() => (pushes.data ?? []).filter((push) => matches(push, search)), [pushes.data, search]);
@@ -54,8 +60,8 @@ export function PushesPage() {
           );
         })}
       </div>
-      {pushes.data && pushes.data.length >= limit && limit < 500 && (
-        <button type="button" className="more" onClick={() => setLimit((n) => Math.min(n + 2 * PAGE, 500))}>
+      {pushes.data && pushes.data.length >= read && read < MAX_READ && (
+        <button type="button" className="more" onClick={() => setLimit((n) => Math.min(n + 2 * PAGE, MAX_READ))}>
           Older pushes
         </button>
       )}
