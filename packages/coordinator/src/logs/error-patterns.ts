@@ -22,7 +22,7 @@ export const DEFAULT_ERROR_PATTERNS: readonly string[] = [
   // Tracebacks and uncaught exceptions: Python, Node, Go panics, Rust panics.
   String.raw`Traceback \(most recent call last\):(?<=^Traceback \(most recent call last\):)`,
   String.raw`(?:Error|Exception):\s(?<=^[\w.]*(?:Error|Exception):\s)`,
-  String.raw`panic: (?<=^panic: )`,
+  'panic: (?<=^panic: )',
   'panicked at',
   // Build tools.
   String.raw`: \*\*\*(?<=\bmake(?:\[\d+\])?: \*\*\*)`,
