@@ -52,7 +52,6 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
       pool,
       engines: await engineVersions(),
       metrics,
-      logger,
     });
     const app = await buildSignerApp({ config, service, metrics, logger, version: packageJson.version });
     const listen = options.listen ?? config.listen;

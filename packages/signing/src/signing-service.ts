@@ -14,7 +14,6 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '@switchyard/protocol';
-import type { Logger } from 'pino';
 import { cacheKey } from './cache/cache-key.ts';
 import type { CacheEntry, SignedCache } from './cache/signed-cache.ts';
 import { SingleFlight } from './cache/single-flight.ts';
@@ -57,7 +56,6 @@ export interface SigningServiceOptions {
   pool: WorkerPool;
   engines: EngineVersions;
   metrics: SignerMetrics;
-  logger: Logger;
 }
 
 const DIGEST_BYTES: Record<DigestAlgorithm, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
@@ -101,15 +99,21 @@ export class SigningService {
     metrics.inFlight.inc();
     try {
       const cacheKeyOfInput = this.wholeKey(format, key, inputSha256);
-      const { result, joined } = this.whole.run(cacheKeyOfInput, async () => {
-        const cached = await this.options.cache.get(cacheKeyOfInput);
-        if (cached) return { output: cached.entry, hit: true };
-        const produced = await this.produce(format, key, await input());
-        const output = await this.options.cache.put(cacheKeyOfInput, produced.bytes);
-        metrics.cacheBytes.set(this.options.cache.stats.bytes);
-        return { output, hit: false, entries: produced.entries };
-      });
-      const { output, hit, entries } = await result;
+      const attempt = () =>
+        this.whole.run(cacheKeyOfInput, async () => {
+          const cached = await this.options.cache.get(cacheKeyOfInput);
+          if (cached) return { output: cached.entry, hit: true };
+          const produced = await this.produce(format, key, await input());
+          const output = await this.options.cache.put(cacheKeyOfInput, produced.bytes);
+          metrics.cacheBytes.set(this.options.cache.stats.bytes);
+          return { output, hit: false, entries: produced.entries };
+        });
+      let flight = attempt();
+      // A request that joined another one's signing must not inherit that one's failure (its body
+      // may have been the wrong one): it tries again, with its own body if it comes to that.
+      if (flight.joined) flight = await flight.result.then(() => flight, attempt);
+      const { output, hit, entries } = await flight.result;
+      const joined = flight.joined;
       const cache: CacheOutcome = joined ? 'joined' : hit ? 'hit' : 'miss';
       metrics.cacheLookups.inc({ format, result: cache });
       return { output, cache, ...(entries && !joined ? { entries } : {}) };

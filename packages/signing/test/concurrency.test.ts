@@ -61,6 +61,19 @@ describe('concurrency', () => {
     );
   });
 
+  it('does not refuse a request that joined another one whose body was not the content named', async () => {
+    const input = await localeMar('nl', makePeFile(Buffer.alloc(20_000, 0x33)));
+    const sha256 = createHash('sha256').update(input).digest('hex');
+    const impostor = Buffer.alloc(input.length, 1);
+    const client = signer.client(['mar']);
+    const [wrong, right] = await Promise.allSettled([
+      client.upload('mar', TEST_KEY_IDS.mar, sha256, impostor),
+      client.upload('mar', TEST_KEY_IDS.mar, sha256, input),
+    ]);
+    expect(right.status).toBe('fulfilled');
+    if (wrong.status === 'rejected') expect(wrong.reason).toMatchObject({ status: 400, code: 'digest-mismatch' });
+  });
+
   it('signs several jobs at once, a shared binary once across them', async () => {
     const shared = makePeFile(Buffer.alloc(60_000, 0xcc));
     const locales = ['fr', 'it', 'ja', 'pl', 'pt-BR', 'zh-TW'];
