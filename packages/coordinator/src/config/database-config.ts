@@ -22,7 +22,7 @@ export function databaseProblems(config: FarmConfig, env: NodeJS.ProcessEnv): Co
     return [{ path, message: `environment variable ${raw.url_env} is not set or empty` }];
   }
   if (!POSTGRES_URL.test(url)) {
-    return [{ path, message: `expected a postgres:// URL in ${raw.url_env}` }];
+    return [{ path, message: `expected a postgres:// URL${raw.url_env ? ` in ${raw.url_env}` : ''}` }];
   }
   if (!URL.canParse(url)) return [{ path, message: 'expected a URL such as postgres://user@host:5432/database' }];
   return [];

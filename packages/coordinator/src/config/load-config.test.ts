@@ -155,6 +155,28 @@ auth:
     });
   });
 
+  it('says what each pattern asks for, not the rule for names', () => {
+    const problems = problemsOf(`${repos}builders:
+  - { name: build, repo: demo, pool: linux, sparse: ["../x"], steps: ${step} }
+auth: { tokens: [{ name: ci, scopes: [push], sha256: ${'AB'.repeat(32)} }] }
+events: { webhooks: [{ name: hook, url: "ftp://example.org/x", secret: s }] }
+`);
+    expect(problems).toContainEqual({
+      path: 'builders[0].sparse[0]',
+      message: 'expected a relative path inside the repository, without "..", got "../x"',
+    });
+    expect(problems).toContainEqual(
+      expect.objectContaining({
+        path: 'auth.tokens[0].sha256',
+        message: expect.stringMatching(/^expected a sha256 of 64 lower-case hex digits, got/),
+      }),
+    );
+    expect(problems).toContainEqual({
+      path: 'events.webhooks[0].url',
+      message: 'expected an http:// or https:// URL, got "ftp://example.org/x"',
+    });
+  });
+
   it('reports YAML syntax errors and missing sections', () => {
     expect(problemsOf('repos: [\n')[0]?.message).toMatch(/^YAML syntax/);
     expect(problemsOf('builders: []\n')).toEqual([{ path: '', message: 'missing required setting `repos`' }]);

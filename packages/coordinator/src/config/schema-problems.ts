@@ -65,6 +65,18 @@ export function schemaProblems(validator: Validator, value: unknown): ConfigProb
   return problems.length > 0 ? problems : [{ path: '', message: 'does not match the configuration schema' }];
 }
 
+/** What each pattern of the config schema (protocol/src/config.ts) asks for, in words. */
+const PATTERN_MEANINGS: Record<string, string> = {
+  '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'a name of letters, digits, ".", "_" or "-", starting with a letter or digit',
+  '^[A-Za-z0-9][A-Za-z0-9._+-]*$': 'a name of letters, digits, ".", "_", "+" or "-", starting with a letter or digit',
+  '^[A-Za-z_][A-Za-z0-9_]*$': 'an environment variable name (letters, digits and "_", not starting with a digit)',
+  '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$': 'a relative path inside the repository, without ".."',
+  '^[0-9a-f]{64}$': 'a sha256 of 64 lower-case hex digits',
+  '^https?://': 'an http:// or https:// URL',
+  '^amqps?://': 'an amqp:// or amqps:// URL',
+  '^postgres(ql)?://': 'a postgres:// URL',
+};
+
 function expectation(keyword: string, params: Record<string, unknown>): string | null {
   switch (keyword) {
     case 'type':
@@ -82,7 +94,7 @@ function expectation(keyword: string, params: Record<string, unknown>): string |
     case 'minItems':
       return `expected at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
     case 'pattern':
-      return 'expected a name of letters, digits, ".", "_" or "-", starting with a letter or digit';
+      return `expected ${PATTERN_MEANINGS[params.pattern as string] ?? `text matching /${params.pattern}/`}`;
     case 'const':
       return `expected "${params.allowedValue}"`;
     case 'enum':
