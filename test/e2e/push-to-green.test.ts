@@ -187,6 +187,7 @@ describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind)
         'listJobs',
         'listPushes',
         'listWorkers',
+        'reportAttempt',
         'retriggerJob',
         'serverInfo',
         'stepFinished',

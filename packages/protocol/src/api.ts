@@ -316,6 +316,76 @@ export const AttemptFinishedRequest = Type.Object(
   { additionalProperties: false },
 );
 
+const StepIndex = Type.Integer({ minimum: 0, maximum: 1000 });
+
+/**
+ * One of the reports an attempt's outbox holds, as an entry of a batch: what the routes
+ * `steps/:index/started`, `log`, `steps/:index/finished` and `finished` take one at a time.
+ * A log entry's frames are base64; the worker batches only small ones (large batches keep
+ * their binary request).
+ */
+export const ReportEntry = Type.Union([
+  Type.Object(
+    { kind: Type.Literal('step-started'), index: StepIndex, ...StepStartedRequest.properties },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('log'),
+      step: StepIndex,
+      seq: Type.Integer({ minimum: 0 }),
+      frames: Type.String({
+        maxLength: 400_000,
+        description: 'log frames (application/vnd.switchyard.log-frames), base64',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('step-finished'), index: StepIndex, ...StepFinishedRequest.properties },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('attempt-finished'), ...AttemptFinishedRequest.properties },
+    { additionalProperties: false },
+  ),
+]);
+
+/** Several reports of one attempt, applied in order in one transaction: all of them, or none. */
+export const AttemptReportRequest = Type.Object(
+  { entries: Type.Array(ReportEntry, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+
+export const AttemptReportResponse = Type.Object({
+  cancel: Type.Boolean({ description: 'true: the job was cancelled; stop its steps and report' }),
+});
+
+/**
+ * A claim that first delivers the reports its worker still holds of the attempt it just ended,
+ * saving the round trips between one job and the next. Workers that don't send `report` claim
+ * as before.
+ */
+export const ClaimAfterReportRequest = Type.Object(
+  {
+    ...ClaimRequest.properties,
+    report: Type.Optional(
+      Type.Object({ attemptId: Id, ...AttemptReportRequest.properties }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ClaimAfterReportResponse = Type.Object({
+  assignment: Type.Union([Assignment, Type.Null()]),
+  reportRefused: Type.Optional(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      { description: 'the report was not applied (the claim was): the worker logs it and drops the report' },
+    ),
+  ),
+});
+
 export const LogAppendQuery = Type.Object({
   step: Type.Integer({ minimum: 0 }),
   seq: Type.Integer({ minimum: 0, description: 'batch number within the step, from 0; repeats are ignored' }),
@@ -356,4 +426,9 @@ export type StepStartedRequest = Type.Static<typeof StepStartedRequest>;
 export type StepFinishedRequest = Type.Static<typeof StepFinishedRequest>;
 export type AttemptFinishedRequest = Type.Static<typeof AttemptFinishedRequest>;
 export type LogAppendResponse = Type.Static<typeof LogAppendResponse>;
+export type ReportEntry = Type.Static<typeof ReportEntry>;
+export type AttemptReportRequest = Type.Static<typeof AttemptReportRequest>;
+export type AttemptReportResponse = Type.Static<typeof AttemptReportResponse>;
+export type ClaimAfterReportRequest = Type.Static<typeof ClaimAfterReportRequest>;
+export type ClaimAfterReportResponse = Type.Static<typeof ClaimAfterReportResponse>;
 export type ServerInfo = Type.Static<typeof ServerInfo>;

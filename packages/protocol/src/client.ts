@@ -1,6 +1,10 @@
 import type {
   Assignment,
   AttemptFinishedRequest,
+  AttemptReportRequest,
+  AttemptReportResponse,
+  ClaimAfterReportRequest,
+  ClaimAfterReportResponse,
   ClaimRequest,
   CreatePushRequest,
   HeartbeatResponse,
@@ -309,6 +313,22 @@ export class SwitchyardClient {
       options,
     );
     return response.assignment;
+  }
+  /** A claim that first delivers the last reports of the attempt the worker just ended. */
+  claimAfterReport(
+    workerName: string,
+    request: ClaimAfterReportRequest,
+    signal?: AbortSignal,
+  ): Promise<ClaimAfterReportResponse> {
+    return this.request(
+      'POST',
+      `/api/v1/workers/${encodeURIComponent(workerName)}/claim`,
+      withSignal({ body: request }, signal),
+    );
+  }
+  /** Several reports of one attempt in one request, applied together. */
+  report(attemptId: number, body: AttemptReportRequest, signal?: AbortSignal): Promise<AttemptReportResponse> {
+    return this.request('POST', `/api/v1/attempts/${attemptId}/report`, withSignal({ body }, signal));
   }
   heartbeat(attemptId: number, waitSeconds: number, signal?: AbortSignal): Promise<HeartbeatResponse> {
     const options: { query: Query; signal?: AbortSignal } = { query: { wait: waitSeconds } };

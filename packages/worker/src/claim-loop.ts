@@ -1,7 +1,8 @@
-import type { Assignment, SwitchyardClient, WarmCacheReport } from '@switchyard/protocol';
+import type { Assignment, ClaimAfterReportRequest, SwitchyardClient, WarmCacheReport } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
+import type { HeldReport } from './job-runner.ts';
 import { OutageLog } from './outage-log.ts';
 import { sleep } from './sleep.ts';
 
@@ -20,8 +21,13 @@ export interface ClaimLoopOptions {
   warm: () => WarmCacheReport[];
   /** Aborted to stop claiming; the loop returns once the current attempt is over. */
   signal: AbortSignal;
-  /** Runs one attempt to its end. `receivedAt` is `performance.now()` when it was assigned. */
-  runAssignment: (assignment: Assignment, receivedAt: number) => Promise<void>;
+  /**
+   * Runs one attempt to its end. `receivedAt` is `performance.now()` when it was assigned. May
+   * return the attempt's last reports, which the next claim then delivers before asking for work.
+   */
+  runAssignment: (assignment: Assignment, receivedAt: number) => Promise<HeldReport | undefined>;
+  /** Once stopping, how long reports still held may take to reach the coordinator. */
+  stopReportTimeoutMs: number;
 }
 
 /** A claim the coordinator holds for `waitSeconds` is given up this much later. */
@@ -39,17 +45,27 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
   const backoff = new Backoff();
   const outage = new OutageLog(logger, 'connected again');
 
+  // Reports of the last attempt, sent with the next claim until one is answered: the coordinator
+  // applies them (each may be repeated) before it looks for work.
+  let held: HeldReport | undefined;
+
   while (!signal.aborted) {
     let assignment: Assignment | null;
     try {
       const claimSignal = AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + CLAIM_SLACK_MS)]);
-      assignment = await client.claim(
-        workerName,
-        { pool, tags, version, instance, waitSeconds, warm: options.warm() },
-        claimSignal,
-      );
+      const request: ClaimAfterReportRequest = { pool, tags, version, instance, waitSeconds, warm: options.warm() };
+      if (held) request.report = { attemptId: held.attemptId, entries: held.entries };
+      const response = await client.claimAfterReport(workerName, request, claimSignal);
+      if (held && response.reportRefused) {
+        logger.error(
+          { attemptId: held.attemptId, refusal: response.reportRefused },
+          'the coordinator refused the last reports of an attempt; dropping them',
+        );
+      }
+      held = undefined;
+      assignment = response.assignment;
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) break;
       const kind = classifyFailure(error);
       outage.failed(kind, () => {
         if (kind === 'transient') {
@@ -66,6 +82,23 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     }
     outage.succeeded();
     backoff.reset();
-    if (assignment) await options.runAssignment(assignment, performance.now());
+    if (assignment) held = await options.runAssignment(assignment, performance.now());
+  }
+  if (held) await deliverOnStop(options, held);
+}
+
+/** A stopping worker sends the reports it still holds on their own, for as long as it may wait. */
+async function deliverOnStop(options: ClaimLoopOptions, held: HeldReport): Promise<void> {
+  try {
+    await options.client.report(
+      held.attemptId,
+      { entries: held.entries },
+      AbortSignal.timeout(options.stopReportTimeoutMs),
+    );
+  } catch (error) {
+    options.logger.warn(
+      { attemptId: held.attemptId, error: describeFailure(error) },
+      'stopping; the last reports of an attempt were not delivered',
+    );
   }
 }

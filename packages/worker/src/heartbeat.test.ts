@@ -75,6 +75,15 @@ describe('startHeartbeat', () => {
     expect(client.calls).toBe(3);
   });
 
+  it('sends nothing before firstAfterMs: an attempt over by then costs no heartbeat', async () => {
+    const client = new ScriptedClient([ok()]);
+    const { heartbeat } = run(client, { firstAfterMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    heartbeat.stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.calls).toBe(0);
+  });
+
   it('stops at once on 409 lease-lost', async () => {
     const client = new ScriptedClient([() => Promise.reject(new ApiRequestError(409, 'lease-lost', 'gone'))]);
     const { events, settled } = run(client);

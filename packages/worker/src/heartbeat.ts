@@ -14,6 +14,13 @@ export interface HeartbeatOptions {
   fenceAfterMs: number;
   /** `performance.now()` when the lease was granted: the claim's answer. */
   leaseGrantedAt: number;
+  /**
+   * The first heartbeat goes this long after the lease was granted (default 0). The claim's
+   * answer has just granted a full lease, so nothing needs renewing yet, and a short job ends
+   * before it: one request and one transaction fewer per job. Meanwhile a cancel still reaches
+   * the worker in the answers to its reports.
+   */
+  firstAfterMs?: number;
   logger: Logger;
   onCancel: () => void;
   onLeaseLost: () => void;
@@ -78,6 +85,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
   };
 
   const loop = async () => {
+    await sleep(options.leaseGrantedAt + (options.firstAfterMs ?? 0) - performance.now(), stopping.signal);
     while (!stopping.signal.aborted) {
       const sentAt = performance.now();
       try {

@@ -85,9 +85,12 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         logger,
         stopSignal: stopping.signal,
         stopReportTimeoutMs: STOP_REPORT_TIMEOUT_MS,
+        holdLastReports: true,
       });
       if ('result' in end && end.result === 'success') await warmCaches.succeeded(assignment.job, new Date());
+      return 'heldReport' in end ? end.heldReport : undefined;
     },
+    stopReportTimeoutMs: STOP_REPORT_TIMEOUT_MS,
   }).then(() => logger.info('worker stopped'));
 
   return {

@@ -5,6 +5,7 @@ import {
   type AttemptTimings,
   CHECKOUT_STEP,
   FETCH_STEP,
+  type ReportEntry,
   type StepSpec,
   type SwitchyardClient,
   TOOLS_STEP,
@@ -47,7 +48,16 @@ export interface AttemptOptions {
   stopSignal: AbortSignal;
   /** Once stopping, how long the last reports may take to reach the coordinator. */
   stopReportTimeoutMs: number;
+  /**
+   * Give the reports still queued at the end to the caller (`heldReport`), to deliver with the
+   * next claim, rather than waiting for each to be answered: a job's end and the next claim
+   * then take one request. Not while the worker stops: then no claim follows.
+   */
+  holdLastReports?: boolean;
 }
+
+/** A lease is at least several seconds; renewing it a second after the claim granted it is early enough. */
+const FIRST_HEARTBEAT_AFTER_MS = 1000;
 
 interface PlannedStep {
   name: string;
@@ -58,8 +68,17 @@ interface PlannedStep {
   describe?: (outcome: StepOutcome) => string;
 }
 
-/** How an attempt ended: what was reported, or that the lease was lost and nothing was. */
-export type AttemptEnd = AttemptConclusion | { leaseLost: true };
+/** Reports of an attempt not delivered yet, handed to the claim loop to send with its next claim. */
+export interface HeldReport {
+  attemptId: number;
+  entries: ReportEntry[];
+}
+
+/**
+ * How an attempt ended: what was reported (or is held to be reported with the next claim), or
+ * that the lease was lost and nothing was.
+ */
+export type AttemptEnd = (AttemptConclusion & { heldReport?: HeldReport }) | { leaseLost: true };
 
 /**
  * Runs one attempt to its end: a fresh job directory, the checkout, the steps in order, the
@@ -85,7 +104,14 @@ class AttemptRunner {
   constructor(private readonly options: AttemptOptions) {
     const { assignment } = options;
     this.logger = options.logger.child({ jobId: assignment.job.id, attemptId: assignment.attemptId });
-    this.outbox = new Outbox({ logger: this.logger, onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }) });
+    this.outbox = new Outbox({
+      logger: this.logger,
+      onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
+      sendBatch: async (entries, signal) => {
+        const { cancel } = await options.client.report(assignment.attemptId, { entries }, signal);
+        if (cancel) this.interrupt({ kind: 'cancelled' });
+      },
+    });
     this.fencing = selfFencing(assignment.leaseSeconds, options.killGraceMs);
   }
 
@@ -102,6 +128,7 @@ class AttemptRunner {
       waitSeconds: assignment.heartbeatSeconds,
       fenceAfterMs: this.fencing.afterMs,
       leaseGrantedAt: this.options.receivedAt,
+      firstAfterMs: FIRST_HEARTBEAT_AFTER_MS,
       logger: this.logger,
       onCancel: () => this.interrupt({ kind: 'cancelled' }),
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
@@ -123,7 +150,8 @@ class AttemptRunner {
     }
     this.stepsDone = true;
     if (conclusion) this.outbox.enqueue(this.attemptFinishedMessage(conclusion));
-    await this.deliverReports();
+    const held = this.options.holdLastReports && !stopSignal.aborted ? await this.outbox.handOff() : [];
+    if (held.length === 0) await this.deliverReports();
     heartbeat.stop();
     stopSignal.removeEventListener('abort', onStop);
     if (jobDir) await this.pruneOtherJobDirectories(jobDir);
@@ -133,7 +161,9 @@ class AttemptRunner {
       return { leaseLost: true };
     }
     this.logger.info(conclusion, `attempt finished: ${conclusion.result}`);
-    return conclusion;
+    return held.length > 0
+      ? { ...conclusion, heldReport: { attemptId: assignment.attemptId, entries: held } }
+      : conclusion;
   }
 
   /** Null when there is nothing to report: the lease was lost. */
@@ -231,6 +261,8 @@ class AttemptRunner {
       send: async (signal) => {
         await client.stepStarted(attemptId, index, { name, startedAt }, signal);
       },
+      entry: () => ({ kind: 'step-started', index, name, startedAt }),
+      linger: true,
     });
     const log = new StepLog({
       client,
@@ -246,17 +278,14 @@ class AttemptRunner {
     log.end();
     const finishedAt = new Date().toISOString();
     const { exitCode, signal: exitSignal, timedOut, cancelled } = outcome;
+    const finished = { exitCode, signal: exitSignal, timedOut, cancelled, finishedAt };
     this.outbox.enqueue({
       description: `step ${index} finished`,
       bytes: 0,
       send: async (signal) => {
-        await client.stepFinished(
-          attemptId,
-          index,
-          { exitCode, signal: exitSignal, timedOut, cancelled, finishedAt },
-          signal,
-        );
+        await client.stepFinished(attemptId, index, finished, signal);
       },
+      entry: () => ({ kind: 'step-finished', index, ...finished }),
     });
     this.logger.info({ step: index, name, ...outcome }, `step ${name} ${describeOutcome(outcome)}`);
     return outcome;
@@ -265,13 +294,17 @@ class AttemptRunner {
   private attemptFinishedMessage(conclusion: AttemptConclusion) {
     const { client, assignment } = this.options;
     const finishedAt = new Date().toISOString();
+    const report = () => {
+      const timings = Object.keys(this.timings).length > 0 ? { timings: this.timings } : {};
+      return { ...conclusion, finishedAt, ...timings };
+    };
     return {
       description: 'attempt finished',
       bytes: 0,
       send: async (signal: AbortSignal) => {
-        const timings = Object.keys(this.timings).length > 0 ? { timings: this.timings } : {};
-        await client.attemptFinished(assignment.attemptId, { ...conclusion, finishedAt, ...timings }, signal);
+        await client.attemptFinished(assignment.attemptId, report(), signal);
       },
+      entry: () => ({ kind: 'attempt-finished' as const, ...report() }),
     };
   }
 

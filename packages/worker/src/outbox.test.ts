@@ -1,7 +1,7 @@
-import { ApiRequestError } from '@switchyard/protocol';
+import { ApiRequestError, type ReportEntry } from '@switchyard/protocol';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Outbox, type OutboxOptions } from './outbox.ts';
+import { Outbox, type OutboxMessage, type OutboxOptions } from './outbox.ts';
 
 /** A logger whose lines the test can read. */
 function recordingLogger() {
@@ -160,5 +160,91 @@ describe('Outbox', () => {
     outbox.close();
     await idle;
     expect(aborted).toBe(true);
+  });
+
+  describe('batches', () => {
+    const at = '2026-01-05T12:00:00.000Z';
+    const ended = { exitCode: 0, signal: null, timedOut: false, cancelled: false, finishedAt: at };
+    /** A message that can travel in a batch; `alone` records it when sent by itself. */
+    function batchable(entry: ReportEntry, alone: string[], extra: Partial<OutboxMessage> = {}): OutboxMessage {
+      return {
+        description: entry.kind,
+        bytes: 0,
+        send: async () => {
+          alone.push(entry.kind);
+        },
+        entry: () => entry,
+        ...extra,
+      };
+    }
+
+    it('sends the small messages waiting at the head together, in order, and a big one alone', async () => {
+      const batches: string[][] = [];
+      const alone: string[] = [];
+      const { outbox } = createOutbox({
+        sendBatch: async (entries) => {
+          batches.push(entries.map((entry) => entry.kind));
+        },
+      });
+      // The first goes at once, alone; the rest queue behind it and go as one batch, up to the big one.
+      outbox.enqueue(batchable({ kind: 'step-finished', index: 0, ...ended }, alone));
+      outbox.enqueue(batchable({ kind: 'step-started', index: 1, name: 'b', startedAt: at }, alone));
+      outbox.enqueue(batchable({ kind: 'log', step: 1, seq: 0, frames: '' }, alone));
+      outbox.enqueue({ description: 'big log', bytes: 1024 * 1024, send: async () => void alone.push('big log') });
+      outbox.enqueue(batchable({ kind: 'step-finished', index: 1, ...ended }, alone));
+      await outbox.idle();
+      expect(alone).toEqual(['step-finished', 'big log', 'step-finished']);
+      expect(batches).toEqual([['step-started', 'log']]);
+    });
+
+    it('holds a step’s start for company, and lets it go alone when none comes in time', async () => {
+      const batches: string[][] = [];
+      const alone: string[] = [];
+      const { outbox } = createOutbox({
+        sendBatch: async (entries) => {
+          batches.push(entries.map((entry) => entry.kind));
+        },
+      });
+      outbox.enqueue(batchable({ kind: 'step-started', index: 0, name: 'a', startedAt: at }, alone, { linger: true }));
+      outbox.enqueue(batchable({ kind: 'step-finished', index: 0, ...ended }, alone));
+      await outbox.idle();
+      outbox.enqueue(batchable({ kind: 'step-started', index: 1, name: 'b', startedAt: at }, alone, { linger: true }));
+      await outbox.idle();
+      expect(batches).toEqual([['step-started', 'step-finished']]);
+      expect(alone).toEqual(['step-started']);
+    });
+
+    it('hands off what is still queued once the request in flight is answered, and sends nothing more', async () => {
+      const alone: string[] = [];
+      let answer = () => {};
+      const { outbox } = createOutbox({ sendBatch: async () => void alone.push('batch') });
+      outbox.enqueue({
+        ...batchable({ kind: 'step-finished', index: 0, ...ended }, alone),
+        send: () => new Promise<void>((resolve) => (answer = resolve)),
+      });
+      outbox.enqueue(batchable({ kind: 'step-started', index: 1, name: 'b', startedAt: at }, alone));
+      outbox.enqueue(batchable({ kind: 'attempt-finished', result: 'success', finishedAt: at }, alone));
+      const handedOff = outbox.handOff();
+      answer();
+      expect((await handedOff).map((entry) => entry.kind)).toEqual(['step-started', 'attempt-finished']);
+      expect(outbox.pendingMessages).toBe(0);
+      expect(alone).toEqual([]);
+    });
+
+    it('delivers everything itself instead when a message left cannot go in a batch', async () => {
+      const alone: string[] = [];
+      let answer = () => {};
+      const { outbox } = createOutbox({ sendBatch: async () => void alone.push('batch') });
+      outbox.enqueue({
+        ...batchable({ kind: 'step-finished', index: 0, ...ended }, alone),
+        send: () => new Promise<void>((resolve) => (answer = resolve)),
+      });
+      outbox.enqueue({ description: 'big log', bytes: 1024 * 1024, send: async () => void alone.push('big log') });
+      outbox.enqueue(batchable({ kind: 'attempt-finished', result: 'success', finishedAt: at }, alone));
+      const handedOff = outbox.handOff();
+      answer();
+      expect(await handedOff).toEqual([]);
+      expect(alone).toEqual(['big log', 'attempt-finished']);
+    });
   });
 });

@@ -1,3 +1,4 @@
+import type { ReportEntry } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
@@ -11,12 +12,30 @@ export interface OutboxMessage {
   /** Bytes it holds in memory, counted towards backpressure. */
   bytes: number;
   send(signal: AbortSignal): Promise<void>;
+  /** The message as an entry of a batch; without it, it always goes alone. */
+  entry?: () => ReportEntry;
+  /**
+   * Worth holding back a little, alone at the head of the queue, for a message to go with it:
+   * a step's start, which nothing needs sooner than its first log batch (at most 250 ms later).
+   */
+  linger?: boolean;
 }
+
+/** How long a lingering message waits for company. The log buffer's own flush interval. */
+const LINGER_MS = 250;
+/** A batch stays small: log batches above this go alone, as binary. */
+const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_ENTRIES = 1000;
 
 export interface OutboxOptions {
   logger: Logger;
   /** Called once when the coordinator answers 409 lease-lost; the outbox has closed itself. */
   onLeaseLost: () => void;
+  /**
+   * Sends several queued messages as one request (`POST /attempts/:id/report`), applied by the
+   * coordinator in one transaction. Without it, every message goes alone.
+   */
+  sendBatch?: (entries: ReportEntry[], signal: AbortSignal) => Promise<void>;
   backoff?: BackoffOptions;
   /** A request that has not answered by then is abandoned and tried again. */
   requestTimeoutMs?: number;
@@ -40,6 +59,10 @@ interface Waiter {
  *
  * Messages the coordinator refuses (4xx) are logged and dropped, since repeating them cannot
  * help; `lease-lost` drops everything, since the attempt is no longer ours to report on.
+ *
+ * Several small messages waiting at the head of the queue go as one batch (with `sendBatch`),
+ * still in their order and applied all together, so a short step costs one request and one
+ * transaction instead of three. A batch refused as a whole is dropped as a whole.
  */
 export class Outbox {
   private readonly logger: Logger;
@@ -54,6 +77,14 @@ export class Outbox {
   private waiters: Waiter[] = [];
   private queuedBytes = 0;
   private pumping = false;
+  /** The pump's current run: what a hand-off waits for. */
+  private pumped: Promise<void> = Promise.resolve();
+  private readonly sendBatch: OutboxOptions['sendBatch'];
+  /** Lingering messages whose wait is over. */
+  private readonly lingered = new WeakSet<OutboxMessage>();
+  /** Ends a linger early: something was queued, or the queue is being handed off or closed. */
+  private stopLingering: () => void = () => {};
+  private handingOff = false;
 
   constructor(options: OutboxOptions) {
     this.logger = options.logger;
@@ -63,6 +94,7 @@ export class Outbox {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.highWaterBytes = options.highWaterBytes ?? 32 * 1024 * 1024;
     this.lowWaterBytes = options.lowWaterBytes ?? this.highWaterBytes / 2;
+    this.sendBatch = options.sendBatch;
   }
 
   get pendingBytes(): number {
@@ -87,7 +119,31 @@ export class Outbox {
     if (this.closed) return;
     this.queue.push(message);
     this.queuedBytes += message.bytes;
-    void this.pump();
+    this.stopLingering();
+    this.startPump();
+  }
+
+  /**
+   * Stops sending and gives back what is still queued, once the request in flight (if any) is
+   * done, for the worker to deliver with its next claim: when every message left can be an
+   * entry of a batch. Otherwise delivers everything as usual and gives back nothing.
+   */
+  async handOff(): Promise<ReportEntry[]> {
+    this.handingOff = true;
+    this.stopLingering();
+    await this.pumped;
+    this.handingOff = false;
+    if (this.closed) return [];
+    const entries = this.queue.map((message) => message.entry?.());
+    if (entries.every((entry) => entry !== undefined)) {
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      this.notify();
+      return entries;
+    }
+    this.startPump();
+    await this.idle();
+    return [];
   }
 
   /** Resolves once the undelivered bytes are down to the low-water mark (or the outbox closed). */
@@ -106,6 +162,7 @@ export class Outbox {
     this.closing.abort();
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.stopLingering();
     this.notify();
   }
 
@@ -120,21 +177,75 @@ export class Outbox {
     for (const waiter of ready) waiter.resolve();
   }
 
+  private startPump(): void {
+    if (this.pumping || this.handingOff) return;
+    this.pumped = this.pump();
+  }
+
   private async pump(): Promise<void> {
-    if (this.pumping) return;
+    // Set and cleared in this same function, with no await between the last look at the queue and
+    // the clearing, so a message queued the moment the queue runs dry (by a waiter of `idle()`)
+    // always finds the pump either running or stopped, never between.
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.closed) {
-        const message = this.queue[0]!;
-        await this.deliver(message);
+      while (this.queue.length > 0 && !this.closed && !this.handingOff) {
+        const head = this.queue[0] as OutboxMessage;
+        if (head.linger && this.queue.length === 1 && !this.lingered.has(head)) {
+          await this.linger();
+          this.lingered.add(head);
+          continue;
+        }
+        const count = this.batchLength();
+        const messages = this.queue.slice(0, count);
+        await this.deliver(count === 1 ? head : this.batchOf(messages));
         if (this.closed) return;
-        this.queue.shift();
-        this.queuedBytes -= message.bytes;
+        this.queue.splice(0, count);
+        for (const message of messages) this.queuedBytes -= message.bytes;
         this.notify();
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Waits up to LINGER_MS, or until something is queued, handed off or closed. */
+  private linger(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, LINGER_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.stopLingering = done;
+    }).then(() => {
+      this.stopLingering = () => {};
+    });
+  }
+
+  /** How many messages from the head go in the next request: those that can be entries of a batch. */
+  private batchLength(): number {
+    if (!this.sendBatch) return 1;
+    let count = 0;
+    let bytes = 0;
+    for (const message of this.queue) {
+      if (!message.entry || count === MAX_BATCH_ENTRIES || bytes + message.bytes > MAX_BATCH_BYTES) break;
+      count += 1;
+      bytes += message.bytes;
+    }
+    return Math.max(1, count);
+  }
+
+  private batchOf(messages: readonly OutboxMessage[]): OutboxMessage {
+    const send = this.sendBatch as NonNullable<OutboxOptions['sendBatch']>;
+    return {
+      description: messages.map((message) => message.description).join(', '),
+      bytes: messages.reduce((sum, message) => sum + message.bytes, 0),
+      send: (signal) =>
+        send(
+          messages.map((message) => (message.entry as () => ReportEntry)()),
+          signal,
+        ),
+    };
   }
 
   /** Returns once the message was delivered or dropped, or the outbox closed. */

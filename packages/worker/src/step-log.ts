@@ -12,6 +12,9 @@ export interface StepLogOptions {
   onCancel: () => void;
 }
 
+/** A log batch up to this size may go as an entry of a batched report (base64 in JSON). */
+const MAX_BATCHED_LOG_BYTES = 64 * 1024;
+
 /**
  * One step's log on its way to the coordinator: output is batched by a `LogBuffer`, and each
  * batch becomes an `appendLog` message in the attempt's outbox, numbered 0, 1, 2… so that a
@@ -58,6 +61,10 @@ export class StepLog implements OutputSink {
         const response = await client.appendLog(attemptId, stepIndex, seq, frames, signal);
         if (response.cancel) onCancel();
       },
+      // Small batches may travel with the step's other reports; big ones keep their binary request.
+      ...(frames.length <= MAX_BATCHED_LOG_BYTES && {
+        entry: () => ({ kind: 'log' as const, step: stepIndex, seq, frames: frames.toString('base64') }),
+      }),
     });
   }
 }

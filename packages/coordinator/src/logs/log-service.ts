@@ -7,11 +7,12 @@ import {
   type JobState,
   type LogAppendResponse,
   type LogStream,
+  type ReportEntry,
   validateFrames,
 } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
-import type { JobStore, LogStore } from '../store/port.ts';
+import type { JobStore, LogStore, ReportRecord } from '../store/port.ts';
 import type { LogFiles } from './log-files.ts';
 
 /** A follower looks again this often even when no wake-up came (one another process missed). */
@@ -81,6 +82,78 @@ export class LogService {
       this.activity.attemptChanged(attemptId);
       return { bytes: state.bytes + data.length, cancel };
     });
+  }
+
+  /**
+   * Applies several reports of one attempt together (`JobStore.report`): each log batch's bytes
+   * are written first, where the step's stored log ends, under the same per-step order as
+   * `append`; the store then checks and records everything in one transaction. Bytes written for
+   * a report that is then refused lie past the stored length and are overwritten by the next batch.
+   */
+  async report(attemptId: number, entries: readonly ReportEntry[]): Promise<{ cancel: boolean }> {
+    const bodies = new Map<ReportEntry, Buffer>();
+    for (const entry of entries) {
+      if (entry.kind !== 'log') continue;
+      const body = Buffer.from(entry.frames, 'base64');
+      const invalid = validateFrames(body);
+      if (invalid) throw new ApiError('invalid-log-frames', `invalid log frames of step ${entry.step}: ${invalid}`);
+      bodies.set(entry, body);
+    }
+    const steps = [...new Set(entries.flatMap((entry) => (entry.kind === 'log' ? [entry.step] : [])))];
+    return this.serializedAll(
+      steps.map((step) => `${attemptId}/${step}`),
+      async () => {
+        const stored = new Map<number, { bytes: number; seq: number }>();
+        for (const step of steps) {
+          const state = (await this.store.stepLogState(attemptId, step)) ?? (await this.unstartedStepLog(attemptId));
+          if (state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
+            throw new ApiError(
+              'lease-lost',
+              `attempt ${attemptId} has ended (${state.attemptState}); stop working on it`,
+            );
+          }
+          stored.set(step, { bytes: state.bytes, seq: state.seq });
+        }
+        let written = 0;
+        const records: ReportRecord[] = [];
+        for (const entry of entries) {
+          if (entry.kind !== 'log') {
+            records.push(toReportRecord(entry));
+            continue;
+          }
+          const log = stored.get(entry.step) as { bytes: number; seq: number };
+          // Repeats and gaps are the store's to judge; only the next batch has bytes to write.
+          const data = entry.seq === log.seq ? this.clip(log.bytes, bodies.get(entry) as Buffer) : Buffer.alloc(0);
+          if (data.length > 0) await this.files.writeAt(attemptId, entry.step, log.bytes, data);
+          records.push({ kind: 'log', step: entry.step, seq: entry.seq, offset: log.bytes, bytes: data.length });
+          if (entry.seq === log.seq) {
+            log.bytes += data.length;
+            log.seq += 1;
+            written += data.length;
+          }
+        }
+        const result = await this.jobs.report(attemptId, records);
+        this.stats.requests += bodies.size;
+        this.stats.bytes += written;
+        if (bodies.size > 0) this.activity.attemptChanged(attemptId);
+        return result;
+      },
+    );
+  }
+
+  /** The log of a step that this same report starts: empty, in an attempt whose state still counts. */
+  private async unstartedStepLog(attemptId: number): Promise<{ bytes: number; seq: number; attemptState: string }> {
+    const attempt = await this.jobs.attemptState(attemptId);
+    if (!attempt) throw new ApiError('not-found', `no attempt ${attemptId}`);
+    return { bytes: 0, seq: 0, attemptState: attempt.state };
+  }
+
+  /** Runs `work` holding the per-step order of every key, taken in one sorted order so two reports cannot deadlock. */
+  private serializedAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...keys].sort();
+    const run = (index: number): Promise<T> =>
+      index === sorted.length ? work() : this.serialized(sorted[index] as string, () => run(index + 1));
+    return run(0);
   }
 
   /**
@@ -248,5 +321,23 @@ export class LogService {
 
   private waitForJobChange(jobId: number, signal: AbortSignal): Promise<void> {
     return this.activity.nextChange({ jobId }, signal, FOLLOW_POLL_MS);
+  }
+}
+
+/** A report other than a log batch, as the store takes it. */
+function toReportRecord(entry: Exclude<ReportEntry, { kind: 'log' }>): ReportRecord {
+  switch (entry.kind) {
+    case 'step-started': {
+      const { kind, index, ...request } = entry;
+      return { kind, index, request };
+    }
+    case 'step-finished': {
+      const { kind, index, ...request } = entry;
+      return { kind, index, request };
+    }
+    case 'attempt-finished': {
+      const { kind, ...request } = entry;
+      return { kind, request };
+    }
   }
 }

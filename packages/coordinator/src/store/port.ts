@@ -69,6 +69,21 @@ export interface LeaseTerms {
   heartbeatSeconds: number;
 }
 
+/** One report of a batch, as the store applies it; a log entry's bytes are already in its file. */
+export type ReportRecord =
+  | { kind: 'step-started'; index: number; request: StepStartedRequest }
+  | {
+      kind: 'log';
+      step: number;
+      /** The batch number: applied only as the step's next batch; a repeat changes nothing. */
+      seq: number;
+      /** Where its bytes start in the step's log: the length stored before it. */
+      offset: number;
+      bytes: number;
+    }
+  | { kind: 'step-finished'; index: number; request: StepFinishedRequest }
+  | { kind: 'attempt-finished'; request: AttemptFinishedRequest };
+
 /** Pushes: created once with all their jobs, never changed, read newest first. */
 export interface PushStore {
   /**
@@ -115,6 +130,15 @@ export interface JobStore {
   stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void>;
   /** Ends the attempt and moves its job on (final, or pending again for a retry); a repeat is accepted. */
   attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void>;
+  /**
+   * Several reports of one attempt in one transaction, in their order, each kept to the rules of
+   * its own verb (stepStarted, stepFinished, attemptFinished; a log batch those of
+   * `logs.recordAppend`: a repeat changes nothing, a later batch is `log-sequence-gap`, and it
+   * must start where the stored log ends, else `conflict`): all are applied or none is. The
+   * whole may be repeated, also once it has ended the attempt (a repeat of that end is
+   * accepted, as `attemptFinished` accepts one). Says whether the attempt is cancelled.
+   */
+  report(attemptId: number, entries: readonly ReportRecord[]): Promise<{ cancel: boolean }>;
   /** `conflict` when the job has already ended; a running attempt is cancelled with it. */
   cancel(jobId: number): Promise<Job>;
   /** A new job of the same push and builder; `conflict` while the job runs or when a dependency can't let it. */

@@ -20,7 +20,8 @@ import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, StoreError } from './errors.ts';
-import { iso, type JobRow, toJob, toPush, toStep, toWorker, type WorkerRow } from './mappers.ts';
+import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
+import type { ReportRecord, StepLogState, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
@@ -38,7 +39,7 @@ import {
   requireAttempt,
   requireJob,
 } from './transitions.ts';
-import type { StepLogState, WaitingWorker } from './port.ts';
+import { recordAttemptFinished, recordReport, recordStepFinished, recordStepStarted } from './worker-reports.ts';
 import { WriteContext } from './write-context.ts';
 
 /**
@@ -468,109 +469,19 @@ export class Store {
   // ---- worker reports ----------------------------------------------------------------------
 
   async stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void> {
-    await this.write(async (ctx) => {
-      const attempt = await requireAttempt(ctx, attemptId);
-      if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
-      const existing = await ctx.trx
-        .selectFrom('steps')
-        .select('name')
-        .where('attempt_id', '=', attemptId)
-        .where('idx', '=', index)
-        .executeTakeFirst();
-      if (existing) {
-        if (existing.name !== request.name) {
-          throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
-        }
-        return;
-      }
-      const step = await ctx.trx
-        .insertInto('steps')
-        .values({
-          attempt_id: attemptId,
-          idx: index,
-          name: request.name,
-          state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
-          exit_code: null,
-          signal: null,
-          started_at: Date.parse(request.startedAt),
-          finished_at: null,
-          log_bytes: 0,
-          log_seq: 0,
-          log_compressed: 0,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const job = await jobRow(ctx, attempt.job_id);
-      await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
-    });
+    await this.write((ctx) => recordStepStarted(ctx, attemptId, index, request));
   }
 
   async stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void> {
-    await this.write(async (ctx) => {
-      const attempt = await requireAttempt(ctx, attemptId);
-      if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
-      const step = await ctx.trx
-        .selectFrom('steps')
-        .selectAll()
-        .where('attempt_id', '=', attemptId)
-        .where('idx', '=', index)
-        .executeTakeFirst();
-      if (!step) throw conflict(`step ${index} of attempt ${attemptId} was never started`);
-      if (step.finished_at !== null) return;
-      const state = request.cancelled
-        ? 'cancelled'
-        : request.timedOut
-          ? 'exception'
-          : request.exitCode === 0
-            ? 'success'
-            : 'failure';
-      const updated = await ctx.trx
-        .updateTable('steps')
-        .set({
-          state,
-          exit_code: request.exitCode,
-          signal: request.signal,
-          finished_at: Math.max(step.started_at, Date.parse(request.finishedAt)),
-        })
-        .where('attempt_id', '=', attemptId)
-        .where('idx', '=', index)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const job = await jobRow(ctx, attempt.job_id);
-      await ctx.emit(
-        'step.finished',
-        { job: toJob(job), attempt: attempt.number, step: toStep(updated) },
-        jobDims(job),
-      );
-    });
+    await this.write((ctx) => recordStepFinished(ctx, attemptId, index, request));
   }
 
   async attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void> {
-    await this.write(async (ctx) => {
-      const attempt = await requireAttempt(ctx, attemptId);
-      if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
-        await ctx.trx
-          .updateTable('attempts')
-          .set({ timings: JSON.stringify(request.timings) })
-          .where('id', '=', attemptId)
-          .execute();
-      }
-      if (attempt.state === 'cancelled') {
-        // The job was cancelled; the worker confirms it stopped. Keep its account of it.
-        if (request.message && !attempt.message) {
-          await ctx.trx.updateTable('attempts').set({ message: request.message }).where('id', '=', attemptId).execute();
-        }
-        return;
-      }
-      if (attempt.state !== 'running') {
-        if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
-        throw leaseLost(attempt);
-      }
-      await endAttempt(ctx, attempt, request.result, request.reason ?? null, {
-        message: request.message ?? null,
-        finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
-      });
-    });
+    await this.write((ctx) => recordAttemptFinished(ctx, attemptId, request));
+  }
+
+  async report(attemptId: number, entries: readonly ReportRecord[]): Promise<{ cancel: boolean }> {
+    return this.write((ctx) => recordReport(ctx, attemptId, entries));
   }
 
   // ---- user actions ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Assignment, FrameDecoder, type JobSpec, type LogStream } from '@switchyard/protocol';
+import { type Assignment, FrameDecoder, type JobSpec, type LogStream, type ReportEntry } from '@switchyard/protocol';
 
 /** What the worker told the coordinator, in the order it arrived. */
 export type Report =
@@ -32,6 +32,10 @@ export class FakeCoordinator {
   readonly reports: Report[] = [];
   readonly claims: { worker: string; body: Record<string, unknown> }[] = [];
   heartbeats = 0;
+  /** Requests that carried several reports (`POST /attempts/:id/report`). */
+  batches = 0;
+  /** Claims that carried the last reports of an attempt. */
+  claimsWithReport = 0;
   /** Every request is answered 503 while true. */
   down = false;
   /** Requests answered 503 because the coordinator was down. */
@@ -171,11 +175,16 @@ export class FakeCoordinator {
     const claim = url.pathname.match(/^\/api\/v1\/workers\/([^/]+)\/claim$/);
     if (claim) {
       if (this.refuseClaims) return fail(401, 'unauthenticated', 'a worker token is required');
-      this.claims.push({ worker: decodeURIComponent(claim[1]!), body: json() });
+      const { report, ...claimBody } = json() as { report?: { attemptId: number; entries: ReportEntry[] } };
+      // As the coordinator does: the reports first; a refusal of them does not stop the claim.
+      const refusal = report ? this.applyReport(report.attemptId, report.entries) : undefined;
+      this.claimsWithReport += report ? 1 : 0;
+      this.claims.push({ worker: decodeURIComponent(claim[1]!), body: claimBody });
       this.notify();
       const waitSeconds = Number(json().waitSeconds ?? 0);
       await this.when(() => this.pending.length > 0, waitSeconds * 1000);
-      return reply(200, { assignment: this.pending.shift() ?? null });
+      const assignment = this.pending.shift() ?? null;
+      return reply(200, refusal ? { assignment, reportRefused: refusal } : { assignment });
     }
 
     const attempt = url.pathname.match(/^\/api\/v1\/attempts\/(\d+)\/(.+)$/);
@@ -192,17 +201,20 @@ export class FakeCoordinator {
       if (this.leaseLost.has(attemptId)) return fail(409, 'lease-lost', `attempt ${attemptId} is not yours any more`);
       return reply(200, { cancel: this.cancelled.has(attemptId), leaseExpiresAt: new Date().toISOString(), heldMs: 0 });
     }
+    if (action === 'report') {
+      const refusal = this.applyReport(attemptId, (json() as { entries: ReportEntry[] }).entries);
+      if (refusal) return fail(409, refusal.code, refusal.message);
+      this.batches++;
+      return reply(200, { cancel: this.cancelled.has(attemptId) });
+    }
     if (action === 'log') {
-      const step = Number(url.searchParams.get('step'));
-      const seq = Number(url.searchParams.get('seq'));
-      const key = `${attemptId}/${step}`;
-      const expected = this.nextSeq.get(key) ?? 0;
-      if (seq > expected) return fail(409, 'log-sequence-gap', `expected seq ${expected}, got ${seq}`);
-      if (seq === expected) {
-        this.nextSeq.set(key, expected + 1);
-        const decoded = new FrameDecoder().push(body).map((c) => ({ stream: c.stream, text: c.data.toString() }));
-        this.record({ type: 'log', attemptId, step, seq, chunks: decoded });
-      }
+      const refusal = this.applyLog(
+        attemptId,
+        Number(url.searchParams.get('step')),
+        Number(url.searchParams.get('seq')),
+        body,
+      );
+      if (refusal) return fail(409, refusal.code, refusal.message);
       return reply(200, { bytes: 0, cancel: this.cancelled.has(attemptId) });
     }
     const step = action.match(/^steps\/(\d+)\/(started|finished)$/);
@@ -210,30 +222,69 @@ export class FakeCoordinator {
       const index = Number(step[1]);
       const data = json();
       if (step[2] === 'started') this.record({ type: 'started', attemptId, step: index, name: String(data.name) });
-      else {
-        this.record({
-          type: 'finished',
-          attemptId,
-          step: index,
-          exitCode: data.exitCode as number | null,
-          signal: data.signal as string | null,
-          timedOut: data.timedOut as boolean,
-          cancelled: data.cancelled as boolean,
-        });
-      }
+      else this.recordStepFinished(attemptId, index, data);
       return reply(200, {});
     }
     if (action === 'finished') {
-      const data = json();
-      this.record({
-        type: 'attempt',
-        attemptId,
-        result: String(data.result),
-        ...(data.reason === undefined ? {} : { reason: String(data.reason) }),
-        ...(data.message === undefined ? {} : { message: String(data.message) }),
-      });
+      this.recordAttemptFinished(attemptId, json());
       return reply(200, {});
     }
     return fail(404, 'not-found', url.pathname);
+  }
+
+  /** Several reports in their order, as the coordinator's report verb takes them; a refusal, or undefined. */
+  private applyReport(attemptId: number, entries: ReportEntry[]): { code: string; message: string } | undefined {
+    if (this.leaseLost.has(attemptId))
+      return { code: 'lease-lost', message: `attempt ${attemptId} is not yours any more` };
+    for (const entry of entries) {
+      if (entry.kind === 'step-started')
+        this.record({ type: 'started', attemptId, step: entry.index, name: entry.name });
+      if (entry.kind === 'step-finished') this.recordStepFinished(attemptId, entry.index, entry);
+      if (entry.kind === 'attempt-finished') this.recordAttemptFinished(attemptId, entry);
+      if (entry.kind === 'log') {
+        const refusal = this.applyLog(attemptId, entry.step, entry.seq, Buffer.from(entry.frames, 'base64'));
+        if (refusal) return refusal;
+      }
+    }
+    return undefined;
+  }
+
+  private applyLog(
+    attemptId: number,
+    step: number,
+    seq: number,
+    body: Buffer,
+  ): { code: string; message: string } | undefined {
+    const key = `${attemptId}/${step}`;
+    const expected = this.nextSeq.get(key) ?? 0;
+    if (seq > expected) return { code: 'log-sequence-gap', message: `expected seq ${expected}, got ${seq}` };
+    if (seq === expected) {
+      this.nextSeq.set(key, expected + 1);
+      const decoded = new FrameDecoder().push(body).map((c) => ({ stream: c.stream, text: c.data.toString() }));
+      this.record({ type: 'log', attemptId, step, seq, chunks: decoded });
+    }
+    return undefined;
+  }
+
+  private recordStepFinished(attemptId: number, step: number, data: Record<string, unknown>): void {
+    this.record({
+      type: 'finished',
+      attemptId,
+      step,
+      exitCode: data.exitCode as number | null,
+      signal: data.signal as string | null,
+      timedOut: data.timedOut as boolean,
+      cancelled: data.cancelled as boolean,
+    });
+  }
+
+  private recordAttemptFinished(attemptId: number, data: Record<string, unknown>): void {
+    this.record({
+      type: 'attempt',
+      attemptId,
+      result: String(data.result),
+      ...(data.reason === undefined ? {} : { reason: String(data.reason) }),
+      ...(data.message === undefined ? {} : { message: String(data.message) }),
+    });
   }
 }

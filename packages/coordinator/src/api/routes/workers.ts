@@ -1,8 +1,10 @@
 import {
   ApiError,
   AttemptFinishedRequest,
-  ClaimRequest,
-  ClaimResponse,
+  AttemptReportRequest,
+  AttemptReportResponse,
+  ClaimAfterReportRequest,
+  ClaimAfterReportResponse,
   HeartbeatResponse,
   LOG_CONTENT_TYPE,
   LogAppendQuery,
@@ -12,8 +14,10 @@ import {
   Worker,
 } from '@switchyard/protocol';
 import Type from 'typebox';
+import { StoreError } from '../../store/errors.ts';
 import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
+import { apiErrorOf } from '../store-errors.ts';
 
 const WorkerName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const AttemptParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -45,13 +49,16 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'claimWork',
         tags: ['worker protocol'],
-        summary: 'Ask for a job; held up to waitSeconds (at most server.claim_wait_seconds, 25 s), then answers null',
+        summary:
+          'Ask for a job; held up to waitSeconds (at most server.claim_wait_seconds, 25 s), then answers null. With `report`, the last reports of the attempt just ended are applied first',
         params: Type.Object({ name: WorkerName }),
-        body: ClaimRequest,
-        response: { 200: ClaimResponse, ...errorResponses(400, 401, 403) },
+        body: ClaimAfterReportRequest,
+        response: { 200: ClaimAfterReportResponse, ...errorResponses(400, 401, 403) },
       },
     },
     async (request) => {
+      const { report, ...claim } = request.body;
+      const reportRefused = report ? await applyReportBeforeClaim(ctx, report) : undefined;
       const settings = ctx.farm().settings;
       // The worker asks; the farm's setting caps it (a proxy in between may cut idle requests).
       const waitSeconds = Math.min(request.body.waitSeconds ?? settings.claimWaitSeconds, settings.claimWaitSeconds);
@@ -62,8 +69,8 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       ctx.shutdown.addEventListener('abort', stop);
       ctx.metrics.claimsWaiting.inc();
       try {
-        const assignment = await ctx.broker.claim(request.params.name, request.body, waitMs, abort.signal);
-        return { assignment };
+        const assignment = await ctx.broker.claim(request.params.name, claim, waitMs, abort.signal);
+        return reportRefused ? { assignment, reportRefused } : { assignment };
       } finally {
         ctx.metrics.claimsWaiting.dec();
         request.raw.socket.off('close', stop);
@@ -147,6 +154,23 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   );
 
   app.post(
+    '/api/v1/attempts/:id/report',
+    {
+      config: { scope: 'worker' },
+      schema: {
+        operationId: 'reportAttempt',
+        tags: ['worker protocol'],
+        summary:
+          'Several reports of an attempt (steps started and finished, small log batches, its end) in their order, applied together in one transaction',
+        params: AttemptParams,
+        body: AttemptReportRequest,
+        response: { 200: AttemptReportResponse, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => ctx.logs.report(request.params.id, request.body.entries),
+  );
+
+  app.post(
     '/api/v1/attempts/:id/steps/:index/finished',
     {
       config: { scope: 'worker' },
@@ -182,6 +206,26 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       return { ok: true as const };
     },
   );
+}
+
+/**
+ * Applies the reports a claim carries. A refusal (the attempt was given away meanwhile, or a
+ * report no longer fits) does not stop the claim: the attempt is over for this worker either
+ * way, so the refusal is said in the answer, for the worker to log, as the outbox logs a report
+ * it drops. Failures of the coordinator itself fail the claim, which the worker sends again.
+ */
+async function applyReportBeforeClaim(
+  ctx: ApiContext,
+  report: NonNullable<ClaimAfterReportRequest['report']>,
+): Promise<{ code: string; message: string } | undefined> {
+  try {
+    await ctx.logs.report(report.attemptId, report.entries);
+    return undefined;
+  } catch (error) {
+    const refusal = error instanceof StoreError ? apiErrorOf(error) : error;
+    if (refusal instanceof ApiError && refusal.status < 500) return { code: refusal.code, message: refusal.message };
+    throw error;
+  }
 }
 
 /** Holds a heartbeat until its attempt is cancelled (the change feed says so), `waitMs` passes, or the worker leaves. */

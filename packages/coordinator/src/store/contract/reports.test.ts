@@ -1,0 +1,110 @@
+import { expect, it } from 'vitest';
+import type { ReportRecord } from '../port.ts';
+import { claimJob, eventTypesAfter, expectRefusal, finish, jobOf, push, startStep, stepEnded } from './builders.ts';
+import { type ContractContext, describeStoreContract } from './harness.ts';
+
+/** What a worker's outbox holds once a one-step job is over: started, one log batch, finished, the end. */
+function wholeJob(t: ContractContext, logBytes = 120): ReportRecord[] {
+  return [
+    { kind: 'step-started', index: 0, request: { name: 'compile', startedAt: t.clock.iso() } },
+    { kind: 'log', step: 0, seq: 0, offset: 0, bytes: logBytes },
+    { kind: 'step-finished', index: 0, request: stepEnded(t) },
+    { kind: 'attempt-finished', request: { result: 'success', finishedAt: t.clock.iso() } },
+  ];
+}
+
+describeStoreContract('jobs: several reports of an attempt in one transaction', (t) => {
+  it('applies a whole job’s reports in their order, with the events each verb alone would append', async () => {
+    const pushed = await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const before = await t.store.events.lastId();
+    expect(await t.store.jobs.report(attemptId, wholeJob(t))).toEqual({ cancel: false });
+    expect(await eventTypesAfter(t, before)).toEqual([
+      'step.started',
+      'step.finished',
+      'attempt.finished',
+      'job.finished',
+      // `test` runs after `build`: the job's success lets it start.
+      'job.pending',
+    ]);
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([
+      { idx: 0, name: 'compile', state: 'success', log_bytes: 120, log_seq: 1 },
+    ]);
+    expect(await t.store.jobs.jobState(jobOf(pushed, 'build'))).toMatchObject({ state: 'success' });
+  });
+
+  it('may be repeated whole: a report sent again after a lost answer changes nothing', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await t.store.jobs.report(attemptId, wholeJob(t));
+    const before = await t.store.events.lastId();
+    expect(await t.store.jobs.report(attemptId, wholeJob(t))).toEqual({ cancel: false });
+    expect(await t.store.events.lastId()).toBe(before);
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_bytes: 120, log_seq: 1 }]);
+  });
+
+  it('applies all of it or none: a refused entry leaves the earlier ones unapplied', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await startStep(t, attemptId, 0, 'checkout');
+    const before = await t.store.events.lastId();
+    const refused = t.store.jobs.report(attemptId, [
+      { kind: 'step-finished', index: 0, request: stepEnded(t) },
+      { kind: 'step-started', index: 1, request: { name: 'compile', startedAt: t.clock.iso() } },
+      { kind: 'step-started', index: 1, request: { name: 'package', startedAt: t.clock.iso() } },
+    ]);
+    await expectRefusal(refused, 'conflict');
+    expect(await t.store.events.lastId()).toBe(before);
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ idx: 0, state: 'running', finished_at: null }]);
+  });
+
+  it('moves a log on only from where it ends: a later batch is a gap, a batch elsewhere a conflict', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await startStep(t, attemptId, 0);
+    await t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 0, offset: 0, bytes: 10 }]);
+    await expectRefusal(
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 2, offset: 10, bytes: 5 }]),
+      'log-sequence-gap',
+    );
+    await expectRefusal(
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 1, offset: 4, bytes: 5 }]),
+      'conflict',
+    );
+    await t.store.jobs.report(attemptId, [
+      { kind: 'log', step: 0, seq: 1, offset: 10, bytes: 5 },
+      { kind: 'log', step: 0, seq: 2, offset: 15, bytes: 7 },
+    ]);
+    expect(await t.store.logs.stepLogState(attemptId, 0)).toMatchObject({ bytes: 22, seq: 3 });
+    await expectRefusal(
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 1, seq: 0, offset: 0, bytes: 1 }]),
+      'conflict',
+    );
+  });
+
+  it('says cancel for a cancelled attempt and still takes its worker’s account of it', async () => {
+    const pushed = await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await t.store.jobs.cancel(jobOf(pushed, 'build'));
+    const result = await t.store.jobs.report(attemptId, [
+      { kind: 'step-started', index: 0, request: { name: 'compile', startedAt: t.clock.iso() } },
+      {
+        kind: 'step-finished',
+        index: 0,
+        request: stepEnded(t, { exitCode: null, signal: 'SIGTERM', cancelled: true }),
+      },
+      { kind: 'attempt-finished', request: { result: 'exception', reason: 'cancelled', finishedAt: t.clock.iso() } },
+    ]);
+    expect(result).toEqual({ cancel: true });
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ idx: 0, state: 'cancelled' }]);
+    expect(await t.store.jobs.jobState(jobOf(pushed, 'build'))).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('refuses the reports of an attempt that ended with lease-lost, and of none with not-found', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await finish(t, attemptId, 'failure');
+    await expectRefusal(t.store.jobs.report(attemptId, wholeJob(t)), 'lease-lost');
+    await expectRefusal(t.store.jobs.report(attemptId + 100, wholeJob(t)), 'not-found');
+  });
+});

@@ -1,0 +1,207 @@
+import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } from '@switchyard/protocol';
+import { conflict, leaseLost, StoreError } from './errors.ts';
+import { toJob, toStep } from './mappers.ts';
+import type { ReportRecord } from './port.ts';
+import { endAttempt, jobDims, jobRow, requireAttempt } from './transitions.ts';
+import type { WriteContext } from './write-context.ts';
+
+/**
+ * A worker's reports on a running attempt, each applied inside a write the caller opened: alone
+ * (one report, one transaction) or several in one transaction (`recordReport`).
+ *
+ * Every report is accepted while the attempt runs or after it was cancelled (the worker says how
+ * its steps ended), refused with `lease-lost` otherwise, and may be repeated: a worker resends
+ * what it is not sure was received.
+ */
+
+async function requireReportable(ctx: WriteContext, attemptId: number) {
+  const attempt = await requireAttempt(ctx, attemptId);
+  if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
+  return attempt;
+}
+
+/** Idempotent per (attempt, index); `conflict` when the index holds another step's name. */
+export async function recordStepStarted(
+  ctx: WriteContext,
+  attemptId: number,
+  index: number,
+  request: StepStartedRequest,
+): Promise<void> {
+  const attempt = await requireReportable(ctx, attemptId);
+  const existing = await ctx.trx
+    .selectFrom('steps')
+    .select('name')
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', index)
+    .executeTakeFirst();
+  if (existing) {
+    if (existing.name !== request.name) {
+      throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
+    }
+    return;
+  }
+  const step = await ctx.trx
+    .insertInto('steps')
+    .values({
+      attempt_id: attemptId,
+      idx: index,
+      name: request.name,
+      state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
+      exit_code: null,
+      signal: null,
+      started_at: Date.parse(request.startedAt),
+      finished_at: null,
+      log_bytes: 0,
+      log_seq: 0,
+      log_compressed: 0,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const job = await jobRow(ctx, attempt.job_id);
+  await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
+}
+
+/** Idempotent; `conflict` for a step never started. */
+export async function recordStepFinished(
+  ctx: WriteContext,
+  attemptId: number,
+  index: number,
+  request: StepFinishedRequest,
+): Promise<void> {
+  const attempt = await requireReportable(ctx, attemptId);
+  const step = await ctx.trx
+    .selectFrom('steps')
+    .selectAll()
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', index)
+    .executeTakeFirst();
+  if (!step) throw conflict(`step ${index} of attempt ${attemptId} was never started`);
+  if (step.finished_at !== null) return;
+  const state = request.cancelled
+    ? 'cancelled'
+    : request.timedOut
+      ? 'exception'
+      : request.exitCode === 0
+        ? 'success'
+        : 'failure';
+  const updated = await ctx.trx
+    .updateTable('steps')
+    .set({
+      state,
+      exit_code: request.exitCode,
+      signal: request.signal,
+      finished_at: Math.max(step.started_at, Date.parse(request.finishedAt)),
+    })
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', index)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const job = await jobRow(ctx, attempt.job_id);
+  await ctx.emit('step.finished', { job: toJob(job), attempt: attempt.number, step: toStep(updated) }, jobDims(job));
+}
+
+/** Ends the attempt and moves its job on (final, or pending again for a retry); a repeat is accepted. */
+export async function recordAttemptFinished(
+  ctx: WriteContext,
+  attemptId: number,
+  request: AttemptFinishedRequest,
+): Promise<void> {
+  const attempt = await requireAttempt(ctx, attemptId);
+  if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
+    await ctx.trx
+      .updateTable('attempts')
+      .set({ timings: JSON.stringify(request.timings) })
+      .where('id', '=', attemptId)
+      .execute();
+  }
+  if (attempt.state === 'cancelled') {
+    // The job was cancelled; the worker confirms it stopped. Keep its account of it.
+    if (request.message && !attempt.message) {
+      await ctx.trx.updateTable('attempts').set({ message: request.message }).where('id', '=', attemptId).execute();
+    }
+    return;
+  }
+  if (attempt.state !== 'running') {
+    if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
+    throw leaseLost(attempt);
+  }
+  await endAttempt(ctx, attempt, request.result, request.reason ?? null, {
+    message: request.message ?? null,
+    finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
+  });
+}
+
+/**
+ * Moves a step's log on by one batch whose bytes were written at `offset`, as the append verb
+ * does, checked again inside the transaction: a repeated batch changes nothing; a later one is
+ * `log-sequence-gap`; one that does not start where the stored log ends is `conflict`.
+ */
+async function recordLogBatch(ctx: WriteContext, attemptId: number, entry: Extract<ReportRecord, { kind: 'log' }>) {
+  await requireReportable(ctx, attemptId);
+  const step = await ctx.trx
+    .selectFrom('steps')
+    .select(['log_seq', 'log_bytes', 'log_compressed'])
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', entry.step)
+    .executeTakeFirst();
+  if (!step) throw conflict(`step ${entry.step} of attempt ${attemptId} was not started`);
+  if (entry.seq < step.log_seq) return;
+  if (entry.seq > step.log_seq) {
+    throw new StoreError(
+      'log-sequence-gap',
+      `expected log batch ${step.log_seq} of step ${entry.step}, got ${entry.seq}`,
+      {
+        expected: step.log_seq,
+      },
+    );
+  }
+  if (entry.offset !== step.log_bytes || step.log_compressed === 1) {
+    throw conflict(`log batch ${entry.seq} of step ${entry.step} does not start where its stored log ends`, {
+      storedBytes: step.log_bytes,
+    });
+  }
+  await ctx.trx
+    .updateTable('steps')
+    .set({ log_bytes: entry.offset + entry.bytes, log_seq: entry.seq + 1 })
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', entry.step)
+    .execute();
+}
+
+/**
+ * Several reports of one attempt, in their order, in the caller's one transaction: all of them
+ * or none. Says whether the attempt is cancelled, as each report's answer does.
+ */
+export async function recordReport(
+  ctx: WriteContext,
+  attemptId: number,
+  entries: readonly ReportRecord[],
+): Promise<{ cancel: boolean }> {
+  const last = entries.at(-1);
+  if (last?.kind === 'attempt-finished') {
+    const attempt = await requireAttempt(ctx, attemptId);
+    const ended = attempt.state !== 'running' && attempt.state !== 'cancelled';
+    // The report that ended the attempt, sent again after its answer was lost: nothing to do.
+    if (ended && attempt.state === last.request.result && attempt.reason === (last.request.reason ?? null)) {
+      return { cancel: false };
+    }
+  }
+  for (const entry of entries) {
+    switch (entry.kind) {
+      case 'step-started':
+        await recordStepStarted(ctx, attemptId, entry.index, entry.request);
+        break;
+      case 'log':
+        await recordLogBatch(ctx, attemptId, entry);
+        break;
+      case 'step-finished':
+        await recordStepFinished(ctx, attemptId, entry.index, entry.request);
+        break;
+      case 'attempt-finished':
+        await recordAttemptFinished(ctx, attemptId, entry.request);
+        break;
+    }
+  }
+  const attempt = await requireAttempt(ctx, attemptId);
+  return { cancel: attempt.state === 'cancelled' };
+}
