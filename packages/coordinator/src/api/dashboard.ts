@@ -46,7 +46,9 @@ export async function registerDashboard(
     await files.register(fastifyStatic, {
       root,
       prefix: '/',
-      wildcard: false,
+      // Looked up per request rather than listed at start: a rebuilt dashboard (new asset names,
+      // and index.html is read per request) works without restarting the coordinator.
+      wildcard: true,
       index: false,
       cacheControl: false,
       setHeaders: (reply, path) => {
