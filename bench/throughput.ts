@@ -3,19 +3,32 @@
  * the API takes them, real worker processes run them, and the clock stops when the last job is
  * final. Prints jobs per second and push → success latency, for 1 and 4 workers, on SQLite and
  * on PostgreSQL (runs alternate between the two, so drift in the machine's load hits both), and
- * PostgreSQL's median as a ratio of SQLite's.
+ * PostgreSQL's median as a ratio of SQLite's. With 4 workers, Buildbot 3.7 (when installed:
+ * `apt-get install -y buildbot buildbot-worker`) runs the same trivial builds in the same rounds,
+ * triggered by `buildbot sendchange`, and the ratios to it are printed beside.
  *
- *   npm run bench:throughput [-- --jobs 400]
+ *   npm run bench:throughput [-- --jobs 400 --runs 3 --buildbot-jobs 100]
  */
 import type { SwitchyardEvent } from '@switchyard/protocol';
 import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll, startWorker } from '../test/helpers/processes.ts';
+import { buildbotInstalled, buildbotVersion, runBuildbotTrivialJobs } from './buildbot-farm.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
 import { startTrivialFarm } from './trivial-farm.ts';
 
 const JOBS = numberOption('jobs', 400);
 const RUNS = numberOption('runs', 3);
+// Buildbot runs a few jobs a second here: fewer jobs keep its runs to a minute or two.
+const BUILDBOT_JOBS = numberOption('buildbot-jobs', 100);
+/** The peer runs beside us with this many workers, as the issue measured it. */
+const BUILDBOT_WORKERS = 4;
+
+async function runBuildbot(): Promise<number> {
+  const rate = await runBuildbotTrivialJobs({ jobs: BUILDBOT_JOBS, workers: BUILDBOT_WORKERS, concurrency: 8 });
+  console.log(`buildbot | ${BUILDBOT_WORKERS} workers | ${BUILDBOT_JOBS} jobs | ${rate.toFixed(2)} jobs/s`);
+  return rate;
+}
 
 async function run(workers: number, database: DatabaseKind): Promise<number> {
   const { farm, revision, server, remove } = await startTrivialFarm(database);
@@ -73,10 +86,18 @@ async function run(workers: number, database: DatabaseKind): Promise<number> {
 }
 
 console.log(`trivial-job throughput on ${describeMachine()}`);
+const withBuildbot = buildbotInstalled();
+console.log(
+  withBuildbot
+    ? `peer: ${buildbotVersion()}, ${BUILDBOT_WORKERS} local workers, changes sent with buildbot sendchange`
+    : 'peer skipped: Buildbot is not installed (apt-get install -y buildbot buildbot-worker)',
+);
 for (const workers of [1, 4]) {
   const rates = new Map<DatabaseKind, number[]>(DATABASES.map((database) => [database, []]));
+  const buildbotRates: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     for (const database of DATABASES) rates.get(database)?.push(await run(workers, database));
+    if (withBuildbot && workers === BUILDBOT_WORKERS) buildbotRates.push(await runBuildbot());
   }
   const medians = DATABASES.map((database) => {
     const sorted = [...(rates.get(database) as number[])].sort((a, b) => a - b);
@@ -86,5 +107,14 @@ for (const workers of [1, 4]) {
   console.log(
     `=> ${workers} worker${workers > 1 ? 's' : ''}, median over ${RUNS} runs: sqlite ${sqlite.toFixed(1)} jobs/s, ` +
       `postgres ${postgres.toFixed(1)} jobs/s, postgres/sqlite ${(postgres / sqlite).toFixed(2)}×`,
+  );
+  if (buildbotRates.length === 0) continue;
+  const buildbot = percentile(
+    [...buildbotRates].sort((a, b) => a - b),
+    50,
+  );
+  console.log(
+    `=> ${workers} workers, buildbot median ${buildbot.toFixed(2)} jobs/s: sqlite/buildbot ${(sqlite / buildbot).toFixed(1)}×, ` +
+      `postgres/buildbot ${(postgres / buildbot).toFixed(1)}×`,
   );
 }
