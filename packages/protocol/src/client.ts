@@ -146,7 +146,7 @@ export class SwitchyardClient {
   /** Every line of a job's log matching `q`. */
   searchLog(
     jobId: number,
-    query: { q: string; regex?: boolean; case?: boolean; attempt?: number },
+    query: { q: string; case?: boolean; attempt?: number },
   ): Promise<LogSearch> {
     return this.request('GET', `/api/v1/jobs/${jobId}/log/search`, { query });
   }

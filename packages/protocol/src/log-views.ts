@@ -54,10 +54,14 @@ export const LogLines = Type.Object({
   lines: Type.Array(Type.String(), { description: 'raw lines (ANSI escapes kept), from `from` on' }),
 });
 
+/**
+ * A search is for text, not a regular expression: anyone who may read logs may search them,
+ * and one pathological expression would hold the coordinator's event loop for as long as it
+ * backtracks.
+ */
 export const LogSearchQuery = Type.Object({
   attempt: Attempt,
   q: Type.String({ minLength: 1, maxLength: 1000 }),
-  regex: Type.Optional(Type.Boolean({ description: 'true: q is a JavaScript regular expression' })),
   case: Type.Optional(Type.Boolean({ description: 'true: case-sensitive' })),
 });
 
