@@ -1,7 +1,7 @@
 import type { Worker } from '@switchyard/protocol/browser';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { api } from '../app/api.ts';
 import { formatAge, formatPercent } from '../app/format.ts';
 import { useLiveEvents } from '../live/live-events.tsx';
@@ -15,14 +15,23 @@ export function FarmPage() {
   const workers = useQuery({ queryKey: ['workers'], queryFn: () => api().listWorkers() });
   const queue = useQuery({ queryKey: ['queue'], queryFn: () => api().queue() });
   const utilisation = useQuery({ queryKey: ['utilisation'], queryFn: () => api().workerUtilisation({ days: 1 }) });
-  const last = useRef(0);
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   useLiveEvents((events) => {
     const relevant = events.some((e) => e.type.startsWith('worker.') || e.type.startsWith('job.'));
-    if (!relevant || Date.now() - last.current < REFRESH_MS) return;
-    last.current = Date.now();
-    void queryClient.invalidateQueries({ queryKey: ['workers'] });
-    void queryClient.invalidateQueries({ queryKey: ['queue'] });
+    if (!relevant || pending.current !== null) return;
+    // One read per second at most, and always one after the last change.
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      void queryClient.invalidateQueries({ queryKey: ['workers'] });
+      void queryClient.invalidateQueries({ queryKey: ['queue'] });
+    }, REFRESH_MS);
   });
+  useEffect(
+    () => () => {
+      if (pending.current !== null) clearTimeout(pending.current);
+    },
+    [],
+  );
   const pools = new Map<string, Worker[]>();
   for (const worker of workers.data ?? []) pools.set(worker.pool, [...(pools.get(worker.pool) ?? []), worker]);
   for (const pool of queue.data?.pools ?? []) if (!pools.has(pool.pool)) pools.set(pool.pool, []);
