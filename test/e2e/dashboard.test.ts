@@ -233,7 +233,7 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
       [`/jobs/${checkJob.id}`, 'section.job', 'job-dark-390'],
       [`/jobs/${checkJob.id}/log`, '.log-row[data-current]', 'log-dark-390'],
       ['/farm', '.pool', 'farm-dark-390'],
-      ['/answers', 'table', 'answers-dark-390'],
+      ['/answers', 'table tbody tr', 'answers-dark-390'],
     ];
     for (const [path, ready, name] of views) {
       await page.goto(`${cutter.url}${path}`);
