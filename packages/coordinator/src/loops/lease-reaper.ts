@@ -10,7 +10,12 @@ const SWEEP_MS = 1000;
  * attempts, to exception) and marks silent idle workers offline. A lost worker is noticed
  * within lease + one sweep.
  */
-export function startLeaseReaper(store: Pick<FarmStore, 'jobs' | 'workers'>, broker: ClaimBroker, farm: () => Farm, logger: Logger) {
+export function startLeaseReaper(
+  store: Pick<FarmStore, 'jobs' | 'workers'>,
+  broker: ClaimBroker,
+  farm: () => Farm,
+  logger: Logger,
+) {
   let sweeping: Promise<void> | null = null;
   const sweep = async () => {
     try {

@@ -1,5 +1,5 @@
-import { StoreError } from '../store/errors.ts';
 import { Gauge, type Registry } from 'prom-client';
+import { StoreError } from '../store/errors.ts';
 import type { StatsStore } from '../store/port.ts';
 
 /**

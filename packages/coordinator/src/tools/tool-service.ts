@@ -12,8 +12,8 @@ import {
 import type { BlobStore } from '../artifacts/blob-store.ts';
 import type { DigestLocks } from '../artifacts/digest-locks.ts';
 import type { Farm } from '../config/farm-config.ts';
-import type { ToolMetrics } from './tool-metrics.ts';
 import type { ToolStore } from '../store/port.ts';
+import type { ToolMetrics } from './tool-metrics.ts';
 
 /** A tool upload whose headers passed every check: it may send its body. */
 export interface AdmittedToolUpload {
