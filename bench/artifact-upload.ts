@@ -1,7 +1,8 @@
 /**
  * Artifact uploads into a real coordinator process: the throughput of one streamed upload
- * (hashed, written to local disk and flushed before the answer), and the coordinator's resident
- * memory while it takes a 4 GiB upload.
+ * (hashed, written to local disk and flushed before the answer) against the disk's own rate
+ * (`dd … conv=fdatasync` of as many bytes to the same directory, in the same rounds), and the
+ * coordinator's resident memory while it takes a 4 GiB upload.
  *
  *   npm run bench:upload [-- --mib 1024 --runs 3 --big-gib 4 --blob-dir /dev/shm/blobs --built]
  *
@@ -10,7 +11,7 @@
  * coordinator from `npm run build`'s bundle with plain node, as a deployment would, instead of
  * through tsx (which holds its compiler and the TypeScript sources in memory).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -156,6 +157,21 @@ class Series {
   }
 }
 
+/**
+ * The disk's own rate: `dd` writes as many bytes as an upload to the same directory, flushed
+ * once at the end (`conv=fdatasync`), as an upload is before its answer. MB/s.
+ */
+function measureDisk(dir: string, run: number): number {
+  const target = join(dir, 'dd.bin');
+  const start = performance.now();
+  execFileSync('dd', ['if=/dev/zero', `of=${target}`, 'bs=1M', `count=${MIB}`, 'conv=fdatasync'], { stdio: 'ignore' });
+  const seconds = (performance.now() - start) / 1000;
+  rmSync(target);
+  const rate = (MIB * 2 ** 20) / 1e6 / seconds;
+  console.log(`dd conv=fdatasync run ${run}: ${MIB} MiB in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} MB/s`);
+  return rate;
+}
+
 const median = (values: number[]) =>
   percentile(
     [...values].sort((a, b) => a - b),
@@ -197,9 +213,12 @@ builders:
     const bare = await startBareServer(bareDir);
     const ours = new Series('coordinator', pid);
     const floor = new Series('bare node:http', bare.pid);
+    const disk: number[] = [];
+    const diskDir = BLOB_DIR ?? farm.data;
     try {
       for (let run = 1; run <= RUNS; run++) {
         await ours.run(run, url(`run-${run}.bin`));
+        disk.push(measureDisk(diskDir, run));
         await floor.run(run, `${bare.url}/`);
       }
     } finally {
@@ -214,6 +233,12 @@ builders:
         `${median(floor.rates).toFixed(0)} MB/s, ${median(floor.perCpuSecond).toFixed(0)} MB per CPU-second; ` +
         `coordinator / bare: ${(rate / median(floor.rates)).toFixed(2)}× the throughput, ` +
         `${(cost / median(floor.perCpuSecond)).toFixed(2)}× the bytes per CPU-second`,
+    );
+    const roundRatios = ours.rates.map((oursRate, run) => oursRate / (disk[run] as number));
+    console.log(
+      `against the disk: dd conv=fdatasync median ${median(disk).toFixed(0)} MB/s; coordinator / disk ` +
+        `${(rate / median(disk)).toFixed(2)}× (goal ≥ 0.9×); run by run ${roundRatios.map((r) => r.toFixed(2)).join(', ')}, ` +
+        `median ${median(roundRatios).toFixed(2)}×`,
     );
 
     const before = residentMiB(pid);
