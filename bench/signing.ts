@@ -26,8 +26,8 @@ const shape = {
   locales: numberOption('locales', 100),
   entries: numberOption('entries', 60),
   binaries: numberOption('binaries', 8),
-  binaryKib: numberOption('binary-kib', 96),
-  installerKib: numberOption('installer-kib', 96),
+  binaryKib: numberOption('binary-kib', 64),
+  installerKib: numberOption('installer-kib', 64),
 };
 const concurrency = numberOption('concurrency', 4);
 const workers = numberOption('workers', cpus().length);
