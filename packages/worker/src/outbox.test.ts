@@ -214,6 +214,31 @@ describe('Outbox', () => {
       expect(alone).toEqual(['step-started']);
     });
 
+    it('sends a step’s end with everything queued in the same turn after it, or hands it all off', async () => {
+      const batches: string[][] = [];
+      const alone: string[] = [];
+      const { outbox } = createOutbox({
+        sendBatch: async (entries) => {
+          batches.push(entries.map((entry) => entry.kind));
+        },
+      });
+      outbox.enqueue(batchable({ kind: 'step-started', index: 0, name: 'a', startedAt: at }, alone, { linger: true }));
+      outbox.enqueue(batchable({ kind: 'log', step: 0, seq: 0, frames: '' }, alone));
+      outbox.enqueue(batchable({ kind: 'step-finished', index: 0, ...ended }, alone));
+      // The job runner reaches the attempt's end a few promise hops later, in the same turn.
+      for (let hop = 0; hop < 5; hop++) await Promise.resolve();
+      outbox.enqueue(batchable({ kind: 'attempt-finished', result: 'success', finishedAt: at }, alone));
+      const handedOff = await outbox.handOff();
+      expect(handedOff.map((entry) => entry.kind)).toEqual([
+        'step-started',
+        'log',
+        'step-finished',
+        'attempt-finished',
+      ]);
+      expect(batches).toEqual([]);
+      expect(alone).toEqual([]);
+    });
+
     it('hands off what is still queued once the request in flight is answered, and sends nothing more', async () => {
       const alone: string[] = [];
       let answer = () => {};

@@ -208,15 +208,18 @@ export class Outbox {
     }
   }
 
-  /** Waits up to LINGER_MS, or until something is queued, handed off or closed. */
+  /**
+   * Waits up to LINGER_MS, or until something is queued, handed off or closed — and then to the
+   * end of the current turn of the event loop: a step's end is followed in the same turn by the
+   * next step's start or the attempt's end, which should go in the same request.
+   */
   private linger(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, LINGER_MS);
-      function done() {
+      const timer = setTimeout(resolve, LINGER_MS);
+      this.stopLingering = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.stopLingering = done;
+        setImmediate(resolve);
+      };
     }).then(() => {
       this.stopLingering = () => {};
     });
