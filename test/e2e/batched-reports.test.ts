@@ -13,6 +13,12 @@ async function requestsTo(server: TestServer, route: string): Promise<number> {
     .reduce((sum, line) => sum + Number(line.split(' ')[1]), 0);
 }
 
+async function logBytesSoFar(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('switchyard_log_bytes_total'));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
 async function readAll(iterable: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of iterable) chunks.push(Buffer.from(chunk));
@@ -46,6 +52,7 @@ builders:
   });
 
   it('a worker delivers an attempt’s end with its next claim; the job, its steps and its log are complete', async () => {
+    const logBytesBefore = await logBytesSoFar(server);
     const worker = startWorker({ server: server.url, name: 'w1', pool: 'linux', workDir: farm.workerDir('w1') });
     for (let i = 0; i < 3; i++) {
       const push = await server.client.createPush({ repo: 'demo', branch: 'main', revision });
@@ -63,6 +70,8 @@ builders:
     }
     // Every attempt's end went with the claim that followed it, never alone.
     expect(await requestsTo(server, '/api/v1/attempts/:id/finished')).toBe(0);
+    // Log batches that came inside reports are counted as the ones sent alone are.
+    expect((await logBytesSoFar(server)) - logBytesBefore).toBeGreaterThan(3 * 'hello\nagain\noops\n'.length);
     await worker.kill();
   });
 

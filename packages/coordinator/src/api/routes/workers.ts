@@ -9,6 +9,7 @@ import {
   LOG_CONTENT_TYPE,
   LogAppendQuery,
   LogAppendResponse,
+  type ReportEntry,
   StepFinishedRequest,
   StepStartedRequest,
   Worker,
@@ -167,7 +168,11 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
         response: { 200: AttemptReportResponse, ...errorResponses(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => ctx.logs.report(request.params.id, request.body.entries),
+    async (request) => {
+      const result = await ctx.logs.report(request.params.id, request.body.entries);
+      countLogBatches(ctx, request.body.entries);
+      return result;
+    },
   );
 
   app.post(
@@ -220,11 +225,21 @@ async function applyReportBeforeClaim(
 ): Promise<{ code: string; message: string } | undefined> {
   try {
     await ctx.logs.report(report.attemptId, report.entries);
+    countLogBatches(ctx, report.entries);
     return undefined;
   } catch (error) {
     const refusal = error instanceof StoreError ? apiErrorOf(error) : error;
     if (refusal instanceof ApiError && refusal.status < 500) return { code: refusal.code, message: refusal.message };
     throw error;
+  }
+}
+
+/** Log batches that came inside a report count as the ones sent alone do. */
+function countLogBatches(ctx: ApiContext, entries: readonly ReportEntry[]): void {
+  for (const entry of entries) {
+    if (entry.kind !== 'log') continue;
+    ctx.metrics.logRequests.inc();
+    ctx.metrics.logBytes.inc(Buffer.byteLength(entry.frames, 'base64'));
   }
 }
 
