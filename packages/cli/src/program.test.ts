@@ -23,6 +23,8 @@ describe('the switchyard program', () => {
       'server',
       'worker',
       'proxy',
+      'signer',
+      'sign',
       'validate',
       'push',
       'status',

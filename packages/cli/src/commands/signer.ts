@@ -21,6 +21,13 @@ export function addSignerCommand(program: Command): void {
     .summary('run the signing service')
     .description(
       'The signing service: MAR, mar-contents, gpg, authenticode and hash signatures with keys that never leave it, a signed-file cache, and short-lived job tokens',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ switchyard signer --config /etc/switchyard/signer.yaml
+  $ switchyard signer token --config /etc/switchyard/signer.yaml --job 42 --formats mar,gpg`,
     );
   // `switchyard signer --config …` runs it; `serve` is the default subcommand so `token` can have its own --config.
   signer
