@@ -12,6 +12,7 @@ import {
 } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
+import { conflict, leaseLost, notFound, StoreError } from '../store/errors.ts';
 import type { JobStore, LogStore, ReportRecord } from '../store/port.ts';
 import type { LogFiles } from './log-files.ts';
 
@@ -62,18 +63,18 @@ export class LogService {
     if (invalid) throw new ApiError('invalid-log-frames', `invalid log frames: ${invalid}`);
     return this.serialized(`${attemptId}/${step}`, async () => {
       const state = await this.store.stepLogState(attemptId, step);
-      if (!state) throw new ApiError('conflict', `step ${step} of attempt ${attemptId} was not started`);
+      if (!state) throw conflict(`step ${step} of attempt ${attemptId} was not started`);
       if (state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
-        throw new ApiError('lease-lost', `attempt ${attemptId} has ended (${state.attemptState}); stop working on it`);
+        throw leaseLost({ id: attemptId, state: state.attemptState, reason: null });
       }
       const cancel = state.attemptState === 'cancelled';
       if (seq < state.seq) return { bytes: state.bytes, cancel };
       if (seq > state.seq) {
-        throw new ApiError('log-sequence-gap', `expected log batch ${state.seq} of step ${step}, got ${seq}`, {
+        throw new StoreError('log-sequence-gap', `expected log batch ${state.seq} of step ${step}, got ${seq}`, {
           expected: state.seq,
         });
       }
-      if (state.compressed) throw new ApiError('conflict', `the log of step ${step} is already complete`);
+      if (state.compressed) throw conflict(`the log of step ${step} is already complete`);
       const data = this.clip(state.bytes, body);
       if (data.length > 0) await this.files.writeAt(attemptId, step, state.bytes, data);
       await this.store.recordAppend(attemptId, step, seq, state.bytes + data.length);
@@ -107,10 +108,7 @@ export class LogService {
         for (const step of steps) {
           const state = (await this.store.stepLogState(attemptId, step)) ?? (await this.unstartedStepLog(attemptId));
           if (state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
-            throw new ApiError(
-              'lease-lost',
-              `attempt ${attemptId} has ended (${state.attemptState}); stop working on it`,
-            );
+            throw leaseLost({ id: attemptId, state: state.attemptState, reason: null });
           }
           stored.set(step, { bytes: state.bytes, seq: state.seq });
         }
@@ -144,7 +142,7 @@ export class LogService {
   /** The log of a step that this same report starts: empty, in an attempt whose state still counts. */
   private async unstartedStepLog(attemptId: number): Promise<{ bytes: number; seq: number; attemptState: string }> {
     const attempt = await this.jobs.attemptState(attemptId);
-    if (!attempt) throw new ApiError('not-found', `no attempt ${attemptId}`);
+    if (!attempt) throw notFound(`attempt ${attemptId} does not exist`);
     return { bytes: 0, seq: 0, attemptState: attempt.state };
   }
 
