@@ -144,10 +144,7 @@ export class SwitchyardClient {
     return this.request('GET', `/api/v1/jobs/${jobId}/log/lines`, { query });
   }
   /** Every line of a job's log matching `q`. */
-  searchLog(
-    jobId: number,
-    query: { q: string; case?: boolean; attempt?: number },
-  ): Promise<LogSearch> {
+  searchLog(jobId: number, query: { q: string; case?: boolean; attempt?: number }): Promise<LogSearch> {
     return this.request('GET', `/api/v1/jobs/${jobId}/log/search`, { query });
   }
 
