@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommitSignal } from './port.ts';
@@ -34,13 +35,15 @@ export class PostgresCommits implements CommitSignal {
   private retry: NodeJS.Timeout | null = null;
   private notifying = false;
   private notifyAgain = false;
+  /** Sent with each NOTIFY, so this coordinator's own notifications, already acted on, are ignored. */
+  private readonly sender = randomUUID();
   readonly channel: string;
 
   constructor(
     private readonly connectionString: string,
     /** The farm's schema, when not the default: channels are per database, so tests sharing one don't cross. */
     schema: string | null,
-    private readonly notify: (channel: string) => Promise<void>,
+    private readonly notify: (channel: string, payload: string) => Promise<void>,
     private readonly logger: Logger,
   ) {
     this.channel = schema ? `switchyard_events_${schema}` : 'switchyard_events';
@@ -69,7 +72,7 @@ export class PostgresCommits implements CommitSignal {
     try {
       do {
         this.notifyAgain = false;
-        await this.notify(this.channel);
+        await this.notify(this.channel, this.sender);
       } while (this.notifyAgain && !this.closed);
     } catch (error) {
       this.logger.warn({ err: error }, 'NOTIFY after a commit failed; other coordinators see it at their next poll');
@@ -80,7 +83,9 @@ export class PostgresCommits implements CommitSignal {
 
   async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: 'switchyard-listen' });
-    client.on('notification', () => this.local.committed());
+    client.on('notification', (message) => {
+      if (message.payload !== this.sender) this.local.committed();
+    });
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'the LISTEN connection to PostgreSQL failed; reconnecting');
       this.reconnect(client);

@@ -30,8 +30,8 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
   const commits = new PostgresCommits(
     url.toString(),
     schema,
-    async (channel) => {
-      await sql`select pg_notify(${channel}, '')`.execute(db);
+    async (channel, payload) => {
+      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
     },
     options.logger,
   );
