@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManifestError, parseManifest, readManifest, writeManifest } from './manifest.ts';
+import {
+  formatManifest,
+  ManifestError,
+  parseManifest,
+  readManifest,
+  type ToolManifestRecord,
+  writeManifest,
+} from './manifest.ts';
 import { addToManifest, validateManifest } from './manifest-edit.ts';
 
 const DIGEST = 'ab'.repeat(64);
@@ -94,7 +101,6 @@ describe('tooltool manifests', () => {
     expect(problems([{ ...good, visibility: 'secret' }])).toEqual([
       '[0].visibility: expected "public" or "internal", got "secret"',
     ]);
-    expect(problems([{ ...good, unpack: 'yes' }])).toEqual(['[0].unpack: expected true or false, got "yes"']);
     const { digest: _, ...noDigest } = good;
     expect(problems([noDigest])).toEqual(['[0].digest: expected 128 lower-case hex digits (a sha512), missing']);
     expect(problems([good, { ...good, digest: 'cd'.repeat(64) }])).toEqual([
@@ -102,6 +108,19 @@ describe('tooltool manifests', () => {
     ]);
     expect(problems([good, 'clang'])).toEqual(['[1]: expected an object with filename, size, digest and algorithm']);
     expect(problems({ files: [good] })).toEqual(['expected a JSON array of file records']);
+  });
+
+  it('reads unpack as tooltool does, by Python truthiness, and writes it back as a boolean', () => {
+    const unpackOf = (unpack: unknown) =>
+      parseManifest('tools.tt', JSON.stringify([{ ...good, unpack, setup: 'setup.sh', version: '1' }])).records[0];
+    for (const truthy of ['True', 'False', 'yes', 1, [0], { a: 1 }, true]) expect(unpackOf(truthy)?.unpack).toBe(true);
+    for (const falsy of [false, null, 0, '', [], {}]) expect(unpackOf(falsy)?.unpack).toBe(false);
+    const mozilla = unpackOf('True');
+    expect(mozilla).toMatchObject({ version: '1', extra: { setup: 'setup.sh' } });
+    expect(JSON.parse(formatManifest([mozilla as ToolManifestRecord]))[0]).toMatchObject({
+      unpack: true,
+      setup: 'setup.sh',
+    });
   });
 
   it('reports every problem of a manifest at once, naming the file', () => {

@@ -128,7 +128,6 @@ function readRecord(value: Record<string, unknown>, at: string, problems: string
   expect('size', Number.isSafeInteger(size) && (size as number) >= 0, 'a non-negative integer (bytes)');
   expect('digest', typeof digest === 'string' && SHA512_HEX.test(digest), '128 lower-case hex digits (a sha512)');
   expect('algorithm', algorithm === 'sha512', '"sha512"');
-  expect('unpack', unpack === undefined || typeof unpack === 'boolean', 'true or false');
   expect(
     'visibility',
     visibility === undefined || visibility === null || (typeof visibility === 'string' && isToolVisibility(visibility)),
@@ -142,11 +141,22 @@ function readRecord(value: Record<string, unknown>, at: string, problems: string
     size: size as number,
     digest: digest as string,
     algorithm: 'sha512',
-    ...(typeof unpack === 'boolean' && { unpack }),
+    ...('unpack' in value && { unpack: pythonTruthy(unpack) }),
     ...(typeof visibility === 'string' && { visibility: visibility as ToolVisibility }),
     ...(typeof version === 'string' && { version }),
     ...(Object.keys(extra).length > 0 && { extra }),
   };
+}
+
+/**
+ * Tooltool reads `unpack` with Python's `if record.unpack:`, so Mozilla's configs that write
+ * `"unpack": "True"` unpack, and so does any other truthy value; JSON's false, null, 0, "", []
+ * and {} are Python's falsy ones. Written back, it is a canonical boolean.
+ */
+function pythonTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value);
 }
 
 /**
