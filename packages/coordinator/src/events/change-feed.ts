@@ -63,12 +63,6 @@ export class ChangeFeed {
     });
   }
 
-  /** Resolves once everything committed before the call has been delivered. */
-  async caughtUp(): Promise<void> {
-    this.wake();
-    while (this.reading) await this.reading;
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopListening();
