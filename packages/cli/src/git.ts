@@ -47,10 +47,17 @@ export interface CommitDescription {
   files: string[];
 }
 
+/** The checkout has no commit of that name. */
+export class CommitNotFound extends CliError {
+  constructor(revision: string) {
+    super(`no commit ${revision} in this checkout`);
+  }
+}
+
 /** What a push says about a commit: its full id, `Name <email>`, subject and changed files. */
 export async function describeCommit(cwd: string, revision: string): Promise<CommitDescription> {
   const fullRevision = await git(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], { cwd }).catch(() => {
-    throw new CliError(`no commit ${revision} in this checkout`);
+    throw new CommitNotFound(revision);
   });
   const [author, message, files] = await Promise.all([
     git(['log', '-1', '--format=%an <%ae>', fullRevision], { cwd }),

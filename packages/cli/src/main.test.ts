@@ -1,9 +1,11 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SwitchyardClient } from '@switchyard/protocol';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { git } from './git.ts';
 import { runCli, startCli } from './testing/run-cli.ts';
 
 let dir: string;
@@ -81,6 +83,44 @@ describe('switchyard, run as a process', () => {
       'error: not inside a git checkout: pass --branch and --rev (and --author, --message if you like)\n',
     );
     expect(code).toBe(1);
+  });
+
+  test('push with every flag, run inside an unrelated git checkout, announces exactly the flags', async () => {
+    const config = join(dir, 'switchyard.yml');
+    await writeFile(config, FARM);
+    const server = startCli(['server', '--config', config, '--data', join(dir, 'data'), '--port', '0']);
+    try {
+      await server.waitFor(' (Ctrl-C stops it)');
+      const url = /listening on (http:\/\/\S+)/.exec(server.stderr())?.[1] as string;
+      const hook = join(dir, 'other-project');
+      await mkdir(hook);
+      await git(['init', '--quiet', '--initial-branch=trunk'], { cwd: hook });
+      await writeFile(join(hook, 'README.md'), 'another project\n');
+      await git(['add', 'README.md'], { cwd: hook });
+      const someoneElse = ['-c', 'user.name=Someone Else', '-c', 'user.email=else@example.org'];
+      await git([...someoneElse, '-c', 'commit.gpgsign=false', 'commit', '-qm', 'Other'], { cwd: hook });
+      const revision = '5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed';
+      const flags = ['--repo', 'demo', '--branch', 'release/1.0', '--rev', revision, '--server', url];
+      const { code, stdout, stderr } = await runCli(
+        ['push', ...flags, '--author', 'Ada <ada@example.com>', '--message', 'Fix'],
+        { cwd: hook },
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const pushId = Number(/^push (\d+)/.exec(stdout)?.[1]);
+      const push = await new SwitchyardClient({ server: url }).getPush(pushId);
+      expect(push).toMatchObject({
+        repo: 'demo',
+        branch: 'release/1.0',
+        revision,
+        author: 'Ada <ada@example.com>',
+        message: 'Fix',
+        files: [],
+      });
+    } finally {
+      server.child.kill('SIGINT');
+      await server.exited;
+    }
   });
 
   test('validate summarises a valid config', async () => {

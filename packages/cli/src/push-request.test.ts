@@ -85,6 +85,21 @@ describe('resolvePushRequest', () => {
       await expect(resolvePushRequest({ repo: 'demo' }, dir)).rejects.toThrow('HEAD is detached: pass --branch');
     });
 
+    test('a commit this checkout does not hold is pushed exactly as the flags say, with nothing from git', async () => {
+      await commit({ 'README.md': 'hello\n' }, 'Unrelated');
+      const elsewhere = 'c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ff';
+      expect(
+        await resolvePushRequest({ repo: 'demo', branch: 'release/2.0', rev: elsewhere, author: 'Grace' }, dir),
+      ).toEqual({ repo: 'demo', branch: 'release/2.0', revision: elsewhere, author: 'Grace', message: undefined });
+    });
+
+    test('an unknown --rev without --branch asks for both', async () => {
+      await commit({ 'README.md': 'hello\n' }, 'First');
+      await expect(resolvePushRequest({ repo: 'demo', rev: 'c0ffee0' }, dir)).rejects.toThrow(
+        'no commit c0ffee0 in this checkout: pass --branch and --rev',
+      );
+    });
+
     test('an unknown --rev is named', async () => {
       await commit({ 'README.md': 'hello\n' }, 'First');
       await expect(resolvePushRequest({ repo: 'demo', rev: 'no-such-thing' }, dir)).rejects.toThrow(

@@ -31,7 +31,9 @@ export function addPushCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Inside a git checkout the branch, revision, author, message and changed files come from git.
+Flags given are sent as given. Inside a git checkout that holds the commit, git fills in
+what the flags leave out: the branch, revision, author, message and changed files; a checkout
+without it (another repository's hook, a CI script) needs --branch and --rev.
 
 Examples:
   $ switchyard push --repo demo --wait
