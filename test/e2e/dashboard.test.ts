@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSRF_HEADER, type JobSummary, SESSION_COOKIE, SwitchyardClient } from '@switchyard/protocol';
+import { CSRF_HEADER, type Job, type JobSummary, SESSION_COOKIE, SwitchyardClient } from '@switchyard/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, SCREENSHOTS } from '../helpers/browser.ts';
 import { ConnectionCutter } from '../helpers/connection-cutter.ts';
-import { waitForPushFinal } from '../helpers/events.ts';
+import { collectEvents, waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { killAll, startServer, startWorker, type TestServer } from '../helpers/processes.ts';
 
@@ -14,7 +14,7 @@ const TOKENS = { T_WORKER: 'worker-secret', T_ADMIN: 'admin-secret', T_READ: 're
 
 /** Reads need a token, so the page must sign in and its event stream must work on a cookie. */
 const CONFIG = `
-repos: [{ name: demo, url: $REPO }]
+repos: [{ name: demo, url: $REPO }, { name: quiet, url: $REPO }]
 auth:
   public_read: false
   tokens:
@@ -50,8 +50,10 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
   let cutter: Awaited<ReturnType<typeof ConnectionCutter.start>>;
   let browser: Browser;
   let page: Page;
+  let firstPush: number;
   let buildJob: JobSummary;
   let checkJob: JobSummary;
+  let retriggeredCheck: number;
 
   const stateOf = (job: number, state: string) => `a.sym[data-job-id="${job}"][data-state="${state}"]`;
   const live = (status: string) => page.waitForSelector(`[data-testid="live-status"][data-status="${status}"]`);
@@ -113,6 +115,7 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
 
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
     const push = await admin.createPush({ repo: 'demo', branch: 'main', revision });
+    firstPush = push.id;
     buildJob = push.jobs.find((j) => j.builder === 'build') as JobSummary;
     checkJob = push.jobs.find((j) => j.builder === 'check') as JobSummary;
     await page.waitForSelector(stateOf(buildJob.id, 'pending'));
@@ -168,6 +171,7 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     await page.click('button:text("Retrigger")');
     await page.waitForURL((url) => /^\/jobs\/\d+$/.test(url.pathname) && url.pathname !== `/jobs/${checkJob.id}`);
     const newId = Number(/\/jobs\/(\d+)$/.exec(page.url())?.[1]);
+    retriggeredCheck = newId;
     expect(newId).not.toBe(checkJob.id);
     await page.waitForSelector(`section.job[data-job-id="${newId}"]`);
     expect((await admin.getJob(newId)).retriggeredFrom).toBe(checkJob.id);
@@ -216,6 +220,55 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     const problem = await page.waitForSelector('[data-testid="action-problem"]');
     expect(await problem.textContent()).toMatch(/lacks the "cancel" scope/);
     expect((await admin.listJobs({ builder: 'build' })).length).toBe(buildsBefore);
+  });
+
+  it('filters on the server: finds pushes older than the newest 500 by author, revision and result', async () => {
+    // `quiet` has no builders: its pushes have no jobs, so hundreds of them cost no work.
+    const old = await admin.createPush({
+      repo: 'quiet',
+      branch: 'main',
+      revision: 'fee1dead0001',
+      author: 'Olga Oldest <olga@example.org>',
+    });
+    for (let made = 0; made < 501; made += 25) {
+      await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          admin.createPush({
+            repo: 'quiet',
+            branch: 'main',
+            revision: (made + i + 1).toString(16).padStart(12, '0'),
+            author: 'Bulk <bulk@example.org>',
+          }),
+        ),
+      );
+    }
+    const rows = () =>
+      page.$$eval('article[data-push-id]', (found) => found.map((row) => Number(row.getAttribute('data-push-id'))));
+
+    await page.goto(`${cutter.url}/?author=OLGA`);
+    await page.waitForSelector(`article[data-push-id="${old.id}"]`);
+    expect(await rows()).toEqual([old.id]);
+
+    // Through the form: the filter goes into the URL, and the server answers it.
+    await page.fill('input[name="author"]', '');
+    await page.fill('input[name="revision"]', 'FEE1DEAD');
+    await page.click('button:text("Filter")');
+    await page.waitForURL((url) => url.searchParams.get('revision') === 'FEE1DEAD' && !url.searchParams.has('author'));
+    await page.waitForSelector(`article[data-push-id="${old.id}"]`);
+    expect(await rows()).toEqual([old.id]);
+
+    // The first push failed (so did its retriggered check): 500 newer pushes without jobs come after it.
+    await collectEvents(
+      admin,
+      (seen) => seen.some((e) => e.type === 'job.finished' && (e.data as { job: Job }).job.id === retriggeredCheck),
+      { job: retriggeredCheck },
+    );
+    await page.goto(`${cutter.url}/?result=failure`);
+    await page.waitForSelector(`article[data-push-id="${firstPush}"][data-result="failure"]`);
+    expect(await rows()).toContain(firstPush);
+    await page.goto(`${cutter.url}/?result=empty&author=olga`);
+    await page.waitForSelector(`article[data-push-id="${old.id}"]`);
+    expect(await rows()).toEqual([old.id]);
   });
 
   it('renders dark and 390 px wide without horizontal scrolling, with its shortcuts behind ?', async () => {

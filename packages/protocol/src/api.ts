@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { ArtifactSpec, FetchSpec } from './artifacts.ts';
+import { PUSH_RESULTS } from './push-result.ts';
 import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
 
 const literals = <const T extends readonly string[]>(values: T) => Type.Enum<[...T]>([...values]);
@@ -196,8 +197,22 @@ export const Worker = Type.Object({
 export const ListPushesQuery = Type.Object({
   repo: Type.Optional(Type.String()),
   branch: Type.Optional(Type.String()),
+  author: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 500, description: 'pushes whose author contains this, ignoring case' }),
+  ),
+  revision: Type.Optional(
+    Type.String({ pattern: '^[0-9a-fA-F]{1,64}$', description: 'pushes whose revision starts with this' }),
+  ),
+  result: Type.Optional(literals(PUSH_RESULTS)),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   before: Type.Optional(Id),
+});
+
+export const PushList = Type.Object({
+  pushes: Type.Array(Push),
+  next: Type.Union([Id, Type.Null()], {
+    description: 'the next page is `before=` this; null: no older push matches',
+  }),
 });
 
 export const ListJobsQuery = Type.Object({
@@ -408,6 +423,8 @@ export const ServerInfo = Type.Object({
 export type CreatePushRequest = Type.Static<typeof CreatePushRequest>;
 export type JobSummary = Type.Static<typeof JobSummary>;
 export type Push = Type.Static<typeof Push>;
+export type ListPushesQuery = Type.Static<typeof ListPushesQuery>;
+export type PushList = Type.Static<typeof PushList>;
 export type Job = Type.Static<typeof Job>;
 export type Step = Type.Static<typeof Step>;
 export type Attempt = Type.Static<typeof Attempt>;

@@ -10,8 +10,10 @@ import type {
   HeartbeatResponse,
   Job,
   JobDetail,
+  ListPushesQuery,
   LogAppendResponse,
   Push,
+  PushList,
   ServerInfo,
   StepFinishedRequest,
   StepStartedRequest,
@@ -105,8 +107,12 @@ export class SwitchyardClient {
   async createPush(push: CreatePushRequest): Promise<Push> {
     return (await this.request<{ push: Push }>('POST', '/api/v1/pushes', { body: push })).push;
   }
-  async listPushes(query: { repo?: string; branch?: string; limit?: number } = {}): Promise<Push[]> {
-    return (await this.request<{ pushes: Push[] }>('GET', '/api/v1/pushes', { query })).pushes;
+  async listPushes(query: ListPushesQuery = {}): Promise<Push[]> {
+    return (await this.listPushPage(query)).pushes;
+  }
+  /** One page of pushes, newest first, and the `before` of the next (null after the last). */
+  listPushPage(query: ListPushesQuery = {}): Promise<PushList> {
+    return this.request('GET', '/api/v1/pushes', { query });
   }
   async getPush(id: number): Promise<Push> {
     return (await this.request<{ push: Push }>('GET', `/api/v1/pushes/${id}`)).push;

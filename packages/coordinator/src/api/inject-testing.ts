@@ -1,7 +1,7 @@
 /**
  * A coordinator in the test's own process for API tests: the context the server runs
- * (coordinator-context.ts) over SQLite in a temporary directory, without a socket; requests go
- * in through Fastify's `inject`.
+ * (coordinator-context.ts) over SQLite in a temporary directory (or a fresh PostgreSQL schema),
+ * without a socket; requests go in through Fastify's `inject`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type Farm, sha256Hex } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { type CoordinatorContext, createCoordinatorContext } from '../coordinator-context.ts';
+import type { DialectName } from '../store/dialect.ts';
 import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
+import { createTestSchema } from '../store/test-database.ts';
 
 /** `app` on every branch, `test` after it, and `site` for `docs` on debian workers. */
 export const FARM_YAML = `
@@ -57,6 +59,8 @@ interface Running {
   context: CoordinatorContext;
   store: FarmStore;
   dataDir: string;
+  /** Drops the PostgreSQL schema the coordinator ran on. */
+  dropSchema: () => Promise<void>;
 }
 
 let revisions = 0;
@@ -66,7 +70,11 @@ export class InProcessCoordinator {
   private running: Running | null = null;
   readonly farm: Farm;
 
-  constructor(yaml: string) {
+  /** `database`: SQLite in the data directory, or a fresh schema of the test PostgreSQL. */
+  constructor(
+    yaml: string,
+    readonly database: DialectName = 'sqlite',
+  ) {
     this.farm = parseConfig('inject-farm.yml', yaml);
   }
 
@@ -82,12 +90,13 @@ export class InProcessCoordinator {
     const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-inject-'));
     const logger = pino({ level: 'silent' });
     const farm = this.farm;
-    const store = await openFarmStore(join(dataDir, 'switchyard.db'), {
+    const schema = this.database === 'postgres' ? await createTestSchema() : null;
+    const store = await openFarmStore(schema?.url ?? join(dataDir, 'switchyard.db'), {
       agingMs: () => farm.scheduling.agingMs,
       logger,
     });
     const context = await createCoordinatorContext({ farm: () => farm, store, dataDir, logger });
-    this.running = { context, store, dataDir };
+    this.running = { context, store, dataDir, dropSchema: async () => schema?.drop() };
   }
 
   async close(): Promise<void> {
@@ -96,6 +105,7 @@ export class InProcessCoordinator {
     if (!running) return;
     await running.context.close();
     await running.store.close();
+    await running.dropSchema();
     rmSync(running.dataDir, { recursive: true, force: true });
   }
 
@@ -160,8 +170,12 @@ export class InProcessCoordinator {
  * A coordinator for the tests of this file (FARM_YAML by default), started once for the file or
  * afresh for each test, when they need a farm of their own.
  */
-export function inProcessCoordinator(yaml = FARM_YAML, per: 'file' | 'test' = 'file'): InProcessCoordinator {
-  const coordinator = new InProcessCoordinator(yaml);
+export function inProcessCoordinator(
+  yaml = FARM_YAML,
+  per: 'file' | 'test' = 'file',
+  database: DialectName = 'sqlite',
+): InProcessCoordinator {
+  const coordinator = new InProcessCoordinator(yaml, database);
   if (per === 'test') {
     beforeEach(() => coordinator.start());
     afterEach(() => coordinator.close());

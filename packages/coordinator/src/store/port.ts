@@ -26,6 +26,7 @@ import type {
   JobInput,
   LastGreen,
   Push,
+  PushResult,
   PushTimes,
   StatsQuery,
   StepFinishedRequest,
@@ -84,6 +85,14 @@ export type ReportRecord =
   | { kind: 'step-finished'; index: number; request: StepFinishedRequest }
   | { kind: 'attempt-finished'; request: AttemptFinishedRequest };
 
+export interface PushFilter {
+  repo?: string | undefined;
+  branch?: string | undefined;
+  author?: string | undefined;
+  revision?: string | undefined;
+  result?: PushResult | undefined;
+}
+
 /** Pushes: created once with all their jobs, never changed, read newest first. */
 export interface PushStore {
   /**
@@ -91,7 +100,12 @@ export interface PushStore {
    * `push.created` and each job's first event. Refuses an unknown repo (`invalid-input`).
    */
   create(farm: Farm, request: CreatePushRequest): Promise<Push>;
-  list(filter: { repo?: string; branch?: string; limit: number; before?: number }): Promise<Push[]>;
+  /**
+   * Newest first, `limit` of those older than `before` that match every filter given: repo and
+   * branch exactly, author containing `author` ignoring case, revision starting with `revision`,
+   * and the result the push shows (`pushResultOf` of its jobs, as the dashboard reads it).
+   */
+  list(filter: PushFilter & { limit: number; before?: number }): Promise<Push[]>;
   /** `not-found` when there is no such push. */
   get(id: number): Promise<Push>;
 }

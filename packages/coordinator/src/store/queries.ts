@@ -1,10 +1,39 @@
-import type { Job, JobDetail, Push, Worker } from '@switchyard/protocol';
-import type { Kysely } from 'kysely';
+import { type Job, type JobDetail, type Push, statesBefore, type Worker } from '@switchyard/protocol';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { effectivePriority } from '../scheduler/queue-order.ts';
 import { explainWaiting, type PoolWorkerState } from '../scheduler/waiting-reason.ts';
 import { notFound } from './errors.ts';
 import { type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
+import type { PushFilter } from './port.ts';
 import type { Database } from './schema.ts';
+
+/** `%`, `_` and the escape character itself, taken literally by a LIKE with `escape '\\'`. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The jobs of the push being listed that stand for their builder (none newer of the same
+ * builder: a retrigger replaces the job it ran again) and are in one of `states`.
+ */
+function newestJobsIn(eb: ExpressionBuilder<Database, 'pushes'>, states: readonly string[]) {
+  return eb
+    .selectFrom('jobs as job')
+    .select(sql.lit(1).as('one'))
+    .whereRef('job.push_id', '=', 'pushes.id')
+    .where('job.state', 'in', states)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('jobs as newer')
+            .select(sql.lit(1).as('one'))
+            .whereRef('newer.push_id', '=', 'job.push_id')
+            .whereRef('newer.builder', '=', 'job.builder')
+            .whereRef('newer.id', '>', 'job.id'),
+        ),
+      ),
+    );
+}
 
 /** The read side: what the API and the CLI ask about. Reads never write. */
 export class Queries {
@@ -13,11 +42,31 @@ export class Queries {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async listPushes(filter: { repo?: string; branch?: string; limit: number; before?: number }): Promise<Push[]> {
+  async listPushes(filter: PushFilter & { limit: number; before?: number }): Promise<Push[]> {
     let query = this.db.selectFrom('pushes').selectAll().orderBy('id', 'desc').limit(filter.limit);
     if (filter.repo) query = query.where('repo', '=', filter.repo);
     if (filter.branch) query = query.where('branch', '=', filter.branch);
     if (filter.before) query = query.where('id', '<', filter.before);
+    // LIKE ignores case on SQLite and not on PostgreSQL: both compare lower-cased text.
+    if (filter.author) {
+      const pattern = `%${escapeLike(filter.author.toLowerCase())}%`;
+      query = query.where(sql<boolean>`lower(${sql.ref('author')}) like ${pattern} escape '\\'`);
+    }
+    if (filter.revision) {
+      const pattern = `${escapeLike(filter.revision.toLowerCase())}%`;
+      query = query.where(sql<boolean>`lower(${sql.ref('revision')}) like ${pattern} escape '\\'`);
+    }
+    const result = filter.result;
+    if (result === 'empty') {
+      query = query.where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('jobs').select(sql.lit(1).as('one')).whereRef('jobs.push_id', '=', 'pushes.id'))),
+      );
+    } else if (result) {
+      // Its newest job of some builder is in that state, and none is in a state that shows first.
+      query = query.where((eb) => eb.exists(newestJobsIn(eb, [result])));
+      const before = statesBefore(result);
+      if (before.length > 0) query = query.where((eb) => eb.not(eb.exists(newestJobsIn(eb, before))));
+    }
     const pushes = await query.execute();
     if (pushes.length === 0) return [];
     const jobs = await this.db

@@ -11,6 +11,11 @@ describe('search parameters', () => {
       result: 'failure',
       push: 12,
     });
+    expect(pushesSearch({ revision: 'xyz', result: 'green' })).toMatchObject({
+      revision: undefined,
+      result: undefined,
+    });
+    expect(pushesSearch({ revision: 'ABC12', result: 'empty' })).toMatchObject({ revision: 'ABC12', result: 'empty' });
     expect(logSearch({ attempt: '0', q: 'error' })).toEqual({ attempt: undefined, q: 'error' });
   });
 });

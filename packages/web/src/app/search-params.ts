@@ -2,11 +2,17 @@
  * The URL's search parameters per view, read leniently: a hand-edited or stale link drops what
  * it can't read instead of failing, and every filter a view shows is in its URL, so it can be linked.
  */
+import { PUSH_RESULTS, type PushResult } from '@switchyard/protocol/browser';
+
 type Raw = Record<string, unknown>;
 
 function text(value: unknown): string | undefined {
   if (typeof value === 'number') return String(value);
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+function hexPrefix(value: string | undefined): string | undefined {
+  return value !== undefined && /^[0-9a-fA-F]{1,64}$/.test(value) ? value : undefined;
 }
 
 function positive(value: unknown): number | undefined {
@@ -18,8 +24,9 @@ export interface PushesSearch {
   repo?: string | undefined;
   branch?: string | undefined;
   author?: string | undefined;
+  /** The start of a revision, in hex. */
   revision?: string | undefined;
-  result?: string | undefined;
+  result?: PushResult | undefined;
   /** The push whose summary is open. */
   push?: number | undefined;
 }
@@ -29,8 +36,8 @@ export function pushesSearch(raw: Raw): PushesSearch {
     repo: text(raw.repo),
     branch: text(raw.branch),
     author: text(raw.author),
-    revision: text(raw.revision),
-    result: text(raw.result),
+    revision: hexPrefix(text(raw.revision)),
+    result: PUSH_RESULTS.find((result) => result === text(raw.result)),
     push: positive(raw.push),
   };
 }

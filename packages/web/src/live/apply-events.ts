@@ -1,29 +1,71 @@
-import type { Job, JobSummary, Push, SwitchyardEvent } from '@switchyard/protocol/browser';
+import {
+  type Job,
+  type JobSummary,
+  type Push,
+  type PushResult,
+  pushResultOf,
+  type SwitchyardEvent,
+} from '@switchyard/protocol/browser';
 
-/** Which pushes a list shows: its server-side filter (newer pushes that match join the top). */
+/** The pushes list's filter, as the server applies it (`GET /api/v1/pushes`) and the page re-checks it. */
 export interface PushListFilter {
   repo?: string | undefined;
   branch?: string | undefined;
+  author?: string | undefined;
+  revision?: string | undefined;
+  result?: PushResult | undefined;
+}
+
+/**
+ * A list of pushes as the page holds it: what the server returned for its filter, newest first,
+ * plus what the events added since; `next` is where the next older page starts (null: none).
+ */
+export interface PushListData {
+  pushes: readonly Push[];
+  next: number | null;
 }
 
 const JOB_EVENTS = new Set(['job.waiting', 'job.pending', 'job.started', 'job.finished', 'attempt.finished']);
 
+/** Whether a push passes the filter, read as the server reads it (see `PushStore.list`). */
+export function matchesFilter(push: Push, filter: PushListFilter): boolean {
+  return matchesFixed(push, filter) && (!filter.result || pushResultOf(push.jobs) === filter.result);
+}
+
+/** The parts of the filter a push keeps for its life (everything but its result, which moves). */
+function matchesFixed(push: Push, filter: PushListFilter): boolean {
+  return (
+    (!filter.repo || push.repo === filter.repo) &&
+    (!filter.branch || push.branch === filter.branch) &&
+    (!filter.author || push.author.toLowerCase().includes(filter.author.toLowerCase())) &&
+    (!filter.revision || push.revision.toLowerCase().startsWith(filter.revision.toLowerCase()))
+  );
+}
+
 /**
- * A list of pushes (newest first) after a batch of events, without asking the server: new
- * pushes join the top, job changes recolour their symbol, a retrigger adds one. Returns the
- * same array when nothing in it changed, so React re-renders nothing.
+ * A list of pushes after a batch of events, without asking the server: new pushes join the top,
+ * job changes recolour their symbol, a retrigger adds one. A list filtered by result keeps the
+ * pushes it holds whatever their result becomes (the page shows those that match now), takes in
+ * new pushes whatever their first result (they may come to match), and a push that completes
+ * with the result asked for, if it falls within the pushes read. Returns the same object when
+ * nothing in it changed, so React re-renders nothing.
  */
 export function applyEvents(
-  pushes: readonly Push[],
+  data: PushListData,
   events: readonly SwitchyardEvent[],
   filter: PushListFilter,
-): readonly Push[] {
+): PushListData {
+  const pushes = data.pushes;
   let result: Push[] | null = null;
   const list = () => {
     result ??= [...pushes];
     return result;
   };
   const current = () => result ?? pushes;
+  const insert = (push: Push) => {
+    const newer = current().findIndex((p) => p.id < push.id);
+    list().splice(newer < 0 ? current().length : newer, 0, push);
+  };
   for (const event of events) {
     if (event.type === 'push.created' || event.type === 'push.completed') {
       const push = (event.data as { push: Push }).push;
@@ -32,9 +74,15 @@ export function applyEvents(
         const known = current()[index] as Push;
         const updated = mergeJobs(known, push.jobs);
         if (updated !== known) list()[index] = updated;
-      } else if (event.type === 'push.created' && matches(push, filter)) {
-        const newer = current().findIndex((p) => p.id < push.id);
-        list().splice(newer < 0 ? current().length : newer, 0, push);
+      } else if (event.type === 'push.created' && matchesFixed(push, filter)) {
+        insert(push);
+      } else if (
+        event.type === 'push.completed' &&
+        filter.result !== undefined &&
+        (data.next === null || push.id > data.next) &&
+        matchesFilter(push, filter)
+      ) {
+        insert(push);
       }
       continue;
     }
@@ -47,7 +95,14 @@ export function applyEvents(
     const updated = mergeJobs(push, [summary]);
     if (updated !== push) list()[index] = updated;
   }
-  return result ?? pushes;
+  return result ? { pushes: result, next: data.next } : data;
+}
+
+/** The list cut to its newest `max` pushes; the next page then starts after the last one kept. */
+export function keepNewest(data: PushListData, max: number): PushListData {
+  if (data.pushes.length <= max) return data;
+  const pushes = data.pushes.slice(0, max);
+  return { pushes, next: (pushes.at(-1) as Push).id };
 }
 
 /** The push with these job summaries put in (by id; unknown ones appended), or the same push if none differ. */
@@ -63,8 +118,4 @@ function mergeJobs(push: Push, jobs: readonly JobSummary[]): Push {
     else merged.push(job);
   }
   return merged ? { ...push, jobs: merged } : push;
-}
-
-function matches(push: Push, filter: PushListFilter): boolean {
-  return (!filter.repo || push.repo === filter.repo) && (!filter.branch || push.branch === filter.branch);
 }

@@ -1,8 +1,8 @@
-import type { Push, SwitchyardEvent } from '@switchyard/protocol/browser';
+import type { SwitchyardEvent } from '@switchyard/protocol/browser';
 import { type QueryClient, useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from 'react';
 import { api } from '../app/api.ts';
-import { applyEvents, type PushListFilter } from './apply-events.ts';
+import { applyEvents, keepNewest, type PushListData, type PushListFilter } from './apply-events.ts';
 import { notifyWatched } from './watched-pushes.ts';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
@@ -95,10 +95,10 @@ export function useLiveEvents(onEvents: Listener): void {
 }
 
 function applyToPushLists(queryClient: QueryClient, events: readonly SwitchyardEvent[]): void {
-  for (const [key, pushes] of queryClient.getQueriesData<readonly Push[]>({ queryKey: ['pushes'] })) {
-    if (!pushes) continue;
+  for (const [key, data] of queryClient.getQueriesData<PushListData>({ queryKey: ['pushes'] })) {
+    if (!data) continue;
     const filter = (key[1] ?? {}) as PushListFilter;
-    const updated = applyEvents(pushes, events, filter);
-    if (updated !== pushes) queryClient.setQueryData(key, updated.slice(0, MAX_LISTED_PUSHES));
+    const updated = applyEvents(data, events, filter);
+    if (updated !== data) queryClient.setQueryData(key, keepNewest(updated, MAX_LISTED_PUSHES));
   }
 }

@@ -1,15 +1,15 @@
-import type { Push } from '@switchyard/protocol/browser';
+import { type Push, pushResultOf } from '@switchyard/protocol/browser';
 import { Link } from '@tanstack/react-router';
 import { memo, useState } from 'react';
 import { authorName, formatAge, shortRevision } from '../app/format.ts';
 import { toggleWatch, watchedPushes } from '../live/watched-pushes.ts';
 import { JobSymbol } from './job-symbol.tsx';
 import { PushSummaryPanel } from './push-summary.tsx';
-import { groupByBuilder, pushResult } from './symbols.ts';
+import { groupByBuilder } from './symbols.ts';
 
 /** One push: who, what, when, its result, and its jobs as symbols grouped by builder. */
 export const PushRow = memo(function PushRow({ push, open }: { push: Push; open: boolean }) {
-  const result = pushResult(push.jobs);
+  const result = pushResultOf(push.jobs);
   const [watched, setWatched] = useState(() => watchedPushes().has(push.id));
   return (
     <article className={`push result-${result}`} data-push-id={push.id} data-result={result}>

@@ -1,35 +1,54 @@
-import { JOB_STATES, type Push } from '@switchyard/protocol/browser';
-import { useQuery } from '@tanstack/react-query';
+import { PUSH_RESULTS, type Push } from '@switchyard/protocol/browser';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { api } from '../app/api.ts';
 import type { PushesSearch } from '../app/search-params.ts';
 import { typingIn } from '../app/shortcuts.tsx';
+import { matchesFilter, type PushListData, type PushListFilter } from '../live/apply-events.ts';
 import { PushRow } from './push-row.tsx';
-import { pushResult } from './symbols.ts';
 
-/** Pushes read at first, a few screens' worth; "older" reads twice this many more. */
+/** Pushes read at first, a few screens' worth. */
 const PAGE = 50;
-/** The most one request returns. */
-const MAX_READ = 500;
+/** "Older pushes" reads this many more. */
+const OLDER = 100;
 
-/** The home page: one row per push, newest first, kept current by the event stream. */
+/**
+ * The home page: one row per push, newest first, kept current by the event stream. The server
+ * filters (by repo, branch, author, revision and result) and pages; the page re-checks the result
+ * of the pushes it holds, since results change as their jobs run.
+ */
 export function PushesPage() {
   const search = useSearch({ from: '/' });
   const navigate = useNavigate({ from: '/' });
-  const [limit, setLimit] = useState(PAGE);
-  const filter = { repo: search.repo, branch: search.branch };
-  // Author, revision and result are matched here, over the pushes read: read as many as the API
-  // gives at once while one of them is set.
-  const narrowed = search.author !== undefined || search.revision !== undefined || search.result !== undefined;
-  const read = narrowed ? MAX_READ : limit;
+  const queryClient = useQueryClient();
+  const { repo, branch, author, revision, result } = search;
+  const filter = useMemo<PushListFilter>(
+    () => ({ repo, branch, author, revision, result }),
+    [repo, branch, author, revision, result],
+  );
   const pushes = useQuery({
-    queryKey: ['pushes', filter, read],
-    queryFn: (): Promise<readonly Push[]> => api().listPushes({ ...filter, limit: read }),
+    queryKey: ['pushes', filter],
+    queryFn: async (): Promise<PushListData> => api().listPushPage({ ...filter, limit: PAGE }),
     staleTime: Number.POSITIVE_INFINITY,
   });
-  const shown = useMemo(() => (pushes.data ?? []).filter((push) => matches(push, search)), [pushes.data, search]);
+  const [readingOlder, setReadingOlder] = useState(false);
+  const readOlder = async (next: number) => {
+    setReadingOlder(true);
+    try {
+      const page = await api().listPushPage({ ...filter, limit: OLDER, before: next });
+      queryClient.setQueryData<PushListData>(['pushes', filter], (data) =>
+        data && data.next === next ? { pushes: [...data.pushes, ...page.pushes], next: page.next } : data,
+      );
+    } finally {
+      setReadingOlder(false);
+    }
+  };
+  const shown = useMemo(
+    () => (pushes.data?.pushes ?? []).filter((push) => matchesFilter(push, filter)),
+    [pushes.data, filter],
+  );
   useRowKeys(shown, search.push);
 
   const virtualizer = useWindowVirtualizer({
@@ -39,9 +58,10 @@ export function PushesPage() {
     getItemKey: (index) => (shown[index] as Push).id,
   });
 
+  const next = pushes.data?.next ?? null;
   return (
     <section>
-      <Filters search={search} onChange={(next) => navigate({ search: next })} />
+      <Filters search={search} onChange={(change) => navigate({ search: change })} />
       {pushes.isPending && <p className="muted">Loading pushes…</p>}
       {pushes.isError && <p className="problem">{String(pushes.error)}</p>}
       {pushes.data && shown.length === 0 && <p className="muted">No pushes match.</p>}
@@ -60,20 +80,13 @@ export function PushesPage() {
           );
         })}
       </div>
-      {pushes.data && pushes.data.length >= read && read < MAX_READ && (
-        <button type="button" className="more" onClick={() => setLimit((n) => Math.min(n + 2 * PAGE, MAX_READ))}>
+      {next !== null && (
+        <button type="button" className="more" disabled={readingOlder} onClick={() => void readOlder(next)}>
           Older pushes
         </button>
       )}
     </section>
   );
-}
-
-function matches(push: Push, search: PushesSearch): boolean {
-  if (search.author && !push.author.toLowerCase().includes(search.author.toLowerCase())) return false;
-  if (search.revision && !push.revision.startsWith(search.revision.toLowerCase())) return false;
-  if (search.result && pushResult(push.jobs) !== search.result) return false;
-  return true;
 }
 
 /** j and k move the open summary to the next and previous push. */
@@ -93,7 +106,7 @@ function useRowKeys(shown: readonly Push[], open: number | undefined): void {
   }, [shown, open, navigate]);
 }
 
-const RESULTS = ['', ...JOB_STATES] as const;
+const RESULTS = ['', ...PUSH_RESULTS] as const;
 
 function Filters({ search, onChange }: { search: PushesSearch; onChange: (next: PushesSearch) => void }) {
   const submit = (event: FormEvent<HTMLFormElement>) => {
@@ -108,7 +121,7 @@ function Filters({ search, onChange }: { search: PushesSearch; onChange: (next: 
       branch: value('branch'),
       author: value('author'),
       revision: value('revision'),
-      result: value('result'),
+      result: PUSH_RESULTS.find((r) => r === value('result')),
     });
   };
   // Remount on a URL change so the fields show the filter in force (back button, shared link).
@@ -124,7 +137,14 @@ function Filters({ search, onChange }: { search: PushesSearch; onChange: (next: 
         aria-label="author"
         data-shortcut="search"
       />
-      <input name="revision" placeholder="revision" defaultValue={search.revision} aria-label="revision" />
+      <input
+        name="revision"
+        placeholder="revision"
+        defaultValue={search.revision}
+        aria-label="revision"
+        pattern="[0-9a-fA-F]+"
+        title="the start of a revision, in hex"
+      />
       <select
         name="result"
         defaultValue={search.result ?? ''}

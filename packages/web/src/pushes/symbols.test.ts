@@ -1,6 +1,6 @@
 import type { JobSummary } from '@switchyard/protocol/browser';
 import { describe, expect, it } from 'vitest';
-import { builderSymbol, groupByBuilder, pushResult } from './symbols.ts';
+import { builderSymbol, groupByBuilder } from './symbols.ts';
 
 const job = (id: number, builder: string, state: JobSummary['state']): JobSummary => ({
   id,
@@ -34,17 +34,5 @@ describe('groupByBuilder', () => {
       ['test', 'T', [2, 4]],
       ['lint', 'L', [3]],
     ]);
-  });
-});
-
-describe('pushResult', () => {
-  it('says the worst, judging a retriggered builder by its newest job', () => {
-    expect(pushResult([job(1, 'build', 'success'), job(2, 'test', 'failure')])).toBe('failure');
-    expect(pushResult([job(1, 'build', 'success'), job(2, 'test', 'failure'), job(3, 'test', 'success')])).toBe(
-      'success',
-    );
-    expect(pushResult([job(1, 'build', 'running'), job(2, 'test', 'waiting')])).toBe('running');
-    expect(pushResult([job(1, 'build', 'success'), job(2, 'test', 'coalesced')])).toBe('coalesced');
-    expect(pushResult([])).toBe('empty');
   });
 });

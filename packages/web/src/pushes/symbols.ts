@@ -1,4 +1,4 @@
-import type { JobState, JobSummary } from '@switchyard/protocol/browser';
+import type { JobSummary } from '@switchyard/protocol/browser';
 
 /** One builder's jobs in a push row: its symbol, then one coloured box per job (retriggers add boxes). */
 export interface BuilderGroup {
@@ -36,31 +36,4 @@ export function groupByBuilder(jobs: readonly JobSummary[]): BuilderGroup[] {
   }
   for (const group of groups.values()) group.jobs.sort((a, b) => a.id - b.id);
   return [...groups.values()];
-}
-
-/** Worst first: what a push's colour says about it, as the grid and the result filter read it. */
-const SEVERITY: readonly JobState[] = [
-  'failure',
-  'exception',
-  'running',
-  'pending',
-  'waiting',
-  'cancelled',
-  'skipped',
-  'coalesced',
-  'success',
-];
-
-/**
- * A push's state at a glance: the worst final outcome, or while anything runs, `running` (then
- * `pending`); a retriggered builder counts by its newest job.
- */
-export function pushResult(jobs: readonly JobSummary[]): JobState | 'empty' {
-  if (jobs.length === 0) return 'empty';
-  const latest = groupByBuilder(jobs).map((group) => (group.jobs.at(-1) as JobSummary).state);
-  const worst = SEVERITY.find((state) => latest.includes(state));
-  if ((worst === 'failure' || worst === 'exception') && latest.some((s) => s === 'running' || s === 'pending')) {
-    return worst;
-  }
-  return worst ?? 'success';
 }

@@ -1,4 +1,4 @@
-import { CreatePushRequest, ListPushesQuery, Push } from '@switchyard/protocol';
+import { CreatePushRequest, ListPushesQuery, Push, PushList } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
@@ -28,14 +28,18 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'listPushes',
         tags: ['pushes'],
-        summary: 'Recent pushes, newest first, each with its jobs',
+        summary:
+          'Recent pushes, newest first, each with its jobs: filtered by repo, branch, author, revision prefix and result, a page at a time',
         querystring: ListPushesQuery,
-        response: { 200: Type.Object({ pushes: Type.Array(Push) }), ...errorResponses(400) },
+        response: { 200: PushList, ...errorResponses(400) },
       },
     },
     async (request) => {
-      const { repo, branch, limit, before } = request.query;
-      return { pushes: await ctx.store.pushes.list({ repo, branch, before, limit: limit ?? 50 }) };
+      const { limit = 50, ...filter } = request.query;
+      // One more than asked for says whether an older page exists.
+      const pushes = await ctx.store.pushes.list({ ...filter, limit: limit + 1 });
+      const page = pushes.slice(0, limit);
+      return { pushes: page, next: pushes.length > limit ? (page.at(-1)?.id ?? null) : null };
     },
   );
 

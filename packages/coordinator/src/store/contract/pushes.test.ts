@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { dataOf, eventsAfter, eventTypesAfter, expectRefusal, jobOf, push, runOnce } from './builders.ts';
-import { describeStoreContract, START } from './harness.ts';
+import { claimJob, dataOf, eventsAfter, eventTypesAfter, expectRefusal, jobOf, push, runOnce } from './builders.ts';
+import { describeStoreContract, FARM_YAML, farmFrom, START } from './harness.ts';
 
 describeStoreContract('pushes', (t) => {
   it("records a push with the jobs its repo's builders plan for its branch, and announces them in one go", async () => {
@@ -59,6 +59,43 @@ describeStoreContract('pushes', (t) => {
     expect(await ids({ limit: 2, before: third.id })).toEqual([second.id, first.id]);
     const [listed] = await t.store.pushes.list({ limit: 1 });
     expect(listed?.jobs.map((job) => job.builder)).toEqual(['build', 'test', 'talos']);
+  });
+
+  it('filters pushes by author, revision prefix and the result their newest jobs show, a page at a time', async () => {
+    t.farm = farmFrom(FARM_YAML.replace('repos:\n', 'repos:\n  - { name: quiet, url: /srv/quiet.git }\n'));
+    const ann = 'Ann <ann@example.org>';
+    const failed = await push(t, { branch: 'feature/x', author: ann, revision: 'abc1230000000' });
+    await runOnce(t, 'w1', 'failure');
+    const running = await push(t, { branch: 'feature/x', author: 'Bob <BOB@example.org>', revision: 'abd4560000000' });
+    await claimJob(t, 'w1');
+    // No worker has the debian tag its only job needs.
+    const pending = await push(t, { repo: 'docs', author: ann });
+    const empty = await push(t, { repo: 'quiet', author: '100% Carl_' });
+    const ids = async (filter: Parameters<typeof t.store.pushes.list>[0]) =>
+      (await t.store.pushes.list(filter)).map((p) => p.id);
+
+    expect(await ids({ limit: 10, author: 'ANN' })).toEqual([pending.id, failed.id]);
+    expect(await ids({ limit: 10, author: 'bob@' })).toEqual([running.id]);
+    // LIKE's wildcards are taken as the text they are.
+    expect(await ids({ limit: 10, author: '0% c' })).toEqual([empty.id]);
+    expect(await ids({ limit: 10, author: '_' })).toEqual([empty.id]);
+    expect(await ids({ limit: 10, author: 'n%n' })).toEqual([]);
+    expect(await ids({ limit: 10, revision: 'ab' })).toEqual([running.id, failed.id]);
+    expect(await ids({ limit: 10, revision: 'ABC' })).toEqual([failed.id]);
+    expect(await ids({ limit: 10, result: 'failure' })).toEqual([failed.id]);
+    expect(await ids({ limit: 10, result: 'running' })).toEqual([running.id]);
+    expect(await ids({ limit: 10, result: 'pending' })).toEqual([pending.id]);
+    expect(await ids({ limit: 10, result: 'empty' })).toEqual([empty.id]);
+    expect(await ids({ limit: 10, result: 'success' })).toEqual([]);
+    expect(await ids({ limit: 10, result: 'failure', author: 'bob' })).toEqual([]);
+
+    // A retrigger replaces the failed build: the push shows its new job's state.
+    await t.store.jobs.retrigger(t.farm, jobOf(failed, 'build'));
+    expect(await ids({ limit: 10, result: 'failure' })).toEqual([]);
+    expect(await ids({ limit: 10, result: 'pending' })).toEqual([pending.id, failed.id]);
+    expect(await ids({ limit: 1, result: 'pending' })).toEqual([pending.id]);
+    expect(await ids({ limit: 1, result: 'pending', before: pending.id })).toEqual([failed.id]);
+    expect(await ids({ limit: 1, result: 'pending', before: failed.id })).toEqual([]);
   });
 
   it('makes a job waiting on `after` pending once its dependency succeeds', async () => {
