@@ -41,14 +41,22 @@ export function concludeInterruption(interruption: Interruption): AttemptConclus
 /**
  * How one step's end bears on the attempt: null to go on with the next step. A non-zero exit,
  * or a signal we did not send, is the job's failure; a timeout or a process that could not even
- * start is an exception.
+ * start is an exception — `invalid-job` when what could not start is the job's own command or
+ * environment, which benches no worker and is not retried.
  */
 export function concludeStep(name: string, timeoutSeconds: number, outcome: StepOutcome): AttemptConclusion | null {
+  if (outcome.spawnError?.byJob) {
+    return {
+      result: 'exception',
+      reason: 'invalid-job',
+      message: `step ${name} could not start, as its command or environment can't be run: ${outcome.spawnError.message}`,
+    };
+  }
   if (outcome.spawnError !== null) {
     return {
       result: 'exception',
       reason: 'spawn-failed',
-      message: `step ${name} could not start: ${outcome.spawnError}`,
+      message: `step ${name} could not start: ${outcome.spawnError.message}`,
     };
   }
   if (outcome.timedOut) {
@@ -63,7 +71,7 @@ export function concludeStep(name: string, timeoutSeconds: number, outcome: Step
 
 /** The closing line of a step's log. */
 export function describeOutcome(outcome: StepOutcome): string {
-  if (outcome.spawnError !== null) return `could not start: ${outcome.spawnError}`;
+  if (outcome.spawnError !== null) return `could not start: ${outcome.spawnError.message}`;
   const ending = outcome.signal !== null ? `killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
   return outcome.timedOut ? `timed out; ${ending}` : ending;
 }

@@ -144,7 +144,8 @@ class AttemptRunner {
       jobDir = await prepareJobDirectory(workDir, job.id, assignment.attemptNumber);
       conclusion = await this.runSteps(jobDir);
     } catch (error) {
-      // Our own failure (disk full, spawn refused its arguments): infrastructure, not the job's.
+      // Our own failure (a full disk, say): infrastructure. What the job itself keeps from starting
+      // ends its step instead, as invalid-job (see concludeStep).
       this.logger.error({ err: error }, 'attempt failed in the worker');
       conclusion = { result: 'exception', reason: 'worker-error', message: (error as Error).message };
     }

@@ -132,7 +132,7 @@ describe('startStep', () => {
       output: new CollectingSink(),
     }).finished;
     expect(outcome.exitCode).toBeNull();
-    expect(outcome.spawnError).toContain('ENOENT');
+    expect(outcome.spawnError).toEqual({ message: expect.stringContaining('ENOENT'), byJob: false });
   });
 
   it('stops reading output while the sink is overloaded, and loses nothing', async () => {

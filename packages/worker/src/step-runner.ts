@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { LogStream } from '@switchyard/protocol';
 import { guardGroup, releaseGroup } from './group-watchdog.ts';
@@ -29,7 +29,24 @@ export interface StepOutcome {
   /** We killed it because `cancel` was called. */
   cancelled: boolean;
   /** Set when the process could not be started at all. */
-  spawnError: string | null;
+  spawnError: SpawnError | null;
+}
+
+export interface SpawnError {
+  message: string;
+  /**
+   * The job's own command or environment was refused (a NUL byte in it, an argument list past
+   * the system's limit): any machine would refuse it, so it says nothing about this one.
+   */
+  byJob: boolean;
+}
+
+/** What spawn() refuses in its arguments, as opposed to what the machine lacks (memory, processes, files). */
+const REFUSED_INPUT = new Set(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'E2BIG']);
+
+function spawnError(error: unknown): SpawnError {
+  const { message, code } = error as NodeJS.ErrnoException;
+  return { message, byJob: code !== undefined && REFUSED_INPUT.has(code) };
 }
 
 /** Exited by itself with status 0. */
@@ -62,12 +79,26 @@ const ESCAPED_OUTPUT_WAIT_MS = 1000;
  * would hang the step) or from running into the next job.
  */
 export function startStep(spec: StepProcessSpec): RunningStep {
-  const child = spawn(spec.file, spec.args, {
-    cwd: spec.cwd,
-    env: spec.env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess & { stdout: Readable; stderr: Readable };
+  try {
+    child = spawn(spec.file, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    // spawn() throws for what it refuses before starting anything (a NUL byte in the
+    // environment, E2BIG): the step ends there, as one whose process failed to start.
+    const outcome: StepOutcome = {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      cancelled: false,
+      spawnError: spawnError(error),
+    };
+    return { finished: Promise.resolve(outcome), cancel() {} };
+  }
   if (child.pid !== undefined) guardGroup(child.pid);
   const outputs: Readable[] = [child.stdout, child.stderr];
   const outcome: StepOutcome = { exitCode: null, signal: null, timedOut: false, cancelled: false, spawnError: null };
@@ -168,7 +199,7 @@ export function startStep(spec: StepProcessSpec): RunningStep {
     };
     child.on('error', (error) => {
       if (child.pid !== undefined) return;
-      outcome.spawnError = error.message;
+      outcome.spawnError = spawnError(error);
       settle();
     });
     child.on('close', settle);

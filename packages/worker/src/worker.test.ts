@@ -185,6 +185,25 @@ describe('startWorker', () => {
     });
   });
 
+  it.each([
+    ['a NUL byte in its environment', { branch: 'ma\u0000in' }],
+    ['an environment past the system limit', { env: { HUGE: 'x'.repeat(200_000) } }],
+  ])(
+    'reports a step whose process the job itself keeps from starting (%s) as invalid-job, and goes on working',
+    async (_, extra) => {
+      const refused = coordinator.assign(job([step('build', 'echo never')], extra));
+      const next = coordinator.assign(job([step('build', 'echo fine')], { id: 8 }));
+      start();
+      expect(await coordinator.result(refused)).toMatchObject({
+        result: 'exception',
+        reason: 'invalid-job',
+        message: expect.stringMatching(/^step build could not start, as its command or environment can't be run: /),
+      });
+      expect(coordinator.log(refused, 0).header).toMatch(/could not start: /);
+      expect(await coordinator.result(next)).toMatchObject({ result: 'success' });
+    },
+  );
+
   it('reports a step past its timeout as an exception', async () => {
     const attemptId = coordinator.assign(job([step('hang', 'sleep 300', { timeoutSeconds: 1 }), step('next', 'true')]));
     start();

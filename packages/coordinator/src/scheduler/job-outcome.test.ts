@@ -32,7 +32,7 @@ describe('jobAfterAttempt', () => {
     });
   });
 
-  it.each(['timeout', 'cancelled', 'out-of-disk', null])(
+  it.each(['timeout', 'cancelled', 'invalid-job', 'out-of-disk', null])(
     'ends the job at once for an exception the job itself caused (%s)',
     (reason) => {
       expect(jobAfterAttempt(ending({ reason }))).toEqual({ kind: 'finish', state: 'exception', reason });

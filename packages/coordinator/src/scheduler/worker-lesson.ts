@@ -3,9 +3,10 @@ import { benchDurationMs } from './worker-health.ts';
 
 /**
  * Exceptions that say nothing about the machine's health, so they don't bench it: the job's own
- * timeout, and an operator stopping the worker mid-job.
+ * timeout, a job whose command or environment no machine could run, and an operator stopping
+ * the worker mid-job.
  */
-export const NOT_THE_MACHINES_FAULT: ReadonlySet<string> = new Set(['timeout', 'worker-stopped']);
+export const NOT_THE_MACHINES_FAULT: ReadonlySet<string> = new Set(['timeout', 'invalid-job', 'worker-stopped']);
 
 export interface EndedAttempt {
   state: AttemptState;
