@@ -136,7 +136,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     activity,
     logs,
     logTexts,
-    sessions: new Sessions(),
+    sessions: new Sessions(store.sessions),
     dashboardDir: dashboardDirectory(),
     broker: claimBroker,
     metrics,

@@ -22,7 +22,7 @@ declare module 'fastify' {
 /** Checks the request's bearer token, or its browser session, against the scope its route needs. */
 export async function authorize(farm: Farm, request: FastifyRequest, sessions: Sessions): Promise<void> {
   refuseCrossSite(request);
-  const session = sessionOf(request, sessions);
+  const session = await sessionOf(request, sessions);
   const { scope, scopeFor } = request.routeOptions.config;
   const needed = scopeFor ? await scopeFor(request) : (scope ?? 'read');
   if (needed === null) return;

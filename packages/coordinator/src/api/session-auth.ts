@@ -22,9 +22,9 @@ export function refuseCrossSite(request: FastifyRequest): void {
  * token wins). A change made with a session must repeat the session's CSRF token in a header,
  * which a page on another origin cannot read, on top of the SameSite=Strict cookie.
  */
-export function sessionOf(request: FastifyRequest, sessions: Sessions): BrowserSession | undefined {
+export async function sessionOf(request: FastifyRequest, sessions: Sessions): Promise<BrowserSession | undefined> {
   if (request.headers.authorization !== undefined) return undefined;
-  const session = sessions.find(request.cookies?.[SESSION_COOKIE]);
+  const session = await sessions.find(request.cookies?.[SESSION_COOKIE]);
   if (session && !SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken) {
     throw new ApiError('forbidden', `a signed-in change needs the session's ${CSRF_HEADER} header`, {
       reason: 'csrf',

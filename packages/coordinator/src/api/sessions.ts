@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../config/farm-config.ts';
+import type { SessionStore } from '../store/port.ts';
 
 /** A browser session lasts this long from sign-in; signing in again starts a new one. */
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
-/** Enough for every browser of a large team; the oldest go first past it. */
-const MAX_SESSIONS = 10_000;
+/** A cookie value longer than any id this makes names no session, and is not hashed. */
+const MAX_ID_LENGTH = 100;
 
 export interface BrowserSession {
+  /** The random id the cookie holds; the store keeps only its sha256. */
   id: string;
   /** Repeated by the page in the CSRF header on every change it asks for. */
   csrfToken: string;
@@ -15,39 +18,34 @@ export interface BrowserSession {
 }
 
 /**
- * Signed-in browsers, in this process's memory: a session ends at sign-out, at expiry, or when
- * the coordinator restarts (the page then asks to sign in again). The cookie holds only a random
- * id, so a session is revoked by forgetting it here, and a token removed from the config stops
- * working for its sessions at once.
+ * Signed-in browsers, kept in the store: every coordinator of the farm knows them, and a restart
+ * signs no one out. A session ends at sign-out or at expiry. The cookie holds only a random id,
+ * so a session is revoked by forgetting it, and a token removed from the config stops working
+ * for its sessions at once.
  */
 export class Sessions {
-  private readonly sessions = new Map<string, BrowserSession>();
+  constructor(private readonly store: SessionStore) {}
 
-  constructor(private readonly clock: () => number = Date.now) {}
-
-  start(tokenHash: string): BrowserSession {
-    const session: BrowserSession = {
-      id: randomBytes(32).toString('base64url'),
-      csrfToken: randomBytes(32).toString('base64url'),
-      tokenHash,
-      expiresAt: this.clock() + SESSION_LIFETIME_MS,
-    };
-    this.sessions.set(session.id, session);
-    while (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
-    return session;
+  async start(tokenHash: string, tokenName: string): Promise<BrowserSession> {
+    // Signing in is rare and the index finds them: the table keeps only sessions still running.
+    await this.store.deleteExpired();
+    const id = randomBytes(32).toString('base64url');
+    const record = await this.store.start(
+      { idHash: sha256Hex(id), tokenName, tokenHash, csrfToken: randomBytes(32).toString('base64url') },
+      SESSION_LIFETIME_MS,
+    );
+    return { id, csrfToken: record.csrfToken, tokenHash, expiresAt: record.expiresAt };
   }
 
-  find(id: string | undefined): BrowserSession | undefined {
-    if (id === undefined) return undefined;
-    const session = this.sessions.get(id);
-    if (session && session.expiresAt <= this.clock()) {
-      this.sessions.delete(id);
-      return undefined;
-    }
-    return session;
+  async find(id: string | undefined): Promise<BrowserSession | undefined> {
+    if (id === undefined || id === '' || id.length > MAX_ID_LENGTH) return undefined;
+    const record = await this.store.find(sha256Hex(id));
+    if (!record) return undefined;
+    return { id, csrfToken: record.csrfToken, tokenHash: record.tokenHash, expiresAt: record.expiresAt };
   }
 
-  end(id: string | undefined): void {
-    if (id !== undefined) this.sessions.delete(id);
+  async end(id: string | undefined): Promise<void> {
+    if (id === undefined || id === '' || id.length > MAX_ID_LENGTH) return;
+    await this.store.end(sha256Hex(id));
   }
 }

@@ -19,6 +19,7 @@ const TABLES: ReadonlyArray<{ name: string; key: readonly string[]; generatedId:
   { name: 'deliveries', key: ['id'], generatedId: true },
   { name: 'delivery_attempts', key: ['delivery_id', 'number'], generatedId: false },
   { name: 'outbox_cursors', key: ['name'], generatedId: false },
+  { name: 'sessions', key: ['id_hash'], generatedId: false },
 ];
 
 /** Rows per INSERT: the widest table (jobs, 29 columns) stays well under PostgreSQL's 65,535 parameters. */

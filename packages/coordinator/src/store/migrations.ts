@@ -293,6 +293,21 @@ const migrations = (types: ColumnTypes): Record<string, Migration> => ({
       await db.schema.alterTable('attempts').addColumn('timings', 'text').execute();
     },
   },
+  '0009-sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('token_name', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // A sign-in forgets the sessions that have expired.
+      await db.schema.createIndex('sessions_by_expiry').on('sessions').columns(['expires_at']).execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

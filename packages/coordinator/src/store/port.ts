@@ -319,6 +319,35 @@ export interface StatsStore {
   lastGreen(repo: string, branch: string, searchPushes?: number): Promise<LastGreen>;
 }
 
+/** A browser session as it is signed in: the sha256 of the id its cookie holds, and whose token it is. */
+export interface NewSession {
+  idHash: string;
+  tokenName: string;
+  tokenHash: string;
+  csrfToken: string;
+}
+
+export interface SessionRecord extends NewSession {
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Signed-in browsers, shared by every coordinator of the farm and kept across restarts. A
+ * session is found until it ends (sign-out) or expires; expired ones are only found by
+ * `deleteExpired`, which forgets them.
+ */
+export interface SessionStore {
+  /** Records a session that lasts `lifetimeMs` from now. */
+  start(session: NewSession, lifetimeMs: number): Promise<SessionRecord>;
+  /** The session with this id hash, or null when there is none or it has expired. */
+  find(idHash: string): Promise<SessionRecord | null>;
+  /** Sign-out: the session is forgotten (nothing happens for one that isn't there). */
+  end(idHash: string): Promise<void>;
+  /** Forgets every session expired by now; returns how many. */
+  deleteExpired(): Promise<number>;
+}
+
 /** Wakes a reader of the event log when events may have committed (in this process or another). */
 export interface CommitSignal {
   /** `listener` runs after commits; returns the function that stops it. */
@@ -336,6 +365,7 @@ export interface FarmStore {
   readonly subscriptions: SubscriptionStore;
   readonly events: EventStore;
   readonly stats: StatsStore;
+  readonly sessions: SessionStore;
   readonly commits: CommitSignal;
   close(): Promise<void>;
 }

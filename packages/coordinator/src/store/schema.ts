@@ -202,6 +202,22 @@ export interface OutboxCursorsTable {
   last_event_id: number;
 }
 
+/**
+ * A signed-in browser. Its cookie holds a random id, of which only the sha256 is kept: a copy of
+ * the database signs no one in. The token's scopes are read from the config in force at each request.
+ */
+export interface SessionsTable {
+  id_hash: string;
+  /** The name of the token signed in with, when it signed in. */
+  token_name: string;
+  /** The sha256 of that token. */
+  token_hash: string;
+  /** Repeated by the page in the CSRF header on every change it asks for. */
+  csrf_token: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   pushes: PushesTable;
   jobs: JobsTable;
@@ -217,4 +233,5 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   outbox_cursors: OutboxCursorsTable;
+  sessions: SessionsTable;
 }

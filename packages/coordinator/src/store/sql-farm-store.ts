@@ -5,6 +5,7 @@ import { EventRecords } from './event-records.ts';
 import type { FarmStore, JobStore, LogStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import type { Database } from './schema.ts';
+import { SessionRecords } from './session-records.ts';
 import { StatsQueries } from './stats-queries.ts';
 import { Store } from './store.ts';
 import { SubscriptionRecords } from './subscription-records.ts';
@@ -81,6 +82,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     subscriptions: new SubscriptionRecords(db, core, clock),
     events: new EventRecords(db, core),
     stats: new StatsQueries(db, clock),
+    sessions: new SessionRecords(db, clock),
     commits: options.commits,
     async close() {
       await options.onClose?.();

@@ -22,7 +22,7 @@ export function registerSessionRoutes(app: App, ctx: ApiContext): void {
         response: { 200: Session },
       },
     },
-    async (request) => view(sessionOf(request, ctx.sessions)),
+    async (request) => view(await sessionOf(request, ctx.sessions)),
   );
 
   app.post(
@@ -42,9 +42,10 @@ export function registerSessionRoutes(app: App, ctx: ApiContext): void {
       if (farm.tokens === null)
         throw new ApiError('conflict', 'this farm has no auth: section; there is nothing to sign in to');
       const tokenHash = sha256Hex(request.body.token);
-      if (!farm.tokens.has(tokenHash)) throw new ApiError('unauthenticated', 'unknown token');
-      ctx.sessions.end(request.cookies[SESSION_COOKIE]);
-      const session = ctx.sessions.start(tokenHash);
+      const grant = farm.tokens.get(tokenHash);
+      if (!grant) throw new ApiError('unauthenticated', 'unknown token');
+      await ctx.sessions.end(request.cookies[SESSION_COOKIE]);
+      const session = await ctx.sessions.start(tokenHash, grant.name);
       setSessionCookie(request, reply, session.id, SESSION_LIFETIME_MS / 1000);
       return view(session);
     },
@@ -62,7 +63,7 @@ export function registerSessionRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (request, reply) => {
-      ctx.sessions.end(sessionOf(request, ctx.sessions)?.id);
+      await ctx.sessions.end((await sessionOf(request, ctx.sessions))?.id);
       setSessionCookie(request, reply, '', 0);
       return view(undefined);
     },

@@ -42,6 +42,7 @@ const TABLES_CHILDREN_FIRST = Object.keys({
   workers: true,
   events: true,
   outbox_cursors: true,
+  sessions: true,
 } satisfies Record<keyof Database, true>);
 
 /**
