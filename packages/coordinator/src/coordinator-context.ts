@@ -67,7 +67,8 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   setMaxListeners(0, shutdown.signal);
 
   const feed = new ChangeFeed(store.events, store.commits, await store.events.lastId(), FEED_POLL_MS, logger);
-  const events = new EventLog(store.events, feed.position);
+  const eventMetrics = registerEventMetrics(metrics.registry);
+  const events = new EventLog(store.events, feed.position, { metrics: eventMetrics.history });
   feed.subscribe((batch) => events.publish(batch));
   const activity = new Activity();
   const logFiles = new LogFiles(join(dataDir, 'logs'));
@@ -101,7 +102,6 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   const toolMetrics = new ToolMetrics(metrics.registry);
   const tools = new ToolService(store.tools, blobs, blobLocks, farm, toolMetrics);
 
-  const eventMetrics = registerEventMetrics(metrics.registry);
   const webhooks = new WebhookDispatcher(
     store.subscriptions,
     events,

@@ -54,6 +54,11 @@ export class Metrics {
     help: 'Open event-stream connections',
     registers: [this.registry],
   });
+  readonly streamPagesUnsent = new Gauge({
+    name: 'switchyard_event_stream_pages_unsent',
+    help: 'Pages of events sent to event streams that their consumers have not taken yet (at most one per stream)',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });

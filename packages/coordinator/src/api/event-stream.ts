@@ -1,7 +1,8 @@
 import { ApiError, EVENT_TYPES, type EventFilter, JOB_STATES, routingPatternProblem } from '@switchyard/protocol';
+import type { Gauge } from 'prom-client';
 import Type from 'typebox';
-import type { EventLog, EventSelection, LoggedEvent } from '../events/event-log.ts';
-import { selectEvents } from '../events/event-log.ts';
+import type { EventLog } from '../events/event-log.ts';
+import { type EventSelection, type LoggedEvent, selectEvents } from '../events/logged-event.ts';
 
 const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
@@ -90,8 +91,11 @@ export interface EventSink {
 }
 
 /**
- * Feeds a sink every matching event after `cursor`, in id order, until `signal` aborts. A
- * consumer that can't drain is told why and where to resume, and is not buffered for.
+ * Feeds a sink every matching event after `cursor`, in id order, until `signal` aborts. A page
+ * at a time: the next is read only once the consumer has taken the last (`unsent` counts the
+ * pages waiting for that, one per stream at most), so a slow consumer holds one page, not the
+ * history it is behind. A consumer that can't drain is told why and where to resume, and is not
+ * buffered for.
  */
 export async function pumpEvents(
   log: EventLog,
@@ -99,6 +103,7 @@ export async function pumpEvents(
   selection: EventSelection,
   sink: EventSink,
   signal: AbortSignal,
+  unsent: Pick<Gauge, 'inc' | 'dec'>,
 ): Promise<void> {
   let cursor = start;
   let sentSinceTick = false;
@@ -108,18 +113,22 @@ export async function pumpEvents(
   }, HEARTBEAT_MS);
   try {
     while (!signal.aborted) {
-      const page = await log.read(cursor, PAGE, selection);
+      const page = await sendPage(log, cursor, selection, sink);
       cursor = page.cursor;
-      if (page.events.length > 0) {
+      if (page.sent) {
         sentSinceTick = true;
-        const flowing = sink.send(page.events);
         if (sink.bufferedBytes() > MAX_BUFFERED_BYTES) {
           sink.dropped(`consumer too slow: more than ${MAX_BUFFERED_BYTES} bytes unsent`, cursor);
           return;
         }
-        if (!flowing && !(await sink.drained(signal))) {
-          sink.dropped('consumer too slow: it read nothing for 30 s while events waited', cursor);
-          return;
+        if (!page.flowing) {
+          unsent.inc();
+          const drained = await sink.drained(signal);
+          unsent.dec();
+          if (!drained) {
+            sink.dropped('consumer too slow: it read nothing for 30 s while events waited', cursor);
+            return;
+          }
         }
         continue;
       }
@@ -128,4 +137,19 @@ export async function pumpEvents(
   } finally {
     clearInterval(ticker);
   }
+}
+
+/**
+ * Reads the page after `cursor` and hands it to the sink. Only the outcome comes back, so a
+ * stream waiting for its consumer keeps no reference to the page's events.
+ */
+async function sendPage(
+  log: EventLog,
+  cursor: number,
+  selection: EventSelection,
+  sink: EventSink,
+): Promise<{ cursor: number; sent: boolean; flowing: boolean }> {
+  const page = await log.read(cursor, PAGE, selection);
+  if (page.events.length === 0) return { cursor: page.cursor, sent: false, flowing: true };
+  return { cursor: page.cursor, sent: true, flowing: sink.send(page.events) };
 }

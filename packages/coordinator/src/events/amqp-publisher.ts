@@ -2,7 +2,8 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
 import type { EventStore } from '../store/port.ts';
-import { type EventLog, selectEvents } from './event-log.ts';
+import type { EventLog } from './event-log.ts';
+import { selectEvents } from './logged-event.ts';
 
 const CURSOR_NAME = 'amqp';
 const PAGE = 500;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommitSignal, EventStore } from '../store/port.ts';
-import { type LoggedEvent, toLoggedEvent } from './event-log.ts';
+import { type LoggedEvent, toLoggedEvent } from './logged-event.ts';
 
 const PAGE = 1000;
 

@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
-import { EventLog, type LoggedEvent, selectEvents, toLoggedEvent } from './event-log.ts';
+import { EventLog } from './event-log.ts';
+import { type LoggedEvent, selectEvents, toLoggedEvent } from './logged-event.ts';
 
 function reloaded(id: number): LoggedEvent {
   const data = { builders: 1, repos: 1 };

@@ -1,29 +1,16 @@
-import {
-  compileEventFilter,
-  type EventFilter,
-  eventAttributes,
-  type FilterableEvent,
-  routingKeyOf,
-  type SwitchyardEvent,
-} from '@switchyard/protocol';
-import { iso } from '../store/mappers.ts';
-import type { EventRecord, EventStore } from '../store/port.ts';
+import type { EventStore } from '../store/port.ts';
+import { EventHistory, type HistoryMetrics } from './event-history.ts';
+import { HistoryTurns } from './history-turns.ts';
+import { type EventPage, type EventSelection, type LoggedEvent, toLoggedEvent } from './logged-event.ts';
 
-/** An event ready to hand out: what filters look at, and its JSON, serialized once for every reader. */
-export interface LoggedEvent extends FilterableEvent {
-  event: SwitchyardEvent;
-  json: string;
+export interface EventLogOptions {
+  /** Events kept in memory (the newest). */
+  capacity?: number;
+  /** Told of every store read of history and of how many batches are cached. */
+  metrics?: HistoryMetrics;
 }
 
-/** A filter as given (the database narrows by its columns) and compiled (for everything else). */
-export interface EventSelection {
-  filter: EventFilter;
-  matches(event: FilterableEvent): boolean;
-}
-
-export function selectEvents(filter: EventFilter): EventSelection {
-  return { filter, matches: compileEventFilter(filter) };
-}
+const UNCOUNTED: HistoryMetrics = { read: () => {}, cached: () => {} };
 
 /** A stream reader parked at the end of the log until an event it wants commits. */
 interface MatchWaiter {
@@ -33,17 +20,13 @@ interface MatchWaiter {
   wake(): void;
 }
 
-export interface EventPage {
-  events: LoggedEvent[];
-  /** Every event with an id up to this one has been looked at; resume after it. */
-  cursor: number;
-}
-
 /**
  * The committed event log as readers see it: recent events from memory, older ones from the
- * store, and a wake-up for readers waiting at the end. The change feed publishes into it, only
- * committed events and in id order, so a reader that resumes after any id it was given sees no
- * gap and no repeat.
+ * store in shared batches (`EventHistory`), and a wake-up for readers waiting at the end. The
+ * change feed publishes into it, only committed events and in id order, so a reader that resumes
+ * after any id it was given sees no gap and no repeat, also where it passes from history to the
+ * ring and from the ring to what the feed publishes next. A reader within a page of the end reads
+ * at once; one further behind waits its turn in `HistoryTurns`, so replays never starve the rest.
  */
 export class EventLog {
   private readonly recent: LoggedEvent[] = [];
@@ -51,14 +34,20 @@ export class EventLog {
   private wake: () => void = () => {};
   private published: Promise<void> = this.nextWake();
   private readonly matchWaiters = new Set<MatchWaiter>();
+  private readonly capacity: number;
+  private readonly history: EventHistory;
+  private readonly turns: HistoryTurns;
 
   constructor(
     private readonly store: Pick<EventStore, 'readAfter' | 'get'>,
     /** Where the change feed starts: every event up to it is read from the store. */
     start: number,
-    private readonly capacity = 10_000,
+    options: EventLogOptions = {},
   ) {
     this.last = start;
+    this.capacity = options.capacity ?? 10_000;
+    this.history = new EventHistory(store, options.metrics ?? UNCOUNTED);
+    this.turns = new HistoryTurns();
   }
 
   get lastId(): number {
@@ -116,24 +105,18 @@ export class EventLog {
     return this.published;
   }
 
+  /**
+   * The matching events after `afterId`, at most `limit`, and the cursor to resume after. A
+   * reader within `limit` ids of the end is caught up and reads the ring at once; one further
+   * behind is replaying and waits its turn.
+   */
   async read(afterId: number, limit: number, selection: EventSelection): Promise<EventPage> {
-    const end = this.last;
-    const oldest = this.recent[0]?.event.id;
-    if (oldest !== undefined && afterId >= oldest - 1) {
-      const events: LoggedEvent[] = [];
-      let cursor = afterId;
-      for (let i = this.firstAfter(afterId); i < this.recent.length; i++) {
-        const logged = this.recent[i] as LoggedEvent;
-        cursor = logged.event.id;
-        if (selection.matches(logged)) events.push(logged);
-        if (events.length >= limit) return { events, cursor };
-      }
-      return { events, cursor: Math.max(cursor, end) };
-    }
-    const rows = await this.store.readAfter(afterId, limit, selection.filter);
-    const events = rows.map(toLoggedEvent).filter((logged) => selection.matches(logged));
-    const lastRead = rows.at(-1)?.id ?? afterId;
-    return { events, cursor: rows.length >= limit ? lastRead : Math.max(lastRead, end) };
+    if (afterId >= this.last) return { events: [], cursor: afterId };
+    if (this.inRing(afterId) && this.last - afterId <= limit) return this.readRecent(afterId, limit, selection);
+    return this.turns.run(async () => {
+      if (this.inRing(afterId)) return this.readRecent(afterId, limit, selection);
+      return this.history.read(afterId, this.last, limit, selection);
+    });
   }
 
   /** One event by id, or undefined when there is none. */
@@ -143,6 +126,25 @@ export class EventLog {
     if (cached?.event.id === id) return cached;
     const row = await this.store.get(id);
     return row ? toLoggedEvent(row) : undefined;
+  }
+
+  /** Whether the ring holds every event after `afterId`. */
+  private inRing(afterId: number): boolean {
+    const oldest = this.recent[0]?.event.id;
+    return oldest !== undefined && afterId >= oldest - 1;
+  }
+
+  private readRecent(afterId: number, limit: number, selection: EventSelection): EventPage {
+    const end = this.last;
+    const events: LoggedEvent[] = [];
+    let cursor = afterId;
+    for (let i = this.firstAfter(afterId); i < this.recent.length; i++) {
+      const logged = this.recent[i] as LoggedEvent;
+      cursor = logged.event.id;
+      if (selection.matches(logged)) events.push(logged);
+      if (events.length >= limit) return { events, cursor };
+    }
+    return { events, cursor: Math.max(cursor, end) };
   }
 
   private nextWake(): Promise<void> {
@@ -162,20 +164,4 @@ export class EventLog {
     }
     return low;
   }
-}
-
-/** A committed event row as readers get it, its JSON serialized once. */
-export function toLoggedEvent(row: EventRecord): LoggedEvent {
-  const data: unknown = JSON.parse(row.data);
-  const attributes = eventAttributes(row.type, data);
-  const routingKey = routingKeyOf(row.type, attributes);
-  const event = { id: row.id, type: row.type, time: iso(row.created_at), routingKey, data } as SwitchyardEvent;
-  return {
-    event,
-    attributes,
-    type: row.type,
-    routingKey,
-    routingWords: routingKey.split('.'),
-    json: JSON.stringify(event),
-  };
 }

@@ -4,7 +4,7 @@ import type { LogService } from '../logs/log-service.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Activity } from './activity.ts';
 import type { FeedSubscriber } from './change-feed.ts';
-import type { LoggedEvent } from './event-log.ts';
+import type { LoggedEvent } from './logged-event.ts';
 import type { WebhookDispatcher } from './webhook-dispatcher.ts';
 
 export interface FeedEffectTargets {

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { type EventsConfig, toEventFilter } from '../config/events-config.ts';
 import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
-import { type EventLog, type EventSelection, selectEvents } from './event-log.ts';
+import type { EventLog } from './event-log.ts';
+import { type EventSelection, selectEvents } from './logged-event.ts';
 import { nextAttemptAt } from './retry-schedule.ts';
 
 const POST_TIMEOUT_MS = 10_000;

@@ -1,4 +1,3 @@
-import type { EventFilter } from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import type { EventRecord, EventStore } from './port.ts';
 import type { Database } from './schema.ts';
@@ -11,15 +10,8 @@ export class EventRecords implements EventStore {
     private readonly store: Store,
   ) {}
 
-  async readAfter(afterId: number, limit: number, filter: EventFilter = {}): Promise<EventRecord[]> {
-    let query = this.db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit);
-    if (filter.types && filter.types.length > 0) query = query.where('type', 'in', filter.types);
-    if (filter.repo) query = query.where('repo', '=', filter.repo);
-    if (filter.branch) query = query.where('branch', '=', filter.branch);
-    if (filter.builder) query = query.where('builder', '=', filter.builder);
-    if (filter.job) query = query.where('job_id', '=', filter.job);
-    if (filter.push) query = query.where('push_id', '=', filter.push);
-    return query.execute();
+  async readAfter(afterId: number, limit: number): Promise<EventRecord[]> {
+    return this.db.selectFrom('events').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
   }
 
   async get(id: number): Promise<EventRecord | undefined> {

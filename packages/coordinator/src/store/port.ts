@@ -19,7 +19,6 @@ import type {
   CreatePushRequest,
   CreateSubscriptionRequest,
   Delivery,
-  EventFilter,
   HeartbeatResponse,
   Job,
   JobDetail,
@@ -299,8 +298,8 @@ export interface SubscriptionStore {
 
 /** The committed event log: ids ascend in commit order, so a reader after any id misses nothing. */
 export interface EventStore {
-  /** Committed events after `afterId` in id order, narrowed by the filter's columns (the rest is the caller's). */
-  readAfter(afterId: number, limit: number, filter?: EventFilter): Promise<EventRecord[]>;
+  /** Committed events after `afterId` in id order, at most `limit`. */
+  readAfter(afterId: number, limit: number): Promise<EventRecord[]>;
   get(id: number): Promise<EventRecord | undefined>;
   /** The highest committed id (0 for an empty log). */
   lastId(): Promise<number>;

@@ -3,8 +3,11 @@ import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { DRAIN_TIMEOUT_MS, type EventSink, EventsQuery, openEventStream, pumpEvents } from '../event-stream.ts';
 
-/** Past this much unsent data the stream waits for the consumer before reading on. */
-const HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * Past this much unsent data the stream waits for the consumer before reading on: a socket's own
+ * high-water mark, as for SSE, so a page is read only once the consumer has taken the last.
+ */
+const HIGH_WATER_BYTES = 16 * 1024;
 /** The close code of a consumer dropped for being too slow (4000–4999 are the application's). */
 const CLOSE_TOO_SLOW = 4008;
 
@@ -40,7 +43,7 @@ export function registerEventSocketRoutes(app: App, ctx: ApiContext): void {
       socket.send(JSON.stringify({ type: 'ready', cursor }));
       ctx.metrics.sseClients.inc();
       const sink = socketSink(socket);
-      pumpEvents(ctx.events, cursor, selection, sink, abort.signal)
+      pumpEvents(ctx.events, cursor, selection, sink, abort.signal, ctx.metrics.streamPagesUnsent)
         .catch((error: unknown) => request.log.error({ err: error }, 'event socket failed'))
         .finally(() => {
           ctx.metrics.sseClients.dec();
@@ -72,6 +75,7 @@ function socketSink(socket: WebSocket): EventSink {
     },
     bufferedBytes: () => unsent,
     drained(signal) {
+      if (unsent < HIGH_WATER_BYTES) return Promise.resolve(true);
       return new Promise((resolve) => {
         const finish = (ok: boolean) => {
           clearTimeout(timer);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import Type from 'typebox';
-import type { LoggedEvent } from '../../events/event-log.ts';
+import type { LoggedEvent } from '../../events/logged-event.ts';
 import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
 import { DRAIN_TIMEOUT_MS, type EventSink, EventsQuery, openEventStream, pumpEvents } from '../event-stream.ts';
@@ -35,7 +35,7 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
       out.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`);
       ctx.metrics.sseClients.inc();
       try {
-        await pumpEvents(ctx.events, cursor, selection, sseSink(out), lifetime.signal);
+        await pumpEvents(ctx.events, cursor, selection, sseSink(out), lifetime.signal, ctx.metrics.streamPagesUnsent);
       } finally {
         ctx.metrics.sseClients.dec();
         lifetime.release();
@@ -79,6 +79,7 @@ function sseSink(out: ServerResponse): EventSink {
 }
 
 function drained(out: ServerResponse, signal: AbortSignal): Promise<boolean> {
+  if (!out.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
     const finish = (ok: boolean) => {
       clearTimeout(timer);
