@@ -81,15 +81,16 @@ builders:
     const assignment = await server.client.claim('old-worker', { pool: 'linux', waitSeconds: 10 });
     if (!assignment) throw new Error('the older worker was given no work');
     const { attemptId } = assignment;
+    const own = server.client.withToken(assignment.attemptToken);
     const at = () => new Date().toISOString();
     const ended = { exitCode: 0, signal: null, timedOut: false, cancelled: false };
-    await server.client.stepStarted(attemptId, 0, { name: 'hello', startedAt: at() });
-    await server.client.appendLog(attemptId, 0, 0, encodeFrame('stdout', Buffer.from('hello\n')));
-    await server.client.stepFinished(attemptId, 0, { ...ended, finishedAt: at() });
-    await server.client.stepStarted(attemptId, 1, { name: 'again', startedAt: at() });
-    await server.client.appendLog(attemptId, 1, 0, encodeFrame('stdout', Buffer.from('again\n')));
-    await server.client.stepFinished(attemptId, 1, { ...ended, finishedAt: at() });
-    await server.client.attemptFinished(attemptId, { result: 'success', finishedAt: at() });
+    await own.stepStarted(attemptId, 0, { name: 'hello', startedAt: at() });
+    await own.appendLog(attemptId, 0, 0, encodeFrame('stdout', Buffer.from('hello\n')));
+    await own.stepFinished(attemptId, 0, { ...ended, finishedAt: at() });
+    await own.stepStarted(attemptId, 1, { name: 'again', startedAt: at() });
+    await own.appendLog(attemptId, 1, 0, encodeFrame('stdout', Buffer.from('again\n')));
+    await own.stepFinished(attemptId, 1, { ...ended, finishedAt: at() });
+    await own.attemptFinished(attemptId, { result: 'success', finishedAt: at() });
     const final = await waitForPushFinal(server.client, push.id);
     expect(final.jobs.map((job) => job.state)).toEqual(['success']);
     expect(await readAll(server.client.log(jobId, { stream: 'stdout' }))).toBe('hello\nagain\n');
@@ -99,12 +100,15 @@ builders:
     await server.client.createPush({ repo: 'demo', branch: 'main', revision });
     const assignment = await server.client.claim('late-worker', { pool: 'linux', waitSeconds: 10 });
     if (!assignment) throw new Error('the worker was given no work');
-    await server.client.stepStarted(assignment.attemptId, 0, { name: 'hello', startedAt: new Date().toISOString() });
+    await server.client
+      .withToken(assignment.attemptToken)
+      .stepStarted(assignment.attemptId, 0, { name: 'hello', startedAt: new Date().toISOString() });
     const response = await server.client.claimAfterReport('late-worker', {
       pool: 'linux',
       waitSeconds: 0,
       report: {
         attemptId: assignment.attemptId,
+        attemptToken: assignment.attemptToken,
         entries: [{ kind: 'step-started', index: 0, name: 'other', startedAt: new Date().toISOString() }],
       },
     });

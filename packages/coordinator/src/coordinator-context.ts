@@ -13,6 +13,7 @@ import { BlobStore } from './artifacts/blob-store.ts';
 import { DigestLocks } from './artifacts/digest-locks.ts';
 import { ClaimBroker } from './claims/claim-broker.ts';
 import type { Farm } from './config/farm-config.ts';
+import { AttemptCredentials } from './credentials/attempt-credentials.ts';
 import { Activity } from './events/activity.ts';
 import { AmqpPublisher } from './events/amqp-publisher.ts';
 import { ChangeFeed } from './events/change-feed.ts';
@@ -23,7 +24,7 @@ import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { LogFiles } from './logs/log-files.ts';
 import { LogService } from './logs/log-service.ts';
 import { LogTexts } from './logs/log-texts.ts';
-import { Metrics } from './metrics.ts';
+import { Metrics, registerDiskSpaceMetrics } from './metrics.ts';
 import { schedulingPolicy } from './scheduler/live-policy.ts';
 import { priorityLevelMs } from './scheduler/queue-order.ts';
 import { registerStatsMetrics } from './stats/stats-metrics.ts';
@@ -76,7 +77,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logFiles, () => farm().logErrors);
   await logTexts.start();
   const claimBroker = new ClaimBroker(
-    (name, request) => store.workers.checkIn(name, request),
+    (name, request, credential) => store.workers.checkIn(name, request, credential),
     (pool, waiting) => {
       const { leaseSeconds } = farm().settings;
       return store.jobs.assignWork(pool, waiting, schedulingPolicy(farm()), {
@@ -95,6 +96,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   // The blob directory is fixed at start, like the listening address: a reload can't move the bytes.
   const blobs = new BlobStore(resolve(dataDir, farm().raw.server?.blob_dir ?? 'blobs'));
   await blobs.init();
+  registerDiskSpaceMetrics(metrics.registry, { data: dataDir, blobs: blobs.dir });
   const artifactMetrics = new ArtifactMetrics(metrics.registry, () => store.artifacts.stats());
   // One lock per digest for artifacts, tools and the collector: they share the blobs.
   const blobLocks = new DigestLocks();
@@ -139,6 +141,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     sessions: new Sessions(store.sessions),
     dashboardDir: dashboardDirectory(),
     broker: claimBroker,
+    credentials: await AttemptCredentials.open(store.keys, farm),
     metrics,
     artifacts,
     artifactMetrics,

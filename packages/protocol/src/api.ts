@@ -1,7 +1,9 @@
 import Type from 'typebox';
 import { ArtifactSpec, FetchSpec } from './artifacts.ts';
 import { PUSH_RESULTS } from './push-result.ts';
+import { AttemptSigning, SignSpec } from './signing.ts';
 import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
+import { BRANCH_PATTERN, Line, NAME_PATTERN, Text } from './text.ts';
 
 const literals = <const T extends readonly string[]>(values: T) => Type.Enum<[...T]>([...values]);
 
@@ -11,13 +13,19 @@ const NullableTime = Type.Union([Time, Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const StringMap = Type.Record(Type.String(), Type.String());
+/** Tags a worker sends: they reach the scheduler's reasons, logs and the dashboard. */
+const TagMap = Type.Record(Type.String(), Line({ maxLength: 200 }), {
+  propertyNames: Line({ minLength: 1, maxLength: 100 }),
+});
 
 export const JobStateSchema = literals(JOB_STATES);
 export const Revision = Type.String({
   pattern: '^[0-9a-f]{7,64}$',
   description: 'commit id, lower-case hex (abbreviated ids are accepted)',
 });
-export const BranchName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s~^:?*\\[\\\\]+$' });
+export const BranchName = Type.String({ minLength: 1, maxLength: 255, pattern: BRANCH_PATTERN });
+/** A repo as the config names it. */
+export const RepoName = Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN });
 
 export const ErrorResponse = Type.Object(
   {
@@ -34,12 +42,12 @@ export const ErrorResponse = Type.Object(
 
 export const CreatePushRequest = Type.Object(
   {
-    repo: Type.String({ minLength: 1 }),
+    repo: RepoName,
     branch: BranchName,
     revision: Revision,
-    author: Type.Optional(Type.String({ maxLength: 500 })),
-    message: Type.Optional(Type.String({ maxLength: 65536 })),
-    files: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 100000 })),
+    author: Type.Optional(Line({ maxLength: 500 })),
+    message: Type.Optional(Text({ maxLength: 65536 })),
+    files: Type.Optional(Type.Array(Line({ maxLength: 4096 }), { maxItems: 100000 })),
     exact: Type.Optional(
       Type.Boolean({ description: 'true: this revision itself must be built; its jobs are never coalesced' }),
     ),
@@ -163,9 +171,9 @@ export const JobDetail = Type.Intersect([
 
 export const WarmCacheReport = Type.Object(
   {
-    repo: Type.String({ maxLength: 100 }),
-    builder: Type.String({ maxLength: 100 }),
-    branch: Type.String({ maxLength: 255 }),
+    repo: Line({ maxLength: 100 }),
+    builder: Line({ maxLength: 100 }),
+    branch: Line({ maxLength: 255 }),
     at: Time,
   },
   { additionalProperties: false },
@@ -195,8 +203,8 @@ export const Worker = Type.Object({
 });
 
 export const ListPushesQuery = Type.Object({
-  repo: Type.Optional(Type.String()),
-  branch: Type.Optional(Type.String()),
+  repo: Type.Optional(Line()),
+  branch: Type.Optional(Line()),
   author: Type.Optional(
     Type.String({ minLength: 1, maxLength: 500, description: 'pushes whose author contains this, ignoring case' }),
   ),
@@ -216,11 +224,11 @@ export const PushList = Type.Object({
 });
 
 export const ListJobsQuery = Type.Object({
-  state: Type.Optional(Type.String({ description: 'job states separated by , or |' })),
-  repo: Type.Optional(Type.String()),
-  branch: Type.Optional(Type.String()),
-  builder: Type.Optional(Type.String()),
-  pool: Type.Optional(Type.String()),
+  state: Type.Optional(Line({ description: 'job states separated by , or |' })),
+  repo: Type.Optional(Line()),
+  branch: Type.Optional(Line()),
+  builder: Type.Optional(Line()),
+  pool: Type.Optional(Line()),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   before: Type.Optional(Id),
 });
@@ -235,11 +243,11 @@ export const LogQuery = Type.Object({
 
 export const ClaimRequest = Type.Object(
   {
-    pool: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
-    tags: Type.Optional(StringMap),
-    version: Type.Optional(Type.String({ maxLength: 100 })),
+    pool: Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN }),
+    tags: Type.Optional(TagMap),
+    version: Type.Optional(Line({ maxLength: 100 })),
     instance: Type.Optional(
-      Type.String({
+      Line({
         minLength: 1,
         maxLength: 100,
         description: 'a random id the worker process picks at start; tells a restart from a name clash',
@@ -283,6 +291,9 @@ export const JobSpec = Type.Object({
   steps: Type.Array(StepSpec),
   artifacts: Type.Optional(Type.Array(ArtifactSpec, { description: 'uploaded after the steps succeed' })),
   fetch: Type.Optional(Type.Array(FetchSpec, { description: 'downloaded before the steps' })),
+  sign: Type.Optional(
+    Type.Array(SignSpec, { description: 'signed by the signing service after the steps, before uploads' }),
+  ),
 });
 
 export const Assignment = Type.Object({
@@ -291,6 +302,11 @@ export const Assignment = Type.Object({
   leaseSeconds: Type.Integer({ minimum: 1 }),
   heartbeatSeconds: Type.Integer({ minimum: 1 }),
   job: JobSpec,
+  attemptToken: Type.String({
+    description:
+      "the attempt's own credential: the bearer of its reports, log, uploads and the reads it needs; refused once the attempt has ended",
+  }),
+  signing: Type.Optional(AttemptSigning),
 });
 
 export const ClaimResponse = Type.Object({ assignment: Type.Union([Assignment, Type.Null()]) });
@@ -305,7 +321,7 @@ export const HeartbeatResponse = Type.Object({
 });
 
 export const StepStartedRequest = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), startedAt: Time },
+  { name: Line({ minLength: 1, maxLength: 200 }), startedAt: Time },
   { additionalProperties: false },
 );
 
@@ -323,7 +339,7 @@ export const StepFinishedRequest = Type.Object(
 export const AttemptFinishedRequest = Type.Object(
   {
     result: literals(ATTEMPT_RESULTS),
-    reason: Type.Optional(Type.String({ maxLength: 100, description: 'e.g. timeout, checkout-failed, cancelled' })),
+    reason: Type.Optional(Line({ maxLength: 100, description: 'e.g. timeout, checkout-failed, cancelled' })),
     message: Type.Optional(Type.String({ maxLength: 10000 })),
     finishedAt: Time,
     timings: Type.Optional(AttemptTimings),
@@ -385,7 +401,14 @@ export const ClaimAfterReportRequest = Type.Object(
   {
     ...ClaimRequest.properties,
     report: Type.Optional(
-      Type.Object({ attemptId: Id, ...AttemptReportRequest.properties }, { additionalProperties: false }),
+      Type.Object(
+        {
+          attemptId: Id,
+          attemptToken: Type.String({ description: 'the credential the claim that started the attempt gave' }),
+          ...AttemptReportRequest.properties,
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },

@@ -10,8 +10,6 @@ export const UPLOAD_STEP = 'upload-artifacts';
 
 /** The header a client sends with an upload to name its digest; with it, the server can dedup before the body. */
 export const CONTENT_SHA256_HEADER = 'x-content-sha256';
-/** Names the attempt that uploads, so a worker that lost its lease can't overwrite its successor's artifacts. */
-export const ATTEMPT_HEADER = 'x-switchyard-attempt';
 
 /** A builder's `artifacts:` entry as the worker receives it. */
 export const ArtifactSpec = Type.Object({

@@ -24,7 +24,7 @@ import type { QueueView, Session } from './dashboard-views.ts';
 import { ApiRequestError } from './errors.ts';
 import type { EventFilter, EventType, SwitchyardEvent } from './events.ts';
 import { LOG_CONTENT_TYPE } from './log-frames.ts';
-import type { LogIndex, LogLines, LogSearch } from './log-views.ts';
+import type { LogIndex, LogLines, LogSearch, LogUpdate } from './log-views.ts';
 import { parseSse } from './sse.ts';
 import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from './stats.ts';
 import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
@@ -64,6 +64,11 @@ export class SwitchyardClient {
     this.token = options.token;
     this.transport = options.transport ?? fetchTransport;
     this.extraHeaders = options.headers ?? {};
+  }
+
+  /** The same client with another bearer: a running attempt's requests carry the attempt's own credential. */
+  withToken(token: string): SwitchyardClient {
+    return new SwitchyardClient({ server: this.server, token, transport: this.transport, headers: this.extraHeaders });
   }
 
   url(path: string, query: Query = {}): string {
@@ -148,6 +153,25 @@ export class SwitchyardClient {
   /** Lines `from` to `to` (inclusive, from 1) of a job's log. */
   logLines(jobId: number, query: { from: number; to: number; attempt?: number }): Promise<LogLines> {
     return this.request('GET', `/api/v1/jobs/${jobId}/log/lines`, { query });
+  }
+  /**
+   * A job's log as numbered lines from `from` on, then each line as it is written, until the
+   * attempt ends (the last update says `complete`). Ends early, without `complete`, if the
+   * connection drops: follow again from the first line not yet whole.
+   */
+  async *followLog(
+    jobId: number,
+    options: { from?: number; attempt?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<LogUpdate> {
+    const init: RequestInit = { headers: this.headers({ accept: 'text/event-stream' }), credentials: 'same-origin' };
+    if (options.signal) init.signal = options.signal;
+    const query: Query = { from: options.from, attempt: options.attempt };
+    const response = await fetch(this.url(`/api/v1/jobs/${jobId}/log/follow`, query), init);
+    if (!response.ok) throw toRequestError(response.status, await response.text());
+    if (!response.body) return;
+    for await (const message of parseSse(response.body)) {
+      if (message.event === 'update') yield JSON.parse(message.data) as LogUpdate;
+    }
   }
   /** Every line of a job's log matching `q`. */
   searchLog(jobId: number, query: { q: string; case?: boolean; attempt?: number }): Promise<LogSearch> {

@@ -1,19 +1,32 @@
 import Type from 'typebox';
+import { SignConfig, SigningSettings } from './signing.ts';
 import { SCOPES } from './states.ts';
+import {
+  AMQP_URL_PATTERN,
+  ENV_NAME_PATTERN,
+  Line,
+  NAME_PATTERN,
+  POSTGRES_URL_PATTERN,
+  REPO_PATH_PATTERN,
+  Text,
+  WEBHOOK_URL_PATTERN,
+} from './text.ts';
 
 /** Names used in URLs, routing keys and file names: no spaces, slashes or dots at the start. */
-const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN });
 
 /** A week: longer than any build should run, and within what a timer can count (2^31 ms). */
 const MAX_STEP_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
-const EnvValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
-const Env = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), EnvValue);
+const EnvValue = Type.Union([Text(), Type.Number(), Type.Boolean()]);
+const EnvName = Type.String({ pattern: ENV_NAME_PATTERN });
+/** Names are checked with `propertyNames`: a record's key pattern alone lets other keys through. */
+const Env = Type.Record(Type.String(), EnvValue, { propertyNames: EnvName });
 
 export const StepConfig = Type.Object(
   {
     name: Name,
-    run: Type.String({ minLength: 1, description: 'command line, run with /bin/sh -c in the job directory' }),
+    run: Text({ minLength: 1, description: 'command line, run with /bin/sh -c in the job directory' }),
     env: Type.Optional(Env),
     timeout: Type.Optional(
       Type.Integer({
@@ -31,7 +44,7 @@ export const ArtifactName = Type.String({ minLength: 1, maxLength: 200, pattern:
 
 export const ArtifactConfig = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: 'file or glob, relative to the directory the steps run in' }),
+    path: Line({ minLength: 1, description: 'file or glob, relative to the directory the steps run in' }),
     name: Type.Optional(ArtifactName),
     optional: Type.Optional(Type.Boolean({ description: 'true: a missing file does not fail the job' })),
   },
@@ -42,9 +55,7 @@ export const FetchConfig = Type.Object(
   {
     from: Name,
     artifact: ArtifactName,
-    to: Type.Optional(
-      Type.String({ minLength: 1, description: 'directory, relative to where the steps run; default .' }),
-    ),
+    to: Type.Optional(Line({ minLength: 1, description: 'directory, relative to where the steps run; default .' })),
     unpack: Type.Optional(Type.Boolean({ description: 'true: extract a .tar, .tar.gz, .tgz or .zip there' })),
   },
   { additionalProperties: false },
@@ -56,7 +67,7 @@ export const BuilderConfig = Type.Object(
     repo: Name,
     pool: Name,
     branches: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'globs; omitted = every branch' }),
+      Type.Array(Line({ minLength: 1 }), { minItems: 1, description: 'globs; omitted = every branch' }),
     ),
     after: Type.Optional(
       Type.Union([Name, Type.Array(Name, { minItems: 1 })], {
@@ -65,7 +76,7 @@ export const BuilderConfig = Type.Object(
     ),
     checkout: Type.Optional(Type.Boolean({ description: 'false: steps run in an empty directory' })),
     sparse: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' }), {
+      Type.Array(Type.String({ minLength: 1, pattern: REPO_PATH_PATTERN }), {
         minItems: 1,
         description: 'git: check out only these directories (cone-mode sparse checkout)',
       }),
@@ -74,14 +85,17 @@ export const BuilderConfig = Type.Object(
       Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'git: fetch only this many commits of history' }),
     ),
     tools: Type.Optional(
-      Type.String({
+      Line({
         minLength: 1,
         description: 'a tooltool manifest in the repository; its files are fetched into the tree before the steps',
       }),
     ),
     env: Type.Optional(Env),
     tags: Type.Optional(
-      Type.Record(Type.String(), Type.String(), { description: 'worker tags this builder requires' }),
+      Type.Record(Type.String(), Line(), {
+        propertyNames: Line({ minLength: 1 }),
+        description: 'worker tags this builder requires',
+      }),
     ),
     max_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     priority: Type.Optional(
@@ -105,12 +119,18 @@ export const BuilderConfig = Type.Object(
       }),
     ),
     artifacts: Type.Optional(
-      Type.Array(Type.Union([Type.String({ minLength: 1 }), ArtifactConfig]), {
+      Type.Array(Type.Union([Line({ minLength: 1 }), ArtifactConfig]), {
         description: 'files the worker uploads after the steps succeed: globs, or { path, name, optional }',
       }),
     ),
     fetch: Type.Optional(
       Type.Array(FetchConfig, { description: "artifacts of an `after` builder's job, downloaded before the steps" }),
+    ),
+    sign: Type.Optional(
+      Type.Array(SignConfig, {
+        minItems: 1,
+        description: 'files signed by the signing service after the steps succeed, before uploads (needs `signing:`)',
+      }),
     ),
     steps: Type.Array(StepConfig, { minItems: 1 }),
   },
@@ -120,7 +140,7 @@ export const BuilderConfig = Type.Object(
 export const RepoConfig = Type.Object(
   {
     name: Name,
-    url: Type.String({ minLength: 1, description: 'anything `git clone` (or `hg clone`) accepts' }),
+    url: Line({ minLength: 1, description: 'anything `git clone` (or `hg clone`) accepts' }),
     vcs: Type.Optional(Type.Enum(['git', 'hg'], { description: 'default git' })),
   },
   { additionalProperties: false },
@@ -131,7 +151,7 @@ export const TokenConfig = Type.Object(
     name: Name,
     sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex sha256 of the token' })),
     env: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the token' }),
+      Type.String({ pattern: ENV_NAME_PATTERN, description: 'environment variable holding the token' }),
     ),
     scopes: Type.Array(Type.Enum<[...typeof SCOPES]>([...SCOPES]), { minItems: 1 }),
   },
@@ -168,9 +188,27 @@ export const ServerSettings = Type.Object(
       Type.Integer({ minimum: 1, description: 'the largest artifact one upload may store (default 8 GiB)' }),
     ),
     blob_dir: Type.Optional(
-      Type.String({
+      Line({
         minLength: 1,
         description: 'where artifact bytes live; relative to the data directory (default blobs)',
+      }),
+    ),
+    body_timeout_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3600,
+        description:
+          'a request body that sends less than min_body_bytes_per_second over this many seconds is cut off (default 30)',
+      }),
+    ),
+    min_body_bytes_per_second: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'the slowest a request body may arrive (default 1024)' }),
+    ),
+    max_connections_per_client: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'open connections one client address may hold; more are answered 503 and closed (default 256; 0: no limit, e.g. behind a reverse proxy)',
       }),
     ),
   },
@@ -179,7 +217,7 @@ export const ServerSettings = Type.Object(
 
 export const BranchPriority = Type.Object(
   {
-    match: Type.String({ minLength: 1, description: 'branch glob, e.g. release/*; the first match wins' }),
+    match: Line({ minLength: 1, description: 'branch glob, e.g. release/*; the first match wins' }),
     priority: Type.Integer({ minimum: 0, maximum: 100, description: 'lower is more important; default 4' }),
   },
   { additionalProperties: false },
@@ -209,15 +247,13 @@ export const SchedulingSettings = Type.Object(
 /** Which events a webhook receives; absent fields match everything (see EventFilter). */
 export const EventFilterConfig = Type.Object(
   {
-    types: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
-    repo: Type.Optional(Type.String({ minLength: 1 })),
-    branch: Type.Optional(Type.String({ minLength: 1 })),
-    builder: Type.Optional(Type.String({ minLength: 1 })),
-    result: Type.Optional(Type.String({ minLength: 1 })),
-    author: Type.Optional(Type.String({ minLength: 1 })),
-    routing_key: Type.Optional(
-      Type.String({ minLength: 1, description: 'topic pattern: `*` is one word, `#` zero or more' }),
-    ),
+    types: Type.Optional(Type.Array(Line({ minLength: 1 }), { minItems: 1 })),
+    repo: Type.Optional(Line({ minLength: 1 })),
+    branch: Type.Optional(Line({ minLength: 1 })),
+    builder: Type.Optional(Line({ minLength: 1 })),
+    result: Type.Optional(Line({ minLength: 1 })),
+    author: Type.Optional(Line({ minLength: 1 })),
+    routing_key: Type.Optional(Line({ minLength: 1, description: 'topic pattern: `*` is one word, `#` zero or more' })),
   },
   { additionalProperties: false },
 );
@@ -225,10 +261,13 @@ export const EventFilterConfig = Type.Object(
 export const WebhookConfig = Type.Object(
   {
     name: Name,
-    url: Type.String({ pattern: '^https?://', description: 'where each matching event is POSTed' }),
+    url: Type.String({
+      pattern: WEBHOOK_URL_PATTERN,
+      description: 'where each matching event is POSTed; no user:password@ (receivers check the signature)',
+    }),
     secret: Type.Optional(Type.String({ minLength: 16, description: 'signs each delivery' })),
     secret_env: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the secret' }),
+      Type.String({ pattern: ENV_NAME_PATTERN, description: 'environment variable holding the secret' }),
     ),
     filter: Type.Optional(EventFilterConfig),
   },
@@ -251,8 +290,8 @@ export const EventsSettings = Type.Object(
     amqp: Type.Optional(
       Type.Object(
         {
-          url: Type.String({ pattern: '^amqps?://', description: 'amqp://user:password@host:5672/vhost' }),
-          exchange: Type.String({ minLength: 1, maxLength: 255, description: 'a topic exchange, declared durable' }),
+          url: Type.String({ pattern: AMQP_URL_PATTERN, description: 'amqp://user:password@host:5672/vhost' }),
+          exchange: Line({ minLength: 1, maxLength: 255, description: 'a topic exchange, declared durable' }),
         },
         { additionalProperties: false },
       ),
@@ -265,10 +304,10 @@ export const EventsSettings = Type.Object(
 export const DatabaseSettings = Type.Object(
   {
     url: Type.Optional(
-      Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/database' }),
+      Type.String({ pattern: POSTGRES_URL_PATTERN, description: 'postgres://user:password@host:5432/database' }),
     ),
     url_env: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the URL' }),
+      Type.String({ pattern: ENV_NAME_PATTERN, description: 'environment variable holding the URL' }),
     ),
   },
   { additionalProperties: false },
@@ -278,7 +317,7 @@ export const DatabaseSettings = Type.Object(
 export const LogsSettings = Type.Object(
   {
     error_patterns: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
+      Type.Array(Line({ minLength: 1 }), {
         minItems: 1,
         description:
           'regular expressions (JavaScript, case-sensitive) marking error lines, tried without ANSI escapes; replaces the built-in list',
@@ -299,6 +338,7 @@ export const FarmConfig = Type.Object(
     events: Type.Optional(EventsSettings),
     database: Type.Optional(DatabaseSettings),
     logs: Type.Optional(LogsSettings),
+    signing: Type.Optional(SigningSettings),
   },
   { additionalProperties: false },
 );

@@ -5,5 +5,6 @@
 export * from './browser.ts';
 export * from './delivery-signature.ts';
 export * from './http-request.ts';
+export * from './job-token.ts';
 export * from './log-frames.ts';
 export { NodeSwitchyardClient as SwitchyardClient } from './node-client.ts';

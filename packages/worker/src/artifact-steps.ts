@@ -11,12 +11,11 @@ import { type BlobSource, downloadBlob } from './artifact-download.ts';
 import { selectArtifactFiles } from './artifact-files.ts';
 import { fileSha256, uploadWithExpect } from './artifact-upload.ts';
 import type { AttemptConclusion } from './attempt-conclusion.ts';
-import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
 import { formatBytes } from './format-bytes.ts';
 import { type InProcessStep, logTo, startInProcessStep } from './in-process-step.ts';
-import { sleep } from './sleep.ts';
 import type { OutputSink } from './step-runner.ts';
+import { withTransferRetries } from './transfer-retry.ts';
 import { unpackArchive } from './unpack.ts';
 
 export interface ArtifactStepContext {
@@ -24,17 +23,15 @@ export interface ArtifactStepContext {
   token: string | undefined;
   /** A regional cache (`switchyard proxy`) whose upstream `artifacts` is the coordinator. */
   cache: string | undefined;
-  attemptId: number;
   job: JobSpec;
   jobDir: string;
   /** Where the steps run: artifacts are found, and fetched into, relative to it. */
   srcDir: string;
+  /** How long a transfer keeps trying through failures: the lease's length (see transfer-retry.ts). */
+  leaseSeconds: number;
   /** The coordinator said 409 lease-lost: the job is someone else's now. */
   onLeaseLost: () => void;
 }
-
-/** Transient failures (network, 5xx) of one transfer are tried this often before the attempt gives up. */
-const TRANSFER_TRIES = 5;
 
 /**
  * Before the steps: each `fetch:` entry's artifact, from the job of the same push that made it,
@@ -46,7 +43,8 @@ export function startFetchArtifacts(context: ArtifactStepContext, output: Output
   return startInProcessStep(async (signal) => {
     const { client, job } = context;
     const specs = job.fetch ?? [];
-    const inputs = await retryTransient(() => client.jobInputs(job.id, signal), signal, log, 'listing the inputs');
+    const retrying = (what: string) => ({ what, patienceMs: context.leaseSeconds * 1000, signal, log });
+    const inputs = await withTransferRetries(retrying('listing the inputs'), () => client.jobInputs(job.id, signal));
     const downloads = join(context.jobDir, 'downloads');
     await mkdir(downloads, { recursive: true });
     for (const [index, spec] of specs.entries()) {
@@ -65,15 +63,17 @@ export function startFetchArtifacts(context: ArtifactStepContext, output: Output
         sources.unshift({ url: `${context.cache.replace(/\/+$/, '')}/artifacts${found.url}`, label: 'the cache' });
       const file = join(downloads, found.sha256);
       const started = performance.now();
-      const source = await downloadBlob({
-        sources,
-        token: context.token,
-        sha256: found.sha256,
-        size: found.size,
-        file,
-        signal,
-        onFallback: (failed, reason) => log(`${failed.label} failed (${reason}); trying the next source`),
-      });
+      const source = await withTransferRetries(retrying(`fetching ${found.name}`), () =>
+        downloadBlob({
+          sources,
+          token: context.token,
+          sha256: found.sha256,
+          size: found.size,
+          file,
+          signal,
+          onFallback: (failed, reason) => log(`${failed.label} failed (${reason}); trying the next source`),
+        }),
+      );
       const took = `${Math.round(performance.now() - started)} ms`;
       log(`downloaded from ${source.label} in ${took}; sha256 verified`);
       const destination = resolve(context.srcDir, spec.to);
@@ -110,63 +110,36 @@ export function startUploadArtifacts(context: ArtifactStepContext, output: Outpu
       const sha256 = await fileSha256(artifact.file, signal);
       log(`uploading ${artifact.path} as ${artifact.name}: ${formatBytes(artifact.size)}, sha256 ${sha256}`);
       const url = client.url(`/api/v1/jobs/${job.id}/artifacts/${encodeURIComponent(artifact.name)}`);
-      const backoff = new Backoff();
-      for (let tries = 1; ; tries += 1) {
-        const failure = await uploadWithExpect({
-          url,
-          token: context.token,
-          attemptId: context.attemptId,
-          file: artifact.file,
-          size: artifact.size,
-          sha256,
-          signal,
-        }).then(
-          (answer) => {
-            if (answer.status === 200 || answer.status === 201) {
-              log(answer.bodySent ? `stored ${artifact.name}` : `${artifact.name}: already stored; no bytes sent`);
-              return null;
-            }
-            return toRequestError(answer.status, answer.body);
-          },
-          (error: unknown) => (signal.aborted ? Promise.reject(error) : (error as Error)),
-        );
-        if (failure === null) break;
-        if (failure instanceof ApiRequestError && classifyFailure(failure) === 'lease-lost') {
+      const retrying = { what: `uploading ${artifact.name}`, patienceMs: context.leaseSeconds * 1000, signal, log };
+      // Each try asks with the digest first: what the coordinator took before it went away is not sent again.
+      try {
+        const answer = await withTransferRetries(retrying, async () => {
+          const reply = await uploadWithExpect({
+            url,
+            token: context.token,
+            file: artifact.file,
+            size: artifact.size,
+            sha256,
+            signal,
+          });
+          if (reply.status !== 200 && reply.status !== 201) throw toRequestError(reply.status, reply.body);
+          return reply;
+        });
+        log(answer.bodySent ? `stored ${artifact.name}` : `${artifact.name}: already stored; no bytes sent`);
+      } catch (error) {
+        if (!(error instanceof ApiRequestError)) throw error;
+        if (classifyFailure(error) === 'lease-lost') {
           context.onLeaseLost();
           return null;
         }
-        if (failure instanceof ApiRequestError && failure.status === 413) {
-          const message = `artifact ${artifact.name} (${formatBytes(artifact.size)}) is too large: ${failure.message}`;
+        if (error.status === 413) {
+          const message = `artifact ${artifact.name} (${formatBytes(artifact.size)}) is too large: ${error.message}`;
           log(message);
           return { result: 'failure', message };
         }
-        const transient = classifyFailure(failure) === 'transient';
-        if (!transient || tries >= TRANSFER_TRIES) {
-          throw new Error(`could not upload ${artifact.name}: ${describeFailure(failure)}`);
-        }
-        log(`uploading ${artifact.name} failed (${describeFailure(failure)}); trying again`);
-        await sleep(backoff.next(), signal);
-        if (signal.aborted) throw signal.reason;
+        throw new Error(`could not upload ${artifact.name}: ${describeFailure(error)}`);
       }
     }
     return null;
   }, output);
-}
-
-async function retryTransient<T>(
-  call: () => Promise<T>,
-  signal: AbortSignal,
-  log: (line: string) => void,
-  what: string,
-): Promise<T> {
-  const backoff = new Backoff();
-  for (let tries = 1; ; tries += 1) {
-    try {
-      return await call();
-    } catch (error) {
-      if (signal.aborted || classifyFailure(error) !== 'transient' || tries >= TRANSFER_TRIES) throw error;
-      log(`${what} failed (${describeFailure(error)}); trying again`);
-      await sleep(backoff.next(), signal);
-    }
-  }
 }

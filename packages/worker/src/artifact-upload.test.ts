@@ -54,7 +54,6 @@ describe('uploadWithExpect', () => {
     uploadWithExpect({
       url: `${url}${path}`,
       token: 'secret',
-      attemptId: 12,
       file,
       size: content.length,
       sha256: digest,
@@ -65,7 +64,7 @@ describe('uploadWithExpect', () => {
     expect(await fileSha256(file)).toBe(digest);
   });
 
-  it('sends the body once told to continue, with its digest, size and attempt', async () => {
+  it("sends the body once told to continue, with its digest, size and the attempt's credential", async () => {
     const answer = await upload('/store');
     expect(answer).toEqual({ status: 201, body: '{}', bodySent: true });
     const seen = received.find((r) => r.name === '/store');
@@ -73,7 +72,6 @@ describe('uploadWithExpect', () => {
     expect(seen?.headers).toMatchObject({
       expect: '100-continue',
       'x-content-sha256': digest,
-      'x-switchyard-attempt': '12',
       authorization: 'Bearer secret',
       'content-length': String(content.length),
     });

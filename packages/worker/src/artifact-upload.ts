@@ -3,14 +3,13 @@ import { createReadStream } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream/promises';
-import { ATTEMPT_HEADER, CONTENT_SHA256_HEADER } from '@switchyard/protocol';
+import { CONTENT_SHA256_HEADER } from '@switchyard/protocol';
 
 export interface UploadRequest {
   /** Where it goes: an artifact's `<server>/api/v1/jobs/<id>/artifacts/<name>`, a tool's `<base>/sha512/<digest>`. */
   url: string;
+  /** An artifact's: the attempt's own credential, which also says which attempt it belongs to. */
   token: string | undefined;
-  /** An artifact's: the attempt it belongs to. */
-  attemptId?: number;
   file: string;
   size: number;
   /** An artifact's, which the server checks the body against. */
@@ -35,6 +34,11 @@ const CONTINUE_TIMEOUT_MS = 3000;
 /** A connection that moves no byte for this long is given up (and the transfer tried again). */
 export const TRANSFER_IDLE_MS = 60_000;
 
+/** What a connection idle for TRANSFER_IDLE_MS is destroyed with: a timeout, as the system's own. */
+export function transferStalled(): Error {
+  return Object.assign(new Error(`no progress for ${TRANSFER_IDLE_MS / 1000} s`), { code: 'ETIMEDOUT' });
+}
+
 /** The sha256 of a file, read as a stream. */
 export async function fileSha256(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
@@ -58,7 +62,6 @@ export function uploadWithExpect(upload: UploadRequest): Promise<UploadAnswer> {
       'content-type': 'application/octet-stream',
     };
     if (upload.sha256 !== undefined) headers[CONTENT_SHA256_HEADER] = upload.sha256;
-    if (upload.attemptId !== undefined) headers[ATTEMPT_HEADER] = String(upload.attemptId);
     if (upload.token) headers.authorization = `Bearer ${upload.token}`;
     // A connection of its own: after a refusal without 100 Continue the server closes it.
     const request = send(target, { method: 'PUT', headers, agent: false, signal: upload.signal });
@@ -73,9 +76,7 @@ export function uploadWithExpect(upload: UploadRequest): Promise<UploadAnswer> {
       body.pipe(request);
     };
     const fallback = setTimeout(sendBody, CONTINUE_TIMEOUT_MS);
-    request.setTimeout(TRANSFER_IDLE_MS, () =>
-      request.destroy(new Error(`no progress for ${TRANSFER_IDLE_MS / 1000} s`)),
-    );
+    request.setTimeout(TRANSFER_IDLE_MS, () => request.destroy(transferStalled()));
     request.on('continue', sendBody);
     request.on('error', (error) => {
       clearTimeout(fallback);

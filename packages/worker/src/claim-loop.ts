@@ -54,7 +54,7 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     try {
       const claimSignal = AbortSignal.any([signal, AbortSignal.timeout(waitSeconds * 1000 + CLAIM_SLACK_MS)]);
       const request: ClaimAfterReportRequest = { pool, tags, version, instance, waitSeconds, warm: options.warm() };
-      if (held) request.report = { attemptId: held.attemptId, entries: held.entries };
+      if (held) request.report = { attemptId: held.attemptId, attemptToken: held.attemptToken, entries: held.entries };
       const response = await client.claimAfterReport(workerName, request, claimSignal);
       if (held && response.reportRefused) {
         logger.error(
@@ -90,11 +90,9 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
 /** A stopping worker sends the reports it still holds on their own, for as long as it may wait. */
 async function deliverOnStop(options: ClaimLoopOptions, held: HeldReport): Promise<void> {
   try {
-    await options.client.report(
-      held.attemptId,
-      { entries: held.entries },
-      AbortSignal.timeout(options.stopReportTimeoutMs),
-    );
+    await options.client
+      .withToken(held.attemptToken)
+      .report(held.attemptId, { entries: held.entries }, AbortSignal.timeout(options.stopReportTimeoutMs));
   } catch (error) {
     options.logger.warn(
       { attemptId: held.attemptId, error: describeFailure(error) },

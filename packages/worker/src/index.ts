@@ -4,7 +4,10 @@ import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { runClaimLoop } from './claim-loop.ts';
 import { runAttempt } from './job-runner.ts';
+import type { StepUser } from './step-user.ts';
 import { WarmCaches } from './warm-caches.ts';
+
+export { resolveStepUser, type StepUser } from './step-user.ts';
 
 export interface WorkerOptions {
   /** The coordinator's base URL, e.g. http://127.0.0.1:7420. */
@@ -34,6 +37,11 @@ export interface WorkerOptions {
   claimWaitSeconds?: number;
   /** Between SIGTERM and SIGKILL when a step's process group is killed. @default 5000 */
   killGraceMs?: number;
+  /**
+   * Run build steps as this unprivileged user (`resolveStepUser`); the worker itself runs as root.
+   * Without it steps run as the worker's user, and can read its token. See docs/guide/security.md.
+   */
+  stepUser?: StepUser;
 }
 
 export interface RunningWorker {
@@ -74,7 +82,6 @@ export function startWorker(options: WorkerOptions): RunningWorker {
         assignment,
         receivedAt,
         workDir: options.workDir,
-        token: options.token,
         cache: options.cache,
         repoStore: options.repoStore ?? join(options.workDir, 'repos'),
         toolCache: {
@@ -82,6 +89,7 @@ export function startWorker(options: WorkerOptions): RunningWorker {
           maxBytes: options.toolCacheMaxBytes ?? DEFAULT_TOOL_CACHE_BYTES,
         },
         killGraceMs,
+        stepUser: options.stepUser,
         logger,
         stopSignal: stopping.signal,
         stopReportTimeoutMs: STOP_REPORT_TIMEOUT_MS,

@@ -27,22 +27,24 @@ import { prepareJobDirectory, pruneJobDirectories } from './job-directory.ts';
 import { Outbox } from './outbox.ts';
 import { StepLog } from './step-log.ts';
 import { type RunningStep, type StepOutcome, startStep } from './step-runner.ts';
+import { handOver, type StepUser } from './step-user.ts';
 import { startCheckoutStep, startToolsStep, type TreeStepContext, toolStoreUrls, treeDirectory } from './tree-steps.ts';
 
 export interface AttemptOptions {
+  /** The worker's client: its own credential claims and heartbeats, nothing else. */
   client: SwitchyardClient;
   assignment: Assignment;
   /** `performance.now()` when the claim answered with this assignment: the lease starts there. */
   receivedAt: number;
   workDir: string;
-  /** The worker's token, for artifact transfers, which don't go through the client. */
-  token: string | undefined;
   /** A regional cache to fetch artifacts through (`switchyard proxy`, upstream `artifacts`). */
   cache: string | undefined;
   /** The repository stores, shared with other workers on the machine. */
   repoStore: string;
   toolCache: { dir: string; maxBytes: number };
   killGraceMs: number;
+  /** `--run-as`: the user build steps run as; undefined: the worker's own. */
+  stepUser?: StepUser | undefined;
   logger: Logger;
   /** Aborted when the worker stops: the attempt is given up and reported as `worker-stopped`. */
   stopSignal: AbortSignal;
@@ -61,6 +63,8 @@ const FIRST_HEARTBEAT_AFTER_MS = 1000;
 
 interface PlannedStep {
   name: string;
+  /** A build step's command, rather than the worker's own work (checkout, fetch, upload). */
+  command?: boolean;
   start: (log: StepLog) => RunningStep;
   /** How the step's end bears on the attempt: null to go on. */
   conclude: (outcome: StepOutcome) => AttemptConclusion | null;
@@ -71,6 +75,8 @@ interface PlannedStep {
 /** Reports of an attempt not delivered yet, handed to the claim loop to send with its next claim. */
 export interface HeldReport {
   attemptId: number;
+  /** The attempt's own credential: only it may deliver the attempt's reports. */
+  attemptToken: string;
   entries: ReportEntry[];
 }
 
@@ -91,6 +97,8 @@ export function runAttempt(options: AttemptOptions): Promise<AttemptEnd> {
 
 class AttemptRunner {
   private readonly logger: Logger;
+  /** The client that acts on this attempt: its reports, log and uploads carry the attempt's own credential. */
+  private readonly attemptClient: SwitchyardClient;
   private readonly outbox: Outbox;
   private readonly fencing: SelfFencing;
   private interruption: Interruption | null = null;
@@ -104,11 +112,13 @@ class AttemptRunner {
   constructor(private readonly options: AttemptOptions) {
     const { assignment } = options;
     this.logger = options.logger.child({ jobId: assignment.job.id, attemptId: assignment.attemptId });
+    this.attemptClient = options.client.withToken(assignment.attemptToken);
+    const attemptClient = this.attemptClient;
     this.outbox = new Outbox({
       logger: this.logger,
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
       sendBatch: async (entries, signal) => {
-        const { cancel } = await options.client.report(assignment.attemptId, { entries }, signal);
+        const { cancel } = await attemptClient.report(assignment.attemptId, { entries }, signal);
         if (cancel) this.interrupt({ kind: 'cancelled' });
       },
     });
@@ -132,7 +142,7 @@ class AttemptRunner {
       logger: this.logger,
       onCancel: () => this.interrupt({ kind: 'cancelled' }),
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
-      onLostContact: (silentMs) => this.interrupt({ kind: 'lost-contact', silentMs }),
+      onLostContact: (silentMs, coordinatorAway) => this.interrupt({ kind: 'lost-contact', silentMs, coordinatorAway }),
     });
     const onStop = () => this.interrupt({ kind: 'worker-stopped' });
     stopSignal.addEventListener('abort', onStop, { once: true });
@@ -163,7 +173,10 @@ class AttemptRunner {
     }
     this.logger.info(conclusion, `attempt finished: ${conclusion.result}`);
     return held.length > 0
-      ? { ...conclusion, heldReport: { attemptId: assignment.attemptId, entries: held } }
+      ? {
+          ...conclusion,
+          heldReport: { attemptId: assignment.attemptId, attemptToken: assignment.attemptToken, entries: held },
+        }
       : conclusion;
   }
 
@@ -171,9 +184,17 @@ class AttemptRunner {
   private async runSteps(jobDir: string): Promise<AttemptConclusion | null> {
     const srcDir = this.sourceDirectory(jobDir);
     if (!this.options.assignment.job.checkout) await mkdir(srcDir, { recursive: true });
+    let handedOver = false;
     for (const [index, planned] of this.plannedSteps(jobDir, srcDir).entries()) {
       const interruptedBefore = this.interruptedConclusion();
       if (interruptedBefore !== undefined) return interruptedBefore;
+      const { stepUser } = this.options;
+      if (planned.command && stepUser && !handedOver) {
+        // What the worker wrote as root (the checkout, fetched artifacts) becomes the step user's to build in.
+        await handOver(srcDir, stepUser);
+        if (!srcDir.startsWith(`${jobDir}/`)) await handOver(jobDir, stepUser);
+        handedOver = true;
+      }
       const outcome = await this.runStep(index, planned);
       const interruptedDuring = this.interruptedConclusion();
       if (interruptedDuring !== undefined) return interruptedDuring;
@@ -198,6 +219,7 @@ class AttemptRunner {
     const steps = job.steps.map(
       (step): PlannedStep => ({
         name: step.name,
+        command: true,
         start: (log) => {
           log.header(`$ ${step.run}\n`);
           return startStep({
@@ -208,6 +230,7 @@ class AttemptRunner {
             timeoutSeconds: step.timeoutSeconds,
             killGraceMs: this.options.killGraceMs,
             output: log,
+            user: this.options.stepUser,
           });
         },
         conclude: (outcome) => concludeStep(step.name, step.timeoutSeconds, outcome),
@@ -224,28 +247,29 @@ class AttemptRunner {
   }
 
   private treeStepContext(srcDir: string): TreeStepContext {
-    const { client, assignment, token, cache, repoStore, toolCache } = this.options;
+    const { client, assignment, cache, repoStore, toolCache } = this.options;
     return {
       job: assignment.job,
       srcDir,
       repoStore,
       toolCache,
       toolUrls: toolStoreUrls(client.server, cache),
-      token,
+      token: assignment.attemptToken,
       timings: this.timings,
+      leaseSeconds: assignment.leaseSeconds,
     };
   }
 
   private artifactStepContext(jobDir: string, srcDir: string): ArtifactStepContext {
-    const { client, assignment, token, cache } = this.options;
+    const { assignment, cache } = this.options;
     return {
-      client,
-      token,
+      client: this.attemptClient,
+      token: assignment.attemptToken,
       cache,
-      attemptId: assignment.attemptId,
       job: assignment.job,
       jobDir,
       srcDir,
+      leaseSeconds: assignment.leaseSeconds,
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
     };
   }
@@ -253,7 +277,8 @@ class AttemptRunner {
   /** One step, reported as started, logged, and reported as finished, all in outbox order. */
   private async runStep(index: number, planned: PlannedStep): Promise<StepOutcome> {
     const { name, start } = planned;
-    const { client, assignment } = this.options;
+    const { assignment } = this.options;
+    const client = this.attemptClient;
     const { attemptId } = assignment;
     const startedAt = new Date().toISOString();
     this.outbox.enqueue({
@@ -293,7 +318,8 @@ class AttemptRunner {
   }
 
   private attemptFinishedMessage(conclusion: AttemptConclusion) {
-    const { client, assignment } = this.options;
+    const { assignment } = this.options;
+    const client = this.attemptClient;
     const finishedAt = new Date().toISOString();
     const report = () => {
       const timings = Object.keys(this.timings).length > 0 ? { timings: this.timings } : {};
@@ -354,6 +380,15 @@ class AttemptRunner {
       SWITCHYARD_BUILDER: job.builder,
       SWITCHYARD_ATTEMPT: String(assignment.attemptNumber),
       SWITCHYARD_STEP: step.name,
+      ...(this.options.stepUser && {
+        HOME: this.options.stepUser.home,
+        USER: this.options.stepUser.name,
+        LOGNAME: this.options.stepUser.name,
+      }),
+      ...(assignment.signing && {
+        SWITCHYARD_SIGNER: assignment.signing.url,
+        SWITCHYARD_SIGNING_TOKEN: assignment.signing.token,
+      }),
     };
   }
 

@@ -19,6 +19,8 @@ export interface StepProcessSpec {
   /** Between SIGTERM and SIGKILL to the process group. */
   killGraceMs: number;
   output: OutputSink;
+  /** Run as this user rather than the worker's own (`--run-as`; the worker is root then). */
+  user?: { uid: number; gid: number } | undefined;
 }
 
 export interface StepOutcome {
@@ -86,6 +88,7 @@ export function startStep(spec: StepProcessSpec): RunningStep {
       env: spec.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(spec.user && { uid: spec.user.uid, gid: spec.user.gid }),
     });
   } catch (error) {
     // spawn() throws for what it refuses before starting anything (a NUL byte in the

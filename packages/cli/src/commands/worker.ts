@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { addConnectionOptions, type ConnectionOptions } from '../connection.ts';
+import { CliError } from '../errors.ts';
 import { collectTag, parseByteSize, parseServerUrl } from '../option-parsers.ts';
 import { listenForShutdown, whenAborted } from '../shutdown.ts';
 
@@ -14,6 +15,7 @@ interface WorkerOptions extends ConnectionOptions {
   repoStore?: string;
   toolCache?: string;
   toolCacheSize?: number;
+  runAs?: string;
 }
 
 export function addWorkerCommand(program: Command): void {
@@ -46,6 +48,12 @@ export function addWorkerCommand(program: Command): void {
         .argParser(parseServerUrl),
     )
     .addOption(
+      new Option(
+        '--run-as <user>',
+        'run build steps as this unprivileged user (the worker starts as root); steps then cannot read the worker token',
+      ).env('SWITCHYARD_RUN_AS'),
+    )
+    .addOption(
       new Option('--tag <key=value>', 'a tag builders can require (repeatable)')
         .argParser(collectTag)
         .default({}, 'none'),
@@ -55,13 +63,21 @@ export function addWorkerCommand(program: Command): void {
       'after',
       `
 SIGINT or SIGTERM stops it: the running job's attempt is reported before it exits.
+Build steps run as the worker's user unless --run-as names another: see docs/guide/security.md
+for what a step can reach in each mode.
 
 Example:
   $ switchyard worker --server http://farm:7420 --pool linux --work-dir /var/lib/switchyard-worker --tag gpu=yes`,
     )
     .action(async (options: WorkerOptions) => {
       const shutdown = listenForShutdown();
-      const { startWorker } = await import('@switchyard/worker');
+      const { resolveStepUser, startWorker } = await import('@switchyard/worker');
+      const stepUser =
+        options.runAs === undefined
+          ? undefined
+          : await resolveStepUser(options.runAs).catch((error: Error) => {
+              throw new CliError(error.message);
+            });
       const worker = startWorker({
         server: options.server,
         token: options.token,
@@ -73,6 +89,7 @@ Example:
         ...(options.repoStore !== undefined && { repoStore: resolve(options.repoStore) }),
         ...(options.toolCache !== undefined && { toolCache: resolve(options.toolCache) }),
         toolCacheMaxBytes: options.toolCacheSize,
+        ...(stepUser && { stepUser }),
       });
       process.stderr.write(`worker ${options.name} (pool ${options.pool}) working for ${options.server}\n`);
       await Promise.race([whenAborted(shutdown), worker.done]);

@@ -1,15 +1,18 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol';
 import Fastify, { type FastifyError, LogController } from 'fastify';
-import { StoreError } from '../store/errors.ts';
+import { ThrottledLog } from '../throttled-log.ts';
 import type { App } from './app-types.ts';
 import { authorize } from './auth.ts';
+import { ConnectionGuard } from './connection-guard.ts';
 import type { ApiContext } from './context.ts';
 import { registerDashboard } from './dashboard.ts';
+import { DiskFullRefusals } from './disk-full.ts';
 import { artifactUploadCheck, createServerAnsweringExpect } from './expect-continue.ts';
+import { requestValidatorCompiler } from './request-validation.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerEventSocketRoutes } from './routes/event-socket.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -25,36 +28,42 @@ import { registerStatsRoutes } from './routes/stats.ts';
 import { registerSubscriptionRoutes } from './routes/subscriptions.ts';
 import { registerToolRoutes } from './routes/tools.ts';
 import { registerWorkerRoutes } from './routes/workers.ts';
-import { apiErrorOf } from './store-errors.ts';
+import { apiErrorOf, storeErrorOf } from './store-errors.ts';
 import { toolUploadCheck } from './tool-upload-check.ts';
 
 const MAX_LOG_BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Builds the HTTP API: every route, its schema (which is also the OpenAPI document), auth and errors. */
 export async function buildApp(ctx: ApiContext): Promise<App> {
+  const warnings = new ThrottledLog(ctx.logger);
+  const guard = new ConnectionGuard(() => ctx.farm().settings, ctx.metrics, warnings);
+  const diskFull = new DiskFullRefusals(ctx.metrics, warnings);
   const app = Fastify({
     loggerInstance: ctx.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
     // A sha512 in a tool's path is 128 characters; fastify's default refuses params past 100.
     routerOptions: { maxParamLength: 256 },
-    // A held claim lasts up to ~25 s and log follows for as long as a job runs.
+    // No cap on a whole request: a large upload may take hours. A body must keep a minimum rate
+    // instead, and a client is held to a number of connections (connection-guard.ts).
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
     // On shutdown, close kept-alive worker connections instead of waiting out their timeout.
     forceCloseConnections: true,
     // Our own server, so that Expect: 100-continue is answered after the checks, not before them.
     serverFactory: (handler) =>
-      createServerAnsweringExpect(
-        handler,
-        [
-          artifactUploadCheck(ctx.farm, ctx.artifacts, ctx.artifactMetrics),
-          toolUploadCheck(ctx.farm, ctx.tools, ctx.toolMetrics),
-        ],
-        ctx.logger,
+      guard.attach(
+        createServerAnsweringExpect(
+          guard.timeBodies(handler),
+          [
+            artifactUploadCheck(ctx.credentials, ctx.artifacts, ctx.artifactMetrics),
+            toolUploadCheck(ctx.farm, ctx.credentials, ctx.tools, ctx.toolMetrics),
+          ].map((check) => diskFull.counting(check)),
+          ctx.logger,
+        ),
       ),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(requestValidatorCompiler);
 
   await app.register(swagger, {
     openapi: {
@@ -90,8 +99,13 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === undefined) return;
-    await authorize(ctx.farm(), request, ctx.sessions);
+    await authorize(ctx.farm(), request, ctx.sessions, ctx.credentials);
   });
+
+  app.addHook('onSend', async (request, reply) => {
+    if (reply.statusCode >= 400 && guard.closeAfterRefusal(request.raw, reply.raw)) reply.header('connection', 'close');
+  });
+  app.addHook('onClose', async () => warnings.close());
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -99,9 +113,12 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
     ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError | StoreError, request, reply) => {
-    if (error instanceof StoreError) {
-      const answer = apiErrorOf(error);
+  // Store refusals and a full disk under the files arrive here too: storeErrorOf sorts them out first.
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    const refusal = storeErrorOf(error);
+    if (refusal) {
+      diskFull.note(refusal, request.raw);
+      const answer = apiErrorOf(refusal);
       return reply.code(answer.status).send(answer.toBody());
     }
     if (error instanceof ApiError) {

@@ -1,6 +1,7 @@
-import { ApiError, type Scope } from '@switchyard/protocol';
+import { ApiError, type JobTokenClaims, JobTokenError, looksLikeJobToken, type Scope } from '@switchyard/protocol';
 import type { FastifyRequest } from 'fastify';
-import { type Farm, sha256Hex } from '../config/farm-config.ts';
+import { type Farm, sha256Hex, type TokenGrant } from '../config/farm-config.ts';
+import type { AttemptCredentials } from '../credentials/attempt-credentials.ts';
 import { refuseCrossSite, sessionOf } from './session-auth.ts';
 import type { Sessions } from './sessions.ts';
 
@@ -16,43 +17,115 @@ declare module 'fastify' {
      * internal one the read rule): decides per request, in place of `scope`. null: anyone may.
      */
     scopeFor?: (request: FastifyRequest) => Promise<Scope | Scope[] | null>;
+    /**
+     * The route acts on one attempt, so only that attempt's own credential (the claim's
+     * `attemptToken`) may call it, with or without `auth:`: `attempt` when `:id` is the attempt,
+     * `job` when it is the attempt's job. No farm token will do, a worker's included.
+     */
+    actsOn?: 'attempt' | 'job';
+  }
+  interface FastifyRequest {
+    /** On a route that acts on an attempt: what its credential says. */
+    attemptClaims?: JobTokenClaims;
+    /** The name of the farm token the request was authorized by; null without `auth:` or for a browser session. */
+    credentialName?: string | null;
   }
 }
 
-/** Checks the request's bearer token, or its browser session, against the scope its route needs. */
-export async function authorize(farm: Farm, request: FastifyRequest, sessions: Sessions): Promise<void> {
+/**
+ * Checks the request's credential against what its route needs: the attempt's own credential on
+ * a route that acts on an attempt; else a farm token's scope (from the bearer or the browser's
+ * session). An attempt credential also reads, as its job's dependency fetches and tools need.
+ */
+export async function authorize(
+  farm: Farm,
+  request: FastifyRequest,
+  sessions: Sessions,
+  credentials: AttemptCredentials,
+): Promise<void> {
   refuseCrossSite(request);
-  const session = await sessionOf(request, sessions);
-  const { scope, scopeFor } = request.routeOptions.config;
+  const { scope, scopeFor, actsOn } = request.routeOptions.config;
+  if (actsOn) {
+    const id = (request.params as { id?: string } | undefined)?.id;
+    request.attemptClaims = checkAttemptCredential(credentials, actsOn, id, request.headers.authorization);
+    return;
+  }
   const needed = scopeFor ? await scopeFor(request) : (scope ?? 'read');
   if (needed === null) return;
-  if (session) checkGrant(farm, needed, session.tokenHash);
-  else checkBearer(farm, needed, request.headers.authorization);
+  const session = await sessionOf(request, sessions);
+  if (session) {
+    checkGrant(farm, needed, session.tokenHash);
+    return;
+  }
+  request.credentialName = checkBearer(farm, needed, request.headers.authorization, credentials);
 }
 
-/** The same check on a bare Authorization header, for requests answered before routing (Expect: 100-continue). */
-export function checkBearer(farm: Farm, needed: Scope | Scope[], header: string | undefined): void {
+/**
+ * An attempt's own credential, for a request acting on `id` (the attempt, or its job). Checked
+ * whether or not the farm has `auth:`, because the claim always hands one out.
+ */
+export function checkAttemptCredential(
+  credentials: AttemptCredentials,
+  actsOn: 'attempt' | 'job',
+  id: string | undefined,
+  header: string | undefined,
+): JobTokenClaims {
+  const bearer = bearerOf(header);
+  if (bearer === null || !looksLikeJobToken(bearer)) {
+    throw new ApiError(
+      'unauthenticated',
+      `this endpoint acts on one attempt: send that attempt's own credential (the claim's attemptToken) as Authorization: Bearer …`,
+    );
+  }
+  const claims = verifyAttemptToken(credentials, bearer);
+  const own = String(actsOn === 'attempt' ? claims.attempt : claims.job);
+  if (id !== own) {
+    throw new ApiError(
+      'forbidden',
+      `this credential belongs to attempt ${claims.attempt} of job ${claims.job} and acts on that attempt only`,
+    );
+  }
+  return claims;
+}
+
+/**
+ * The same check on a bare Authorization header, for requests answered before routing (Expect:
+ * 100-continue). Returns the farm token's name, null when none was needed or checked.
+ */
+export function checkBearer(
+  farm: Farm,
+  needed: Scope | Scope[],
+  header: string | undefined,
+  credentials: AttemptCredentials,
+): string | null {
   const tokens = farm.tokens;
-  if (tokens === null) return;
+  if (tokens === null) return null;
   const scopes = Array.isArray(needed) ? needed : [needed];
-  if (scopes.includes('read') && farm.publicRead) return;
+  if (scopes.includes('read') && farm.publicRead) return null;
   const wanted = scopes.map((s) => `"${s}"`).join(' or ');
-  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  if (!match) {
+  const bearer = bearerOf(header);
+  if (bearer === null) {
     throw new ApiError(
       'unauthenticated',
       `this endpoint needs a token with the ${wanted} scope (Authorization: Bearer …)`,
     );
   }
-  checkGrant(farm, needed, sha256Hex(match[1] as string));
+  if (looksLikeJobToken(bearer)) {
+    if (!scopes.includes('read')) {
+      throw new ApiError('forbidden', `an attempt's credential acts on its attempt and reads; this needs ${wanted}`);
+    }
+    verifyAttemptToken(credentials, bearer);
+    return null;
+  }
+  return checkGrant(farm, needed, sha256Hex(bearer)).name;
 }
 
-/** Checks that a token (by its sha256) has one of the scopes needed in the config in force. */
-export function checkGrant(farm: Farm, needed: Scope | Scope[], tokenHash: string): void {
+/** Checks that a token (by its sha256) has one of the scopes needed in the config in force; returns its grant. */
+export function checkGrant(farm: Farm, needed: Scope | Scope[], tokenHash: string): TokenGrant {
   const tokens = farm.tokens;
-  if (tokens === null) return;
+  if (tokens === null) return ANY_GRANT;
   const scopes = Array.isArray(needed) ? needed : [needed];
-  if (scopes.includes('read') && farm.publicRead) return;
+  if (scopes.includes('read') && farm.publicRead) return ANY_GRANT;
   const wanted = scopes.map((s) => `"${s}"`).join(' or ');
   const grant = tokens.get(tokenHash);
   if (!grant) throw new ApiError('unauthenticated', 'unknown token');
@@ -61,4 +134,22 @@ export function checkGrant(farm: Farm, needed: Scope | Scope[], tokenHash: strin
       scopes: [...grant.scopes],
     });
   }
+  return grant;
+}
+
+function verifyAttemptToken(credentials: AttemptCredentials, bearer: string): JobTokenClaims {
+  try {
+    return credentials.verify(bearer);
+  } catch (error) {
+    if (error instanceof JobTokenError) throw new ApiError('unauthenticated', error.message, { reason: error.reason });
+    throw error;
+  }
+}
+
+/** What a request may do when nothing is checked: without `auth:`, or a public read. */
+const ANY_GRANT: TokenGrant = { name: '', scopes: new Set() };
+
+function bearerOf(header: string | undefined): string | null {
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match ? (match[1] as string) : null;
 }

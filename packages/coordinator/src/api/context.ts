@@ -3,6 +3,7 @@ import type { ArtifactMetrics } from '../artifacts/artifact-metrics.ts';
 import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import type { ClaimBroker } from '../claims/claim-broker.ts';
 import type { Farm } from '../config/farm-config.ts';
+import type { AttemptCredentials } from '../credentials/attempt-credentials.ts';
 import type { Activity } from '../events/activity.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { LogService } from '../logs/log-service.ts';
@@ -29,6 +30,8 @@ export interface ApiContext {
   /** The built dashboard served at `/`; null: not built. */
   dashboardDir: string | null;
   broker: ClaimBroker;
+  /** Mints the credentials a claim hands out with an attempt, and checks them. */
+  credentials: AttemptCredentials;
   metrics: Metrics;
   artifacts: ArtifactService;
   artifactMetrics: ArtifactMetrics;

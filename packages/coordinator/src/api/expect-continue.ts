@@ -3,9 +3,9 @@ import { ApiError, type ErrorBody } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { ArtifactMetrics } from '../artifacts/artifact-metrics.ts';
 import type { ArtifactService } from '../artifacts/artifact-service.ts';
-import type { Farm } from '../config/farm-config.ts';
+import type { AttemptCredentials } from '../credentials/attempt-credentials.ts';
 import { StoreError } from '../store/errors.ts';
-import { checkBearer } from './auth.ts';
+import { checkAttemptCredential } from './auth.ts';
 import { apiErrorOf } from './store-errors.ts';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
@@ -72,15 +72,15 @@ export function createServerAnsweringExpect(handler: Handler, checks: ContinueCh
   return server;
 }
 
-/** Artifact uploads: the token, the name, the size limit, the job and its running attempt; dedup by X-Content-SHA256. */
+/** Artifact uploads: the attempt's credential, the name, the size limit, the job and its running attempt; dedup by X-Content-SHA256. */
 export function artifactUploadCheck(
-  farm: () => Farm,
+  credentials: AttemptCredentials,
   artifacts: ArtifactService,
   metrics: ArtifactMetrics,
 ): ContinueCheck {
   return {
     path: UPLOAD_PATH,
-    decide: (request, [rawJobId = '', rawName = '']) => decide(request, rawJobId, rawName, farm, artifacts),
+    decide: (request, [rawJobId = '', rawName = '']) => decide(request, rawJobId, rawName, credentials, artifacts),
     refused: () => metrics.uploads.inc({ outcome: 'refused' }),
   };
 }
@@ -89,10 +89,10 @@ async function decide(
   request: IncomingMessage,
   rawJobId: string,
   rawName: string,
-  farm: () => Farm,
+  credentials: AttemptCredentials,
   artifacts: ArtifactService,
 ): Promise<ContinueDecision> {
-  checkBearer(farm(), 'worker', request.headers.authorization);
+  const claims = checkAttemptCredential(credentials, 'job', rawJobId, request.headers.authorization);
   let name: string;
   try {
     name = decodeURIComponent(rawName);
@@ -103,7 +103,7 @@ async function decide(
   if (!ARTIFACT_NAME.test(name) || name.length > 200) {
     throw new ApiError('invalid-request', `"${name}" is not an artifact name (letters, digits, ".", "_", "+", "-")`);
   }
-  const upload = await artifacts.admit(Number(rawJobId), name, request.headers);
+  const upload = await artifacts.admit(claims.job, claims.attempt, name, request.headers);
   const stored = await artifacts.recordIfStored(upload);
   return stored ? { status: 200, body: stored } : 'continue';
 }

@@ -68,6 +68,8 @@ let revisions = 0;
 /** A coordinator on the farm `yaml` describes, started and closed by the test hooks. */
 export class InProcessCoordinator {
   private running: Running | null = null;
+  /** What each claim handed out, by attempt: the credential its reports carry. */
+  private readonly attemptTokens = new Map<number, string>();
   readonly farm: Farm;
 
   /** `database`: SQLite in the data directory, or a fresh schema of the test PostgreSQL. */
@@ -137,15 +139,27 @@ export class InProcessCoordinator {
       payload: { pool: 'linux', instance: `${worker}-process`, waitSeconds: 0, ...body },
     });
     expect(response.statusCode).toBe(200);
-    return response.json().assignment;
+    const assignment: Assignment | null = response.json().assignment;
+    if (assignment) this.attemptTokens.set(assignment.attemptId, assignment.attemptToken);
+    return assignment;
   }
 
-  /** A worker's report on its attempt (`heartbeat`, `steps/0/started`, `finished`, …), as the worker token. */
+  /** The credential the claim gave with an attempt: `Authorization` for what acts on it. */
+  attemptCredential(attemptId: number): { authorization: string } {
+    const token = this.attemptTokens.get(attemptId);
+    if (!token) throw new Error(`attempt ${attemptId} was not claimed through this coordinator`);
+    return { authorization: `Bearer ${token}` };
+  }
+
+  /**
+   * A worker's report on its attempt (`steps/0/started`, `finished`, …) with the attempt's own
+   * credential; a `heartbeat` goes with the worker token, as a worker sends it.
+   */
   report(attemptId: number, path: string, payload: Record<string, unknown> = {}) {
     return this.inject({
       method: 'POST',
       url: `/api/v1/attempts/${attemptId}/${path}`,
-      headers: bearer('worker'),
+      headers: path.startsWith('heartbeat') ? bearer('worker') : this.attemptCredential(attemptId),
       payload,
     });
   }
@@ -155,7 +169,7 @@ export class InProcessCoordinator {
     return this.inject({
       method: 'POST',
       url: `/api/v1/attempts/${attemptId}/log?step=${step}&seq=${seq}`,
-      headers: { ...bearer('worker'), 'content-type': LOG_CONTENT_TYPE },
+      headers: { ...this.attemptCredential(attemptId), 'content-type': LOG_CONTENT_TYPE },
       payload: encodeFrame('stdout', Buffer.from(text)),
     });
   }

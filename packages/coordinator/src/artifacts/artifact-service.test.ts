@@ -97,19 +97,23 @@ describe('ArtifactService', () => {
   const finish = (attemptId: number) =>
     store.jobs.attemptFinished(attemptId, { result: 'success', finishedAt: new Date(now).toISOString() });
 
-  const upload = async (jobId: number, name: string, content: string, headers: Record<string, string> = {}) =>
-    service.receive(await service.admit(jobId, name, headers), body(content));
+  const upload = async (
+    build: { jobId: number; attemptId: number },
+    name: string,
+    content: string,
+    headers: Record<string, string> = {},
+  ) => service.receive(await service.admit(build.jobId, build.attemptId, name, headers), body(content));
 
   it('stores each content once, however many artifacts name it, and a later upload of a name replaces it', async () => {
     const build = await runningBuild();
-    const first = await upload(build.jobId, 'app.tar.gz', 'app v1');
+    const first = await upload(build, 'app.tar.gz', 'app v1');
     expect(first).toMatchObject({
       deduplicated: false,
       artifact: { jobId: build.jobId, attempt: 1, name: 'app.tar.gz', sha256: sha256('app v1'), size: 6 },
     });
     expect(first.artifact.contentType).toBe('application/gzip');
     expect(first.artifact.expiresAt).toBe(new Date(now + 30 * DAY_MS).toISOString());
-    expect((await upload(build.jobId, 'copy.tar.gz', 'app v1')).deduplicated).toBe(true);
+    expect((await upload(build, 'copy.tar.gz', 'app v1')).deduplicated).toBe(true);
     expect(await service.records.stats()).toEqual({
       artifacts: 2,
       blobs: 1,
@@ -118,7 +122,7 @@ describe('ArtifactService', () => {
       dedupRatio: 2,
     });
 
-    await upload(build.jobId, 'app.tar.gz', 'app v2');
+    await upload(build, 'app.tar.gz', 'app v2');
     const listed = await service.records.list(build.jobId);
     expect(listed.map((a) => [a.name, a.sha256])).toEqual([
       ['app.tar.gz', sha256('app v2')],
@@ -128,39 +132,42 @@ describe('ArtifactService', () => {
 
   it('answers from the store when the declared digest is there, and refuses a size that contradicts it', async () => {
     const build = await runningBuild();
-    await upload(build.jobId, 'app.tar.gz', 'app v1');
+    await upload(build, 'app.tar.gz', 'app v1');
     const declared = { 'x-content-sha256': sha256('app v1') };
-    const stored = await service.recordIfStored(await service.admit(build.jobId, 'again.tar.gz', declared));
+    const stored = await service.recordIfStored(
+      await service.admit(build.jobId, build.attemptId, 'again.tar.gz', declared),
+    );
     expect(stored).toMatchObject({ deduplicated: true, artifact: { name: 'again.tar.gz', size: 6 } });
     const unknown = { 'x-content-sha256': sha256('never uploaded') };
-    expect(await service.recordIfStored(await service.admit(build.jobId, 'new.tar.gz', unknown))).toBeNull();
+    expect(
+      await service.recordIfStored(await service.admit(build.jobId, build.attemptId, 'new.tar.gz', unknown)),
+    ).toBeNull();
     const wrongSize = { ...declared, 'content-length': '7' };
     await expect(
-      service.recordIfStored(await service.admit(build.jobId, 'odd.tar.gz', wrongSize)),
+      service.recordIfStored(await service.admit(build.jobId, build.attemptId, 'odd.tar.gz', wrongSize)),
     ).rejects.toMatchObject({ code: 'invalid-request' });
   });
 
   it('takes uploads only from the running attempt of an existing job, within the size limit', async () => {
-    await expect(service.admit(999, 'a.bin', {})).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(service.admit(999, 1, 'a.bin', {})).rejects.toMatchObject({ kind: 'not-found' });
     const build = await runningBuild();
     await expect(
-      service.admit(build.jobId, 'a.bin', { 'content-length': String(9 * 1024 ** 3) }),
+      service.admit(build.jobId, build.attemptId, 'a.bin', { 'content-length': String(9 * 1024 ** 3) }),
     ).rejects.toMatchObject({ code: 'payload-too-large', status: 413 });
-    await expect(service.admit(build.jobId, 'a.bin', { 'x-content-sha256': 'abc' })).rejects.toMatchObject({
+    await expect(
+      service.admit(build.jobId, build.attemptId, 'a.bin', { 'x-content-sha256': 'abc' }),
+    ).rejects.toMatchObject({
       code: 'invalid-request',
     });
     await finish(build.attemptId);
-    await expect(service.admit(build.jobId, 'a.bin', {})).rejects.toMatchObject({ kind: 'conflict' });
-    await expect(
-      service.admit(build.jobId, 'a.bin', { 'x-switchyard-attempt': String(build.attemptId) }),
-    ).rejects.toMatchObject({ kind: 'lease-lost' });
+    await expect(service.admit(build.jobId, build.attemptId, 'a.bin', {})).rejects.toMatchObject({
+      kind: 'lease-lost',
+    });
   });
 
   it('records nothing, and keeps no blob, when the attempt ended while its body was arriving', async () => {
     const build = await runningBuild();
-    const admitted = await service.admit(build.jobId, 'late.tar.gz', {
-      'x-switchyard-attempt': String(build.attemptId),
-    });
+    const admitted = await service.admit(build.jobId, build.attemptId, 'late.tar.gz', {});
     const arriving = new PassThrough() as PassThrough & { complete: boolean };
     const received = service.receive(admitted, arriving);
     await finish(build.attemptId);
@@ -177,7 +184,7 @@ describe('ArtifactService', () => {
     const [buildId, testId, talosId] = push.jobs.map((j) => j.id) as [number, number, number];
     const build = await claimNext();
     expect(build.jobId).toBe(buildId);
-    await upload(buildId, 'app.tar.gz', 'app');
+    await upload(build, 'app.tar.gz', 'app');
     await finish(build.attemptId);
 
     expect(await service.records.inputs(testId)).toEqual([
@@ -204,10 +211,10 @@ describe('ArtifactService', () => {
 
   it('collects expired artifacts, then the blobs no artifact references, files and rows', async () => {
     const build = await runningBuild();
-    await upload(build.jobId, 'old.tar.gz', 'shared');
-    await upload(build.jobId, 'only-old.tar.gz', 'alone');
+    await upload(build, 'old.tar.gz', 'shared');
+    await upload(build, 'only-old.tar.gz', 'alone');
     now += 20 * DAY_MS;
-    await upload(build.jobId, 'new.tar.gz', 'shared');
+    await upload(build, 'new.tar.gz', 'shared');
     now += 15 * DAY_MS;
 
     expect(await service.collect()).toEqual({ expiredArtifacts: 2, deletedBlobs: 1, freedBytes: 5 });
@@ -220,7 +227,7 @@ describe('ArtifactService', () => {
 
   it('collects a blob file no row names, as a crash between its rename and its row leaves', async () => {
     const build = await runningBuild();
-    await upload(build.jobId, 'kept.tar.gz', 'kept');
+    await upload(build, 'kept.tar.gz', 'kept');
     const stray = blobs.pathOf(sha256('stray'));
     mkdirSync(dirname(stray), { recursive: true });
     writeFileSync(stray, 'stray');

@@ -1,12 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import {
-  ApiError,
-  ATTEMPT_HEADER,
-  CONTENT_SHA256_HEADER,
-  type CollectResult,
-  type UploadArtifactResponse,
-} from '@switchyard/protocol';
+import { ApiError, CONTENT_SHA256_HEADER, type CollectResult, type UploadArtifactResponse } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Farm } from '../config/farm-config.ts';
 import type { ArtifactStore, UploadTarget } from '../store/port.ts';
@@ -42,7 +36,8 @@ export class ArtifactService {
   ) {}
 
   /** Everything that can be refused before a body byte: headers, size limit, the job and its attempt. */
-  async admit(jobId: number, name: string, headers: IncomingHttpHeaders): Promise<AdmittedUpload> {
+  /** An upload by attempt `attemptId` (its credential said so) of job `jobId`, checked before its body. */
+  async admit(jobId: number, attemptId: number, name: string, headers: IncomingHttpHeaders): Promise<AdmittedUpload> {
     const maxBytes = this.farm().settings.maxArtifactBytes;
     const declaredSize = contentLength(headers['content-length']);
     if (declaredSize !== null && declaredSize > maxBytes) {
@@ -53,7 +48,6 @@ export class ArtifactService {
       );
     }
     const declaredSha256 = sha256Header(headers[CONTENT_SHA256_HEADER]);
-    const attemptId = attemptHeader(headers[ATTEMPT_HEADER]);
     const target = await this.records.uploadTarget(jobId, name, attemptId);
     return { target, declaredSize, declaredSha256, contentType: artifactContentType(name, headers['content-type']) };
   }
@@ -167,11 +161,4 @@ function sha256Header(value: string | string[] | undefined): string | null {
     throw new ApiError('invalid-request', `${CONTENT_SHA256_HEADER} must be 64 hex digits, got "${text.slice(0, 80)}"`);
   }
   return text;
-}
-
-function attemptHeader(value: string | string[] | undefined): number | null {
-  if (value === undefined) return null;
-  const text = Array.isArray(value) ? value.join(',') : value;
-  if (!/^[1-9]\d{0,15}$/.test(text)) throw new ApiError('invalid-request', `${ATTEMPT_HEADER} must be an attempt id`);
-  return Number(text);
 }

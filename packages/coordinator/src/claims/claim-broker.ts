@@ -1,13 +1,17 @@
-import type { Assignment, ClaimRequest } from '@switchyard/protocol';
+import type { ClaimRequest } from '@switchyard/protocol';
 import type { Logger } from 'pino';
-import type { WaitingWorker } from '../store/port.ts';
+import type { JobAssignment, WaitingWorker } from '../store/port.ts';
 
 /** Settles what a claiming worker held before and records it; says until when it is benched. */
-export type CheckIn = (workerName: string, request: ClaimRequest) => Promise<{ benchedUntil: number | null }>;
+export type CheckIn = (
+  workerName: string,
+  request: ClaimRequest,
+  credential: string | null,
+) => Promise<{ benchedUntil: number | null }>;
 /** Runs the scheduler over one pool's waiting workers and pending jobs and commits its decisions. */
-export type AssignWork = (pool: string, waiting: WaitingWorker[]) => Promise<Map<string, Assignment>>;
+export type AssignWork = (pool: string, waiting: WaitingWorker[]) => Promise<Map<string, JobAssignment>>;
 /** Undoes an assignment that was committed but could not be handed over. */
-export type ReleaseClaim = (assignment: Assignment) => Promise<void>;
+export type ReleaseClaim = (assignment: JobAssignment) => Promise<void>;
 
 interface Waiter {
   workerName: string;
@@ -15,7 +19,7 @@ interface Waiter {
   idleSince: number;
   /** Answered already (timed out, released, or its client left). */
   settled: boolean;
-  settle(assignment: Assignment | null): void;
+  settle(assignment: JobAssignment | null): void;
 }
 
 /**
@@ -46,15 +50,17 @@ export class ClaimBroker {
     return names;
   }
 
+  /** `credential`: the name of the farm token the worker claims with (null without auth); it binds the worker. */
   async claim(
     workerName: string,
     request: ClaimRequest,
     waitMs: number,
     signal: AbortSignal,
-  ): Promise<Assignment | null> {
+    credential: string | null = null,
+  ): Promise<JobAssignment | null> {
     // A worker has one claim at a time; a new one means the old connection is stale.
     this.release(workerName);
-    const { benchedUntil } = await this.checkIn(workerName, request);
+    const { benchedUntil } = await this.checkIn(workerName, request, credential);
     if (signal.aborted) return null;
     const idleSince = this.idleSince.get(workerName) ?? Date.now();
     this.idleSince.set(workerName, idleSince);

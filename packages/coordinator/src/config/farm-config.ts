@@ -6,6 +6,7 @@ import { afterNames } from './builder-dependencies.ts';
 import { compileDatabase } from './database-config.ts';
 import { compileEvents, type EventsConfig } from './events-config.ts';
 import { compileLogErrors } from './log-error-config.ts';
+import { compileSigning, type SigningConfig } from './signing-config.ts';
 
 export const DEFAULT_SETTINGS = {
   leaseSeconds: 30,
@@ -15,6 +16,9 @@ export const DEFAULT_SETTINGS = {
   maxLogBytes: 256 * 1024 * 1024,
   artifactExpiryDays: 30,
   maxArtifactBytes: 8 * 1024 ** 3,
+  bodyTimeoutSeconds: 30,
+  minBodyBytesPerSecond: 1024,
+  maxConnectionsPerClient: 256,
 };
 
 export type Settings = typeof DEFAULT_SETTINGS;
@@ -74,6 +78,8 @@ export interface Farm {
   scheduling: SchedulingSettings;
   /** Marks the error lines of a log (`logs: error_patterns`, else the built-in list). */
   logErrors: RegExp;
+  /** The signing service running attempts may use, and the secret their signing tokens are signed with; null: none. */
+  signing: SigningConfig | null;
   /** The PostgreSQL URL of `database:`; null: the SQLite file in the data directory. Read once, at start. */
   database: string | null;
   /** The `branches:` priority of a branch: the first matching entry's, else the default. */
@@ -94,6 +100,9 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     maxLogBytes: server.max_log_bytes ?? DEFAULT_SETTINGS.maxLogBytes,
     artifactExpiryDays: server.artifact_expiry_days ?? DEFAULT_SETTINGS.artifactExpiryDays,
     maxArtifactBytes: server.max_artifact_bytes ?? DEFAULT_SETTINGS.maxArtifactBytes,
+    bodyTimeoutSeconds: server.body_timeout_seconds ?? DEFAULT_SETTINGS.bodyTimeoutSeconds,
+    minBodyBytesPerSecond: server.min_body_bytes_per_second ?? DEFAULT_SETTINGS.minBodyBytesPerSecond,
+    maxConnectionsPerClient: server.max_connections_per_client ?? DEFAULT_SETTINGS.maxConnectionsPerClient,
   };
   const repos = new Map(raw.repos.map((r) => [r.name, r]));
   const builders = raw.builders.map((config): Builder => {
@@ -136,6 +145,7 @@ export function compileFarm(file: string, raw: FarmConfig, env: NodeJS.ProcessEn
     publicRead: raw.auth?.public_read ?? true,
     events: compileEvents(raw.events, env),
     database: compileDatabase(raw.database, env),
+    signing: compileSigning(raw.signing, file, env),
     logErrors: compileLogErrors(raw.logs),
     scheduling: {
       agingMs:

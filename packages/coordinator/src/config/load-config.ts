@@ -6,9 +6,11 @@ import { checkoutProblems } from './checkout-rules.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
 import { databaseProblems } from './database-config.ts';
 import { eventsProblems } from './events-config.ts';
-import { compileFarm, type Farm } from './farm-config.ts';
+import { compileFarm, type Farm, sha256Hex } from './farm-config.ts';
+import { globProblems } from './glob-rules.ts';
 import { logErrorProblems } from './log-error-config.ts';
 import { schemaProblems } from './schema-problems.ts';
+import { signingProblems } from './signing-config.ts';
 import { parseYamlMapping, readConfigText } from './yaml-file.ts';
 
 const validator = Compile(FarmConfig);
@@ -24,12 +26,12 @@ export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv =
   if (!validator.Check(value)) {
     throw new ConfigError(file, schemaProblems(validator, value));
   }
-  const problems = semanticProblems(value, env);
+  const problems = semanticProblems(file, value, env);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return compileFarm(file, value, env);
 }
 
-function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigProblem[] {
+function semanticProblems(file: string, config: FarmConfig, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const repoNames = new Set<string>();
   config.repos.forEach((repo, i) => {
@@ -81,10 +83,12 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
     });
   }
   problems.push(...artifactProblems(config));
+  problems.push(...globProblems(config));
   problems.push(...checkoutProblems(config));
   problems.push(...eventsProblems(config, env));
   problems.push(...databaseProblems(config, env));
   problems.push(...logErrorProblems(config));
+  problems.push(...signingProblems(config, file, env));
   config.builders.forEach((builder, i) => {
     if (builder.coalesce_limit !== undefined && builder.coalesce !== 'latest') {
       problems.push({
@@ -103,14 +107,31 @@ function semanticProblems(config: FarmConfig, env: NodeJS.ProcessEnv): ConfigPro
     }
   });
   const tokenNames = new Set<string>();
+  const tokenHashes = new Map<string, number>();
   config.auth?.tokens.forEach((token, i) => {
     const path = `auth.tokens[${i}]`;
     if (tokenNames.has(token.name)) problems.push({ path: `${path}.name`, message: `duplicate token "${token.name}"` });
     tokenNames.add(token.name);
     if ((token.sha256 === undefined) === (token.env === undefined)) {
       problems.push({ path, message: 'expected exactly one of `sha256` or `env`' });
-    } else if (token.env !== undefined && !env[token.env]) {
+      return;
+    }
+    const secret = token.env === undefined ? undefined : env[token.env];
+    if (token.env !== undefined && !secret) {
       problems.push({ path: `${path}.env`, message: `environment variable ${token.env} is not set or empty` });
+      return;
+    }
+    // Tokens are looked up by hash: a second entry would silently take the first one's place.
+    const hash = token.sha256 ?? sha256Hex(secret as string);
+    const first = tokenHashes.get(hash);
+    if (first === undefined) {
+      tokenHashes.set(hash, i);
+    } else {
+      const other = config.auth?.tokens[first];
+      problems.push({
+        path,
+        message: `the same token as auth.tokens[${first}] ("${other?.name}"): a token has one name and one set of scopes, so list it once`,
+      });
     }
   });
   return problems;

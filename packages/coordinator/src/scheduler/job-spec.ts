@@ -1,4 +1,4 @@
-import type { ArtifactSpec, BuilderConfig, FetchSpec, JobSpec } from '@switchyard/protocol';
+import type { ArtifactSpec, BuilderConfig, FetchSpec, JobSpec, SignSpec } from '@switchyard/protocol';
 import type { Builder, Farm } from '../config/farm-config.ts';
 
 /** A job's spec before it has ids: the store adds the push's and the job's. */
@@ -35,7 +35,19 @@ export function frozenJobSpec(farm: Farm, builder: Builder, push: PushedRevision
     })),
     artifacts: artifactSpecs(builder.config),
     fetch: fetchSpecs(builder.config),
+    ...(builder.config.sign && { sign: signSpecs(builder.config.sign) }),
   };
+}
+
+/** A builder's `sign:` as the job freezes it, with the defaults filled in. */
+function signSpecs(entries: NonNullable<BuilderConfig['sign']>): SignSpec[] {
+  return entries.map((entry) => ({
+    files: entry.files,
+    format: entry.format,
+    key: entry.key,
+    ...(entry.to !== undefined && { to: entry.to }),
+    optional: entry.optional ?? false,
+  }));
 }
 
 function stringifyEnv(env: Record<string, string | number | boolean> | undefined): Record<string, string> {

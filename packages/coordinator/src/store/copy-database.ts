@@ -20,6 +20,7 @@ const TABLES: ReadonlyArray<{ name: string; key: readonly string[]; generatedId:
   { name: 'delivery_attempts', key: ['delivery_id', 'number'], generatedId: false },
   { name: 'outbox_cursors', key: ['name'], generatedId: false },
   { name: 'sessions', key: ['id_hash'], generatedId: false },
+  { name: 'farm_keys', key: ['name'], generatedId: false },
 ];
 
 /** Rows per INSERT: the widest table (jobs, 29 columns) stays well under PostgreSQL's 65,535 parameters. */

@@ -12,10 +12,14 @@ export type StoreErrorKind =
   | 'lease-lost'
   /** A worker name is held by another worker process's running attempt. */
   | 'name-in-use'
+  /** The credential may not act for this worker: the worker is bound to another one. */
+  | 'forbidden'
   /** The request names something the farm does not have (an unknown repo). */
   | 'invalid-input'
   /** A log batch arrived out of order: the one expected is in the details. */
-  | 'log-sequence-gap';
+  | 'log-sequence-gap'
+  /** Nothing could be written: the disk holding the data (the database's or the data directory's) is full. */
+  | 'disk-full';
 
 export class StoreError extends Error {
   constructor(
@@ -26,6 +30,38 @@ export class StoreError extends Error {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+/**
+ * The store error for a failure that says the disk is full — SQLite's SQLITE_FULL, PostgreSQL's
+ * 53100 disk_full, ENOSPC or EDQUOT from the blob and log files — or null for any other. The
+ * database's own message names no directory, and a generic failure would be taken for the
+ * request's fault, so this one says where space must be freed.
+ */
+export function diskFullOf(error: unknown): StoreError | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL') {
+    return diskFull('the data directory is full: the database could not grow', 'sqlite', error);
+  }
+  if (code === '53100') {
+    return diskFull("PostgreSQL's disk is full (disk_full): the database could not grow", 'postgresql', error);
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const path = (error as { path?: unknown }).path;
+    const where = typeof path === 'string' ? ` (writing ${path})` : '';
+    return diskFull(`the data directory is full${where}`, 'file', error);
+  }
+  return null;
+}
+
+function diskFull(what: string, source: 'sqlite' | 'postgresql' | 'file', cause: unknown): StoreError {
+  const error = new StoreError(
+    'disk-full',
+    `${what}; nothing was stored. Free space there; the request may be repeated once there is room`,
+    { source },
+  );
+  error.cause = cause;
+  return error;
 }
 
 export function notFound(message: string, details?: Record<string, unknown>): StoreError {

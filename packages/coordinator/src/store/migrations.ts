@@ -293,6 +293,17 @@ const migrations = (types: ColumnTypes): Record<string, Migration> => ({
       await db.schema.alterTable('attempts').addColumn('timings', 'text').execute();
     },
   },
+  '0008-credentials': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('workers').addColumn('credential', 'text').execute();
+      await db.schema
+        .createTable('farm_keys')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
   '0009-sessions': {
     async up(db: Kysely<unknown>) {
       await db.schema

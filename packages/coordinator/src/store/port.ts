@@ -50,6 +50,8 @@ import type {
   SubscriptionsTable,
 } from './schema.ts';
 
+/** An assignment as the store makes it; the claim adds the attempt's credentials (credentials/). */
+export type JobAssignment = Omit<Assignment, 'attemptToken' | 'signing'>;
 export type JobRecord = Selectable<JobsTable>;
 export type AttemptRecord = Selectable<AttemptsTable>;
 export type StepRecord = Selectable<StepsTable>;
@@ -126,14 +128,20 @@ export interface JobStore {
     waiting: readonly WaitingWorker[],
     policy: SchedulingPolicy,
     lease: LeaseTerms,
-  ): Promise<Map<string, Assignment>>;
+  ): Promise<Map<string, JobAssignment>>;
   /** An assignment the claim could not hand over: undone, the job queued again, its attempt not used up. */
   releaseUndelivered(attemptId: number): Promise<void>;
-  /** Renews a running attempt's lease; says `cancel` for a cancelled one; `lease-lost` for one that ended. */
-  heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse>;
+  /**
+   * Renews a running attempt's lease; says `cancel` for a cancelled one; `lease-lost` for one that
+   * ended; `forbidden` when `credential` is not the one its worker is bound to.
+   */
+  heartbeat(attemptId: number, leaseMs: number, credential?: string | null): Promise<HeartbeatResponse>;
   /** Ends every running attempt whose lease expired (its worker is gone); returns how many. */
   expireLeases(): Promise<number>;
-  /** After a coordinator restart, running attempts get a full lease: the coordinator was away, not their workers. */
+  /**
+   * After a coordinator restart, or writes refused for a full disk, running attempts get a full
+   * lease: the coordinator was away or unable, not their workers.
+   */
   renewLeasesAfterRestart(leaseMs: number): Promise<void>;
   /** The aging setting changed: pending jobs take the places in the queue it implies. */
   rerankPending(priorityLevelMs: number): Promise<void>;
@@ -183,9 +191,16 @@ export interface WorkerStore {
   /**
    * A worker asks for work: settles what it held before (a restart of the same worker), records
    * its tags and warm caches, says until when it is benched. `name-in-use` while another process
-   * of that name holds a live lease.
+   * of that name holds a live lease. The first credential (farm token name) a worker claims with
+   * binds it: `forbidden` for any other, so one machine's token can't act as another machine.
    */
-  checkIn(workerName: string, request: ClaimRequest): Promise<{ benchedUntil: number | null }>;
+  checkIn(
+    workerName: string,
+    request: ClaimRequest,
+    credential?: string | null,
+  ): Promise<{ benchedUntil: number | null }>;
+  /** Forgets which credential a worker is bound to, so that the next one it claims with binds it (token renamed). */
+  releaseCredential(workerName: string): Promise<void>;
   /** Workers that neither claim nor run anything for `silenceMs` are offline. */
   expireIdle(silenceMs: number, stillWaiting: ReadonlySet<string>): Promise<void>;
   list(): Promise<Worker[]>;
@@ -353,6 +368,12 @@ export interface CommitSignal {
   onCommit(listener: () => void): () => void;
 }
 
+/** Keys the coordinators make once and share through the database. */
+export interface KeyStore {
+  /** The key named `name`, made by `generate` if none is stored yet; every replica gets the same one. */
+  obtain(name: string, generate: () => string): Promise<string>;
+}
+
 export interface FarmStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly pushes: PushStore;
@@ -365,6 +386,7 @@ export interface FarmStore {
   readonly events: EventStore;
   readonly stats: StatsStore;
   readonly sessions: SessionStore;
+  readonly keys: KeyStore;
   readonly commits: CommitSignal;
   close(): Promise<void>;
 }

@@ -91,6 +91,8 @@ export interface WorkersTable {
   version: string | null;
   /** Which process of the worker last claimed: a random id each worker process picks at start. */
   instance: string | null;
+  /** The name of the farm token the worker first claimed with; only that one may act for it. Null without auth. */
+  credential: Generated<string | null>;
   online: number;
   current_attempt: number | null;
   first_seen: number;
@@ -202,6 +204,13 @@ export interface OutboxCursorsTable {
   last_event_id: number;
 }
 
+/** Keys the coordinators make for themselves and share through the database (the attempt credentials' key). */
+export interface FarmKeysTable {
+  name: string;
+  key: string;
+  created_at: number;
+}
+
 /**
  * A signed-in browser. Its cookie holds a random id, of which only the sha256 is kept: a copy of
  * the database signs no one in. The token's scopes are read from the config in force at each request.
@@ -234,4 +243,5 @@ export interface Database {
   delivery_attempts: DeliveryAttemptsTable;
   outbox_cursors: OutboxCursorsTable;
   sessions: SessionsTable;
+  farm_keys: FarmKeysTable;
 }

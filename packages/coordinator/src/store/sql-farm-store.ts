@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { ArtifactRecords } from './artifact-records.ts';
 import type { DialectName } from './dialect.ts';
 import { EventRecords } from './event-records.ts';
+import { KeyRecords } from './key-records.ts';
 import type { FarmStore, JobStore, LogStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import type { Database } from './schema.ts';
@@ -42,7 +43,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
   const jobs: JobStore = {
     assignWork: (pool, waiting, policy, lease) => core.assignWork(pool, waiting, policy, lease),
     releaseUndelivered: (attemptId) => core.releaseUndelivered(attemptId),
-    heartbeat: (attemptId, leaseMs) => core.heartbeat(attemptId, leaseMs),
+    heartbeat: (attemptId, leaseMs, credential) => core.heartbeat(attemptId, leaseMs, credential ?? null),
     expireLeases: () => core.expireLeases(),
     renewLeasesAfterRestart: (leaseMs) => core.renewLeasesAfterRestart(leaseMs),
     rerankPending: (priorityLevelMs) => core.rerankPending(priorityLevelMs),
@@ -61,7 +62,8 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     countsByState: () => queries.jobCountsByState(),
   };
   const workers: WorkerStore = {
-    checkIn: (name, request) => core.checkIn(name, request),
+    checkIn: (name, request, credential) => core.checkIn(name, request, credential ?? null),
+    releaseCredential: (name) => core.releaseCredential(name),
     expireIdle: (silenceMs, stillWaiting) => core.expireIdleWorkers(silenceMs, stillWaiting),
     list: () => queries.listWorkers(),
   };
@@ -83,6 +85,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     events: new EventRecords(db, core),
     stats: new StatsQueries(db, clock),
     sessions: new SessionRecords(db, clock),
+    keys: new KeyRecords(db, clock),
     commits: options.commits,
     async close() {
       await options.onClose?.();

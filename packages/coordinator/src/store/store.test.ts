@@ -50,7 +50,7 @@ builders:
   };
 
   const claim = async (name: string, request: ClaimRequest) => {
-    await store.checkIn(name, request);
+    await store.checkIn(name, request, null);
     const assigned = await store.assignWork(request.pool, [{ name, idleSince: 0 }], schedulingPolicy(farm), {
       leaseMs: LEASE_MS,
       heartbeatSeconds: 10,

@@ -1,5 +1,4 @@
 import {
-  type Assignment,
   type AttemptFinishedRequest,
   type ClaimRequest,
   type CreatePushRequest,
@@ -19,9 +18,9 @@ import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
 import { dialectOf } from './dialect.ts';
-import { conflict, invalidInput, leaseLost, StoreError } from './errors.ts';
+import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
-import type { ReportRecord, StepLogState, WaitingWorker } from './port.ts';
+import type { JobAssignment, ReportRecord, StepLogState, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
@@ -139,9 +138,14 @@ export class Store {
    * A worker asks for work. Settles what it held before (a restart of the same worker, or a
    * clash of names), records its tags and warm caches, and says until when it is benched.
    */
-  async checkIn(workerName: string, request: ClaimRequest): Promise<{ benchedUntil: number | null }> {
+  async checkIn(
+    workerName: string,
+    request: ClaimRequest,
+    credential: string | null,
+  ): Promise<{ benchedUntil: number | null }> {
     return this.write(async (ctx) => {
       const before = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', workerName).executeTakeFirst();
+      if (before) checkCredential(before, credential);
       const previous = before?.current_attempt ? await attemptRow(ctx, before.current_attempt) : undefined;
       if (previous?.state === 'running') {
         const sameProcess = request.instance !== undefined && before?.instance === request.instance;
@@ -170,7 +174,7 @@ export class Store {
           });
         }
       }
-      await this.touchWorker(ctx, workerName, request, before);
+      await this.touchWorker(ctx, workerName, request, before, credential);
       const row = await ctx.trx
         .selectFrom('workers')
         .select('benched_until')
@@ -190,9 +194,9 @@ export class Store {
     waiting: readonly WaitingWorker[],
     policy: SchedulingPolicy,
     lease: { leaseMs: number; heartbeatSeconds: number },
-  ): Promise<Map<string, Assignment>> {
+  ): Promise<Map<string, JobAssignment>> {
     return this.write(async (ctx) => {
-      const assignments = new Map<string, Assignment>();
+      const assignments = new Map<string, JobAssignment>();
       const rows = await ctx.trx
         .selectFrom('workers')
         .selectAll()
@@ -287,7 +291,7 @@ export class Store {
     workerName: string,
     why: string,
     lease: { leaseMs: number; heartbeatSeconds: number },
-  ): Promise<{ assignment: Assignment; job: JobRow }> {
+  ): Promise<{ assignment: JobAssignment; job: JobRow }> {
     const jobRow = await ctx.trx
       .updateTable('jobs')
       .set((eb) => ({
@@ -359,9 +363,11 @@ export class Store {
     name: string,
     request: ClaimRequest,
     existing: WorkerRow | undefined,
+    credential: string | null,
   ): Promise<void> {
     const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
     const values = {
+      ...(credential !== null && { credential }),
       pool: request.pool,
       tags: JSON.stringify(request.tags ?? {}),
       version: request.version ?? null,
@@ -384,9 +390,17 @@ export class Store {
     }
   }
 
-  async heartbeat(attemptId: number, leaseMs: number): Promise<HeartbeatResponse> {
+  async heartbeat(attemptId: number, leaseMs: number, credential: string | null): Promise<HeartbeatResponse> {
     return this.write(async (ctx) => {
       const attempt = await requireAttempt(ctx, attemptId);
+      if (credential !== null) {
+        const worker = await ctx.trx
+          .selectFrom('workers')
+          .select(['name', 'credential'])
+          .where('name', '=', attempt.worker)
+          .executeTakeFirst();
+        if (worker) checkCredential(worker, credential);
+      }
       if (attempt.state === 'cancelled') {
         return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now), heldMs: 0 };
       }
@@ -399,6 +413,17 @@ export class Store {
         .execute();
       await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
       return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt), heldMs: 0 };
+    });
+  }
+
+  async releaseCredential(workerName: string): Promise<void> {
+    await this.write(async (ctx) => {
+      const released = await ctx.trx
+        .updateTable('workers')
+        .set({ credential: null })
+        .where('name', '=', workerName)
+        .executeTakeFirst();
+      if (Number(released.numUpdatedRows) === 0) throw notFound(`no worker named ${workerName}`);
     });
   }
 
@@ -580,4 +605,15 @@ export class Store {
   }
 
   // ---- row helpers -------------------------------------------------------------------------
+}
+
+/** Only the credential a worker was bound to by its first claim may act for it (none is checked without auth). */
+function checkCredential(worker: { name: string; credential: string | null }, credential: string | null): void {
+  if (credential === null || worker.credential === null || worker.credential === credential) return;
+  throw new StoreError(
+    'forbidden',
+    `worker ${worker.name} is bound to the token "${worker.credential}"; token "${credential}" may not act for it ` +
+      `(give each machine its own token; an admin can release the binding: DELETE /api/v1/workers/${worker.name}/credential)`,
+    { worker: worker.name },
+  );
 }

@@ -79,6 +79,7 @@ export class FakeCoordinator {
       leaseSeconds: lease.leaseSeconds ?? 30,
       heartbeatSeconds: lease.heartbeatSeconds ?? 1,
       job,
+      attemptToken: `attempt-${attemptId}-credential`,
     });
     this.notify();
     return attemptId;

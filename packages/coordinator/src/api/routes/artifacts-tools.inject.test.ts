@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  ATTEMPT_HEADER,
-  CONTENT_SHA256_HEADER,
-  TOOL_FILENAME_HEADER,
-  TOOL_VISIBILITY_HEADER,
-} from '@switchyard/protocol';
+import { CONTENT_SHA256_HEADER, TOOL_FILENAME_HEADER, TOOL_VISIBILITY_HEADER } from '@switchyard/protocol';
 import { describe, expect, it } from 'vitest';
 import { authSection, bearer, expectError, FARM_YAML, inProcessCoordinator, now } from '../inject-testing.ts';
 
@@ -21,11 +16,18 @@ async function runningBuild() {
   return { jobId: assignment.job.id, attemptId: assignment.attemptId };
 }
 
-function uploadArtifact(jobId: number, name: string, body: Buffer, headers: Record<string, string> = {}) {
+/** An upload as attempt `attemptId` sends it, with its own credential. */
+function uploadArtifact(
+  jobId: number,
+  attemptId: number,
+  name: string,
+  body: Buffer,
+  headers: Record<string, string> = {},
+) {
   return coordinator.inject({
     method: 'PUT',
     url: `/api/v1/jobs/${jobId}/artifacts/${name}`,
-    headers: { ...bearer('worker'), 'content-type': 'application/octet-stream', ...headers },
+    headers: { ...coordinator.attemptCredential(attemptId), 'content-type': 'application/octet-stream', ...headers },
     payload: body,
   });
 }
@@ -42,32 +44,42 @@ function uploadTool(body: Buffer, headers: Record<string, string> = {}, sha512 =
 describe('artifacts', () => {
   it('stores an upload: 201; the same content again is deduplicated: 200', async () => {
     const { jobId, attemptId } = await runningBuild();
-    const stored = await uploadArtifact(jobId, 'app.tar', TARBALL, { [ATTEMPT_HEADER]: String(attemptId) });
+    const stored = await uploadArtifact(jobId, attemptId, 'app.tar', TARBALL);
     expect(stored.statusCode).toBe(201);
     expect(stored.json()).toMatchObject({
       deduplicated: false,
       artifact: { jobId, attempt: 1, name: 'app.tar', size: TARBALL.length, sha256: digest('sha256', TARBALL) },
     });
-    const again = await uploadArtifact(jobId, 'copy.tar', TARBALL, {
+    const again = await uploadArtifact(jobId, attemptId, 'copy.tar', TARBALL, {
       [CONTENT_SHA256_HEADER]: digest('sha256', TARBALL),
     });
     expect(again.statusCode).toBe(200);
     expect(again.json().deduplicated).toBe(true);
   });
 
-  it('refuses uploads for a job that is not running: 409; a job that does not exist: 404; without the worker scope: 403', async () => {
-    const push = await coordinator.push();
-    const pending = push.jobs[0]?.id as number;
-    expect(expectError(await uploadArtifact(pending, 'app.tar', TARBALL), 409, 'conflict').details).toEqual({
-      state: 'pending',
-    });
-    expectError(await uploadArtifact(99999, 'app.tar', TARBALL), 404, 'not-found');
-    expectError(await uploadArtifact(pending, 'app.tar', TARBALL, bearer('push')), 403, 'forbidden');
+  it("refuses uploads from an attempt that ended: 409; for another job: 403; without the attempt's credential: 401", async () => {
+    const { jobId, attemptId } = await runningBuild();
+    const other = (await coordinator.push()).jobs[0]?.id as number;
+    expectError(await uploadArtifact(other, attemptId, 'app.tar', TARBALL), 403, 'forbidden');
+    for (const scope of ['worker', 'admin'] as const) {
+      const asFarmToken = await coordinator.inject({
+        method: 'PUT',
+        url: `/api/v1/jobs/${jobId}/artifacts/app.tar`,
+        headers: { ...bearer(scope), 'content-type': 'application/octet-stream' },
+        payload: TARBALL,
+      });
+      expectError(asFarmToken, 401, 'unauthenticated');
+    }
+    await coordinator.report(attemptId, 'finished', { result: 'success', finishedAt: now() });
+    const late = expectError(await uploadArtifact(jobId, attemptId, 'app.tar', TARBALL), 409, 'lease-lost');
+    expect(late.details).toMatchObject({ state: 'success' });
   });
 
   it('refuses a body whose digest is not the one declared: 400, storing nothing', async () => {
-    const { jobId } = await runningBuild();
-    const wrong = await uploadArtifact(jobId, 'app.tar', TARBALL, { [CONTENT_SHA256_HEADER]: 'f'.repeat(64) });
+    const { jobId, attemptId } = await runningBuild();
+    const wrong = await uploadArtifact(jobId, attemptId, 'app.tar', TARBALL, {
+      [CONTENT_SHA256_HEADER]: 'f'.repeat(64),
+    });
     expect(expectError(wrong, 400, 'invalid-request').details).toMatchObject({ actual: digest('sha256', TARBALL) });
     const list = await coordinator.inject({ url: `/api/v1/jobs/${jobId}/artifacts`, headers: bearer('read') });
     expect(list.json()).toEqual({ artifacts: [] });
@@ -75,7 +87,7 @@ describe('artifacts', () => {
 
   it('lists, redirects to and serves the blob; resolves inputs; counts; 404s for what is not there', async () => {
     const { jobId, attemptId } = await runningBuild();
-    await uploadArtifact(jobId, 'app.tar', TARBALL);
+    await uploadArtifact(jobId, attemptId, 'app.tar', TARBALL);
     await coordinator.report(attemptId, 'finished', { result: 'success', finishedAt: now() });
     const read = bearer('read');
     const list = await coordinator.inject({ url: `/api/v1/jobs/${jobId}/artifacts`, headers: read });
@@ -83,7 +95,10 @@ describe('artifacts', () => {
     const redirect = await coordinator.inject({ url: `/api/v1/jobs/${jobId}/artifacts/app.tar`, headers: read });
     expect(redirect.statusCode).toBe(302);
     expect(redirect.headers.location).toBe(`/api/v1/blobs/sha256/${digest('sha256', TARBALL)}`);
-    const blob = await coordinator.inject({ url: redirect.headers.location as string, headers: bearer('worker') });
+    const asWorker = await coordinator.inject({ url: redirect.headers.location as string, headers: bearer('worker') });
+    expectError(asWorker, 403, 'forbidden');
+    const asAttempt = coordinator.attemptCredential(attemptId);
+    const blob = await coordinator.inject({ url: redirect.headers.location as string, headers: asAttempt });
     expect(blob.statusCode).toBe(200);
     expect(blob.rawPayload).toEqual(TARBALL);
     expect(blob.headers.etag).toBe(`"${digest('sha256', TARBALL)}"`);

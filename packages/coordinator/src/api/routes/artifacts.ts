@@ -6,6 +6,7 @@ import {
   blobPath,
   CollectResult,
   JobInput,
+  type JobTokenClaims,
   Sha256Hex,
   UploadArtifactResponse,
 } from '@switchyard/protocol';
@@ -29,7 +30,7 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
     uploads.put(
       '/api/v1/jobs/:id/artifacts/:name',
       {
-        config: { scope: 'worker' },
+        config: { actsOn: 'job' },
         schema: {
           operationId: 'uploadArtifact',
           tags: ['artifacts'],
@@ -46,7 +47,8 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
       },
       async (request, reply) => {
         try {
-          const upload = await ctx.artifacts.admit(request.params.id, request.params.name, request.headers);
+          const { job, attempt } = request.attemptClaims as JobTokenClaims;
+          const upload = await ctx.artifacts.admit(job, attempt, request.params.name, request.headers);
           const stored = await ctx.artifacts.recordIfStored(upload);
           if (stored) return closeIfBodyPending(request, reply).code(200).send(stored);
           return reply.code(201).send(await ctx.artifacts.receive(upload, request.raw));
@@ -62,7 +64,7 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/jobs/:id/artifacts',
     {
-      config: { scope: ['read', 'worker'] },
+      config: { scope: 'read' },
       schema: {
         operationId: 'listArtifacts',
         tags: ['artifacts'],
@@ -77,7 +79,7 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/jobs/:id/artifacts/:name',
     {
-      config: { scope: ['read', 'worker'] },
+      config: { scope: 'read' },
       schema: {
         operationId: 'getArtifact',
         tags: ['artifacts'],
@@ -95,7 +97,7 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/jobs/:id/inputs',
     {
-      config: { scope: ['read', 'worker'] },
+      config: { scope: 'read' },
       schema: {
         operationId: 'jobInputs',
         tags: ['artifacts'],
@@ -110,7 +112,7 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/blobs/sha256/:hex',
     {
-      config: { scope: ['read', 'worker'] },
+      config: { scope: 'read' },
       schema: {
         operationId: 'getBlob',
         tags: ['artifacts'],

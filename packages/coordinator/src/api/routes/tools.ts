@@ -17,8 +17,8 @@ import { closeIfBodyPending } from './artifacts.ts';
 const ToolParams = Type.Object({ digest: Sha512Hex });
 const TOOL_PATH = `${TOOLS_BASE_PATH}/sha512/:digest`;
 const Bytes = { description: 'the bytes', type: 'string', format: 'binary' };
-/** Who may read an internal tool: the farm's read rule, as for artifacts (`public_read` waives it). */
-const READERS: ['read', 'worker'] = ['read', 'worker'];
+/** Who may read an internal tool: the farm's read rule, as for artifacts (`public_read` waives it; a running attempt's credential reads). */
+const READERS = 'read';
 
 /**
  * The tool store, tooltool-compatible: uploads by sha512 (streamed, never parsed), downloads at

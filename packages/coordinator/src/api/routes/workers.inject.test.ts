@@ -115,7 +115,7 @@ describe('log batches', () => {
       coordinator.inject({
         method: 'POST',
         url: `/api/v1/attempts/${attemptId}/log?step=0&seq=0`,
-        headers: { ...bearer('worker'), 'content-type': contentType },
+        headers: { ...coordinator.attemptCredential(attemptId), 'content-type': contentType },
         payload,
       });
     expectError(await send('text/plain', 'hello'), 415, 'unsupported-media-type');
@@ -140,6 +140,88 @@ describe('attempt reports', () => {
       400,
       'invalid-request',
     );
-    expectError(await coordinator.report(99999, 'finished', finished), 404, 'not-found');
+  });
+});
+
+describe('attempt credentials', () => {
+  const finishedAs = (attemptId: number, headers: Record<string, string>) =>
+    coordinator.inject({
+      method: 'POST',
+      url: `/api/v1/attempts/${attemptId}/finished`,
+      headers,
+      payload: { result: 'success', finishedAt: now() },
+    });
+
+  it("refuses the worker's own token on what acts on an attempt: a build step that read it can't report a job", async () => {
+    const attemptId = await runningAttempt();
+    const refused = expectError(await finishedAs(attemptId, bearer('worker')), 401, 'unauthenticated');
+    expect(refused.message).toContain("attempt's own credential");
+    expectError(await finishedAs(attemptId, bearer('admin')), 401, 'unauthenticated');
+    expectError(await finishedAs(attemptId, {}), 401, 'unauthenticated');
+    const job = await coordinator.inject({ url: '/api/v1/jobs?state=running' });
+    expect(job.json().jobs).toHaveLength(1);
+  });
+
+  it("refuses one attempt's credential on another attempt, its job's uploads, and a claim; a forged one", async () => {
+    const first = await runningAttempt('w1');
+    await coordinator.push();
+    const secondAssignment = await coordinator.claim('w2');
+    if (!secondAssignment) throw new Error('w2 was given no work');
+    const second = secondAssignment.attemptId;
+    const firstCredential = coordinator.attemptCredential(first);
+    const other = expectError(await finishedAs(second, firstCredential), 403, 'forbidden');
+    expect(other.message).toContain(`attempt ${first}`);
+    const upload = await coordinator.inject({
+      method: 'PUT',
+      url: `/api/v1/jobs/${secondAssignment.job.id}/artifacts/poisoned.tar`,
+      headers: { ...firstCredential, 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('not what the build made'),
+    });
+    expectError(upload, 403, 'forbidden');
+    const claim = await coordinator.inject({
+      method: 'POST',
+      url: '/api/v1/workers/w3/claim',
+      headers: firstCredential,
+      payload: { pool: 'linux', waitSeconds: 0 },
+    });
+    expectError(claim, 403, 'forbidden');
+    const [prefix, claims, mac] = firstCredential.authorization.slice('Bearer '.length).split('.') as string[];
+    const widened = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(claims as string, 'base64url').toString()), attempt: second }),
+    ).toString('base64url');
+    const forged = await finishedAs(second, { authorization: `Bearer ${prefix}.${widened}.${mac}` });
+    expect(expectError(forged, 401, 'unauthenticated').details).toEqual({ reason: 'bad-signature' });
+    expect((await finishedAs(second, coordinator.attemptCredential(second))).statusCode).toBe(200);
+  });
+
+  it('binds a worker to the token it first claimed with: another may neither claim nor heartbeat for it until released', async () => {
+    const attemptId = await runningAttempt('w1');
+    const asAdmin = (payload: object) =>
+      coordinator.inject({ method: 'POST', url: '/api/v1/workers/w1/claim', headers: bearer('admin'), payload });
+    const refused = expectError(
+      await asAdmin({ pool: 'linux', instance: 'w1-process', waitSeconds: 0 }),
+      403,
+      'forbidden',
+    );
+    expect(refused.message).toContain('bound to the token "worker"');
+    const beat = await coordinator.inject({
+      method: 'POST',
+      url: `/api/v1/attempts/${attemptId}/heartbeat`,
+      headers: bearer('admin'),
+    });
+    expectError(beat, 403, 'forbidden');
+    expect((await coordinator.report(attemptId, 'heartbeat')).statusCode).toBe(200);
+    await coordinator.report(attemptId, 'finished', { result: 'success', finishedAt: now() });
+    const release = (headers: Record<string, string>) =>
+      coordinator.inject({ method: 'DELETE', url: '/api/v1/workers/w1/credential', headers });
+    expectError(await release(bearer('worker')), 403, 'forbidden');
+    expect((await release(bearer('admin'))).statusCode).toBe(204);
+    expect((await asAdmin({ pool: 'linux', instance: 'w1-process', waitSeconds: 0 })).statusCode).toBe(200);
+    const notFound = await coordinator.inject({
+      method: 'DELETE',
+      url: '/api/v1/workers/nobody/credential',
+      headers: bearer('admin'),
+    });
+    expectError(notFound, 404, 'not-found');
   });
 });

@@ -17,6 +17,7 @@ import {
 import Type from 'typebox';
 import { StoreError } from '../../store/errors.ts';
 import { type App, errorResponses } from '../app-types.ts';
+import { checkAttemptCredential } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { apiErrorOf } from '../store-errors.ts';
 
@@ -43,6 +44,25 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
     async () => ({ workers: await ctx.store.workers.list() }),
   );
 
+  app.delete(
+    '/api/v1/workers/:name/credential',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        operationId: 'releaseWorkerCredential',
+        tags: ['workers'],
+        summary:
+          'Forget which token a worker is bound to (its first claim bound it), so that it may claim with another: after renaming its token',
+        params: Type.Object({ name: WorkerName }),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await ctx.store.workers.releaseCredential(request.params.name);
+      return reply.code(204).send(null);
+    },
+  );
+
   app.post(
     '/api/v1/workers/:name/claim',
     {
@@ -60,6 +80,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
     async (request) => {
       const { report, ...claim } = request.body;
       const reportRefused = report ? await applyReportBeforeClaim(ctx, report) : undefined;
+      const credential = request.credentialName ?? null;
       const settings = ctx.farm().settings;
       // The worker asks; the farm's setting caps it (a proxy in between may cut idle requests).
       const waitSeconds = Math.min(request.body.waitSeconds ?? settings.claimWaitSeconds, settings.claimWaitSeconds);
@@ -70,7 +91,8 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       ctx.shutdown.addEventListener('abort', stop);
       ctx.metrics.claimsWaiting.inc();
       try {
-        const assignment = await ctx.broker.claim(request.params.name, claim, waitMs, abort.signal);
+        const claimed = await ctx.broker.claim(request.params.name, claim, waitMs, abort.signal, credential);
+        const assignment = claimed && ctx.credentials.issue(claimed);
         return reportRefused ? { assignment, reportRefused } : { assignment };
       } finally {
         ctx.metrics.claimsWaiting.dec();
@@ -98,7 +120,8 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       const attemptId = request.params.id;
       const leaseMs = ctx.farm().settings.leaseSeconds * 1000;
       const arrived = performance.now();
-      const renewed = await ctx.store.jobs.heartbeat(attemptId, leaseMs);
+      const credential = request.credentialName ?? null;
+      const renewed = await ctx.store.jobs.heartbeat(attemptId, leaseMs, credential);
       const waitMs = Math.min((request.query.wait ?? 0) * 1000, leaseMs / 2);
       if (renewed.cancel || waitMs <= 0) return renewed;
       const outcome = await waitForCancel(ctx, attemptId, waitMs, request.raw.socket);
@@ -106,14 +129,14 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       // Renew again as we answer, and say how long we held on: the worker counts its lease from
       // then, so holding heartbeats costs it no margin.
       const heldMs = Math.round(performance.now() - arrived);
-      return { ...(await ctx.store.jobs.heartbeat(attemptId, leaseMs)), heldMs };
+      return { ...(await ctx.store.jobs.heartbeat(attemptId, leaseMs, credential)), heldMs };
     },
   );
 
   app.post(
     '/api/v1/attempts/:id/steps/:index/started',
     {
-      config: { scope: 'worker' },
+      config: { actsOn: 'attempt' },
       schema: {
         operationId: 'stepStarted',
         tags: ['worker protocol'],
@@ -131,7 +154,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/attempts/:id/log',
     {
-      config: { scope: 'worker' },
+      config: { actsOn: 'attempt' },
       schema: {
         operationId: 'appendLog',
         tags: ['worker protocol'],
@@ -157,7 +180,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/attempts/:id/report',
     {
-      config: { scope: 'worker' },
+      config: { actsOn: 'attempt' },
       schema: {
         operationId: 'reportAttempt',
         tags: ['worker protocol'],
@@ -178,7 +201,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/attempts/:id/steps/:index/finished',
     {
-      config: { scope: 'worker' },
+      config: { actsOn: 'attempt' },
       schema: {
         operationId: 'stepFinished',
         tags: ['worker protocol'],
@@ -196,7 +219,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/attempts/:id/finished',
     {
-      config: { scope: 'worker' },
+      config: { actsOn: 'attempt' },
       schema: {
         operationId: 'attemptFinished',
         tags: ['worker protocol'],
@@ -224,6 +247,7 @@ async function applyReportBeforeClaim(
   report: NonNullable<ClaimAfterReportRequest['report']>,
 ): Promise<{ code: string; message: string } | undefined> {
   try {
+    checkAttemptCredential(ctx.credentials, 'attempt', String(report.attemptId), `Bearer ${report.attemptToken}`);
     await ctx.logs.report(report.attemptId, report.entries);
     countLogBatches(ctx, report.entries);
     return undefined;

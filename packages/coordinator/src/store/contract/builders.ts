@@ -1,17 +1,10 @@
 /** Small builders the store contract cases share: pushes, workers taking work, reports, refusals. */
-import type {
-  Assignment,
-  AttemptResult,
-  ClaimRequest,
-  CreatePushRequest,
-  Push,
-  StepFinishedRequest,
-} from '@switchyard/protocol';
+import type { AttemptResult, ClaimRequest, CreatePushRequest, Push, StepFinishedRequest } from '@switchyard/protocol';
 import { expect } from 'vitest';
 import { schedulingPolicy } from '../../scheduler/live-policy.ts';
 import type { StoreErrorKind } from '../errors.ts';
 import { StoreError } from '../errors.ts';
-import type { EventRecord, LeaseTerms } from '../port.ts';
+import type { EventRecord, JobAssignment, LeaseTerms } from '../port.ts';
 import type { ContractContext } from './harness.ts';
 
 export const LEASE: LeaseTerms = { leaseMs: 30_000, heartbeatSeconds: 10 };
@@ -43,7 +36,7 @@ export async function claim(
   t: ContractContext,
   worker: string,
   request: Partial<ClaimRequest> = {},
-): Promise<Assignment | null> {
+): Promise<JobAssignment | null> {
   const claimRequest: ClaimRequest = { pool: 'linux', instance: `${worker}-process`, ...request };
   await t.store.workers.checkIn(worker, claimRequest);
   const assigned = await t.store.jobs.assignWork(
@@ -60,7 +53,7 @@ export async function claimJob(
   t: ContractContext,
   worker: string,
   request: Partial<ClaimRequest> = {},
-): Promise<Assignment> {
+): Promise<JobAssignment> {
   const assignment = await claim(t, worker, request);
   if (!assignment) throw new Error(`worker ${worker} was given no work`);
   return assignment;

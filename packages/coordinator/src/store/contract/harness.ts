@@ -43,6 +43,7 @@ const TABLES_CHILDREN_FIRST = Object.keys({
   events: true,
   outbox_cursors: true,
   sessions: true,
+  farm_keys: true,
 } satisfies Record<keyof Database, true>);
 
 /**

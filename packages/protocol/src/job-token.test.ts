@@ -1,26 +1,38 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { mintSigningToken, SigningTokenError, type TokenSecret, verifySigningToken } from './signing-token.ts';
+import {
+  JobTokenError,
+  type MintJobTokenOptions,
+  mintJobToken,
+  type TokenSecret,
+  verifyJobToken,
+} from './job-token.ts';
 
 const current: TokenSecret = { id: 'k2026b', key: randomBytes(32) };
 const previous: TokenSecret = { id: 'k2026a', key: randomBytes(32) };
 const now = Date.UTC(2026, 0, 1);
 
+const mintSigningToken = (options: Omit<MintJobTokenOptions, 'audience'>) =>
+  mintJobToken({ ...options, audience: 'signer' });
+const verifySigningToken = (token: string, secrets: TokenSecret[], at: number) =>
+  verifyJobToken(token, secrets, 'signer', at);
+
 function refusal(run: () => unknown): string {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(SigningTokenError);
-    return (error as SigningTokenError).reason;
+    expect(error).toBeInstanceOf(JobTokenError);
+    return (error as JobTokenError).reason;
   }
   throw new Error('expected the token to be refused');
 }
 
-describe('signing tokens', () => {
+describe('job tokens', () => {
   it('carry the job, the attempt and the formats to a signer that holds the secret', () => {
     const token = mintSigningToken({ secret: current, job: 7, attempt: 2, formats: ['mar'], ttlSeconds: 600, now });
     expect(verifySigningToken(token, [previous, current], now + 1000)).toEqual({
       kid: 'k2026b',
+      aud: 'signer',
       job: 7,
       attempt: 2,
       formats: ['mar'],
@@ -63,5 +75,13 @@ describe('signing tokens', () => {
       now: now + 300_000,
     });
     expect(refusal(() => verifySigningToken(token, [current], now))).toBe('not-yet-valid');
+  });
+
+  it('made for one audience are refused by the other: an attempt credential never signs, a signing token never reports', () => {
+    const signing = mintSigningToken({ secret: current, job: 7, attempt: 2, formats: ['mar'], ttlSeconds: 60, now });
+    expect(refusal(() => verifyJobToken(signing, [current], 'attempt', now))).toBe('wrong-audience');
+    const attempt = mintJobToken({ secret: current, audience: 'attempt', job: 7, attempt: 2, ttlSeconds: 60, now });
+    expect(verifyJobToken(attempt, [current], 'attempt', now)).toMatchObject({ aud: 'attempt', formats: [] });
+    expect(refusal(() => verifySigningToken(attempt, [current], now))).toBe('wrong-audience');
   });
 });
