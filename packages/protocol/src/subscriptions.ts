@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { EventFilterConfig } from './config.ts';
+import { WEBHOOK_URL_PATTERN } from './text.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
@@ -10,11 +11,20 @@ export const SIGNATURE_HEADER = 'switchyard-signature';
 
 export const CreateSubscriptionRequest = Type.Object(
   {
-    url: Type.String({ pattern: '^https?://', maxLength: 2000, description: 'where each matching event is POSTed' }),
+    url: Type.String({
+      pattern: WEBHOOK_URL_PATTERN,
+      maxLength: 2000,
+      description:
+        'where each matching event is POSTed; no user:password@ (the receiver checks the switchyard-signature header)',
+    }),
     secret: Type.String({ minLength: 16, maxLength: 500, description: 'signs each delivery; never shown again' }),
     filter: Type.Optional(EventFilterConfig),
     since: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'deliver the events after this id too (default: only new events)' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'deliver the events after this id too (default: only new events)',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { Sha256Hex } from './artifacts.ts';
+import { TOOL_FILENAME_PATTERN } from './text.ts';
 
 /**
  * The coordinator's tool store, tooltool-compatible: a file is at `<base>/sha512/<digest>`, so
@@ -21,8 +22,8 @@ export const Sha512Hex = Type.String({ pattern: '^[0-9a-f]{128}$', description: 
 export const ToolFilename = Type.String({
   minLength: 1,
   maxLength: 255,
-  pattern: '^[^./\\\\][^/\\\\]*$',
-  description: 'a file name without "/" or "\\\\", not starting with a dot',
+  pattern: TOOL_FILENAME_PATTERN,
+  description: 'a file name without "/", "\\\\" or control characters, not starting with a dot',
 });
 
 export const ToolRecord = Type.Object({
@@ -47,7 +48,9 @@ export function isToolVisibility(value: string): value is ToolVisibility {
   return (TOOL_VISIBILITIES as readonly string[]).includes(value);
 }
 
+const TOOL_FILENAME = new RegExp(TOOL_FILENAME_PATTERN, 'u');
+
 /** Whether a name is a tooltool filename (the same rule as the ToolFilename schema). */
 export function isToolFilename(name: string): boolean {
-  return name.length >= 1 && name.length <= 255 && /^[^./\\][^/\\]*$/.test(name);
+  return name.length >= 1 && name.length <= 255 && TOOL_FILENAME.test(name);
 }

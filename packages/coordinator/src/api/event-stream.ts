@@ -1,4 +1,12 @@
-import { ApiError, EVENT_TYPES, type EventFilter, JOB_STATES, routingPatternProblem } from '@switchyard/protocol';
+import {
+  ApiError,
+  EVENT_TYPES,
+  type EventFilter,
+  JOB_STATES,
+  Line,
+  quoted,
+  routingPatternProblem,
+} from '@switchyard/protocol';
 import type { Gauge } from 'prom-client';
 import Type from 'typebox';
 import type { EventLog } from '../events/event-log.ts';
@@ -13,19 +21,23 @@ export const DRAIN_TIMEOUT_MS = 30_000;
 
 /** The query of both event streams (SSE and WebSocket). */
 export const EventsQuery = Type.Object({
-  types: Type.Optional(Type.String({ description: 'comma-separated event types' })),
-  repo: Type.Optional(Type.String()),
-  branch: Type.Optional(Type.String()),
-  builder: Type.Optional(Type.String()),
-  result: Type.Optional(Type.String({ description: 'a final job state, or the state of a finished attempt or step' })),
-  author: Type.Optional(Type.String({ description: 'the author in full, or only the name or the e-mail address' })),
+  types: Type.Optional(Line({ description: 'comma-separated event types' })),
+  repo: Type.Optional(Line()),
+  branch: Type.Optional(Line()),
+  builder: Type.Optional(Line()),
+  result: Type.Optional(Line({ description: 'a final job state, or the state of a finished attempt or step' })),
+  author: Type.Optional(Line({ description: 'the author in full, or only the name or the e-mail address' })),
   routing_key: Type.Optional(
-    Type.String({ description: 'topic pattern over the routing key: `*` is one word, `#` zero or more' }),
+    Line({ description: 'topic pattern over the routing key: `*` is one word, `#` zero or more' }),
   ),
   job: Type.Optional(Type.Integer({ minimum: 1 })),
   push: Type.Optional(Type.Integer({ minimum: 1 })),
   since: Type.Optional(
-    Type.Integer({ minimum: 0, description: 'resume after this event id (0: from the start); Last-Event-ID wins' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'resume after this event id (0: from the start); Last-Event-ID wins',
+    }),
   ),
 });
 export type EventsQuery = Type.Static<typeof EventsQuery>;
@@ -34,10 +46,10 @@ export type EventsQuery = Type.Static<typeof EventsQuery>;
 export function checkEventFilter(filter: EventFilter): void {
   const unknown = filter.types?.find((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (unknown !== undefined) {
-    throw new ApiError('invalid-request', `unknown event type "${unknown}"`, { known: EVENT_TYPES });
+    throw new ApiError('invalid-request', `unknown event type ${quoted(unknown)}`, { known: EVENT_TYPES });
   }
   if (filter.result !== undefined && !(JOB_STATES as readonly string[]).includes(filter.result)) {
-    throw new ApiError('invalid-request', `unknown result "${filter.result}"`, { known: JOB_STATES });
+    throw new ApiError('invalid-request', `unknown result ${quoted(filter.result)}`, { known: JOB_STATES });
   }
   const problem = filter.routingKey === undefined ? null : routingPatternProblem(filter.routingKey);
   if (problem !== null) throw new ApiError('invalid-request', problem, { field: 'routing_key' });
@@ -69,8 +81,9 @@ export function openEventStream(
   let cursor: number;
   if (typeof lastEventIdHeader === 'string' && lastEventIdHeader !== '') {
     cursor = Number(lastEventIdHeader);
-    if (!Number.isInteger(cursor) || cursor < 0) {
-      throw new ApiError('invalid-request', `Last-Event-ID must be an event id, got "${lastEventIdHeader}"`);
+    // Digits only: Number() also reads "0x10", " 5" and "1e300", an id that never comes.
+    if (!/^[0-9]+$/.test(lastEventIdHeader) || !Number.isSafeInteger(cursor)) {
+      throw new ApiError('invalid-request', `Last-Event-ID must be an event id, got ${quoted(lastEventIdHeader)}`);
     }
   } else {
     cursor = query.since ?? log.lastId;

@@ -93,6 +93,27 @@ describe('artifacts and fetch in the config', () => {
     ]);
   });
 
+  it('refuses a ".." anywhere in a path, where a glob could climb out of the job through it', () => {
+    expect(
+      problemsOf(`  - { name: build, repo: demo, pool: linux, artifacts: ["**/../c", { path: "out/../../x", name: x }], steps: ${step} }
+  - { name: test, repo: demo, pool: linux, after: build, fetch: [{ from: build, artifact: x, to: "in/../.." }], steps: ${step} }
+`),
+    ).toEqual([
+      {
+        path: 'builders[0].artifacts[0]',
+        message: 'expected a path inside the directory the steps run in, got "**/../c"',
+      },
+      {
+        path: 'builders[0].artifacts[1].path',
+        message: 'expected a path inside the directory the steps run in, got "out/../../x"',
+      },
+      {
+        path: 'builders[1].fetch[0].to',
+        message: 'expected a path inside the directory the steps run in, got "in/../.."',
+      },
+    ]);
+  });
+
   it('keeps the names of the implicit steps for them, and names that need renaming', () => {
     const problems =
       problemsOf(`  - { name: build, repo: demo, pool: linux, artifacts: ["out/report v1.txt"], steps: [{ name: upload-artifacts, run: "true" }] }

@@ -119,10 +119,13 @@ function describeArtifacts(builder: BuilderConfig): string {
   return names.length > 0 ? names.join(', ') : 'none';
 }
 
-/** A problem when a path is absolute or climbs out of the job's directory; null when it is fine. */
+/**
+ * A problem when a path is absolute or climbs out of the job's directory; null when it is fine.
+ * Any `..` climbs: in a glob (`**` + `/../c`) normalising can't tell where it lands.
+ */
 function escapesJobDirectory(path: string): string | null {
   if (posix.isAbsolute(path)) return `expected a path relative to where the steps run, got "${path}"`;
-  if (posix.normalize(path).split('/')[0] === '..') {
+  if (path.split('/').includes('..')) {
     return `expected a path inside the directory the steps run in, got "${path}"`;
   }
   return null;

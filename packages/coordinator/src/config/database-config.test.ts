@@ -30,7 +30,10 @@ describe('the database: section', () => {
 
   it('names what is wrong and where', () => {
     expect(problemsOf(`${base}database: { url: "mysql://db.example.org/farm" }\n`)).toEqual([
-      { path: 'database.url', message: 'expected a postgres:// URL, got "mysql://db.example.org/farm"' },
+      {
+        path: 'database.url',
+        message: 'expected a postgres:// URL without spaces or control characters, got "mysql://db.example.org/farm"',
+      },
     ]);
     expect(problemsOf(`${base}database: {}\n`)).toEqual([
       { path: 'database', message: 'expected exactly one of `url` or `url_env`' },

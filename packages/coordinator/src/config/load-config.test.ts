@@ -159,11 +159,14 @@ auth:
     const problems = problemsOf(`${repos}builders:
   - { name: build, repo: demo, pool: linux, sparse: ["../x"], steps: ${step} }
 auth: { tokens: [{ name: ci, scopes: [push], sha256: ${'AB'.repeat(32)} }] }
-events: { webhooks: [{ name: hook, url: "ftp://example.org/x", secret: s }] }
+events:
+  webhooks: [{ name: hook, url: "ftp://example.org/x", secret: s }]
+  amqp: { url: "https://broker.example.org", exchange: switchyard }
 `);
     expect(problems).toContainEqual({
       path: 'builders[0].sparse[0]',
-      message: 'expected a relative path inside the repository, without "..", got "../x"',
+      message:
+        'expected a relative path inside the repository, without ".." or control characters, bidi overrides or unpaired surrogates, got "../x"',
     });
     expect(problems).toContainEqual(
       expect.objectContaining({
@@ -173,8 +176,131 @@ events: { webhooks: [{ name: hook, url: "ftp://example.org/x", secret: s }] }
     );
     expect(problems).toContainEqual({
       path: 'events.webhooks[0].url',
-      message: 'expected an http:// or https:// URL, got "ftp://example.org/x"',
+      message: expect.stringMatching(/^expected an http:\/\/ or https:\/\/ URL .*, got "ftp:\/\/example.org\/x"$/),
     });
+    expect(problems).toContainEqual({
+      path: 'events.amqp.url',
+      message:
+        'expected an amqp:// or amqps:// URL without spaces or control characters, got "https://broker.example.org"',
+    });
+  });
+
+  it('refuses control characters, bidi overrides and unpaired surrogates in what reaches an environment, a path or a log', () => {
+    const line = 'one line of text, without control characters, bidi overrides or unpaired surrogates';
+    const text =
+      'text without control characters, bidi overrides or unpaired surrogates (tabs and line breaks are fine)';
+    const builder = (settings: string) =>
+      problemsOf(`${repos}builders: [{ name: b, repo: demo, pool: linux, ${settings}, steps: ${step} }]\n`);
+    expect(problemsOf('repos: [{ name: demo, url: "/srv/git/\\u202Eexe.git" }]\nbuilders: []\n')).toEqual([
+      { path: 'repos[0].url', message: `expected ${line}, got "/srv/git/\\u202eexe.git"` },
+    ]);
+    expect(builder('branches: ["main\\0"]')).toEqual([
+      { path: 'builders[0].branches[0]', message: `expected ${line}, got "main\\u0000"` },
+    ]);
+    expect(builder('tags: { "os\\a": linux }')).toEqual([
+      { path: 'builders[0].tags', message: `key "os\\u0007": expected ${line}` },
+    ]);
+    expect(builder('env: { GOOD: "a\\0b", LONE: "\\uD800" }')).toEqual([
+      { path: 'builders[0].env.GOOD', message: `expected ${text} or a number or a boolean, got "a\\u0000b"` },
+      { path: 'builders[0].env.LONE', message: `expected ${text} or a number or a boolean, got "\\ud800"` },
+    ]);
+    const name = 'expected an environment variable name (letters, digits and "_", not starting with a digit)';
+    expect(builder('env: { "1BAD": x, "A-B": y }')).toEqual([
+      { path: 'builders[0].env', message: `key "1BAD": ${name}` },
+      { path: 'builders[0].env', message: `key "A-B": ${name}` },
+    ]);
+    expect(
+      problemsOf(
+        `${repos}builders: [{ name: b, repo: demo, pool: linux, steps: [{ name: s, run: "echo \\e[31mred" }] }]\n`,
+      ),
+    ).toEqual([{ path: 'builders[0].steps[0].run', message: `expected ${text}, got "echo \\u001b[31mred"` }]);
+    // Text that is merely not ASCII is fine, and so are tabs and line breaks where text may have several lines.
+    parseConfig(
+      'farm.yml',
+      `${repos}builders: [{ name: b, repo: demo, pool: linux, branches: ["fonctionnalité/*"], env: { A: "x\\ty" }, steps: [{ name: s, run: "echo ünï😀\\n\\techo" }] }]\n`,
+    );
+  });
+
+  it('refuses credentials in a webhook URL, saying to rely on the signature instead', () => {
+    const problems = problemsOf(`${repos}builders: []
+events: { webhooks: [{ name: hook, url: "https://ci:hunter2@hooks.example.org/in", secret: "0123456789abcdef" }] }
+`);
+    expect(problems).toEqual([
+      {
+        path: 'events.webhooks[0].url',
+        message: expect.stringMatching(
+          /without spaces or user:password@ .*switchyard-signature header, made with the secret/,
+        ),
+      },
+    ]);
+    // An @ past the host is part of the path or query, not credentials.
+    parseConfig(
+      'farm.yml',
+      `${repos}builders: []\nevents: { webhooks: [{ name: hook, url: "https://hooks.example.org/in?to=ops@example.org", secret: "0123456789abcdef" }] }\n`,
+    );
+  });
+
+  it('refuses globs that are not globs: unclosed brackets, braces and parentheses', () => {
+    const problems = problemsOf(`${repos}branches: [{ match: "(release|esr", priority: 1 }]
+builders:
+  - { name: b, repo: demo, pool: linux, branches: ["[unclosed", "{a,b", "feature/{x,y}/**"], artifacts: ["dist/{app,lib.zip"], steps: ${step} }
+`);
+    expect(problems).toEqual([
+      {
+        path: 'builders[0].branches[0]',
+        message: 'expected a glob, got "[unclosed": Missing closing: "]" - use "\\\\]" to match literal characters',
+      },
+      {
+        path: 'builders[0].branches[1]',
+        message: 'expected a glob, got "{a,b": Missing closing: "}" - use "\\\\}" to match literal characters',
+      },
+      {
+        path: 'builders[0].artifacts[0]',
+        message:
+          'expected a glob, got "dist/{app,lib.zip": Missing closing: "}" - use "\\\\}" to match literal characters',
+      },
+      {
+        path: 'branches[0].match',
+        message: 'expected a glob, got "(release|esr": Missing closing: ")" - use "\\\\)" to match literal characters',
+      },
+    ]);
+  });
+
+  it('refuses one token listed twice, naming both entries', () => {
+    const hash = 'a'.repeat(64);
+    const problems = problemsOf(
+      `${repos}builders: []
+auth:
+  tokens:
+    - { name: ci, sha256: ${hash}, scopes: [read] }
+    - { name: deploy, sha256: ${hash}, scopes: [admin] }
+    - { name: hook, env: HOOK_TOKEN, scopes: [push] }
+    - { name: bot, env: BOT_TOKEN, scopes: [cancel] }
+`,
+      { HOOK_TOKEN: 'same-secret', BOT_TOKEN: 'same-secret' },
+    );
+    expect(problems).toEqual([
+      {
+        path: 'auth.tokens[1]',
+        message: 'the same token as auth.tokens[0] ("ci"): a token has one name and one set of scopes, so list it once',
+      },
+      {
+        path: 'auth.tokens[3]',
+        message:
+          'the same token as auth.tokens[2] ("hook"): a token has one name and one set of scopes, so list it once',
+      },
+    ]);
+  });
+
+  it('names the file when YAML aliases would expand past the limit', () => {
+    const rows = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g', 'h'].entries()) {
+      const previous = String.fromCharCode('a'.charCodeAt(0) + i);
+      rows.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    expect(problemsOf(`${rows.join('\n')}\n`)).toEqual([
+      { path: '', message: expect.stringMatching(/^YAML: .*alias/i) },
+    ]);
   });
 
   it('reports YAML syntax errors and missing sections', () => {

@@ -1,3 +1,4 @@
+import { escapeUnsafe, patternMeaning } from '@switchyard/protocol';
 import type { Validator } from 'typebox/compile';
 import type { ConfigProblem } from './config-error.ts';
 
@@ -6,7 +7,7 @@ export function toConfigPath(pointer: string): string {
   return pointer
     .split('/')
     .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => escapeUnsafe(part.replace(/~1/g, '/').replace(/~0/g, '~')))
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
@@ -15,7 +16,8 @@ export function toConfigPath(pointer: string): string {
  * missing ones, and "expected X, got Y".
  */
 export function schemaProblems(validator: Validator, value: unknown): ConfigProblem[] {
-  const errors = validator.Errors(value).filter((e) => e.keyword !== 'boolean');
+  // `propertyNames` also reports each bad key as a `pattern` error at its path, said below.
+  const errors = validator.Errors(value).filter((e) => e.keyword !== 'boolean' && e.keyword !== 'propertyNames');
   // A union reports one error per branch plus `anyOf`; say "expected A or B" once instead.
   const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const expectedByUnion = new Map<string, string[]>();
@@ -49,6 +51,13 @@ export function schemaProblems(validator: Validator, value: unknown): ConfigProb
         path,
         `missing required setting${missing.length > 1 ? 's' : ''} ${missing.map((m) => `\`${m}\``).join(', ')}`,
       );
+    } else if (error.schemaPath.endsWith('/propertyNames')) {
+      // A key that fails its map's `propertyNames`: said at the map, since the key is what is wrong.
+      const parent = error.instancePath.slice(0, error.instancePath.lastIndexOf('/'));
+      add(
+        toConfigPath(parent),
+        `key ${describeValue(keyAt(error.instancePath))}: ${expectation(error.keyword, params) ?? error.message}`,
+      );
     } else {
       add(
         path,
@@ -64,18 +73,6 @@ export function schemaProblems(validator: Validator, value: unknown): ConfigProb
   }
   return problems.length > 0 ? problems : [{ path: '', message: 'does not match the configuration schema' }];
 }
-
-/** What each pattern of the config schema (protocol/src/config.ts) asks for, in words. */
-const PATTERN_MEANINGS: Record<string, string> = {
-  '^[A-Za-z0-9][A-Za-z0-9._-]*$': 'a name of letters, digits, ".", "_" or "-", starting with a letter or digit',
-  '^[A-Za-z0-9][A-Za-z0-9._+-]*$': 'a name of letters, digits, ".", "_", "+" or "-", starting with a letter or digit',
-  '^[A-Za-z_][A-Za-z0-9_]*$': 'an environment variable name (letters, digits and "_", not starting with a digit)',
-  '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$': 'a relative path inside the repository, without ".."',
-  '^[0-9a-f]{64}$': 'a sha256 of 64 lower-case hex digits',
-  '^https?://': 'an http:// or https:// URL',
-  '^amqps?://': 'an amqp:// or amqps:// URL',
-  '^postgres(ql)?://': 'a postgres:// URL',
-};
 
 function expectation(keyword: string, params: Record<string, unknown>): string | null {
   switch (keyword) {
@@ -94,7 +91,7 @@ function expectation(keyword: string, params: Record<string, unknown>): string |
     case 'minItems':
       return `expected at least ${params.limit} item${params.limit === 1 ? '' : 's'}`;
     case 'pattern':
-      return `expected ${PATTERN_MEANINGS[params.pattern as string] ?? `text matching /${params.pattern}/`}`;
+      return `expected ${patternMeaning(params.pattern as string) ?? `text matching /${params.pattern}/`}`;
     case 'const':
       return `expected "${params.allowedValue}"`;
     case 'enum':
@@ -113,7 +110,11 @@ function valueAt(root: unknown, pointer: string): unknown {
   return current;
 }
 
+function keyAt(pointer: string): string {
+  return (pointer.split('/').at(-1) as string).replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
 function describeValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = escapeUnsafe(JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -24,7 +24,13 @@ export function parseYamlMapping(file: string, text: string, expected: string): 
       document.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
     );
   }
-  const value: unknown = isDocument(document) ? document.toJS() : undefined;
+  let value: unknown;
+  try {
+    value = isDocument(document) ? document.toJS() : undefined;
+  } catch (error) {
+    // Resolving aliases can refuse too: too many of them (an "alias bomb"), or one that is undefined.
+    throw new ConfigError(file, [{ path: '', message: `YAML: ${(error as Error).message}` }]);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(file, [{ path: '', message: `expected a mapping with ${expected}` }]);
   }

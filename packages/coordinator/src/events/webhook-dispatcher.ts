@@ -1,4 +1,10 @@
-import { type EventFilterConfig, SIGNATURE_HEADER, signDelivery } from '@switchyard/protocol';
+import {
+  type EventFilterConfig,
+  hasCredentials,
+  redactUrls,
+  SIGNATURE_HEADER,
+  signDelivery,
+} from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { type EventsConfig, toEventFilter } from '../config/events-config.ts';
@@ -152,6 +158,22 @@ export class WebhookDispatcher {
       return;
     }
     const at = this.clock();
+    if (hasCredentials(subscription.url)) {
+      // Made before such URLs were refused: fetch never sends one, so retrying would only hold
+      // the events behind it for the whole retry period.
+      await this.store.recordAttempt(
+        delivery,
+        {
+          at,
+          status: null,
+          error: 'the URL carries user:password@, which is never sent; subscribe again without it',
+          durationMs: 0,
+        },
+        { state: 'failed' },
+      );
+      this.deliveries.inc({ result: 'failed' });
+      return;
+    }
     const body = logged.json;
     let status: number | null = null;
     let error: string | null = null;
@@ -201,8 +223,9 @@ export class WebhookDispatcher {
   }
 }
 
+/** Why a POST failed, for the delivery log and the coordinator's: a URL in it is redacted. */
 function describeFailure(failure: unknown): string {
   const error = failure as Error & { cause?: { code?: string; message?: string } };
   if (error.name === 'TimeoutError') return `no answer within ${POST_TIMEOUT_MS / 1000} s`;
-  return error.cause?.code ?? error.cause?.message ?? error.message;
+  return redactUrls(error.cause?.code ?? error.cause?.message ?? error.message);
 }

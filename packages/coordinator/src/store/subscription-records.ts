@@ -1,4 +1,11 @@
-import type { CreateSubscriptionRequest, Delivery, EventFilterConfig, Subscription } from '@switchyard/protocol';
+import {
+  type CreateSubscriptionRequest,
+  type Delivery,
+  type EventFilterConfig,
+  redactUrl,
+  redactUrls,
+  type Subscription,
+} from '@switchyard/protocol';
 import type { Kysely } from 'kysely';
 import type { ConfiguredWebhook } from '../config/events-config.ts';
 import { conflict, notFound } from './errors.ts';
@@ -113,7 +120,8 @@ export class SubscriptionRecords implements SubscriptionStore {
       id: row.id,
       name: row.name,
       source: row.source,
-      url: row.url,
+      // Whoever may read subscriptions need not see the receiver's credentials.
+      url: redactUrl(row.url),
       filter: JSON.parse(row.filter) as EventFilterConfig,
       cursor: row.cursor,
       pending: count('pending'),
@@ -284,7 +292,8 @@ export class SubscriptionRecords implements SubscriptionStore {
           number: a.number,
           at: iso(a.attempted_at),
           status: a.status,
-          error: a.error,
+          // Recorded before errors were redacted, an error may still name the URL in full.
+          error: a.error === null ? null : redactUrls(a.error),
           durationMs: a.duration_ms,
         })),
       nextAttemptAt: row.next_attempt_at === null ? null : iso(row.next_attempt_at),

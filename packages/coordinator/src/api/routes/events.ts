@@ -21,7 +21,6 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { cursor, selection } = openEventStream(request.query, request.headers['last-event-id'], ctx.events);
-      const lifetime = streamLifetime(request, ctx);
       reply.hijack();
       const out = reply.raw;
       out.writeHead(200, {
@@ -30,6 +29,12 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
+      // HEAD asks for the headers only: a stream without a body would otherwise never end.
+      if (request.method === 'HEAD') {
+        out.end();
+        return;
+      }
+      const lifetime = streamLifetime(request, ctx);
       // `ready` names where this stream starts, so a client that saw no event yet can still
       // resume without a gap after a reconnect.
       out.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ cursor })}\n\n`);

@@ -1,4 +1,4 @@
-import { ApiError, JOB_STATES, Job, JobDetail, ListJobsQuery } from '@switchyard/protocol';
+import { ApiError, JOB_STATES, Job, JobDetail, ListJobsQuery, quoted } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
@@ -22,7 +22,7 @@ export function registerJobRoutes(app: App, ctx: ApiContext): void {
       const states = state ? state.split(/[,|]/).map((s) => s.trim()) : undefined;
       const unknown = states?.find((s) => !(JOB_STATES as readonly string[]).includes(s));
       if (unknown !== undefined) {
-        throw new ApiError('invalid-request', `unknown job state "${unknown}"`, { known: JOB_STATES });
+        throw new ApiError('invalid-request', `unknown job state ${quoted(unknown)}`, { known: JOB_STATES });
       }
       return { jobs: await ctx.store.jobs.list({ states, repo, branch, builder, pool, before, limit: limit ?? 100 }) };
     },

@@ -22,8 +22,6 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
       const follow = request.query.follow === '1' || request.query.follow === 'true';
       // Fail before the first byte if the job or attempt doesn't exist.
       await ctx.store.jobs.findAttempt(request.params.id, attempt);
-      const lifetime = streamLifetime(request, ctx);
-      const signal = lifetime.signal;
       reply.hijack();
       const out = reply.raw;
       out.writeHead(200, {
@@ -31,6 +29,13 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
       });
+      // HEAD asks for the headers only; a followed log would otherwise wait for the job to end.
+      if (request.method === 'HEAD') {
+        out.end();
+        return;
+      }
+      const lifetime = streamLifetime(request, ctx);
+      const signal = lifetime.signal;
       // Waits for a full socket to drain, or for the reader to leave (then `drain` never comes).
       const write = (data: Buffer) =>
         new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@ import {
   type EventType,
   eventSchemaDocument,
   eventSchemaPath,
+  quoted,
 } from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app-types.ts';
@@ -45,7 +46,7 @@ export function registerSchemaRoutes(app: App): void {
     async (request, reply) => {
       const type = request.params.file.slice(0, -'.json'.length);
       if (!(EVENT_TYPES as readonly string[]).includes(type)) {
-        throw new ApiError('not-found', `no event type "${type}"`, { known: EVENT_TYPES });
+        throw new ApiError('not-found', `no event type ${quoted(type)}`, { known: EVENT_TYPES });
       }
       return reply.type('application/schema+json').send(eventSchemaDocument(type as EventType));
     },

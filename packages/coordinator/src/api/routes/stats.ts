@@ -1,4 +1,12 @@
-import { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from '@switchyard/protocol';
+import {
+  BuilderStats,
+  LastGreen,
+  Line,
+  PushTimes,
+  StatsQuery,
+  WaitTimes,
+  WorkerUtilisation,
+} from '@switchyard/protocol';
 import Type from 'typebox';
 import { type App, errorResponses } from '../app-types.ts';
 import type { ApiContext } from '../context.ts';
@@ -12,7 +20,7 @@ export function registerStatsRoutes(app: App, ctx: ApiContext): void {
         tags: ['stats'],
         summary:
           'The newest push of a branch whose every job succeeded (a retriggered job counts by its newest run); 404 when none. URL-encode a branch with slashes (release%2F1.0).',
-        params: Type.Object({ repo: Type.String(), branch: Type.String() }),
+        params: Type.Object({ repo: Line(), branch: Line() }),
         response: { 200: LastGreen, ...errorResponses(400, 404) },
       },
     },
