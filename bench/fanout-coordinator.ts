@@ -5,7 +5,8 @@
  * not capped by the driver's HTTP round trips on a two-core machine.
  *
  * Started by the driver with IPC: argv config and data directory; sends { url } once
- * listening; on { rate, seconds, revision } produces and answers { sent, failed, elapsed }.
+ * listening; on { rate, seconds, revision } produces and answers { sent, failed, elapsed }; on
+ * { pushes, revision } makes that many pushes as fast as it can (a history for the replay case).
  */
 import { startCoordinator } from '@switchyard/coordinator';
 import { pino } from 'pino';
@@ -20,13 +21,13 @@ const running = await startCoordinator({
   handleSignals: false,
 });
 process.send?.({ url: running.url });
-process.on('message', async (message: { rate: number; seconds: number; revision: string }) => {
-  const result = await produce(
-    (n) => running.store.pushes.create(running.farm(), pushRequest(n, message.revision)),
-    message.rate / EVENTS_PER_PUSH,
-    message.seconds,
-    4,
-  );
+type Production = { rate: number; seconds: number; revision: string } | { pushes: number; revision: string };
+process.on('message', async (message: Production) => {
+  const send = (n: number) => running.store.pushes.create(running.farm(), pushRequest(n, message.revision));
+  const result =
+    'pushes' in message
+      ? await produce(send, 1e9, Number.POSITIVE_INFINITY, 4, message.pushes)
+      : await produce(send, message.rate / EVENTS_PER_PUSH, message.seconds, 4);
   process.send?.(result);
 });
 process.on('SIGTERM', () => {

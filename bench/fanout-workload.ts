@@ -66,21 +66,23 @@ export function filterFor(index: number): string {
 }
 
 /**
- * Calls `send(n)` for pushes 0, 1, 2, … on a schedule of `pushesPerSecond` for `seconds`, with
- * at most `concurrency` outstanding; resolves with the number sent and failed.
+ * Calls `send(n)` for pushes 0, 1, 2, … on a schedule of `pushesPerSecond` for `seconds` (or
+ * until `total` are sent), with at most `concurrency` outstanding; resolves with the number sent
+ * and failed.
  */
 export async function produce(
   send: (n: number) => Promise<unknown>,
   pushesPerSecond: number,
   seconds: number,
   concurrency: number,
+  total = Number.POSITIVE_INFINITY,
 ): Promise<{ sent: number; failed: number; elapsed: number }> {
   let sent = 0;
   let failed = 0;
   const start = Date.now();
   const inFlight = new Set<Promise<unknown>>();
-  while (Date.now() - start < seconds * 1000) {
-    const due = Math.floor(((Date.now() - start) / 1000) * pushesPerSecond);
+  while (Date.now() - start < seconds * 1000 && sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * pushesPerSecond));
     while (sent < due && inFlight.size < concurrency) {
       const push = send(sent).catch(() => {
         failed += 1;
