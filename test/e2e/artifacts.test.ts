@@ -229,41 +229,58 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
 
   describe('uploads with curl, to a job held running by a test worker', () => {
     let jobId: number;
-    let attemptId: number;
+    /** The test worker's claim's own credential: the only one that uploads to its job. */
+    let attemptToken: string;
+    /** Another job's attempt, already ended: its credential, and its job. */
+    let other: { jobId: number; attemptToken: string };
     const file10 = join(farm.dir, 'ten-mb.bin');
     const file20 = join(farm.dir, 'twenty-mb.bin');
     const url = (name: string, job = jobId) => `${server.url}/api/v1/jobs/${job}/artifacts/${name}`;
-    const auth = (token: string = TOKENS.T_WORKER) => ['-H', `Authorization: Bearer ${token}`];
+    const auth = (token: string = attemptToken) => ['-H', `Authorization: Bearer ${token}`];
+
+    /** Pushes a `held` job and claims it as test worker `holder`, with the workers' token. */
+    async function holdJob(branch: string, holder: string) {
+      const push = await reader.createPush({ repo: 'demo', branch, revision: 'abcdef1' });
+      const worker = new SwitchyardClient({ server: server.url, token: TOKENS.T_WORKER });
+      const assignment = await worker.claim(holder, { pool: 'manual', waitSeconds: 5 });
+      expect(assignment?.job.id).toBe(push.jobs[0]?.id);
+      return { worker, assignment: assignment as NonNullable<typeof assignment> };
+    }
 
     beforeAll(async () => {
       writeFileSync(file10, randomBytes(10 * 1000 * 1000));
       writeFileSync(file20, randomBytes(20 * 1000 * 1000));
-      const push = await reader.createPush({ repo: 'demo', branch: 'manual/1', revision: 'abcdef1' });
-      jobId = push.jobs[0]?.id as number;
-      const worker = new SwitchyardClient({ server: server.url, token: TOKENS.T_WORKER });
-      const assignment = await worker.claim('test-holder', { pool: 'manual', waitSeconds: 5 });
-      expect(assignment?.job.id).toBe(jobId);
-      attemptId = assignment?.attemptId as number;
+      const held = await holdJob('manual/1', 'test-holder');
+      jobId = held.assignment.job.id;
+      attemptToken = held.assignment.attemptToken;
+      const ended = await holdJob('manual/2', 'other-holder');
+      await ended.worker
+        .withToken(ended.assignment.attemptToken)
+        .attemptFinished(ended.assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
+      other = { jobId: ended.assignment.job.id, attemptToken: ended.assignment.attemptToken };
     });
 
-    it('refuses before the body: bad token, unknown job, declared size over the limit', async () => {
+    it("refuses before the body: no attempt's credential (401), another attempt's (403), an ended attempt (409), declared size over the limit (413)", async () => {
       const badToken = await curl(['-T', file10, ...auth('guess'), url('x.bin')]);
       expect([badToken.status, badToken.sizeUpload]).toEqual([401, 0]);
-      const readOnly = await curl(['-T', file10, ...auth(TOKENS.T_CI), url('x.bin')]);
-      expect([readOnly.status, readOnly.sizeUpload]).toEqual([403, 0]);
-      const unknownJob = await curl(['-T', file10, ...auth(), url('x.bin', 999_999)]);
-      expect([unknownJob.status, unknownJob.sizeUpload]).toEqual([404, 0]);
-      expect(JSON.parse(unknownJob.body)).toMatchObject({ error: { code: 'not-found' } });
+      // The worker's own farm token only claims and heartbeats: it acts on no attempt.
+      const workerToken = await curl(['-T', file10, ...auth(TOKENS.T_WORKER), url('x.bin')]);
+      expect([workerToken.status, workerToken.sizeUpload]).toEqual([401, 0]);
+      expect(JSON.parse(workerToken.body)).toMatchObject({ error: { code: 'unauthenticated' } });
+      const anotherAttempt = await curl(['-T', file10, ...auth(other.attemptToken), url('x.bin')]);
+      expect([anotherAttempt.status, anotherAttempt.sizeUpload]).toEqual([403, 0]);
+      expect(JSON.parse(anotherAttempt.body)).toMatchObject({ error: { code: 'forbidden' } });
+      const endedAttempt = await curl(['-T', file10, ...auth(other.attemptToken), url('x.bin', other.jobId)]);
+      expect([endedAttempt.status, endedAttempt.sizeUpload]).toEqual([409, 0]);
+      expect(JSON.parse(endedAttempt.body)).toMatchObject({ error: { code: 'lease-lost' } });
       const tooLarge = await curl(['-T', file20, ...auth(), url('x.bin')]);
       expect([tooLarge.status, tooLarge.sizeUpload]).toEqual([413, 0]);
       expect(JSON.parse(tooLarge.body).error.message).toContain('over the limit of 16777216');
-      const staleAttempt = await curl(['-T', file10, ...auth(), '-H', 'X-Switchyard-Attempt: 999999', url('x.bin')]);
-      expect([staleAttempt.status, staleAttempt.sizeUpload]).toEqual([400, 0]);
       expect(tempFiles()).toEqual([]);
     });
 
     it('answers 100 Continue itself, before the body, so a 10 MB curl -T does not stall', async () => {
-      const upload = await curl(['-T', file10, ...auth(), '-H', `X-Switchyard-Attempt: ${attemptId}`, url('ten.bin')]);
+      const upload = await curl(['-T', file10, ...auth(), url('ten.bin')]);
       expect(upload.status).toBe(201);
       expect(upload.sizeUpload).toBe(10 * 1000 * 1000);
       const trace = upload.trace.split('\n');
@@ -332,7 +349,8 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
 
     it('serves blobs by digest with ETag, Range, If-None-Match and a redirect from the artifact', async () => {
       const digest = sha256(readFileSync(file10));
-      const headers = { authorization: `Bearer ${TOKENS.T_WORKER}` };
+      // What the job's worker fetches with: its attempt's credential, which reads.
+      const headers = { authorization: `Bearer ${attemptToken}` };
       const redirect = await fetch(url('ten.bin'), { headers, redirect: 'manual' });
       expect(redirect.status).toBe(302);
       expect(redirect.headers.get('location')).toBe(`/api/v1/blobs/sha256/${digest}`);
@@ -360,6 +378,8 @@ describe('artifacts: uploads that never stall, dedup, and fetch on builders', ()
       expect(unchanged.status).toBe(304);
 
       expect((await fetch(blobUrl)).status).toBe(401);
+      const asWorker = { authorization: `Bearer ${TOKENS.T_WORKER}` };
+      expect((await fetch(blobUrl, { headers: asWorker })).status).toBe(403);
       expect((await fetch(`${server.url}/api/v1/blobs/sha256/${'f'.repeat(64)}`, { headers })).status).toBe(404);
     });
 

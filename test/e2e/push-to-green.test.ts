@@ -195,6 +195,7 @@ describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind)
         'listJobs',
         'listPushes',
         'listWorkers',
+        'releaseWorkerCredential',
         'reportAttempt',
         'retriggerJob',
         'serverInfo',

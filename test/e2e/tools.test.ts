@@ -119,6 +119,16 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
   const compiler = randomBytes(200_000);
   const secret = randomBytes(50_000);
 
+  /** Pushes a `held` job and claims it as test worker `holder`, with the workers' token. */
+  const holdJob = async (holder: string) => {
+    const pusher = new SwitchyardClient({ server: server.url, token: TOKENS.T_PUSH });
+    const push = await pusher.createPush({ repo: 'demo', branch: 'manual/1', revision: 'abcdef1' });
+    const worker = new SwitchyardClient({ server: server.url, token: TOKENS.T_WORKER });
+    const assignment = await worker.claim(holder, { pool: 'manual', waitSeconds: 5 });
+    expect(assignment?.job.id).toBe(push.jobs[0]?.id);
+    return { worker, assignment: assignment as NonNullable<typeof assignment> };
+  };
+
   const start = async () => {
     server = await startServer({ config: farm.config, data: farm.data, env: TOKENS });
     reader = new SwitchyardClient({ server: server.url, token: TOKENS.T_READ });
@@ -245,7 +255,7 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
     expect((await reader.listTools()).map((t) => t.sha512)).toEqual([sha512(compiler)]);
   });
 
-  it('serves a public tool to anyone, and an internal one only with a read or worker token', async () => {
+  it("serves a public tool to anyone, and an internal one only with a read token or a running attempt's credential, not the worker's own token", async () => {
     const digest = sha512(secret);
     const stored = await upload(secret, { [TOOL_FILENAME_HEADER]: 'signing-kit.zip' });
     expect(stored.status).toBe(201);
@@ -259,13 +269,19 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
     expect(await anonymous.json()).toMatchObject({ error: { code: 'unauthenticated' } });
     expect((await fetch(toolUrl(digest), { method: 'HEAD' })).status).toBe(401);
     expect((await fetch(toolUrl(digest), { headers: bearer(TOKENS.T_PUSH) })).status).toBe(403);
-    for (const token of [TOKENS.T_READ, TOKENS.T_WORKER]) {
+    // The worker's token only claims and heartbeats; the job it runs fetches its tools with its attempt's credential.
+    expect((await fetch(toolUrl(digest), { headers: bearer(TOKENS.T_WORKER) })).status).toBe(403);
+    const { worker, assignment } = await holdJob('tool-reader');
+    for (const token of [TOKENS.T_READ, assignment.attemptToken]) {
       const allowed = await fetch(toolUrl(digest), { headers: bearer(token) });
       expect(allowed.status).toBe(200);
       // Only a token reads it here, so no shared cache may keep it.
       expect(allowed.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
       expect(Buffer.from(await allowed.arrayBuffer())).toEqual(secret);
     }
+    await worker
+      .withToken(assignment.attemptToken)
+      .attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
     // A digest the store does not hold looks like an internal tool to a stranger: it tells nothing.
     const unknown = sha512(Buffer.from('nothing'));
     expect((await fetch(toolUrl(unknown))).status).toBe(401);
@@ -330,14 +346,10 @@ describe('the tool store: tooltool-compatible, addressed by sha512', () => {
 
   it('stores the same bytes once when they are both an artifact and a tool', async () => {
     const content = randomBytes(30_000);
-    const pusher = new SwitchyardClient({ server: server.url, token: TOKENS.T_PUSH });
-    const push = await pusher.createPush({ repo: 'demo', branch: 'manual/1', revision: 'abcdef1' });
-    const worker = new SwitchyardClient({ server: server.url, token: TOKENS.T_WORKER });
-    const assignment = await worker.claim('tool-test-holder', { pool: 'manual', waitSeconds: 5 });
-    expect(assignment?.job.id).toBe(push.jobs[0]?.id);
-    const artifactUrl = `${server.url}/api/v1/jobs/${assignment?.job.id}/artifacts/toolchain.zip`;
+    const { assignment } = await holdJob('tool-test-holder');
+    const artifactUrl = `${server.url}/api/v1/jobs/${assignment.job.id}/artifacts/toolchain.zip`;
     const asArtifact = await put(artifactUrl, content, {
-      ...bearer(TOKENS.T_WORKER),
+      ...bearer(assignment.attemptToken),
       [CONTENT_SHA256_HEADER]: sha256(content),
     });
     expect(asArtifact.status).toBe(201);
