@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { ArtifactSpec, FetchSpec } from './artifacts.ts';
 import { PUSH_RESULTS } from './push-result.ts';
-import { AttemptSigning, SignSpec } from './signing.ts';
+import { AttemptSigning, SigningSummary, SignSpec } from './signing.ts';
 import { ATTEMPT_RESULTS, ATTEMPT_STATES, JOB_STATES, STEP_STATES, WORKER_STATES } from './states.ts';
 import { BRANCH_PATTERN, Line, NAME_PATTERN, Text } from './text.ts';
 
@@ -343,6 +343,7 @@ export const AttemptFinishedRequest = Type.Object(
     message: Type.Optional(Type.String({ maxLength: 10000 })),
     finishedAt: Time,
     timings: Type.Optional(AttemptTimings),
+    signing: Type.Optional(SigningSummary),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { Attempt, Job, JobStateSchema, Push, Step, Worker } from './api.ts';
 import { Artifact } from './artifacts.ts';
+import { SigningSummary } from './signing.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 
@@ -69,6 +70,7 @@ export const EVENT_DATA = {
   }),
   'config.reloaded': Type.Object({ builders: Count, repos: Count }),
   'artifact.created': Type.Object({ job: Job, artifact: Artifact }),
+  'signing.finished': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), signing: SigningSummary }),
   'subscription.changed': Type.Object({
     subscription: Type.Integer({ minimum: 1 }),
     change: Type.Union([Type.Literal('created'), Type.Literal('deleted'), Type.Literal('redelivery')]),
@@ -120,6 +122,11 @@ export const EVENT_DESCRIPTIONS: { [T in EventType]: { version: number; descript
     version: 1,
     description:
       "A running job's attempt uploaded an artifact (or replaced an earlier attempt's of that name): name, sha256, size, blob URL.",
+  },
+  'signing.finished': {
+    version: 1,
+    description:
+      "A job's signing step ended and its attempt reported: files signed, formats, signer cache hits, files never uploaded, seconds.",
   },
   'subscription.changed': {
     version: 1,

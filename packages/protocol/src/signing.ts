@@ -82,7 +82,23 @@ export const AttemptSigning = Type.Object({
   }),
 });
 
+/** The worker's own step that has a job's `sign:` files signed, after the build steps and before uploads. */
+export const SIGN_STEP = 'sign-files';
+
+/** What a job's signing step did, as the worker reports it with the attempt's end and `signing.finished` says. */
+export const SigningSummary = Type.Object({
+  files: Type.Integer({ minimum: 0, description: 'files signed' }),
+  formats: Type.Array(Type.String(), { description: 'the formats used' }),
+  cacheHits: Type.Integer({
+    minimum: 0,
+    description: "files the signer answered from its cache (mar-contents: whole MARs; its entries' hits are in the signer's metrics)",
+  }),
+  notUploaded: Type.Integer({ minimum: 0, description: 'files whose bytes never travelled: the signer knew their digest' }),
+  seconds: Type.Number({ minimum: 0 }),
+});
+
 export type SignConfig = Type.Static<typeof SignConfig>;
+export type SigningSummary = Type.Static<typeof SigningSummary>;
 export type SignSpec = Type.Static<typeof SignSpec>;
 export type SigningSettings = Type.Static<typeof SigningSettings>;
 export type AttemptSigning = Type.Static<typeof AttemptSigning>;

@@ -6,6 +6,8 @@ import {
   CHECKOUT_STEP,
   FETCH_STEP,
   type ReportEntry,
+  SIGN_STEP,
+  type SigningSummary,
   type StepSpec,
   type SwitchyardClient,
   TOOLS_STEP,
@@ -25,6 +27,7 @@ import { type SelfFencing, selfFencing, startHeartbeat } from './heartbeat.ts';
 import type { InProcessStep } from './in-process-step.ts';
 import { prepareJobDirectory, pruneJobDirectories } from './job-directory.ts';
 import { Outbox } from './outbox.ts';
+import { type SignStepContext, startSignFiles } from './sign-step.ts';
 import { StepLog } from './step-log.ts';
 import { type RunningStep, type StepOutcome, startStep } from './step-runner.ts';
 import { handOver, type StepUser } from './step-user.ts';
@@ -108,6 +111,8 @@ class AttemptRunner {
   private leaseLost = false;
   /** What the checkout and tools steps measured, reported with the attempt's end. */
   private readonly timings: AttemptTimings = {};
+  /** What the signing step did, reported with the attempt's end (`signing.finished`). */
+  private signing: SigningSummary | null = null;
 
   constructor(private readonly options: AttemptOptions) {
     const { assignment } = options;
@@ -238,6 +243,7 @@ class AttemptRunner {
     );
     const artifacts = this.artifactStepContext(jobDir, srcDir);
     if (job.fetch?.length) steps.unshift(inProcess(FETCH_STEP, (log) => startFetchArtifacts(artifacts, log)));
+    if (job.sign?.length) steps.push(inProcess(SIGN_STEP, (log) => startSignFiles(this.signStepContext(srcDir), log)));
     if (job.artifacts?.length) steps.push(inProcess(UPLOAD_STEP, (log) => startUploadArtifacts(artifacts, log)));
     if (!job.checkout) return steps;
     const tree = this.treeStepContext(srcDir);
@@ -271,6 +277,19 @@ class AttemptRunner {
       srcDir,
       leaseSeconds: assignment.leaseSeconds,
       onLeaseLost: () => this.interrupt({ kind: 'lease-lost' }),
+    };
+  }
+
+  private signStepContext(srcDir: string): SignStepContext {
+    const { assignment } = this.options;
+    return {
+      sign: assignment.job.sign ?? [],
+      signing: assignment.signing,
+      srcDir,
+      patienceMs: assignment.leaseSeconds * 1000,
+      onSummary: (summary) => {
+        this.signing = summary;
+      },
     };
   }
 
@@ -323,7 +342,8 @@ class AttemptRunner {
     const finishedAt = new Date().toISOString();
     const report = () => {
       const timings = Object.keys(this.timings).length > 0 ? { timings: this.timings } : {};
-      return { ...conclusion, finishedAt, ...timings };
+      const signing = this.signing ? { signing: this.signing } : {};
+      return { ...conclusion, finishedAt, ...timings, ...signing };
     };
     return {
       description: 'attempt finished',

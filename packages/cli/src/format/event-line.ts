@@ -64,6 +64,8 @@ const DESCRIPTIONS: { [T in EventType]: Describe<T> } = {
       : `subscription ${subscription} ${change}`,
   'artifact.created': ({ job, artifact }) =>
     `${formatJobLabel(job)}  artifact ${artifact.name} (${plural(artifact.size, 'byte')}, sha256 ${artifact.sha256.slice(0, 12)})`,
+  'signing.finished': ({ job, signing }) =>
+    `${formatJobLabel(job)}  signed ${plural(signing.files, 'file')} (${signing.formats.join(', ')}; ${signing.cacheHits} from the signer's cache, ${signing.seconds.toFixed(1)} s)`,
 };
 
 /**

@@ -9,6 +9,8 @@ export const RETRYABLE_REASONS: ReadonlySet<string> = new Set([
   'checkout-failed',
   'tools-failed',
   'worker-error',
+  'coordinator-unavailable',
+  'signer-unavailable',
 ]);
 
 export interface AttemptEnding {

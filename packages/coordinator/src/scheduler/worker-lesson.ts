@@ -3,10 +3,18 @@ import { benchDurationMs } from './worker-health.ts';
 
 /**
  * Exceptions that say nothing about the machine's health, so they don't bench it: the job's own
- * timeout, a job whose command or environment no machine could run, and an operator stopping
- * the worker mid-job.
+ * timeout, a job whose command or environment no machine could run, an operator stopping
+ * the worker mid-job, and the coordinator or the signing service being away or failing while
+ * the worker needed it (a restart that outlasted a transfer's or a heartbeat's patience): every
+ * worker would have fared the same.
  */
-export const NOT_THE_MACHINES_FAULT: ReadonlySet<string> = new Set(['timeout', 'invalid-job', 'worker-stopped']);
+export const NOT_THE_MACHINES_FAULT: ReadonlySet<string> = new Set([
+  'timeout',
+  'invalid-job',
+  'worker-stopped',
+  'coordinator-unavailable',
+  'signer-unavailable',
+]);
 
 export interface EndedAttempt {
   state: AttemptState;

@@ -125,6 +125,14 @@ export async function recordAttemptFinished(
     if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
     throw leaseLost(attempt);
   }
+  if (request.signing) {
+    const job = await jobRow(ctx, attempt.job_id);
+    await ctx.emit(
+      'signing.finished',
+      { job: toJob(job), attempt: attempt.number, signing: request.signing },
+      jobDims(job),
+    );
+  }
   await endAttempt(ctx, attempt, request.result, request.reason ?? null, {
     message: request.message ?? null,
     finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
