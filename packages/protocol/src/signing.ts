@@ -91,9 +91,13 @@ export const SigningSummary = Type.Object({
   formats: Type.Array(Type.String(), { description: 'the formats used' }),
   cacheHits: Type.Integer({
     minimum: 0,
-    description: "files the signer answered from its cache (mar-contents: whole MARs; its entries' hits are in the signer's metrics)",
+    description:
+      "files the signer answered from its cache (mar-contents: whole MARs; its entries' hits are in the signer's metrics)",
   }),
-  notUploaded: Type.Integer({ minimum: 0, description: 'files whose bytes never travelled: the signer knew their digest' }),
+  notUploaded: Type.Integer({
+    minimum: 0,
+    description: 'files whose bytes never travelled: the signer knew their digest',
+  }),
   seconds: Type.Number({ minimum: 0 }),
 });
 
