@@ -20,6 +20,8 @@ const BRANCHES = ['main', 'release/1.0', ...Array.from({ length: TRY_BRANCHES },
 export const EVENTS_PER_PUSH = 1 + BUILDERS.length;
 
 export const FANOUT_CONFIG = `
+# Every subscriber connects from this one machine: no per-client connection cap.
+server: { max_connections_per_client: 0 }
 repos:
 ${REPOS.map((name) => `  - { name: ${name}, url: $REPO }`).join('\n')}
 builders:

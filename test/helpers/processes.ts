@@ -19,8 +19,13 @@ export interface TestProcess {
 
 const live = new Set<TestProcess>();
 
-export function runSwitchyard(args: string[], env: NodeJS.ProcessEnv = {}): TestProcess {
-  const child = spawn(process.execPath, [SWITCHYARD_BIN, ...args], {
+/**
+ * Runs `switchyard args`; with `launcher`, as the command it runs (`[...launcher, node, bin,
+ * ...args]`), which then is the child process itself (it must exec, not fork).
+ */
+export function runSwitchyard(args: string[], env: NodeJS.ProcessEnv = {}, launcher: string[] = []): TestProcess {
+  const command = [...launcher, process.execPath, SWITCHYARD_BIN, ...args];
+  const child = spawn(command[0] as string, command.slice(1), {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,6 +91,8 @@ export async function startServer(options: {
   port?: number;
   env?: NodeJS.ProcessEnv;
   token?: string;
+  /** Runs the server through this command (see runSwitchyard). */
+  launcher?: string[];
 }): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   const database = options.database === undefined ? [] : ['--database', options.database];
@@ -103,6 +110,7 @@ export async function startServer(options: {
       '127.0.0.1',
     ],
     options.env,
+    options.launcher,
   );
   const url = `http://127.0.0.1:${port}`;
   const client = new SwitchyardClient({ server: url, token: options.token });

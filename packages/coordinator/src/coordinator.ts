@@ -39,9 +39,13 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const logger = options.logger ?? pino({ name: 'switchyard-coordinator' });
   let farm = await loadConfigFile(options.configPath);
+  let lastDiskFullAt: number | null = null;
   const store = await openFarmStore(options.database ?? farm.database ?? join(options.dataDir, 'switchyard.db'), {
     agingMs: () => farm.scheduling.agingMs,
     logger,
+    onDiskFull: () => {
+      lastDiskFullAt = Date.now();
+    },
   });
   const context = await createCoordinatorContext({ farm: () => farm, store, dataDir: options.dataDir, logger });
   const { app } = context;
@@ -73,7 +77,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, config: farm.file, data: options.dataDir }, `switchyard coordinator listening on ${url}`);
 
-  const reaper = startLeaseReaper(store, context.api.broker, () => farm, logger);
+  const reaper = startLeaseReaper(
+    store,
+    context.api.broker,
+    () => farm,
+    logger,
+    () => lastDiskFullAt,
+  );
   const collector = startArtifactCollector(context.api.artifacts, logger);
 
   const reload = async (): Promise<Farm> => {

@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The coordinator's Prometheus metrics, in a registry of its own. */
@@ -54,6 +55,25 @@ export class Metrics {
     help: 'Open event-stream connections',
     registers: [this.registry],
   });
+  readonly connections = new Gauge({
+    name: 'switchyard_http_connections',
+    help: 'Open HTTP connections',
+    registers: [this.registry],
+  });
+  readonly connectionsClosed = new Counter({
+    name: 'switchyard_http_connections_closed_total',
+    help:
+      'Connections the coordinator closed to protect itself, by reason: slow-body (a request body below the minimum rate), ' +
+      'refused-before-body (an error answered before the body was read), client-limit (over server.max_connections_per_client)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly diskFullRefusals = new Counter({
+    name: 'switchyard_disk_full_refusals_total',
+    help: 'Requests answered 507 disk-full, by what was full: sqlite, postgresql (the database) or file (blobs, logs)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly streamPagesUnsent = new Gauge({
     name: 'switchyard_event_stream_pages_unsent',
     help: 'Pages of events sent to event streams that their consumers have not taken yet (at most one per stream)',
@@ -63,4 +83,23 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchyard_' });
   }
+}
+
+/**
+ * Free bytes on the disks under the data directory and the blob directory, read when scraped:
+ * a full one refuses writes with 507 disk-full, so it is worth an alert before it happens.
+ */
+export function registerDiskSpaceMetrics(registry: Registry, dirs: { data: string; blobs: string }): void {
+  new Gauge({
+    name: 'switchyard_disk_free_bytes',
+    help: 'Bytes available to the coordinator on the disk under its data directory (dir="data") and blob directory (dir="blobs")',
+    labelNames: ['dir'] as const,
+    registers: [registry],
+    async collect() {
+      for (const [dir, path] of Object.entries(dirs)) {
+        const stats = await statfs(path).catch(() => null);
+        if (stats) this.set({ dir }, stats.bavail * stats.bsize);
+      }
+    },
+  });
 }

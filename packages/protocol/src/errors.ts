@@ -1,6 +1,7 @@
 /**
  * The closed vocabulary of API errors. Every non-2xx answer has the body
- * `{ "error": { "code", "message", "details" } }`; only `internal` is a 500.
+ * `{ "error": { "code", "message", "details" } }`; only `internal` is a 500. A 503 or 507 says
+ * the coordinator cannot take the request now, whoever sends it: retry later.
  */
 export const ERROR_STATUS = {
   'invalid-request': 400,
@@ -18,6 +19,10 @@ export const ERROR_STATUS = {
   'range-not-satisfiable': 416,
   'unsupported-media-type': 415,
   internal: 500,
+  /** Too many connections from one client address (`server.max_connections_per_client`). */
+  'too-many-connections': 503,
+  /** The coordinator's data directory (or its database's disk) is full: nothing was stored. */
+  'disk-full': 507,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -5,6 +5,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DialectName } from './dialect.ts';
+import { withDiskFullErrors } from './disk-full-dialect.ts';
+import type { StoreError } from './errors.ts';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -25,6 +27,11 @@ export interface PostgresOptions {
   onIdleError?: (error: Error) => void;
 }
 
+export interface DatabaseOptions extends PostgresOptions {
+  /** Told of every statement refused for lack of disk space (thrown as the store error `disk-full`). */
+  onDiskFull?: (error: StoreError) => void;
+}
+
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
 export function isPostgresUrl(target: string): boolean {
@@ -42,24 +49,31 @@ export function isPostgresUrl(target: string): boolean {
  * may lose the last fraction of a second. Waiting for the flush costs ~1.9 ms a commit here, held
  * under the event-order lock, which halved the farm's throughput (docs/BENCHMARKS.md).
  */
-export async function openDatabase(target: string, options: PostgresOptions = {}): Promise<OpenedDatabase> {
+export async function openDatabase(target: string, options: DatabaseOptions = {}): Promise<OpenedDatabase> {
   if (isPostgresUrl(target)) return openPostgres(target, options);
-  return { db: await openSqlite(target), dialect: 'sqlite', location: target };
+  return { db: await openSqlite(target, options.onDiskFull), dialect: 'sqlite', location: target };
 }
+
+const ignoreDiskFull = () => {};
 
 /**
  * Opens the embedded SQLite store and brings its schema up to date. WAL with synchronous=NORMAL:
  * a committed transaction survives a crash of the coordinator process (not of the machine's
  * power), which is the promise the API makes for accepted pushes, results and log lines.
  */
-export async function openSqlite(file: string): Promise<Kysely<Database>> {
+export async function openSqlite(
+  file: string,
+  onDiskFull: (error: StoreError) => void = ignoreDiskFull,
+): Promise<Kysely<Database>> {
   mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: withDiskFullErrors(new SqliteDialect({ database: withStatementCache(sqlite) }), onDiskFull),
+  });
   // Kysely's migrator takes no lock on SQLite: two coordinators starting on one file would both
   // create the tables. Holding the write lock while migrating makes the second wait, then find
   // the schema current.
@@ -99,7 +113,7 @@ async function beginImmediate(sqlite: SqliteDatabase.Database): Promise<void> {
   }
 }
 
-async function openPostgres(url: string, options: PostgresOptions): Promise<OpenedDatabase> {
+async function openPostgres(url: string, options: DatabaseOptions): Promise<OpenedDatabase> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   const synchronousCommit = parsed.searchParams.get('synchronous_commit') ?? 'off';
@@ -119,7 +133,9 @@ async function openPostgres(url: string, options: PostgresOptions): Promise<Open
     types: { getTypeParser: numbersAsNumbers },
   });
   pool.on('error', (error) => options.onIdleError?.(error));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: withDiskFullErrors(new PostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),
+  });
   try {
     // Named, because the migrator looks for its own tables in every schema of the database.
     const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(db);

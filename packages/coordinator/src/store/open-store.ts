@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { LocalCommits, PostgresCommits } from './commit-signal.ts';
+import type { StoreError } from './errors.ts';
 import { openDatabase } from './open-database.ts';
 import type { FarmStore } from './port.ts';
 import { createSqlFarmStore } from './sql-farm-store.ts';
@@ -10,6 +11,8 @@ export interface OpenStoreOptions {
   agingMs(): number;
   logger: Logger;
   clock?: () => number;
+  /** Told of every statement the database refused for lack of disk space. */
+  onDiskFull?: (error: StoreError) => void;
 }
 
 /**
@@ -19,6 +22,7 @@ export interface OpenStoreOptions {
 export async function openFarmStore(target: string, options: OpenStoreOptions): Promise<FarmStore> {
   const { db, dialect } = await openDatabase(target, {
     onIdleError: (error) => options.logger.warn({ err: error }, 'a pooled database connection failed while idle'),
+    onDiskFull: options.onDiskFull,
   });
   if (dialect === 'sqlite') {
     const commits = new LocalCommits();
