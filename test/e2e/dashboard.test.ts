@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CSRF_HEADER, type Job, type JobSummary, SESSION_COOKIE, SwitchyardClient } from '@switchyard/protocol';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, SCREENSHOTS } from '../helpers/browser.ts';
 import { ConnectionCutter } from '../helpers/connection-cutter.ts';
@@ -14,7 +14,7 @@ const TOKENS = { T_WORKER: 'worker-secret', T_ADMIN: 'admin-secret', T_READ: 're
 
 /** Reads need a token, so the page must sign in and its event stream must work on a cookie. */
 const CONFIG = `
-repos: [{ name: demo, url: $REPO }, { name: quiet, url: $REPO }]
+repos: [{ name: demo, url: $REPO }, { name: quiet, url: $REPO }, { name: live, url: $REPO }]
 auth:
   public_read: false
   tokens:
@@ -39,6 +39,14 @@ builders:
       - name: tests
         run: >-
           printf 'ok 1\\nFAIL first failure\\n'; seq 1 100; printf 'error: second failure\\n'; exit 1
+  # Says one line, then waits for the test to let it go on: a job the test keeps running.
+  - name: talk
+    repo: live
+    pool: linux
+    checkout: false
+    steps:
+      - name: speak
+        run: echo 'first line'; while [ ! -e $GO/$SWITCHYARD_JOB_ID ]; do sleep 0.1; done; echo 'second line'
 `;
 
 const WEB = join(import.meta.dirname, '..', '..', 'packages', 'web');
@@ -64,7 +72,8 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
 
   beforeAll(async () => {
     if (!existsSync(join(WEB, 'dist', 'index.html'))) execFileSync('npx', ['vite', 'build'], { cwd: WEB });
-    farm.writeConfig(CONFIG);
+    mkdirSync(join(farm.dir, 'go'));
+    farm.writeConfig(CONFIG.replace('$GO', join(farm.dir, 'go')));
     server = await startServer({ config: farm.config, data: farm.data, env: TOKENS, token: TOKENS.T_ADMIN });
     admin = new SwitchyardClient({ server: server.url, token: TOKENS.T_ADMIN });
     cutter = await ConnectionCutter.start(server.url);
@@ -162,6 +171,54 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     expect(selected).toEqual(Array.from({ length: 11 }, (_, i) => 10 + i));
     // The `prepare` step passed: folded unless a link points into it, as this one does.
     expect(await page.getAttribute('.log-row.section[data-step="0"]', 'aria-expanded')).toBe('true');
+  });
+
+  it("follows a running job's log: its lines appear as they are written, without a reload", async () => {
+    const revision = farm.commit('main', { 'c.txt': 'c\n' });
+    const push = await admin.createPush({ repo: 'live', branch: 'main', revision });
+    const job = push.jobs[0]?.id as number;
+    const asked: string[] = [];
+    const record = (request: Request) => asked.push(new URL(request.url()).pathname);
+    page.on('request', record);
+    await page.goto(`${cutter.url}/jobs/${job}/log`);
+    await page.evaluate('window.sameDocument = true');
+    await page.waitForSelector('.log-row.line:has-text("first line")', { timeout: 30_000 });
+    // The job waits for this file: the line above came while it ran.
+    expect(await page.textContent('.crumbs')).toContain('following');
+    writeFileSync(join(farm.dir, 'go', String(job)), '');
+    await page.waitForSelector('.log-row.line:has-text("second line")', { timeout: 30_000 });
+    await page.waitForSelector('.crumbs:not(:has-text("following"))', { timeout: 30_000 });
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+    page.off('request', record);
+    // Streamed by the server as written, not read again and again.
+    expect(asked.filter((path) => path === `/api/v1/jobs/${job}/log/index`)).toHaveLength(1);
+    expect(asked).toContain(`/api/v1/jobs/${job}/log/follow`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'log-followed.png') });
+  });
+
+  it('shows a browser notification when a watched push completes', async () => {
+    await page.context().grantPermissions(['notifications'], { origin: cutter.url });
+    // Records each notification the page makes, then makes it.
+    await page.addInitScript(`
+      window.notified = [];
+      window.Notification = class extends window.Notification {
+        constructor(title, options) {
+          window.notified.push({ title, body: options && options.body });
+          super(title, options);
+        }
+      };
+    `);
+    const revision = farm.commit('main', { 'd.txt': 'd\n' });
+    const push = await admin.createPush({ repo: 'live', branch: 'main', revision });
+    await page.goto(`${cutter.url}/`);
+    await live('live');
+    await page.click(`article[data-push-id="${push.id}"] button.watch`);
+    await page.waitForSelector(`article[data-push-id="${push.id}"] button.watch[aria-pressed="true"]`);
+    writeFileSync(join(farm.dir, 'go', String(push.jobs[0]?.id)), '');
+    await page.waitForFunction('window.notified.length > 0', undefined, { timeout: 30_000 });
+    expect(await page.evaluate('window.notified')).toEqual([
+      { title: `Push ${push.id} on main: success`, body: `${revision.slice(0, 12)} · 1 jobs` },
+    ]);
   });
 
   it('retriggers from the job page, which starts a new job', async () => {

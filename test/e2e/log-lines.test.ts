@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LogErrorLine, LogUpdate } from '@switchyard/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
@@ -5,7 +8,7 @@ import { killAll, startServer, startWorker, type TestServer } from '../helpers/p
 
 /** A log of 30,005 lines with two failures and colour, over two steps (one of which fails). */
 const CONFIG = `
-repos: [{ name: demo, url: $REPO }]
+repos: [{ name: demo, url: $REPO }, { name: slow, url: $REPO }]
 logs:
   error_patterns: ['^FAIL ', 'custom-broken']
 builders:
@@ -18,6 +21,13 @@ builders:
         run: seq 1 30000
       - name: tests
         run: printf 'ok one\\n\\033[31mFAIL two\\033[0m\\nok three\\ncustom-broken here\\nno newline at the end'; exit 1
+  - name: live
+    repo: slow
+    pool: linux
+    checkout: false
+    steps:
+      - name: talk
+        run: echo first; printf 'half a line'; while [ ! -e $GO ]; do sleep 0.1; done; echo ' and the rest'; echo 'FAIL late'; exit 1
 `;
 
 describe('logs by numbered lines', () => {
@@ -26,7 +36,7 @@ describe('logs by numbered lines', () => {
   let jobId: number;
 
   beforeAll(async () => {
-    farm.writeConfig(CONFIG);
+    farm.writeConfig(CONFIG.replace('$GO', join(farm.dir, 'go')));
     server = await startServer({ config: farm.config, data: farm.data });
     startWorker({ server: server.url, name: 'w1', pool: 'linux', workDir: farm.workerDir('w1') });
     const revision = farm.commit('main', { 'a.txt': 'a\n' });
@@ -79,5 +89,32 @@ describe('logs by numbered lines', () => {
     const failing = await server.client.searchLog(jobId, { q: 'fail two' });
     expect(failing.lines).toEqual([index.sections[1]?.firstLine, index.errors[0]?.line]);
     expect((await server.client.searchLog(jobId, { q: 'fail two', case: true })).lines).toEqual([]);
+  });
+
+  it('follows a running log from its first line: each line as it is written, a growing line again as it grows', async () => {
+    const revision = farm.commit('main', { 'b.txt': 'b\n' });
+    const push = await server.client.createPush({ repo: 'slow', branch: 'main', revision });
+    const liveJob = push.jobs[0]?.id as number;
+    // Followed before the job has an attempt: the stream waits for it.
+    const lines: string[] = [];
+    const errors: LogErrorLine[] = [];
+    const seen: string[] = [];
+    let last: LogUpdate | undefined;
+    for await (const update of server.client.followLog(liveJob, { from: 1 })) {
+      lines.splice(update.from - 1, lines.length, ...update.lines);
+      errors.splice(update.errorsFrom, errors.length, ...update.errors);
+      seen.push(...update.lines);
+      last = update;
+      // The step waits for this file: what came before it can only have come while it ran.
+      if (lines.includes('first') && lines.at(-1) === 'half a line') writeFileSync(join(farm.dir, 'go'), '');
+    }
+    expect(seen).toContain('half a line');
+    expect(last).toMatchObject({ complete: true, attempt: 1, lineCount: lines.length });
+    expect(last?.sections.map((s) => [s.name, s.state])).toEqual([['talk', 'failure']]);
+    const whole = await server.client.logLines(liveJob, { from: 1, to: lines.length });
+    expect(lines).toEqual(whole.lines);
+    expect(lines).toContain('half a line and the rest');
+    expect(errors).toEqual((await server.client.logIndex(liveJob)).errors);
+    expect(errors.map((e) => e.text)).toEqual(['FAIL late']);
   });
 });

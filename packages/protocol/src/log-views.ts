@@ -54,6 +54,30 @@ export const LogLines = Type.Object({
   lines: Type.Array(Type.String(), { description: 'raw lines (ANSI escapes kept), from `from` on' }),
 });
 
+export const LogFollowQuery = Type.Object({
+  attempt: Attempt,
+  from: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'the first line to send' })),
+});
+
+/**
+ * One message of a followed log (`event: update`): the lines from `from` on replace what the
+ * follower holds from there (the last line may still be growing, and comes again once it has
+ * grown), the sections as they stand, and the error lines found since the last message.
+ */
+export const LogUpdate = Type.Object({
+  attempt: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+    description: 'null: the job ended without an attempt, so there is no log',
+  }),
+  from: LineNumber,
+  lines: Type.Array(Type.String(), { description: `raw lines (ANSI escapes kept), at most ${MAX_LOG_RANGE_LINES}` }),
+  lineCount: Count,
+  sections: Type.Array(LogSection),
+  errors: Type.Array(LogErrorLine, { description: 'error lines after the first `errorsFrom`' }),
+  errorsFrom: Count,
+  errorsTruncated: Type.Boolean(),
+  complete: Type.Boolean({ description: 'true: the attempt is over and this is the last message' }),
+});
+
 /**
  * A search is for text, not a regular expression: anyone who may read logs may search them,
  * and one pathological expression would hold the coordinator's event loop for as long as it
@@ -75,3 +99,4 @@ export type LogErrorLine = Type.Static<typeof LogErrorLine>;
 export type LogIndex = Type.Static<typeof LogIndex>;
 export type LogLines = Type.Static<typeof LogLines>;
 export type LogSearch = Type.Static<typeof LogSearch>;
+export type LogUpdate = Type.Static<typeof LogUpdate>;

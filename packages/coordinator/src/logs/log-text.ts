@@ -72,6 +72,14 @@ export class LogText {
   get errorsTruncated(): boolean {
     return this.errorsCut;
   }
+  /** Bytes of text so far: it grows with every line, and with a line still being written. */
+  get size(): number {
+    return this.bytes;
+  }
+  /** Lines that have ended: all of them, or all but the last while it is still being written. */
+  get endedLines(): number {
+    return this.atLineStart ? this.lineCountSoFar : this.lineCountSoFar - 1;
+  }
 
   /**
    * Reads what the steps hold beyond what was read before. `attemptOver`: the attempt has ended,

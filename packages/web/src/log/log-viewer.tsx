@@ -8,6 +8,7 @@ import { formatDuration } from '../app/format.ts';
 import { typingIn } from '../app/shortcuts.tsx';
 import { ansiToHtml } from './ansi.ts';
 import { extendRange, formatLineHash, type LineRange, parseLineHash } from './line-range.ts';
+import type { LiveLines } from './live-lines.ts';
 import { LogRows, PAGE_LINES, pageCount, pageOfLine } from './log-rows.ts';
 import { useLogLines } from './use-log-lines.ts';
 
@@ -18,6 +19,8 @@ interface Props {
   jobId: number;
   attempt: number;
   index: LogIndex;
+  /** The lines a followed (running) log has sent so far. */
+  live: LiveLines;
 }
 
 /**
@@ -26,7 +29,7 @@ interface Props {
  * running log followed as it grows. Opens at the range in the URL, else the first error, else
  * (running) the end.
  */
-export function LogViewer({ jobId, attempt, index }: Props) {
+export function LogViewer({ jobId, attempt, index, live }: Props) {
   const [range, setRange] = useState<LineRange | null>(() => parseLineHash(window.location.hash));
   const [focus, setFocus] = useState<number | null>(() => initialFocus(index, range));
   const [expanded, setExpanded] = useState(() => new Map<number, boolean>());
@@ -35,7 +38,7 @@ export function LogViewer({ jobId, attempt, index }: Props) {
   /** A line to bring into view once the rows that show it exist. */
   const pendingScroll = useRef<number | null>(focus);
   const scroller = useRef<HTMLDivElement>(null);
-  const { line, load } = useLogLines(jobId, attempt, index.lineCount);
+  const { line, load } = useLogLines(jobId, attempt, live);
   const search = useLogSearch(jobId, attempt);
   const hits = useMemo(() => new Set(search.hits), [search.hits]);
   const errorLines = useMemo(() => new Set(index.errors.map((e) => e.line)), [index.errors]);
