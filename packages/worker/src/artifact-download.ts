@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TRANSFER_IDLE_MS } from './artifact-upload.ts';
+import { TRANSFER_IDLE_MS, transferStalled } from './artifact-upload.ts';
 
 export interface BlobSource {
   url: string;
@@ -25,6 +25,11 @@ export interface DownloadRequest {
   onFallback: (failed: BlobSource, reason: string) => void;
 }
 
+/** No source delivered the blob; `cause` is the last one's failure, the origin's. */
+export class BlobUnavailable extends Error {
+  override readonly name = 'BlobUnavailable';
+}
+
 /**
  * Downloads a blob from the first source that delivers it intact: each is streamed to `file`
  * while hashed, and a short, long or corrupt body counts as that source failing (a regional
@@ -33,6 +38,7 @@ export interface DownloadRequest {
  */
 export async function downloadBlob(download: DownloadRequest): Promise<BlobSource> {
   const failures: string[] = [];
+  let last: unknown;
   for (const [index, source] of download.sources.entries()) {
     try {
       await downloadVerified({ ...download, url: source.url, algorithm: 'sha256', digest: download.sha256 });
@@ -40,13 +46,14 @@ export async function downloadBlob(download: DownloadRequest): Promise<BlobSourc
     } catch (error) {
       await rm(download.file, { force: true });
       if (download.signal.aborted) throw error;
+      last = error;
       const reason = (error as Error).message;
       failures.push(`${source.label}: ${reason}`);
       const next = download.sources[index + 1];
       if (next) download.onFallback(source, reason);
     }
   }
-  throw new Error(failures.join('; '));
+  throw new BlobUnavailable(failures.join('; '), { cause: last });
 }
 
 export interface VerifiedDownload {
@@ -135,9 +142,7 @@ function get(url: string, token: string | undefined, signal: AbortSignal): Promi
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const request = send(target, { method: 'GET', headers, signal });
-    request.setTimeout(TRANSFER_IDLE_MS, () =>
-      request.destroy(new Error(`no progress for ${TRANSFER_IDLE_MS / 1000} s`)),
-    );
+    request.setTimeout(TRANSFER_IDLE_MS, () => request.destroy(transferStalled()));
     request.on('error', reject);
     request.on('response', resolve);
     request.end();

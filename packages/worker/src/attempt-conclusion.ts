@@ -12,7 +12,7 @@ export interface AttemptConclusion {
 export type Interruption =
   | { kind: 'cancelled' }
   | { kind: 'lease-lost' }
-  | { kind: 'lost-contact'; silentMs: number }
+  | { kind: 'lost-contact'; silentMs: number; coordinatorAway: boolean }
   | { kind: 'worker-stopped' };
 
 /** Why the step is being killed, as the log and the attempt's message say it. */
@@ -22,8 +22,10 @@ export function describeInterruption(interruption: Interruption): string {
       return 'the job was cancelled';
     case 'lease-lost':
       return 'the coordinator gave this job to another worker';
-    case 'lost-contact':
-      return `no heartbeat acknowledged for ${Math.round(interruption.silentMs / 1000)} s, so the lease may have ended`;
+    case 'lost-contact': {
+      const away = interruption.coordinatorAway ? ' (the coordinator was away)' : '';
+      return `no heartbeat acknowledged for ${Math.round(interruption.silentMs / 1000)} s${away}, so the lease may have ended`;
+    }
     case 'worker-stopped':
       return 'the worker is stopping';
   }
@@ -31,11 +33,14 @@ export function describeInterruption(interruption: Interruption): string {
 
 /**
  * The report for an interrupted attempt; null for a lost lease, which is not ours to report.
- * All of them are `exception`: none is the job's own fault.
+ * All of them are `exception`: none is the job's own fault. Contact lost because the
+ * coordinator was away is `coordinator-unavailable`, which is not held against the worker.
  */
 export function concludeInterruption(interruption: Interruption): AttemptConclusion | null {
   if (interruption.kind === 'lease-lost') return null;
-  return { result: 'exception', reason: interruption.kind, message: describeInterruption(interruption) };
+  const away = interruption.kind === 'lost-contact' && interruption.coordinatorAway;
+  const reason = away ? 'coordinator-unavailable' : interruption.kind;
+  return { result: 'exception', reason, message: describeInterruption(interruption) };
 }
 
 /**

@@ -45,8 +45,8 @@ function run(client: ScriptedClient, overrides: Partial<HeartbeatOptions> = {}) 
       events.push('lease-lost');
       settle();
     },
-    onLostContact: () => {
-      events.push('lost-contact');
+    onLostContact: (_silentMs, coordinatorAway) => {
+      events.push(coordinatorAway ? 'lost-contact: coordinator away' : 'lost-contact');
       settle();
     },
     ...overrides,
@@ -99,6 +99,16 @@ describe('startHeartbeat', () => {
     heartbeat.stop();
     expect(events).toEqual(['lost-contact']);
     expect(client.calls).toBeGreaterThan(2);
+  });
+
+  it('says the coordinator was away when its port was closed throughout, as in a long restart', async () => {
+    const refused = () =>
+      Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7420'), { code: 'ECONNREFUSED' }));
+    const client = new ScriptedClient([ok(), unreachable, refused]);
+    const { events, settled, heartbeat } = run(client, { fenceAfterMs: 1500 });
+    await settled;
+    heartbeat.stop();
+    expect(events).toEqual(['lost-contact: coordinator away']);
   });
 
   it('does not fence while heartbeats are acknowledged', async () => {

@@ -4,6 +4,7 @@ import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
 import { OutageLog } from './outage-log.ts';
 import { sleep } from './sleep.ts';
+import { classifyTransferFailure } from './transfer-retry.ts';
 
 export interface HeartbeatOptions {
   client: SwitchyardClient;
@@ -24,7 +25,12 @@ export interface HeartbeatOptions {
   logger: Logger;
   onCancel: () => void;
   onLeaseLost: () => void;
-  onLostContact: (silentMs: number) => void;
+  /**
+   * No heartbeat acknowledged for `fenceAfterMs`. `coordinatorAway`: the last tries found its
+   * port closed, their connections cut, or a 5xx — the coordinator's absence, not this machine's
+   * network (see transfer-retry.ts).
+   */
+  onLostContact: (silentMs: number, coordinatorAway: boolean) => void;
 }
 
 export interface SelfFencing {
@@ -67,13 +73,14 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
   let lastAcknowledgedSentAt = options.leaseGrantedAt;
   const outage = new OutageLog(logger, 'heartbeats acknowledged again');
   let fenceTimer: NodeJS.Timeout | undefined;
+  let coordinatorAway = false;
 
   const armFence = () => {
     clearTimeout(fenceTimer);
     const remainingMs = lastAcknowledgedSentAt + fenceAfterMs - performance.now();
     fenceTimer = setTimeout(
       () => {
-        options.onLostContact(performance.now() - lastAcknowledgedSentAt);
+        options.onLostContact(performance.now() - lastAcknowledgedSentAt, coordinatorAway);
       },
       Math.max(0, remainingMs),
     );
@@ -95,6 +102,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
         // The coordinator renewed the lease when it answered, `heldMs` after our request arrived.
         lastAcknowledgedSentAt = sentAt + Math.min(response.heldMs, performance.now() - sentAt);
         armFence();
+        coordinatorAway = false;
         backoff.reset();
         outage.succeeded();
         if (response.cancel) {
@@ -106,6 +114,7 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
       } catch (error) {
         if (stopping.signal.aborted) return;
         const kind = classifyFailure(error);
+        coordinatorAway = classifyTransferFailure(error) === 'coordinator';
         if (kind === 'lease-lost') {
           stop();
           options.onLeaseLost();

@@ -1,5 +1,6 @@
 import type { AttemptConclusion } from './attempt-conclusion.ts';
 import type { OutputSink, RunningStep, StepOutcome } from './step-runner.ts';
+import { CoordinatorUnavailable } from './transfer-retry.ts';
 
 /** A step the worker runs itself (fetching, uploading): how it ended, beyond an exit code. */
 export interface InProcessStep extends RunningStep {
@@ -10,7 +11,9 @@ export interface InProcessStep extends RunningStep {
 /**
  * Runs `work` as a step: logged, cancellable and reported like a command, though no process
  * is started. `work` resolves with null to go on, or with the conclusion that ends the attempt;
- * an error it throws is the worker's own failure (`worker-error`, retried elsewhere).
+ * an error it throws is the worker's own failure (`worker-error`, retried elsewhere), unless
+ * the coordinator was away or failing throughout (`coordinator-unavailable`, retried, and not
+ * held against this worker).
  */
 export function startInProcessStep(
   work: (signal: AbortSignal) => Promise<AttemptConclusion | null>,
@@ -30,7 +33,8 @@ export function startInProcessStep(
       if (!abort.signal.aborted) {
         const message = (error as Error).message;
         logTo(output)(message);
-        conclusion = { result: 'exception', reason: 'worker-error', message };
+        const reason = error instanceof CoordinatorUnavailable ? 'coordinator-unavailable' : 'worker-error';
+        conclusion = { result: 'exception', reason, message };
       }
       return outcome;
     },

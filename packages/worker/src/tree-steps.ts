@@ -17,6 +17,8 @@ export interface TreeStepContext {
   token: string | undefined;
   /** Filled in as the phases end, for the attempt's report. */
   timings: AttemptTimings;
+  /** How long a tool download keeps trying through failures: the lease's length (see transfer-retry.ts). */
+  leaseSeconds: number;
 }
 
 /**
@@ -98,6 +100,7 @@ export function startToolsStep(context: TreeStepContext, output: OutputSink): In
         token,
         log,
         signal,
+        patienceMs: context.leaseSeconds * 1000,
       });
       context.timings.toolsMs = report.ms;
       log(

@@ -279,12 +279,23 @@ describe('startWorker', () => {
   });
 
   it('gives the attempt up as lost-contact when no heartbeat is acknowledged for most of the lease', async () => {
-    coordinator.heartbeatsFailing = true;
+    coordinator.heartbeatsLost = true;
     const attemptId = coordinator.assign(job([step('long', 'sleep 300')]), { leaseSeconds: 3 });
     start();
     expect(await coordinator.result(attemptId)).toMatchObject({ result: 'exception', reason: 'lost-contact' });
     expect(coordinator.forAttempt(attemptId).find((r) => r.type === 'finished')).toMatchObject({ cancelled: true });
     expect(coordinator.heartbeats).toBeGreaterThan(0);
+  });
+
+  it('says coordinator-unavailable instead when the coordinator answered that it could not take them', async () => {
+    coordinator.heartbeatsFailing = true;
+    const attemptId = coordinator.assign(job([step('long', 'sleep 300')]), { leaseSeconds: 3 });
+    start();
+    expect(await coordinator.result(attemptId)).toMatchObject({
+      result: 'exception',
+      reason: 'coordinator-unavailable',
+      message: expect.stringContaining('(the coordinator was away)'),
+    });
   });
 
   it('keeps only the most recent job directory', async () => {

@@ -11,6 +11,7 @@ describe('jobAfterAttempt', () => {
     'checkout-failed',
     'tools-failed',
     'worker-error',
+    'coordinator-unavailable',
   ])('retries an exception for %s while the job has attempts left', (reason) => {
     expect(RETRYABLE_REASONS.has(reason)).toBe(true);
     expect(jobAfterAttempt(ending({ reason, attemptNumber: 2, attemptCount: 2, maxAttempts: 3 }))).toEqual({

@@ -24,7 +24,7 @@ describe('workerLesson', () => {
     });
   });
 
-  it.each(['timeout', 'invalid-job', 'worker-stopped'])(
+  it.each(['timeout', 'invalid-job', 'worker-stopped', 'coordinator-unavailable'])(
     'does not bench for an exception that is not the machine’s fault (%s)',
     (reason) => {
       expect(workerLesson(endedAttempt({ state: 'exception', reason }), 3, NOW)).toEqual({ kind: 'nothing' });

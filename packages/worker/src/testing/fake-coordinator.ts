@@ -42,6 +42,8 @@ export class FakeCoordinator {
   refused = 0;
   /** Heartbeats alone are answered 503 while true. */
   heartbeatsFailing = false;
+  /** Heartbeats alone get no answer at all while true, as across a partition that drops them. */
+  heartbeatsLost = false;
   /** Claims are answered 401 while true. */
   refuseClaims = false;
   private readonly pending: Assignment[] = [];
@@ -197,6 +199,7 @@ export class FakeCoordinator {
     if (action === 'heartbeat') {
       this.heartbeats++;
       if (this.heartbeatsFailing) return fail(503, 'unavailable', 'heartbeats are failing');
+      if (this.heartbeatsLost) return;
       const waitSeconds = Number(url.searchParams.get('wait') ?? 0);
       await this.when(() => this.cancelled.has(attemptId) || this.leaseLost.has(attemptId), waitSeconds * 1000);
       if (this.leaseLost.has(attemptId)) return fail(409, 'lease-lost', `attempt ${attemptId} is not yours any more`);

@@ -3,10 +3,11 @@ import { constants } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { archiveKind } from '@switchyard/protocol';
-import { downloadVerified, HttpStatusError, WrongContentError } from '../artifact-download.ts';
+import { downloadVerified } from '../artifact-download.ts';
 import { Backoff } from '../backoff.ts';
 import { formatBytes } from '../format-bytes.ts';
 import { sleep } from '../sleep.ts';
+import { classifyTransferFailure } from '../transfer-retry.ts';
 import { unpackArchive } from '../unpack.ts';
 import { checkFile, type FileCheck } from './file-check.ts';
 import { isManifestFilename, readManifest, type ToolManifestRecord, unpackDirectory } from './manifest.ts';
@@ -27,6 +28,12 @@ export interface FetchToolsOptions {
   signal?: AbortSignal;
   /** The first retry's delay; it doubles, with jitter. @default 1000 */
   retryInitialMs?: number;
+  /**
+   * A worker's: keep trying a file for this long after its first failure, past tooltool's five
+   * requests, so a coordinator restart doesn't fail the tools step. The lease's length: longer,
+   * and the lease is gone anyway.
+   */
+  patienceMs?: number;
 }
 
 export type ToolSource = 'present' | 'cache' | 'download';
@@ -66,7 +73,6 @@ export class ToolFetchError extends Error {
 
 /** tooltool's: each file gets this many requests in all, whatever the number of URLs. */
 const MAX_ATTEMPTS = 5;
-const RETRYABLE_STATUSES = new Set([408, 429]);
 
 /**
  * Puts every file of a tooltool manifest into `dest`, as tooltool's fetch does: a file already
@@ -198,7 +204,8 @@ async function placeFromCache(
 /**
  * Downloads the file into the cache's temporary directory, trying the URLs in order; a network
  * error or a 5xx is tried again after a jittered, growing delay, up to MAX_ATTEMPTS requests in
- * all. A wrong body or a 4xx rules that URL out. Returns the URL it came from.
+ * all, or for `patienceMs` when given. A wrong body or a 4xx rules that URL out. Returns the URL
+ * it came from.
  */
 async function download(
   record: ToolManifestRecord,
@@ -211,10 +218,14 @@ async function download(
   const failures: string[] = [];
   let candidates = options.urls;
   let attempts = 0;
-  while (candidates.length > 0 && attempts < MAX_ATTEMPTS) {
+  let failingSince: number | null = null;
+  const mayTry = () =>
+    attempts < MAX_ATTEMPTS ||
+    (options.patienceMs !== undefined && performance.now() - (failingSince ?? 0) < options.patienceMs);
+  while (candidates.length > 0 && mayTry()) {
     const retry: string[] = [];
     for (const base of candidates) {
-      if (attempts === MAX_ATTEMPTS) break;
+      if (!mayTry()) break;
       attempts += 1;
       const url = `${base.replace(/\/+$/, '')}/sha512/${record.digest}`;
       const temp = cache.tempPath(record.digest);
@@ -240,27 +251,23 @@ async function download(
       } catch (error) {
         await rm(temp, { force: true });
         if (signal.aborted) throw error;
+        failingSince ??= performance.now();
         const reason = (error as Error).message;
         failures.push(`${url}: ${reason}`);
         options.log(`${record.filename}: ${url}: ${reason}`);
-        if (isTransient(error)) retry.push(base);
+        if (classifyTransferFailure(error) !== 'final') retry.push(base);
       }
     }
     candidates = retry;
-    if (candidates.length > 0 && attempts < MAX_ATTEMPTS) {
+    if (candidates.length > 0 && mayTry()) {
       const delay = backoff.next();
       options.log(`${record.filename}: trying again in ${(delay / 1000).toFixed(1)} s`);
       await sleep(delay, signal);
       signal.throwIfAborted();
     }
   }
-  throw new Error(failures.join('; '));
-}
-
-function isTransient(error: unknown): boolean {
-  if (error instanceof WrongContentError) return false;
-  if (error instanceof HttpStatusError) return error.status >= 500 || RETRYABLE_STATUSES.has(error.status);
-  return true;
+  // Through a long outage, the same failure many times over: the last few say it.
+  throw new Error(failures.slice(-MAX_ATTEMPTS).join('; '));
 }
 
 /**
