@@ -145,6 +145,11 @@ describe('the dashboard in a browser, on a real coordinator and real workers', (
     await page.hover(`a.sym[data-job-id="${checkJob.id}"]`);
     const card = await page.waitForSelector('[data-testid="failure-card"] .error-line');
     expect(await card.textContent()).toContain('FAIL first failure');
+    // A symbol opens its job in the page, without loading it again.
+    await page.evaluate('window.sameDocument = true');
+    await page.click(`a.sym[data-job-id="${checkJob.id}"]`);
+    await page.waitForSelector(`section.job[data-job-id="${checkJob.id}"]`);
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
   });
 
   it("opens a failed job's log at its first error line, and n/p move between errors", async () => {

@@ -59,11 +59,13 @@ export function LiveEventsProvider({ enabled, children }: { enabled: boolean; ch
       setStatus(state);
       // What was read before the stream started may miss what happened in between: read that
       // once more (what arrived since is newer than the stream's start). A resumed stream
-      // replays its own gap.
+      // replays its own gap. A followed log keeps itself current (its query says so).
       if (state === 'live' && !everLive) {
         everLive = true;
         const liveAt = Date.now();
-        void queryClient.invalidateQueries({ predicate: (query) => query.state.dataUpdatedAt < liveAt });
+        void queryClient.invalidateQueries({
+          predicate: (query) => query.meta?.followed !== true && query.state.dataUpdatedAt < liveAt,
+        });
       }
     };
     void (async () => {

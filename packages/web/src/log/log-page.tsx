@@ -17,6 +17,8 @@ export function LogPage() {
     queryKey: ['log-index', jobId, attempt ?? null],
     queryFn: (): Promise<LogIndex> => api().logIndex(jobId, attempt === undefined ? {} : { attempt }),
     staleTime: 0,
+    // Its follower (below) brings it up to date; the event stream's catch-up need not read it again.
+    meta: { followed: true },
   });
   const live = useFollowedLog(jobId, attempt, index.data);
   return (

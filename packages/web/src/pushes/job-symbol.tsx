@@ -1,7 +1,7 @@
 import type { JobSummary } from '@switchyard/protocol/browser';
 import { useQuery } from '@tanstack/react-query';
-import { Link } from '@tanstack/react-router';
-import { useState } from 'react';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { type MouseEvent, memo, useState } from 'react';
 import { api } from '../app/api.ts';
 
 const FAILED = new Set(['failure', 'exception']);
@@ -13,26 +13,39 @@ const SHOWN_ERRORS = 5;
  * job's with its first error lines; the card is read on the first hover and shown by CSS while
  * the pointer is over the symbol or the card, so its links can be clicked.
  */
-export function JobSymbol({ job, symbol }: { job: JobSummary; symbol: string }) {
+export const JobSymbol = memo(function JobSymbol({ job, symbol }: { job: JobSummary; symbol: string }) {
   const [hovered, setHovered] = useState(false);
+  const navigate = useNavigate();
   const failed = FAILED.has(job.state);
   return (
     <span className="sym-wrap">
-      <Link
+      <a
         onMouseEnter={() => setHovered(true)}
         onFocus={() => setHovered(true)}
-        to="/jobs/$jobId"
-        params={{ jobId: String(job.id) }}
+        href={`/jobs/${job.id}`}
+        onClick={(event) => followInPage(event, navigate, job.id)}
         className={`sym state-${job.state}`}
         data-job-id={job.id}
         data-state={job.state}
         aria-label={`${job.builder} job ${job.id}: ${job.state}`}
       >
         {symbol}
-      </Link>
+      </a>
       {hovered && (failed ? <FailureCard job={job} /> : <span className="card">{`${job.builder}: ${job.state}`}</span>)}
     </span>
   );
+});
+
+/**
+ * A symbol is a plain link that the page follows itself: a grid holds hundreds of them, each
+ * mounted as its push arrives, and a router Link per symbol (which watches the router's state
+ * to know whether it is active) cost more than the rest of the row. A click with a modifier
+ * (new tab, new window) is left to the browser.
+ */
+function followInPage(event: MouseEvent<HTMLAnchorElement>, navigate: ReturnType<typeof useNavigate>, jobId: number) {
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  void navigate({ to: '/jobs/$jobId', params: { jobId: String(jobId) } });
 }
 
 function FailureCard({ job }: { job: JobSummary }) {

@@ -1,7 +1,7 @@
 import { PUSH_RESULTS, type Push } from '@switchyard/protocol/browser';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
-import { useWindowVirtualizer } from '@tanstack/react-virtual';
+import { useWindowVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { api } from '../app/api.ts';
 import type { PushesSearch } from '../app/search-params.ts';
@@ -32,6 +32,9 @@ export function PushesPage() {
     queryKey: ['pushes', filter],
     queryFn: async (): Promise<PushListData> => api().listPushPage({ ...filter, limit: PAGE }),
     staleTime: Number.POSITIVE_INFINITY,
+    // The events keep every unchanged push the same object (applyEvents): comparing the whole
+    // list with the last one, ten times a second on a busy farm, would find nothing more.
+    structuralSharing: false,
   });
   const [readingOlder, setReadingOlder] = useState(false);
   const readOlder = async (next: number) => {
@@ -53,9 +56,10 @@ export function PushesPage() {
 
   const virtualizer = useWindowVirtualizer({
     count: shown.length,
-    estimateSize: () => 88,
+    estimateSize: () => ROW_PX,
     overscan: 6,
     getItemKey: (index) => (shown[index] as Push).id,
+    measureElement: measureRow,
   });
 
   const next = pushes.data?.next ?? null;
@@ -87,6 +91,27 @@ export function PushesPage() {
       )}
     </section>
   );
+}
+
+/** A row's height before it is measured: one line of details and one of symbols. */
+const ROW_PX = 88;
+
+/**
+ * A row's height from its ResizeObserver entry, which comes once the browser has laid the row
+ * out anyway. The virtualizer's default reads offsetHeight as each row mounts, a layout forced
+ * per row: with pushes arriving many times a second at the top of the list, that layout was
+ * the page's biggest cost (bench/dashboard.ts). Until then a row counts as its size last
+ * measured, or the estimate.
+ */
+function measureRow(
+  element: Element,
+  entry: ResizeObserverEntry | undefined,
+  virtualizer: Virtualizer<Window, Element>,
+): number {
+  const box = entry?.borderBoxSize?.[0];
+  if (box) return Math.round(box.blockSize);
+  const index = virtualizer.indexFromElement(element);
+  return virtualizer.itemSizeCache.get(virtualizer.options.getItemKey(index)) ?? ROW_PX;
 }
 
 /** j and k move the open summary to the next and previous push. */
