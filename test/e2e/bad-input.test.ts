@@ -140,8 +140,8 @@ describe('bad API input gets a 4xx with a JSON error, never a 500', () => {
       'POST',
       '/api/v1/attempts/77/finished',
       '{"result": "great", "finishedAt": "2026-01-01T00:00:00Z"}',
-      400,
-      'invalid-request',
+      401,
+      'unauthenticated',
     ],
     ['GET', '/api/v1/nothing-here', undefined, 404, 'not-found'],
   ])('%s %s %s → %i', async (method, path, body, status, code) => {
@@ -151,10 +151,22 @@ describe('bad API input gets a 4xx with a JSON error, never a 500', () => {
     expect(result.body.error.message.length).toBeGreaterThan(0);
   });
 
-  it('refuses malformed log frames and wrong content types', async () => {
-    const frames = await fetch(`${server.url}/api/v1/attempts/1/log?step=0&seq=0`, {
+  it("refuses an attempt's malformed reports, sent with its own credential, and wrong content types", async () => {
+    await server.client.createPush({ repo: 'demo', branch: 'main', revision: 'abcdef0' });
+    const assignment = await server.client.claim('bad-input-holder', { pool: 'linux', waitSeconds: 5 });
+    const { attemptId, attemptToken } = assignment as NonNullable<typeof assignment>;
+    const asAttempt = { authorization: `Bearer ${attemptToken}` };
+    const unknownResult = await call(
+      'POST',
+      `/api/v1/attempts/${attemptId}/finished`,
+      '{"result": "great", "finishedAt": "2026-01-01T00:00:00Z"}',
+      asAttempt,
+    );
+    expect(unknownResult.status).toBe(400);
+    expect(unknownResult.body.error.code).toBe('invalid-request');
+    const frames = await fetch(`${server.url}/api/v1/attempts/${attemptId}/log?step=0&seq=0`, {
       method: 'POST',
-      headers: { 'content-type': 'application/vnd.switchyard.log-frames' },
+      headers: { 'content-type': 'application/vnd.switchyard.log-frames', ...asAttempt },
       body: Buffer.from([0x6f, 0, 0, 0, 9, 0x41]),
     });
     expect(frames.status).toBe(400);
