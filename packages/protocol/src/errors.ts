@@ -7,6 +7,10 @@ export const ERROR_STATUS = {
   'invalid-request': 400,
   'invalid-log-frames': 400,
   'digest-mismatch': 400,
+  /** A worker of a protocol this coordinator no longer takes (version.ts): upgrade the worker. */
+  'worker-too-old': 400,
+  /** A worker of a protocol newer than this coordinator's: upgrade the coordinators first. */
+  'worker-too-new': 400,
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,

@@ -1,4 +1,11 @@
-import type { Assignment, ClaimAfterReportRequest, SwitchyardClient, WarmCacheReport } from '@switchyard/protocol';
+import {
+  ApiRequestError,
+  type Assignment,
+  type ClaimAfterReportRequest,
+  type SwitchyardClient,
+  type WarmCacheReport,
+  WORKER_PROTOCOL_VERSION,
+} from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
 import { classifyFailure, describeFailure } from './failure-kind.ts';
@@ -34,6 +41,11 @@ export interface ClaimLoopOptions {
 const CLAIM_SLACK_MS = 15_000;
 /** Refusals (bad token, unknown pool) need an operator; retrying faster would only flood the log. */
 const REFUSED_RETRY_MS = 10_000;
+/** A claim refused for this worker's version, or as invalid, waits for an upgrade of one side or the other. */
+const VERSION_REFUSED_RETRY_MS = 30_000;
+
+/** The claim refusals that may mean the worker and the coordinator are of versions that don't go together. */
+const VERSION_REFUSALS = new Set(['worker-too-old', 'worker-too-new', 'invalid-request']);
 
 /**
  * Long-polls the coordinator for work, one job at a time, for as long as the worker runs.
@@ -67,8 +79,11 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     } catch (error) {
       if (signal.aborted) break;
       const kind = classifyFailure(error);
-      outage.failed(kind, () => {
-        if (kind === 'transient') {
+      const versionRefusal = error instanceof ApiRequestError && VERSION_REFUSALS.has(error.code) ? error : undefined;
+      outage.failed(versionRefusal?.code ?? kind, () => {
+        if (versionRefusal) {
+          void logVersionRefusal(options, versionRefusal);
+        } else if (kind === 'transient') {
           logger.warn({ error: describeFailure(error) }, 'cannot reach the coordinator; retrying with backoff');
         } else {
           logger.error(
@@ -77,7 +92,10 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
           );
         }
       });
-      await sleep(kind === 'transient' ? backoff.next() : REFUSED_RETRY_MS, signal);
+      await sleep(
+        versionRefusal ? VERSION_REFUSED_RETRY_MS : kind === 'transient' ? backoff.next() : REFUSED_RETRY_MS,
+        signal,
+      );
       continue;
     }
     outage.succeeded();
@@ -85,6 +103,30 @@ export async function runClaimLoop(options: ClaimLoopOptions): Promise<void> {
     if (assignment) held = await options.runAssignment(assignment, performance.now());
   }
   if (held) await deliverOnStop(options, held);
+}
+
+/**
+ * Says why the coordinator won't take this worker's claims and what to upgrade. A coordinator
+ * that knows the worker protocol says so itself (worker-too-old, worker-too-new); one older than
+ * that refuses what it doesn't know as invalid, so the worker asks for its version to tell.
+ */
+async function logVersionRefusal(options: ClaimLoopOptions, refusal: ApiRequestError): Promise<void> {
+  const { logger, version } = options;
+  const again = `asking again every ${VERSION_REFUSED_RETRY_MS / 1000} s`;
+  const fields = { error: describeFailure(refusal), workerProtocol: WORKER_PROTOCOL_VERSION };
+  if (refusal.code !== 'invalid-request') return logger.error(fields, `${refusal.message}; ${again}`);
+  const coordinatorVersion = await options.client.info().then(
+    (info) => info.version,
+    () => undefined,
+  );
+  if (coordinatorVersion !== undefined && coordinatorVersion !== version) {
+    logger.error(
+      { ...fields, coordinatorVersion },
+      `the coordinator (Switchyard ${coordinatorVersion}) refused this worker's claim as invalid; this worker is Switchyard ${version}: if the coordinator is the older, it does not know what newer workers send: upgrade the coordinators before the workers (docs/guide/upgrades.md); ${again}`,
+    );
+  } else {
+    logger.error(fields, `the coordinator refused this worker's claim as invalid: ${refusal.message}; ${again}`);
+  }
 }
 
 /** A stopping worker sends the reports it still holds on their own, for as long as it may wait. */

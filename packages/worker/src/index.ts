@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SWITCHYARD_VERSION, SwitchyardClient } from '@switchyard/protocol';
+import {
+  SWITCHYARD_VERSION,
+  SwitchyardClient,
+  WORKER_PROTOCOL_HEADER,
+  WORKER_PROTOCOL_VERSION,
+} from '@switchyard/protocol';
 import { type Logger, pino } from 'pino';
 import { runClaimLoop } from './claim-loop.ts';
 import { runAttempt } from './job-runner.ts';
@@ -59,7 +64,12 @@ const STOP_REPORT_TIMEOUT_MS = 5000;
 /** Starts a worker agent: it claims jobs from the coordinator and runs them, one at a time. */
 export function startWorker(options: WorkerOptions): RunningWorker {
   const logger = options.logger ?? pino({ name: 'switchyard-worker' });
-  const client = new SwitchyardClient({ server: options.server, token: options.token });
+  const client = new SwitchyardClient({
+    server: options.server,
+    token: options.token,
+    // On every request, though only claims are checked: the coordinator refuses a protocol it no longer speaks.
+    headers: { [WORKER_PROTOCOL_HEADER]: String(WORKER_PROTOCOL_VERSION) },
+  });
   const killGraceMs = options.killGraceMs ?? 5000;
   const stopping = new AbortController();
   const warmCaches = new WarmCaches(options.workDir);

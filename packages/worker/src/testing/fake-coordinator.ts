@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Assignment, FrameDecoder, type JobSpec, type LogStream, type ReportEntry } from '@switchyard/protocol';
+import {
+  type Assignment,
+  FrameDecoder,
+  type JobSpec,
+  type LogStream,
+  type ReportEntry,
+  SWITCHYARD_VERSION,
+  WORKER_PROTOCOL_HEADER,
+} from '@switchyard/protocol';
 
 /** What the worker told the coordinator, in the order it arrived. */
 export type Report =
@@ -30,7 +38,7 @@ interface Waiter {
  */
 export class FakeCoordinator {
   readonly reports: Report[] = [];
-  readonly claims: { worker: string; body: Record<string, unknown> }[] = [];
+  readonly claims: { worker: string; body: Record<string, unknown>; protocol: string | undefined }[] = [];
   heartbeats = 0;
   /** Requests that carried several reports (`POST /attempts/:id/report`). */
   batches = 0;
@@ -46,6 +54,10 @@ export class FakeCoordinator {
   heartbeatsLost = false;
   /** Claims are answered 401 while true. */
   refuseClaims = false;
+  /** Claims are answered with this error while set, as a coordinator of another version answers them. */
+  claimRefusal: { status: number; code: string; message: string } | undefined;
+  /** The version GET /api/v1 reports. */
+  version = SWITCHYARD_VERSION;
   private readonly pending: Assignment[] = [];
   private readonly cancelled = new Set<number>();
   private readonly leaseLost = new Set<number>();
@@ -178,17 +190,26 @@ export class FakeCoordinator {
     const claim = url.pathname.match(/^\/api\/v1\/workers\/([^/]+)\/claim$/);
     if (claim) {
       if (this.refuseClaims) return fail(401, 'unauthenticated', 'a worker token is required');
+      const protocol = request.headers[WORKER_PROTOCOL_HEADER] as string | undefined;
+      if (this.claimRefusal) {
+        this.claims.push({ worker: decodeURIComponent(claim[1]!), body: json(), protocol });
+        this.notify();
+        const { status, code, message } = this.claimRefusal;
+        return fail(status, code, message);
+      }
       const { report, ...claimBody } = json() as { report?: { attemptId: number; entries: ReportEntry[] } };
       // As the coordinator does: the reports first; a refusal of them does not stop the claim.
       const refusal = report ? this.applyReport(report.attemptId, report.entries) : undefined;
       this.claimsWithReport += report ? 1 : 0;
-      this.claims.push({ worker: decodeURIComponent(claim[1]!), body: claimBody });
+      this.claims.push({ worker: decodeURIComponent(claim[1]!), body: claimBody, protocol });
       this.notify();
       const waitSeconds = Number(json().waitSeconds ?? 0);
       await this.when(() => this.pending.length > 0, waitSeconds * 1000);
       const assignment = this.pending.shift() ?? null;
       return reply(200, refusal ? { assignment, reportRefused: refusal } : { assignment });
     }
+
+    if (url.pathname === '/api/v1/server') return reply(200, { name: 'switchyard', version: this.version });
 
     const attempt = url.pathname.match(/^\/api\/v1\/attempts\/(\d+)\/(.+)$/);
     if (!attempt) return fail(404, 'not-found', url.pathname);

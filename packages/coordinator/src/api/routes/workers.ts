@@ -12,6 +12,7 @@ import {
   type ReportEntry,
   StepFinishedRequest,
   StepStartedRequest,
+  WORKER_PROTOCOL_HEADER,
   Worker,
 } from '@switchyard/protocol';
 import Type from 'typebox';
@@ -20,6 +21,7 @@ import { type App, errorResponses } from '../app-types.ts';
 import { checkAttemptCredential } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import { apiErrorOf } from '../store-errors.ts';
+import { workerProtocolRefusal } from '../worker-protocol.ts';
 
 const WorkerName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const AttemptParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -75,6 +77,12 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
         params: Type.Object({ name: WorkerName }),
         body: ClaimAfterReportRequest,
         response: { 200: ClaimAfterReportResponse, ...errorResponses(400, 401, 403) },
+      },
+      // Before the body is validated: a worker of another protocol may send a body this
+      // coordinator would refuse for a reason that doesn't tell its operator what to do.
+      preValidation: async (request) => {
+        const refusal = workerProtocolRefusal(request.headers[WORKER_PROTOCOL_HEADER]);
+        if (refusal) throw refusal;
       },
     },
     async (request) => {
