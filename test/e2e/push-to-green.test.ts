@@ -184,6 +184,7 @@ describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind)
         'getJobLog',
         'getJobLogIndex',
         'getJobLogLines',
+        'followJobLog',
         'searchJobLog',
         'getSimilarJobs',
         'getQueue',
@@ -216,6 +217,8 @@ describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind)
         'waitTimes',
         'builderStats',
         'workerUtilisation',
+        'takeCpuProfile',
+        'takeHeapSnapshot',
       ].sort(),
     );
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

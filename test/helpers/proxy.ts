@@ -10,6 +10,8 @@ export async function startProxyProcess(options: {
   maxSize: string;
   upstreams: string[];
   port?: number;
+  /** Further flags, e.g. --admin-token-file. */
+  args?: string[];
 }): Promise<TestProxy> {
   const port = options.port ?? (await freePort());
   const proc = runSwitchyard([
@@ -21,6 +23,7 @@ export async function startProxyProcess(options: {
     '--max-size',
     options.maxSize,
     ...options.upstreams.flatMap((upstream) => ['--upstream', upstream]),
+    ...(options.args ?? []),
   ]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

@@ -37,6 +37,7 @@ describe('the switchyard program', () => {
       'tools',
       'checkout',
       'db',
+      'profile',
     ]);
   });
 
@@ -46,7 +47,7 @@ describe('the switchyard program', () => {
     expect(help).toMatch(/Examples?:\n {2}\$ /);
   });
 
-  test.each(['push', 'status', 'logs', 'watch', 'cancel', 'retrigger', 'worker'])(
+  test.each(['push', 'status', 'logs', 'watch', 'cancel', 'retrigger', 'worker', 'profile'])(
     '`%s` takes --server and --token from the environment',
     (name) => {
       const help = helpOf([name]);

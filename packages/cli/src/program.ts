@@ -5,6 +5,7 @@ import { addCheckoutCommand } from './commands/checkout.ts';
 import { addDbCommand } from './commands/db.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addLogsCommand } from './commands/logs.ts';
+import { addProfileCommand } from './commands/profile.ts';
 import { addProxyCommand } from './commands/proxy.ts';
 import { addPushCommand } from './commands/push.ts';
 import { addRetriggerCommand } from './commands/retrigger.ts';
@@ -54,6 +55,7 @@ Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0
     addToolsCommand,
     addCheckoutCommand,
     addDbCommand,
+    addProfileCommand,
   ]) {
     add(program);
   }

@@ -143,6 +143,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     broker: claimBroker,
     credentials: await AttemptCredentials.open(store.keys, farm),
     metrics,
+    dataDir,
     artifacts,
     artifactMetrics,
     tools,

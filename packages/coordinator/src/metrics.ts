@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RouteLatency } from '@switchyard/proxy/diagnostics';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** The coordinator's Prometheus metrics, in a registry of its own. */
 export class Metrics {
@@ -10,13 +11,8 @@ export class Metrics {
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
-    name: 'switchyard_http_request_duration_seconds',
-    help: 'HTTP request duration by route (long polls and streams included)',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-    registers: [this.registry],
-  });
+  /** Per-route latencies; long polls and streams apart (their routes say `longLived`). */
+  readonly routeLatency = new RouteLatency(this.registry, 'switchyard_');
   readonly jobs = new Gauge({
     name: 'switchyard_jobs',
     help: 'Jobs by state and pool',

@@ -13,6 +13,7 @@ export * from './event-match.ts';
 export * from './event-schemas.ts';
 export * from './events.ts';
 export * from './log-views.ts';
+export * from './profiling.ts';
 export * from './push-result.ts';
 export * from './redact.ts';
 export * from './routing-key.ts';

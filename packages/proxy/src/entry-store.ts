@@ -99,7 +99,8 @@ export class EntryStore {
     return this.options.maxBytes;
   }
 
-  private get tmpDir(): string {
+  /** Files on their way in (and heap snapshots on their way out), emptied at open. */
+  get tmpDir(): string {
     return join(this.options.dir, 'tmp');
   }
 

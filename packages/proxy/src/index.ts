@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { type Logger, pino } from 'pino';
@@ -30,6 +31,8 @@ export interface ProxyOptions {
   upstreamTimeoutMs?: number;
   /** @default pino({ name: 'switchyard-proxy' }) */
   logger?: Logger;
+  /** The bearer token that may take CPU profiles and heap snapshots (`switchyard profile`); without one, nobody may. */
+  adminToken?: string;
 }
 
 export interface RunningProxy {
@@ -62,7 +65,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   const client = new UpstreamClient(options.upstreamTimeoutMs ?? 30_000);
   const handler = new CacheHandler({ store, client, metrics, logger });
-  const server = createProxyServer({ upstreams, handler, metrics, logger });
+  const server = createProxyServer({
+    upstreams,
+    handler,
+    metrics,
+    logger,
+    adminTokenSha256: options.adminToken ? createHash('sha256').update(options.adminToken).digest() : null,
+    scratchDir: store.tmpDir,
+  });
   server.listen(options.port ?? DEFAULT_PROXY_PORT, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const { address, port } = server.address() as AddressInfo;

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ApiError, PROFILE_PATHS, type ProfileKind } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { CacheHandler } from './cache-handler.ts';
+import { checkAdminToken, cpuProfileSeconds, reserveProfile } from './diagnostics/profile-response.ts';
 import { sendError } from './errors.ts';
 import { resolveRoute } from './route.ts';
 import type { ProxyMetrics } from './stats.ts';
@@ -11,14 +13,24 @@ export interface ProxyServerContext {
   handler: CacheHandler;
   metrics: ProxyMetrics;
   logger: Logger;
+  /** The sha256 of the admin token (`--admin-token-file`), which may take profiles; null: nobody may. */
+  adminTokenSha256: Buffer | null;
+  /** Where a heap snapshot passes through on its way out: the cache's own scratch directory. */
+  scratchDir: string;
 }
 
+const PROFILE_KINDS = new Map<string, ProfileKind>(
+  Object.entries(PROFILE_PATHS).map(([kind, path]) => [path, kind as ProfileKind]),
+);
+
 /**
- * The HTTP front: `/metrics` and `/_stats` are the proxy's own; every other path starts with the name
- * of an upstream. Plain node:http, so bodies stream straight between files, sockets and the origin.
+ * The HTTP front: `/metrics`, `/_stats` and `/_profile/…` are the proxy's own; every other path
+ * starts with the name of an upstream. Plain node:http, so bodies stream straight between files,
+ * sockets and the origin.
  */
 export function createProxyServer(context: ProxyServerContext): Server {
   const server = createServer((req, res) => {
+    timeRoute(req, res, context);
     handle(req, res, context).catch((error: Error) => {
       context.logger.error({ err: error, url: req.url }, 'request failed');
       sendError(res, 500, 'internal', 'the proxy failed to answer this request', {});
@@ -28,8 +40,34 @@ export function createProxyServer(context: ProxyServerContext): Server {
   return server;
 }
 
+/** Times the request under its route (an upstream is `/<name>/*`) once its answer is done or cut off. */
+function timeRoute(req: IncomingMessage, res: ServerResponse, context: ProxyServerContext): void {
+  const started = performance.now();
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const upstream = /^\/([^/]+)\//.exec(path)?.[1];
+  const kind = PROFILE_KINDS.get(path);
+  const route =
+    path === '/metrics' || path === '/_stats' || kind
+      ? path
+      : upstream !== undefined && context.upstreams.has(upstream)
+        ? `/${upstream}/*`
+        : 'unmatched';
+  res.once('close', () => {
+    context.metrics.routes.observe({
+      method: req.method ?? 'GET',
+      route,
+      status: res.statusCode,
+      seconds: (performance.now() - started) / 1000,
+      longLived: kind !== undefined,
+    });
+  });
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, context: ProxyServerContext): Promise<void> {
   const target = req.url ?? '/';
+  const [path = '/', query = ''] = target.split('?', 2);
+  const kind = PROFILE_KINDS.get(path);
+  if (kind) return profile(req, res, context, kind, new URLSearchParams(query));
   if (target === '/metrics' && req.method === 'GET') {
     const body = await context.metrics.registry.metrics();
     res.writeHead(200, { 'content-type': context.metrics.registry.contentType });
@@ -61,4 +99,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: ProxyS
     });
   }
   await context.handler.handle(req, res, route);
+}
+
+async function profile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: ProxyServerContext,
+  kind: ProfileKind,
+  query: URLSearchParams,
+): Promise<void> {
+  try {
+    if (req.method !== 'POST') throw new ApiError('invalid-request', `a profile is taken with POST, not ${req.method}`);
+    checkAdminToken(req.headers.authorization, context.adminTokenSha256);
+    const seconds = kind === 'cpu' ? cpuProfileSeconds(query) : 0;
+    const capture = reserveProfile({ kind, seconds, service: 'proxy', scratchDir: context.scratchDir });
+    await capture.send(res);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    sendError(res, error.status, error.code, error.message, (error.details ?? {}) as Record<string, unknown>);
+  }
 }

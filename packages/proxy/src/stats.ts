@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { RouteLatency } from './diagnostics/route-latency.ts';
 
 /** How a request was answered, sent back in `X-Switchyard-Cache`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'COLLAPSED' | 'REVALIDATED' | 'STALE' | 'BYPASS';
@@ -41,6 +42,8 @@ export interface CacheGauges {
 /** The counters behind `GET /_stats` and `/metrics` (prom-client, in a registry of its own). */
 export class ProxyMetrics {
   readonly registry = new Registry();
+  /** Per-route latencies: a route is an upstream (`/<name>/*`) or one of the proxy's own paths. */
+  readonly routes = new RouteLatency(this.registry, 'switchyard_proxy_');
   private readonly perUpstream = new Map<string, UpstreamStats>();
   private readonly requests = new Counter({
     name: 'switchyard_proxy_requests_total',

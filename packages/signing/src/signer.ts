@@ -53,7 +53,7 @@ export async function startSigner(options: SignerOptions): Promise<RunningSigner
       engines: await engineVersions(),
       metrics,
     });
-    const app = await buildSignerApp({ config, service, metrics, logger, version: packageJson.version });
+    const app = await buildSignerApp({ config, service, metrics, logger, version: packageJson.version, scratchDir });
     const listen = options.listen ?? config.listen;
     await app.listen({ host: listen.host, port: listen.port });
     const address = app.server.address();

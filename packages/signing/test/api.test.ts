@@ -74,7 +74,15 @@ describe('the signer API', () => {
     const operations = Object.values(document.paths).flatMap((methods) =>
       Object.values(methods).map((o) => o.operationId),
     );
-    expect(operations.sort()).toEqual(['getOutput', 'listKeys', 'lookupSigned', 'sign', 'signHash']);
+    expect(operations.sort()).toEqual([
+      'getOutput',
+      'listKeys',
+      'lookupSigned',
+      'sign',
+      'signHash',
+      'takeCpuProfile',
+      'takeHeapSnapshot',
+    ]);
   });
 
   it('publishes the public keys, never the private ones', async () => {

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseUpstream, type Upstream } from '@switchyard/proxy/upstreams';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CliError } from '../errors.ts';
 import { parseByteSize } from '../option-parsers.ts';
 import { listenForShutdown, whenAborted } from '../shutdown.ts';
 
@@ -9,6 +11,7 @@ interface ProxyCommandOptions {
   cacheDir: string;
   maxSize: number;
   upstream: Upstream[];
+  adminTokenFile?: string;
 }
 
 export function addProxyCommand(program: Command): void {
@@ -34,13 +37,18 @@ export function addProxyCommand(program: Command): void {
         .argParser(collectUpstream)
         .makeOptionMandatory(),
     )
+    .option(
+      '--admin-token-file <file>',
+      'a file holding the token that may take profiles (switchyard profile); without it, nobody may',
+    )
     .addHelpText(
       'after',
       `
 Content-addressed paths (…/sha256/<hex>, …/sha512/<hex>) are kept for ever and checked against their
 digest; everything else follows the HTTP caching rules (RFC 9111). Every answer says how it was served
 in X-Switchyard-Cache (HIT, MISS, COLLAPSED, REVALIDATED, STALE or BYPASS). GET /_stats and /metrics
-report hits, misses and the bandwidth saved per upstream. SIGINT or SIGTERM stops it.
+report hits, misses and the bandwidth saved per upstream, with per-route latencies and Node's process
+metrics. SIGINT or SIGTERM stops it.
 
 Example:
   $ switchyard proxy --listen 0.0.0.0:7430 --cache-dir /var/cache/switchyard --max-size 50GiB \\
@@ -49,7 +57,9 @@ Example:
     .action(async (options: ProxyCommandOptions) => {
       const shutdown = listenForShutdown();
       const { startProxy } = await import('@switchyard/proxy');
+      const adminToken = options.adminTokenFile === undefined ? undefined : await readToken(options.adminTokenFile);
       const proxy = await startProxy({
+        adminToken,
         upstreams: options.upstream,
         cacheDir: resolve(options.cacheDir),
         maxBytes: options.maxSize,
@@ -82,4 +92,15 @@ function collectUpstream(value: string, upstreams: Upstream[] = []): Upstream[] 
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message);
   }
+}
+
+async function readToken(file: string): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    throw new CliError(`--admin-token-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (token === '') throw new CliError(`--admin-token-file ${file}: the file is empty`);
+  return token;
 }

@@ -13,6 +13,7 @@ import { registerDashboard } from './dashboard.ts';
 import { DiskFullRefusals } from './disk-full.ts';
 import { artifactUploadCheck, createServerAnsweringExpect } from './expect-continue.ts';
 import { requestValidatorCompiler } from './request-validation.ts';
+import { timeRoute } from './route-timing.ts';
 import { registerArtifactRoutes } from './routes/artifacts.ts';
 import { registerEventSocketRoutes } from './routes/event-socket.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -21,6 +22,7 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerLogLineRoutes } from './routes/log-lines.ts';
 import { registerLogRoutes } from './routes/logs.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
+import { registerProfileRoutes } from './routes/profile.ts';
 import { registerPushRoutes } from './routes/pushes.ts';
 import { registerSchemaRoutes } from './routes/schemas.ts';
 import { registerSessionRoutes } from './routes/session.ts';
@@ -110,7 +112,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    timeRoute(ctx.metrics, request, reply);
   });
 
   // Store refusals and a full disk under the files arrive here too: storeErrorOf sorts them out first.
@@ -167,5 +169,6 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   registerLogLineRoutes(app, ctx);
   registerFarmViewRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
+  registerProfileRoutes(app, ctx);
   return app;
 }

@@ -33,6 +33,8 @@ export interface ApiContext {
   /** Mints the credentials a claim hands out with an attempt, and checks them. */
   credentials: AttemptCredentials;
   metrics: Metrics;
+  /** The data directory (a real disk): a heap snapshot passes through a file there on its way out. */
+  dataDir: string;
   artifacts: ArtifactService;
   artifactMetrics: ArtifactMetrics;
   tools: ToolService;

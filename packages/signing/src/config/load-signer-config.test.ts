@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +85,33 @@ keys:
       { path: 'keys[4].private_key', message: 'cannot open the key (no such file)' },
       { path: 'keys[5].id', message: 'duplicate key "gone"' },
       { path: 'keys[2].contents_key', message: 'key "small" is not allowed for `authenticode`' },
+    ]);
+  });
+
+  it('reads the admin token that may profile the signer, as a digest, with heap snapshots off unless allowed', async () => {
+    const file = join(dir, 'admin.yaml');
+    const key = `keys:\n  - { id: k, private_key: ${keys.marKey}, formats: [hash] }\n`;
+    await writeFile(file, `${base}${key}`);
+    expect((await loadSignerConfig(file, env)).admin).toBeNull();
+    await writeFile(join(dir, 'admin-token'), 'the-token\n');
+    await writeFile(file, `${base}${key}admin: { token_file: admin-token }\n`);
+    const admin = (await loadSignerConfig(file, env)).admin;
+    expect(admin?.heapSnapshots).toBe(false);
+    expect(admin?.tokenSha256.toString('hex')).toBe(createHash('sha256').update('the-token').digest('hex'));
+    await writeFile(file, `${base}${key}admin: { token_env: ADMIN, heap_snapshots: true }\n`);
+    expect((await loadSignerConfig(file, { ...env, ADMIN: 'the-token' })).admin?.heapSnapshots).toBe(true);
+  });
+
+  it('names what is wrong with the admin token', async () => {
+    const key = `keys:\n  - { id: k, private_key: ${keys.marKey}, formats: [hash] }\n`;
+    expect(await problemsOf(`${base}${key}admin: { token_env: ADMIN, token_file: f }\n`)).toEqual([
+      { path: 'admin', message: 'expected exactly one of `token_env` or `token_file`' },
+    ]);
+    expect(await problemsOf(`${base}${key}admin: { token_env: ADMIN }\n`)).toEqual([
+      { path: 'admin.token_env', message: 'environment variable ADMIN is not set or empty' },
+    ]);
+    expect(await problemsOf(`${base}${key}admin: { token_file: nowhere }\n`)).toEqual([
+      { path: 'admin.token_file', message: 'cannot read it (ENOENT)' },
     ]);
   });
 });

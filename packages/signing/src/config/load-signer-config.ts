@@ -5,7 +5,7 @@
  * name the file and the JSON path, as the coordinator's farm config does. Secrets and
  * passphrases come from the environment or files, never from the config itself.
  */
-import { constants, type KeyObject, publicDecrypt, randomBytes } from 'node:crypto';
+import { constants, createHash, type KeyObject, publicDecrypt, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -36,6 +36,8 @@ export interface SignerConfig {
   maxUploadBytes: number;
   secrets: TokenSecret[];
   keys: Map<string, SigningKey>;
+  /** Who may profile the signer (`admin:`); null: nobody. */
+  admin: { tokenSha256: Buffer; heapSnapshots: boolean } | null;
 }
 
 export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<SignerConfig> {
@@ -44,6 +46,7 @@ export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = pr
   const problems: ConfigProblem[] = [];
   const base = dirname(resolve(file));
   const secrets = readSecrets(value, env, base, problems);
+  const admin = readAdmin(value, env, base, problems);
   const sizes = {
     cacheMaxBytes: readSize(value.cache.max_size, 'cache.max_size', problems) ?? 0,
     maxUploadBytes:
@@ -71,7 +74,41 @@ export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = pr
     ...sizes,
     secrets,
     keys,
+    admin,
   };
+}
+
+function readAdmin(
+  value: SignerConfigFile,
+  env: NodeJS.ProcessEnv,
+  base: string,
+  problems: ConfigProblem[],
+): SignerConfig['admin'] {
+  const admin = value.admin;
+  if (admin === undefined) return null;
+  if ((admin.token_env === undefined) === (admin.token_file === undefined)) {
+    problems.push({ path: 'admin', message: 'expected exactly one of `token_env` or `token_file`' });
+    return null;
+  }
+  let token: string | undefined;
+  if (admin.token_env !== undefined) {
+    token = env[admin.token_env]?.trim();
+    if (!token) {
+      problems.push({
+        path: 'admin.token_env',
+        message: `environment variable ${admin.token_env} is not set or empty`,
+      });
+    }
+  } else {
+    try {
+      token = readFileSync(resolve(base, admin.token_file as string), 'utf8').trim();
+      if (!token) problems.push({ path: 'admin.token_file', message: 'the file is empty' });
+    } catch (error) {
+      problems.push({ path: 'admin.token_file', message: `cannot read it (${(error as NodeJS.ErrnoException).code})` });
+    }
+  }
+  if (!token) return null;
+  return { tokenSha256: createHash('sha256').update(token).digest(), heapSnapshots: admin.heap_snapshots === true };
 }
 
 function readSecrets(value: SignerConfigFile, env: NodeJS.ProcessEnv, base: string, problems: ConfigProblem[]) {

@@ -80,6 +80,25 @@ export const SignerConfigFile = Type.Object(
       { additionalProperties: false },
     ),
     limits: Type.Optional(Type.Object({ max_upload_size: Type.Optional(Size) }, { additionalProperties: false })),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          token_env: Type.Optional(EnvName),
+          token_file: Type.Optional(Type.String({ minLength: 1, description: 'relative to this file' })),
+          heap_snapshots: Type.Optional(
+            Type.Boolean({
+              description:
+                'allow heap snapshots too; off by default, since a snapshot holds whatever the heap holds, secrets read at start among it',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'the token that may take CPU profiles (switchyard profile): exactly one of token_env or token_file',
+        },
+      ),
+    ),
     keys: Type.Array(KeyConfig, { minItems: 1 }),
   },
   { additionalProperties: false },

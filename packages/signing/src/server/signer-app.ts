@@ -1,8 +1,16 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { ApiError, ErrorResponse } from '@switchyard/protocol';
-import Fastify, { type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import {
+  ApiError,
+  CpuProfileQuery,
+  ErrorResponse,
+  PROFILE_PATHS,
+  PROFILE_SECONDS,
+  type ProfileKind,
+} from '@switchyard/protocol';
+import { checkAdminToken, reserveProfile } from '@switchyard/proxy/diagnostics';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import Type from 'typebox';
 import type { SignerConfig } from '../config/load-signer-config.ts';
@@ -22,6 +30,8 @@ export interface SignerAppContext {
   metrics: SignerMetrics;
   logger: Logger;
   version: string;
+  /** Where a heap snapshot passes through on its way out (the cache's scratch directory). */
+  scratchDir: string;
 }
 
 /** Not `as const`: the type provider then leaves the reply's type open, so a stream can be sent. */
@@ -88,6 +98,16 @@ export async function buildSignerApp(ctx: SignerAppContext): Promise<App> {
     return reply
       .code(500)
       .send({ error: { code: 'internal', message: 'internal error; see the signer log', details: {} } });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    metrics.routes.observe({
+      method: request.method,
+      route: route ?? 'unmatched',
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+      longLived: route === PROFILE_PATHS.cpu || route === PROFILE_PATHS.heap,
+    });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({
@@ -226,12 +246,60 @@ export async function buildSignerApp(ctx: SignerAppContext): Promise<App> {
     }),
   );
 
+  registerProfileRoutes(app, ctx);
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   return app;
+}
+
+/** `switchyard profile` for the signer: the admin token of the config's `admin:`; heap snapshots only when it allows them. */
+function registerProfileRoutes(app: App, ctx: SignerAppContext): void {
+  const admin = ctx.config.admin;
+  const send = (reply: FastifyReply, kind: ProfileKind, seconds: number) => {
+    const profile = reserveProfile({ kind, seconds, service: 'signer', scratchDir: ctx.scratchDir });
+    reply.hijack();
+    return profile.send(reply.raw);
+  };
+  app.post(
+    PROFILE_PATHS.cpu,
+    {
+      schema: {
+        operationId: 'takeCpuProfile',
+        tags: ['operations'],
+        summary: 'Sample the signer for `seconds` and answer a .cpuprofile (Chrome DevTools, speedscope); admin token',
+        querystring: CpuProfileQuery,
+        response: { 200: Bytes, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      checkAdminToken(request.headers.authorization, admin?.tokenSha256 ?? null);
+      return send(reply, 'cpu', request.query.seconds ?? PROFILE_SECONDS.default);
+    },
+  );
+  app.post(
+    PROFILE_PATHS.heap,
+    {
+      schema: {
+        operationId: 'takeHeapSnapshot',
+        tags: ['operations'],
+        summary: 'A heap snapshot of the signer (.heapsnapshot); admin token, and only with admin.heap_snapshots: true',
+        response: { 200: Bytes, ...errors(401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      checkAdminToken(request.headers.authorization, admin?.tokenSha256 ?? null);
+      if (!admin?.heapSnapshots) {
+        throw new ApiError(
+          'forbidden',
+          'heap snapshots are off: one holds whatever the heap holds, secrets read at start among it (admin.heap_snapshots: true allows them)',
+        );
+      }
+      return send(reply, 'heap', 0);
+    },
+  );
 }
 
 async function decideBeforeBody(ctx: SignerAppContext, request: IncomingMessage) {

@@ -1,3 +1,4 @@
+import { RouteLatency } from '@switchyard/proxy/diagnostics';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -7,6 +8,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export class SignerMetrics {
   readonly registry = new Registry();
+  /** Per-route latencies; the profile routes, held for as long as they sample, apart. */
+  readonly routes = new RouteLatency(this.registry, 'switchyard_signer_');
   readonly signatures = new Counter({
     name: 'switchyard_signer_signatures_total',
     help: 'Signatures made, by format and key: a MAR signature, a detached signature, an Authenticode signature (installers and MAR entries alike), a digest signed',

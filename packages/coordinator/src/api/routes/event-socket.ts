@@ -21,6 +21,7 @@ export function registerEventSocketRoutes(app: App, ctx: ApiContext): void {
     '/api/v1/events/ws',
     {
       websocket: true,
+      config: { longLived: true },
       schema: {
         operationId: 'streamEventsWebSocket',
         tags: ['events'],

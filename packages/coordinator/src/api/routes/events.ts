@@ -10,6 +10,7 @@ export function registerEventRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/events',
     {
+      config: { longLived: true },
       schema: {
         operationId: 'streamEvents',
         tags: ['events'],

@@ -84,6 +84,7 @@ export function registerLogLineRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/jobs/:id/log/follow',
     {
+      config: { longLived: true },
       schema: {
         operationId: 'followJobLog',
         tags: ['jobs'],

@@ -8,6 +8,7 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/jobs/:id/log',
     {
+      config: { longLived: (request) => isFollow(request.query as { follow?: string }) },
       schema: {
         operationId: 'getJobLog',
         tags: ['jobs'],
@@ -19,7 +20,7 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
     },
     async (request, reply) => {
       const { attempt, stream } = request.query;
-      const follow = request.query.follow === '1' || request.query.follow === 'true';
+      const follow = isFollow(request.query);
       // Fail before the first byte if the job or attempt doesn't exist.
       await ctx.store.jobs.findAttempt(request.params.id, attempt);
       reply.hijack();
@@ -62,4 +63,8 @@ export function registerLogRoutes(app: App, ctx: ApiContext): void {
       }
     },
   );
+}
+
+function isFollow(query: { follow?: string | undefined }): boolean {
+  return query.follow === '1' || query.follow === 'true';
 }

@@ -68,7 +68,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/workers/:name/claim',
     {
-      config: { scope: 'worker' },
+      config: { scope: 'worker', longLived: true },
       schema: {
         operationId: 'claimWork',
         tags: ['worker protocol'],
@@ -113,7 +113,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/attempts/:id/heartbeat',
     {
-      config: { scope: 'worker' },
+      config: { scope: 'worker', longLived: true },
       schema: {
         operationId: 'heartbeat',
         tags: ['worker protocol'],

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+
+/** A .cpuprofile as Chrome DevTools and speedscope read it. */
+export interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Checks that the file is a valid CPU profile (a tree of nodes, every sample one of them) and returns it. */
+export function readCpuProfile(file: string): CpuProfile {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  expect(profile.nodes.length).toBeGreaterThan(0);
+  expect(profile.samples.length).toBeGreaterThan(0);
+  expect(profile.timeDeltas).toHaveLength(profile.samples.length);
+  expect(profile.endTime).toBeGreaterThan(profile.startTime);
+  const ids = new Set(profile.nodes.map((node) => node.id));
+  expect(profile.samples.every((id) => ids.has(id))).toBe(true);
+  expect(profile.nodes.every((node) => (node.children ?? []).every((child) => ids.has(child)))).toBe(true);
+  return profile;
+}
+
+/** The named functions of the profile defined under `sources` (e.g. `/packages/coordinator/src/`). */
+export function functionsOf(profile: CpuProfile, sources: string): string[] {
+  const named = profile.nodes.filter((node) => node.callFrame.url.includes(sources) && node.callFrame.functionName);
+  return [...new Set(named.map((node) => node.callFrame.functionName))];
+}
+
+/** Checks that the file is a heap snapshot Chrome DevTools reads and returns its strings. */
+export function readHeapSnapshot(file: string): string[] {
+  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[] }; node_count: number };
+    nodes: number[];
+    strings: string[];
+  };
+  expect(snapshot.snapshot.meta.node_fields).toContain('name');
+  expect(snapshot.nodes.length).toBe(snapshot.snapshot.node_count * snapshot.snapshot.meta.node_fields.length);
+  return snapshot.strings;
+}
