@@ -221,6 +221,10 @@ export const PushList = Type.Object({
   next: Type.Union([Id, Type.Null()], {
     description: 'the next page is `before=` this; null: no older push matches',
   }),
+  cursor: Type.Integer({
+    minimum: 0,
+    description: 'the list shows every event up to this id: the event stream from here keeps it current',
+  }),
 });
 
 export const ListJobsQuery = Type.Object({

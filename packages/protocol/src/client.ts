@@ -47,7 +47,8 @@ export interface EventStreamOptions extends EventFilter {
   since?: number;
   signal?: AbortSignal;
   /** Told when the stream is connected and receiving, and when it lost the connection and is retrying. */
-  onConnection?: (state: 'live' | 'reconnecting') => void;
+  /** With `live`, the id the stream follows from: every event after it comes. */
+  onConnection?: (state: 'live' | 'reconnecting', cursor?: number) => void;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -312,7 +313,7 @@ export class SwitchyardClient {
         for await (const message of parseSse(response.body)) {
           if (message.event === 'ready') {
             lastId ??= (JSON.parse(message.data) as { cursor: number }).cursor;
-            options.onConnection?.('live');
+            options.onConnection?.('live', lastId);
             continue;
           }
           if (message.event === 'dropped') throw new Error(`event stream dropped: ${message.data}`);

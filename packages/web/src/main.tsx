@@ -2,6 +2,9 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { pushesSearch } from './app/search-params.ts';
+import { sessionQuery } from './app/session.ts';
+import { pushesFilter, pushesQuery } from './pushes/pushes-page.tsx';
 import { router } from './router.tsx';
 import './styles.css';
 
@@ -9,6 +12,12 @@ import './styles.css';
 const queryClient = new QueryClient({
   defaultOptions: { queries: { refetchOnWindowFocus: false, staleTime: 30_000, retry: 1 } },
 });
+
+// The first view's data is asked for now, while React and the router start, rather than once
+// they have drawn the page.
+void queryClient.prefetchQuery(sessionQuery);
+const { pathname, search } = router.state.location;
+if (pathname === '/') void queryClient.prefetchQuery(pushesQuery(pushesFilter(pushesSearch(search))));
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>

@@ -1,18 +1,22 @@
 import type { Scope, Session } from '@switchyard/protocol/browser';
-import { useQuery } from '@tanstack/react-query';
+import { queryOptions, useQuery } from '@tanstack/react-query';
 import { api, setCsrfToken } from './api.ts';
 
 /** The browser's session, as the coordinator sees it; its CSRF token goes on every later request. */
+export const sessionQuery = queryOptions({
+  queryKey: ['session'],
+  queryFn: async (): Promise<Session> => {
+    const session = await api().session();
+    setCsrfToken(session.csrfToken);
+    return session;
+  },
+  staleTime: Number.POSITIVE_INFINITY,
+  // No event changes it: the event stream's catch-up need not read it again.
+  meta: { independentOfEvents: true },
+});
+
 export function useSession() {
-  return useQuery({
-    queryKey: ['session'],
-    queryFn: async (): Promise<Session> => {
-      const session = await api().session();
-      setCsrfToken(session.csrfToken);
-      return session;
-    },
-    staleTime: Number.POSITIVE_INFINITY,
-  });
+  return useQuery(sessionQuery);
 }
 
 /** Whether the session may do what a scope allows (the server checks again: this only shapes the page). */

@@ -1,6 +1,6 @@
 import type { Job, Push, SwitchyardEvent } from '@switchyard/protocol/browser';
 import { describe, expect, it } from 'vitest';
-import { applyEvents, keepNewest, matchesFilter, type PushListData } from './apply-events.ts';
+import { applyEvents, keepNewest, matchesFilter, type PushListData, readBefore } from './apply-events.ts';
 
 const push = (id: number, branch = 'main', jobs: Push['jobs'] = []): Push => ({
   id,
@@ -27,6 +27,7 @@ describe('applyEvents', () => {
   const start: PushListData = {
     pushes: [push(2, 'main', [{ id: 3, builder: 'build', state: 'pending', attemptCount: 1 }]), push(1)],
     next: null,
+    cursor: 0,
   };
 
   it('puts a new matching push on top, and leaves out one the filter excludes', () => {
@@ -69,7 +70,7 @@ describe('applyEvents', () => {
 
   it('filtered by result: keeps new pushes that may come to match, and takes in one that completes matching', () => {
     const failed = push(20, 'main', [{ id: 40, builder: 'build', state: 'failure', attemptCount: 1 }]);
-    const list: PushListData = { pushes: [failed], next: 10 };
+    const list: PushListData = { pushes: [failed], next: 10, cursor: 0 };
     const filter = { result: 'failure' } as const;
     const created = push(30, 'main', [{ id: 60, builder: 'build', state: 'pending', attemptCount: 0 }]);
     const after = applyEvents(list, [event('push.created', { push: created })], filter);
@@ -91,10 +92,21 @@ describe('applyEvents', () => {
   });
 });
 
+describe('readBefore', () => {
+  it('says whether a list may lack events from before the stream started', () => {
+    const list: PushListData = { pushes: [], next: null, cursor: 40 };
+    expect(readBefore(list, 40)).toBe(false);
+    expect(readBefore(list, 39)).toBe(false);
+    expect(readBefore(list, 41)).toBe(true);
+    expect(readBefore(undefined, 41)).toBe(true);
+    expect(readBefore(list, undefined)).toBe(true);
+  });
+});
+
 describe('keepNewest', () => {
   it('cuts the list and moves the next page to start after the last push kept', () => {
-    const data: PushListData = { pushes: [push(9), push(8), push(7)], next: 6 };
+    const data: PushListData = { pushes: [push(9), push(8), push(7)], next: 6, cursor: 40 };
     expect(keepNewest(data, 3)).toBe(data);
-    expect(keepNewest(data, 2)).toEqual({ pushes: [push(9), push(8)], next: 8 });
+    expect(keepNewest(data, 2)).toEqual({ pushes: [push(9), push(8)], next: 8, cursor: 40 });
   });
 });

@@ -18,11 +18,13 @@ export interface PushListFilter {
 
 /**
  * A list of pushes as the page holds it: what the server returned for its filter, newest first,
- * plus what the events added since; `next` is where the next older page starts (null: none).
+ * plus what the events added since; `next` is where the next older page starts (null: none);
+ * `cursor`, the event id its first page was read at (every event up to it is in it).
  */
 export interface PushListData {
   pushes: readonly Push[];
   next: number | null;
+  cursor: number;
 }
 
 const JOB_EVENTS = new Set(['job.waiting', 'job.pending', 'job.started', 'job.finished', 'attempt.finished']);
@@ -95,14 +97,22 @@ export function applyEvents(
     const updated = mergeJobs(push, [summary]);
     if (updated !== push) list()[index] = updated;
   }
-  return result ? { pushes: result, next: data.next } : data;
+  return result ? { ...data, pushes: result } : data;
+}
+
+/**
+ * Whether a list was read before the event stream's start (`streamCursor`), so that events
+ * between the two may be missing from it; one not read yet, or a stream start not known, may.
+ */
+export function readBefore(list: PushListData | undefined, streamCursor: number | undefined): boolean {
+  return list === undefined || streamCursor === undefined || list.cursor < streamCursor;
 }
 
 /** The list cut to its newest `max` pushes; the next page then starts after the last one kept. */
 export function keepNewest(data: PushListData, max: number): PushListData {
   if (data.pushes.length <= max) return data;
   const pushes = data.pushes.slice(0, max);
-  return { pushes, next: (pushes.at(-1) as Push).id };
+  return { ...data, pushes, next: (pushes.at(-1) as Push).id };
 }
 
 /** The push with these job summaries put in (by id; unknown ones appended), or the same push if none differ. */

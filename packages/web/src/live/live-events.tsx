@@ -1,8 +1,8 @@
 import type { SwitchyardEvent } from '@switchyard/protocol/browser';
-import { type QueryClient, useQueryClient } from '@tanstack/react-query';
+import { type Query, type QueryClient, useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect, useRef, useState } from 'react';
 import { api } from '../app/api.ts';
-import { applyEvents, keepNewest, type PushListData, type PushListFilter } from './apply-events.ts';
+import { applyEvents, keepNewest, type PushListData, type PushListFilter, readBefore } from './apply-events.ts';
 import { notifyWatched } from './watched-pushes.ts';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
@@ -55,17 +55,15 @@ export function LiveEventsProvider({ enabled, children }: { enabled: boolean; ch
       notifyWatched(events);
       for (const listener of listeners.current) listener(events);
     };
-    const onConnection = (state: 'live' | 'reconnecting') => {
+    const onConnection = (state: 'live' | 'reconnecting', cursor?: number) => {
       setStatus(state);
       // What was read before the stream started may miss what happened in between: read that
       // once more (what arrived since is newer than the stream's start). A resumed stream
-      // replays its own gap. A followed log keeps itself current (its query says so).
+      // replays its own gap.
       if (state === 'live' && !everLive) {
         everLive = true;
         const liveAt = Date.now();
-        void queryClient.invalidateQueries({
-          predicate: (query) => query.meta?.followed !== true && query.state.dataUpdatedAt < liveAt,
-        });
+        void queryClient.invalidateQueries({ predicate: (query) => missedEvents(query, liveAt, cursor) });
       }
     };
     void (async () => {
@@ -94,6 +92,16 @@ export function useLiveEvents(onEvents: Listener): void {
   const latest = useRef(onEvents);
   latest.current = onEvents;
   useEffect(() => subscribe((events) => latest.current(events)), [subscribe]);
+}
+
+/**
+ * Whether what a query read may lack changes the event stream, starting at `cursor`, will not
+ * bring: read before the stream started, unless it says it does not follow events (the session,
+ * a log that follows itself) or it is a list of pushes read at or after the stream's start.
+ */
+function missedEvents(query: Query, liveAt: number, cursor: number | undefined): boolean {
+  if (query.meta?.independentOfEvents === true || query.state.dataUpdatedAt >= liveAt) return false;
+  return query.queryKey[0] !== 'pushes' || readBefore(query.state.data as PushListData | undefined, cursor);
 }
 
 function applyToPushLists(queryClient: QueryClient, events: readonly SwitchyardEvent[]): void {

@@ -18,7 +18,7 @@ export function LogPage() {
     queryFn: (): Promise<LogIndex> => api().logIndex(jobId, attempt === undefined ? {} : { attempt }),
     staleTime: 0,
     // Its follower (below) brings it up to date; the event stream's catch-up need not read it again.
-    meta: { followed: true },
+    meta: { independentOfEvents: true },
   });
   const live = useFollowedLog(jobId, attempt, index.data);
   return (

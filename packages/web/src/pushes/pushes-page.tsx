@@ -1,5 +1,5 @@
 import { PUSH_RESULTS, type Push } from '@switchyard/protocol/browser';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useWindowVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
@@ -11,6 +11,24 @@ import { PushRow } from './push-row.tsx';
 
 /** Pushes read at first, a few screens' worth. */
 const PAGE = 50;
+
+/** The pushes the page shows for a filter; main.tsx asks for it before the page is drawn. */
+export function pushesQuery(filter: PushListFilter) {
+  return queryOptions({
+    queryKey: ['pushes', filter],
+    queryFn: (): Promise<PushListData> => api().listPushPage({ ...filter, limit: PAGE }),
+    staleTime: Number.POSITIVE_INFINITY,
+    // The events keep every unchanged push the same object (applyEvents): comparing the whole
+    // list with the last one, ten times a second on a busy farm, would find nothing more.
+    structuralSharing: false,
+  });
+}
+
+/** The filter of the pushes page in the URL's search parameters. */
+export function pushesFilter(search: PushesSearch): PushListFilter {
+  const { repo, branch, author, revision, result } = search;
+  return { repo, branch, author, revision, result };
+}
 /** "Older pushes" reads this many more. */
 const OLDER = 100;
 
@@ -24,25 +42,18 @@ export function PushesPage() {
   const navigate = useNavigate({ from: '/' });
   const queryClient = useQueryClient();
   const { repo, branch, author, revision, result } = search;
-  const filter = useMemo<PushListFilter>(
-    () => ({ repo, branch, author, revision, result }),
+  const filter = useMemo(
+    () => pushesFilter({ repo, branch, author, revision, result }),
     [repo, branch, author, revision, result],
   );
-  const pushes = useQuery({
-    queryKey: ['pushes', filter],
-    queryFn: async (): Promise<PushListData> => api().listPushPage({ ...filter, limit: PAGE }),
-    staleTime: Number.POSITIVE_INFINITY,
-    // The events keep every unchanged push the same object (applyEvents): comparing the whole
-    // list with the last one, ten times a second on a busy farm, would find nothing more.
-    structuralSharing: false,
-  });
+  const pushes = useQuery(pushesQuery(filter));
   const [readingOlder, setReadingOlder] = useState(false);
   const readOlder = async (next: number) => {
     setReadingOlder(true);
     try {
       const page = await api().listPushPage({ ...filter, limit: OLDER, before: next });
       queryClient.setQueryData<PushListData>(['pushes', filter], (data) =>
-        data && data.next === next ? { pushes: [...data.pushes, ...page.pushes], next: page.next } : data,
+        data && data.next === next ? { ...data, pushes: [...data.pushes, ...page.pushes], next: page.next } : data,
       );
     } finally {
       setReadingOlder(false);

@@ -24,6 +24,12 @@ describe.each(['sqlite', 'postgres'] as const)('GET /api/v1/pushes filtered on t
     expect(await list('result=pending&author=bob&limit=2')).toEqual({ ids: [third, second], next: second });
     expect(await list(`result=pending&author=bob&limit=2&before=${second}`)).toEqual({ ids: [first], next: null });
     expect(await list('result=failure')).toEqual({ ids: [], next: null });
+    // The list says which event it shows the farm at (one the change feed has delivered): the
+    // stream after it keeps it current.
+    const delivered = coordinator.context.api.events.lastId;
+    const read = (await coordinator.inject({ url: '/api/v1/pushes' })).json() as { cursor: number };
+    expect(read.cursor).toBeGreaterThanOrEqual(delivered);
+    expect(read.cursor).toBeLessThanOrEqual(await coordinator.store.events.lastId());
   });
 
   it('refuses a revision that is not hex and a result that does not exist: 400', async () => {

@@ -36,10 +36,12 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
     },
     async (request) => {
       const { limit = 50, ...filter } = request.query;
+      // Taken before the read: whatever those events changed, the read sees.
+      const cursor = ctx.events.lastId;
       // One more than asked for says whether an older page exists.
       const pushes = await ctx.store.pushes.list({ ...filter, limit: limit + 1 });
       const page = pushes.slice(0, limit);
-      return { pushes: page, next: pushes.length > limit ? (page.at(-1)?.id ?? null) : null };
+      return { pushes: page, next: pushes.length > limit ? (page.at(-1)?.id ?? null) : null, cursor };
     },
   );
 
