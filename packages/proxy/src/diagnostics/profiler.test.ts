@@ -79,7 +79,7 @@ describe('the profiler', () => {
     expect(JSON.parse(json)).toEqual({ nodes: [], startTime: 1, endTime: 2, samples: [], timeDeltas: [] });
   });
 
-  it('takes a heap snapshot through a file nobody else sees', async () => {
+  it('takes a heap snapshot through a file nobody else sees', { timeout: 120_000 }, async () => {
     const snapshot = await takeHeapSnapshot(dir);
     expect(readdirSync(dir)).toEqual([]);
     const body = await text(snapshot.body);
