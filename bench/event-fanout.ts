@@ -15,7 +15,7 @@
  * --subscribers (1,000) SSE clients with the same mixed filters (--replay-filter none: every
  * client takes everything) read it from since=0 while a probe in a process of its own asks
  * GET /api/v1/pushes?limit=10 every 50 ms. Prints the probe's latency p50, p99 and max, the
- * coordinator's RSS before and at its peak, how long the replay took (until no byte came for 3 s
+ * coordinator's own event-loop delay p99 and max, its RSS before and at its peak, how long the replay took (until no byte came for 3 s
  * with the coordinator idle), the deliveries, and whether the two clients that take everything
  * got every event once, in order.
  *
@@ -230,6 +230,25 @@ function replayClient(url: string, agent: Agent, checkIds: boolean): ReplayClien
   return client;
 }
 
+/**
+ * The coordinator's own event-loop delay (ms) since the last scrape of its /metrics, as
+ * prom-client measures it: what its answers waited for, apart from the machine's other load.
+ */
+async function eventLoopDelay(url: string): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(
+      text
+        .split('\n')
+        .find((line) => line.startsWith(`${name} `))
+        ?.split(' ')[1],
+    ) * 1000;
+  return {
+    p99: value('switchyard_nodejs_eventloop_lag_p99_seconds'),
+    max: value('switchyard_nodejs_eventloop_lag_max_seconds'),
+  };
+}
+
 async function runReplay() {
   const farm = new TestFarm();
   farm.writeConfig(FANOUT_CONFIG);
@@ -252,8 +271,11 @@ async function runReplay() {
     rssPeak = Math.max(rssPeak, rssMiB(coordinator.pid));
   }, 250);
 
+  // A scrape resets the coordinator's event-loop delay histogram: the one at the end covers the replay.
+  await eventLoopDelay(coordinator.url);
   const agent = new Agent({ keepAlive: true, maxSockets: SUBSCRIBERS + 64 });
-  const start = Date.now();
+  // The monotonic clock: this VM's wall clock has been seen to jump by minutes.
+  const start = performance.now();
   const clients = Array.from({ length: SUBSCRIBERS }, (_, i) => {
     const query = REPLAY_FILTER === 'none' ? '' : filterFor(i);
     return replayClient(`${coordinator.url}/api/v1/events?since=0${query ? `&${query}` : ''}`, agent, query === '');
@@ -262,23 +284,24 @@ async function runReplay() {
   // costs it about a tenth of a core), not merely too busy to send.
   let bytes = 0;
   let lastByteAt = start;
-  let quietSince = Date.now();
+  let quietSince = performance.now();
   let cpuAtQuiet = cpuSeconds(coordinator.pid);
-  while (Date.now() - start < REPLAY_LIMIT_SECONDS * 1000) {
+  while (performance.now() - start < REPLAY_LIMIT_SECONDS * 1000) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const now = clients.reduce((sum, c) => sum + c.bytes, 0);
     if (now !== bytes) {
       bytes = now;
-      lastByteAt = Date.now();
+      lastByteAt = performance.now();
       quietSince = lastByteAt;
       cpuAtQuiet = cpuSeconds(coordinator.pid);
-    } else if (Date.now() - quietSince >= 3000) {
+    } else if (performance.now() - quietSince >= 3000) {
       if (cpuSeconds(coordinator.pid) - cpuAtQuiet < 0.9) break;
-      quietSince = Date.now();
+      quietSince = performance.now();
       cpuAtQuiet = cpuSeconds(coordinator.pid);
     }
   }
-  const finished = Date.now() - start < REPLAY_LIMIT_SECONDS * 1000;
+  const finished = performance.now() - start < REPLAY_LIMIT_SECONDS * 1000;
+  const loopDelay = await eventLoopDelay(coordinator.url);
   probe.send('stop');
   const [{ latencies, failures }] = (await once(probe, 'message')) as [{ latencies: number[]; failures: number }];
   clearInterval(sampler);
@@ -300,6 +323,7 @@ async function runReplay() {
       `${deliveries} deliveries, ${(bytes / 2 ** 20).toFixed(0)} MiB | ` +
       `${everything.length} clients taking everything: ${complete ? 'every event once, in order' : `INCOMPLETE (${everything.map((c) => `${c.events} events, ${c.outOfOrder} out of order`).join('; ')})`} | ` +
       `API probe: ${sorted.length} requests, ${failures} failed, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms | ` +
+      `coordinator event-loop delay p99 ${loopDelay.p99.toFixed(0)} ms, max ${loopDelay.max.toFixed(0)} ms | ` +
       `coordinator RSS ${rssBefore.toFixed(0)} MiB before, peak ${rssPeak.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB | ` +
       `machine load ${loadavg()[0]?.toFixed(1)}`,
   );
