@@ -2,8 +2,9 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { pushesSearch } from './app/search-params.ts';
+import { logSearch, pushesSearch } from './app/search-params.ts';
 import { sessionQuery } from './app/session.ts';
+import { logIndexQuery } from './log/log-index-query.ts';
 import { pushesFilter, pushesQuery } from './pushes/pushes-page.tsx';
 import { router } from './router.tsx';
 import './styles.css';
@@ -17,7 +18,9 @@ const queryClient = new QueryClient({
 // they have drawn the page.
 void queryClient.prefetchQuery(sessionQuery);
 const { pathname, search } = router.state.location;
+const logOf = /^\/jobs\/(\d+)\/log$/.exec(pathname);
 if (pathname === '/') void queryClient.prefetchQuery(pushesQuery(pushesFilter(pushesSearch(search))));
+else if (logOf) void queryClient.prefetchQuery(logIndexQuery(Number(logOf[1]), logSearch(search).attempt));
 
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>

@@ -4,6 +4,7 @@ import { Link, useParams, useSearch } from '@tanstack/react-router';
 import { useEffect, useRef } from 'react';
 import { api } from '../app/api.ts';
 import { applyLogUpdate, LiveLines } from './live-lines.ts';
+import { logIndexQuery } from './log-index-query.ts';
 import { LogViewer } from './log-viewer.tsx';
 
 /** After a dropped connection, a followed log is asked for again this much later. */
@@ -13,13 +14,7 @@ const RECONNECT_MS = 1000;
 export function LogPage() {
   const jobId = Number(useParams({ from: '/jobs/$jobId/log' }).jobId);
   const { attempt } = useSearch({ from: '/jobs/$jobId/log' });
-  const index = useQuery({
-    queryKey: ['log-index', jobId, attempt ?? null],
-    queryFn: (): Promise<LogIndex> => api().logIndex(jobId, attempt === undefined ? {} : { attempt }),
-    staleTime: 0,
-    // Its follower (below) brings it up to date; the event stream's catch-up need not read it again.
-    meta: { independentOfEvents: true },
-  });
+  const index = useQuery(logIndexQuery(jobId, attempt));
   const live = useFollowedLog(jobId, attempt, index.data);
   return (
     <section className="log-page">
