@@ -1,7 +1,33 @@
 #!/usr/bin/env node
-// The `switchyard` command, run from its TypeScript sources through tsx. (`npm run build` makes
-// packages/cli/dist/switchyard.mjs for running with plain node instead.)
-import { register } from 'tsx/esm/api';
+// The `switchyard` command. It runs the build in ../dist (`npm run build`, which `npm install`
+// runs) when the build is newer than every source it was made from: a client command then starts
+// in about a tenth of a second. In a checkout being edited it runs the TypeScript sources through
+// tsx instead, so an edit takes effect without a rebuild, at two seconds or so of start-up.
+import { readFileSync, statSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const root = new URL('../../../', import.meta.url);
+
+function buildIsCurrent() {
+  let stamp;
+  try {
+    // Written by the build once it is complete (tsup.config.ts); absent while one is under way.
+    stamp = JSON.parse(readFileSync(new URL('../dist/build-stamp.json', import.meta.url), 'utf8'));
+  } catch {
+    return false;
+  }
+  return stamp.sources.every((source) => {
+    try {
+      return statSync(new URL(source, root)).mtimeMs < stamp.startedAt;
+    } catch {
+      return false;
+    }
+  });
+}
+
+if (buildIsCurrent()) {
+  await import('../dist/switchyard.mjs');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/main.ts');
+}

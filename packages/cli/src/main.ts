@@ -1,26 +1,4 @@
-import { DEFAULT_SERVER } from '@switchyard/protocol';
-import { describeFailure } from './errors.ts';
 import { createProgram } from './program.ts';
+import { runProgram } from './run-program.ts';
 
-const program = createProgram();
-
-let server = DEFAULT_SERVER;
-program.hook('preAction', (_program, actionCommand) => {
-  server = actionCommand.opts().server ?? server;
-});
-
-// `switchyard logs 12 | head` closes stdout early; that is the reader's choice, not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(process.exitCode ?? 0);
-});
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  console.error(describeFailure(error, server));
-  process.exitCode = 1;
-}
-// Every command resolves only when it is done, so exit now: a lingering keep-alive socket or timer in
-// an in-process coordinator or worker must not hold the terminal.
-process.exit();
+await runProgram(createProgram());

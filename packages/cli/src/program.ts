@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import packageJson from '../package.json' with { type: 'json' };
+import type { Command } from 'commander';
+import { buildProgram } from './build-program.ts';
 import { addCancelCommand } from './commands/cancel.ts';
 import { addCheckoutCommand } from './commands/checkout.ts';
 import { addDbCommand } from './commands/db.ts';
@@ -20,44 +20,35 @@ import { addValidateCommand } from './commands/validate.ts';
 import { addWatchCommand } from './commands/watch.ts';
 import { addWorkerCommand } from './commands/worker.ts';
 
-/** The `switchyard` command. Settings made here before the subcommands are added are inherited by them. */
-export function createProgram(): Command {
-  const program = new Command('switchyard')
-    .description('Switchyard, a self-hosted build farm: pushes in, builds, tests and live status out.')
-    .version(packageJson.version)
-    .showHelpAfterError('(add --help for usage)')
-    .addHelpText(
-      'after',
-      `
-Start here:
+const START_HERE = `Start here:
   $ npm start                  a demo farm: a repository, a coordinator, two workers and a few pushes
   $ switchyard status          recent pushes and the workers
-  $ switchyard watch           the live event stream
+  $ switchyard watch           the live event stream`;
 
-Client commands talk to --server (default: $SWITCHYARD_SERVER, then http://127.0.0.1:7420).`,
-    );
-  for (const add of [
-    addDemoCommand,
-    addServerCommand,
-    addWorkerCommand,
-    addProxyCommand,
-    addSignerCommand,
-    addSignCommand,
-    addValidateCommand,
-    addPushCommand,
-    addStatusCommand,
-    addStatsCommand,
-    addLogsCommand,
-    addWatchCommand,
-    addCancelCommand,
-    addRetriggerCommand,
-    addSimulateCommand,
-    addToolsCommand,
-    addCheckoutCommand,
-    addDbCommand,
-    addProfileCommand,
-  ]) {
-    add(program);
-  }
-  return program;
+/** The `switchyard` command, with every command. */
+export function createProgram(): Command {
+  return buildProgram(
+    [
+      addDemoCommand,
+      addServerCommand,
+      addWorkerCommand,
+      addProxyCommand,
+      addSignerCommand,
+      addSignCommand,
+      addValidateCommand,
+      addPushCommand,
+      addStatusCommand,
+      addStatsCommand,
+      addLogsCommand,
+      addWatchCommand,
+      addCancelCommand,
+      addRetriggerCommand,
+      addSimulateCommand,
+      addToolsCommand,
+      addCheckoutCommand,
+      addDbCommand,
+      addProfileCommand,
+    ],
+    START_HERE,
+  );
 }

@@ -28,7 +28,8 @@ import type { LogIndex, LogLines, LogSearch, LogUpdate } from './log-views.ts';
 import { parseSse } from './sse.ts';
 import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerUtilisation } from './stats.ts';
 import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
-import { TOOLS_BASE_PATH, type ToolRecord, toolPath } from './tools.ts';
+import { TOOLS_BASE_PATH, toolPath } from './tool-paths.ts';
+import type { ToolRecord } from './tools.ts';
 import { fetchTransport, type Transport } from './transport.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';

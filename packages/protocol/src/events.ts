@@ -1,7 +1,10 @@
-import Type from 'typebox';
+import Type, { type TSchema } from 'typebox';
 import { Attempt, Job, JobStateSchema, Push, Step, Worker } from './api.ts';
 import { Artifact } from './artifacts.ts';
+import type { EventType } from './event-types.ts';
 import { SigningSummary } from './signing.ts';
+
+export * from './event-types.ts';
 
 const Count = Type.Integer({ minimum: 0 });
 
@@ -39,7 +42,8 @@ const AttemptView = Type.Omit(Attempt, ['steps']);
 /**
  * The event catalogue: the schema of each type's `data`. Every state change the coordinator
  * commits appends one or more events in the same transaction, with an id that increases by
- * commit order. A new type is added here, with its description and schema version.
+ * commit order. A new type is added here, with its description and schema version, and its name
+ * in EVENT_TYPES (event-types.ts).
  */
 export const EVENT_DATA = {
   'push.created': Type.Object({ push: Push }),
@@ -75,12 +79,9 @@ export const EVENT_DATA = {
     subscription: Type.Integer({ minimum: 1 }),
     change: Type.Union([Type.Literal('created'), Type.Literal('deleted'), Type.Literal('redelivery')]),
   }),
-};
+} satisfies { [T in EventType]: TSchema };
 
-export type EventType = keyof typeof EVENT_DATA;
 export type EventDataMap = { [T in EventType]: Type.Static<(typeof EVENT_DATA)[T]> };
-
-export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
 
 /** What each type means and the version of its schema (bumped on an incompatible change). */
 export const EVENT_DESCRIPTIONS: { [T in EventType]: { version: number; description: string } } = {

@@ -1,11 +1,13 @@
-import { type ClientOptions, SwitchyardClient } from './client.ts';
+import { type ClientOptions, SwitchyardClient as FetchSwitchyardClient } from './client.ts';
 import { plainRequest } from './http-request.ts';
+
+export { type ClientOptions, DEFAULT_SERVER, type EventStreamOptions, toRequestError } from './client.ts';
 
 /**
  * The client as Node programs get it from the package's main entry: requests go through
  * node:http (see http-request.ts for why) unless another transport is given.
  */
-export class NodeSwitchyardClient extends SwitchyardClient {
+export class SwitchyardClient extends FetchSwitchyardClient {
   constructor(options: ClientOptions) {
     super({ ...options, transport: options.transport ?? plainRequest });
   }

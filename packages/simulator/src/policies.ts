@@ -1,14 +1,8 @@
 import { everyRule, type SchedulingPolicy } from '@switchyard/coordinator/scheduler';
+import type { PolicyName } from './policy-names.ts';
 import type { Random } from './prng.ts';
 import type { Scenario } from './scenario.ts';
 import { MINUTE_MS } from './workload.ts';
-
-export const POLICY_NAMES = ['dedicated', 'pooled-fifo', 'pooled-smart'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
-
-export function isPolicyName(name: string): name is PolicyName {
-  return (POLICY_NAMES as readonly string[]).includes(name);
-}
 
 /**
  * The farm a policy stands for: `dedicated` is Mozilla before pooling (every branch its own

@@ -1,5 +1,5 @@
 import { type PolicyMetrics, policyMetrics } from './metrics.ts';
-import { POLICY_NAMES, type PolicyName } from './policies.ts';
+import { POLICY_NAMES, type PolicyName } from './policy-names.ts';
 import type { Scenario } from './scenario.ts';
 import { simulate } from './simulation.ts';
 

@@ -1,4 +1,4 @@
-import { isPolicyName, POLICY_NAMES } from '@switchyard/simulator/policies';
+import { isPolicyName, POLICY_NAMES } from '@switchyard/simulator/policy-names';
 import { type Command, Option } from 'commander';
 import { formatSimulationReport } from '../format/simulation-table.ts';
 import { styleFor } from '../format/style.ts';
