@@ -56,12 +56,12 @@ async function startBuiltServer(config: string, data: string): Promise<{ pid: nu
 }
 
 /** PUTs `bytes` generated on the fly (a random MiB, its first bytes varied per chunk) and resolves with the answer's status. */
-function upload(url: string, bytes: number): Promise<number> {
+function upload(url: string, bytes: number, headers: Record<string, string>): Promise<number> {
   const chunk = randomBytes(CHUNK);
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: 'PUT',
-      headers: { 'content-length': String(bytes), expect: '100-continue' },
+      headers: { ...headers, 'content-length': String(bytes), expect: '100-continue' },
       agent: false,
     });
     req.on('error', reject);
@@ -138,12 +138,14 @@ class Series {
   constructor(
     readonly label: string,
     private readonly pid: number,
+    /** Sent with each upload: the coordinator takes one only with the running attempt's credential. */
+    private readonly headers: Record<string, string> = {},
   ) {}
 
   async run(run: number, url: string): Promise<void> {
     const cpuBefore = cpuSeconds(this.pid);
     const start = performance.now();
-    const status = await upload(url, MIB * 2 ** 20);
+    const status = await upload(url, MIB * 2 ** 20, this.headers);
     const seconds = (performance.now() - start) / 1000;
     if (status !== 201) throw new Error(`upload answered ${status}`);
     const cpu = cpuSeconds(this.pid) - cpuBefore;
@@ -202,7 +204,9 @@ builders:
     const push = await client.createPush({ repo: 'bench', branch: 'main', revision: 'abcdef1' });
     const jobId = push.jobs[0]?.id as number;
     // Hold the job running as its worker would, so that it takes uploads.
-    await client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
+    const holder = await client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
+    if (!holder) throw new Error('the bench job was not handed out');
+    const asHolder = { authorization: `Bearer ${holder.attemptToken}` };
     const url = (name: string) => `${client.server}/api/v1/jobs/${jobId}/artifacts/${name}`;
 
     console.log(
@@ -211,7 +215,7 @@ builders:
     // Alternating runs, so that both meet the same moments of a shared machine.
     const bareDir = mkdtempSync(join(BLOB_DIR ?? farm.dir, 'bare-'));
     const bare = await startBareServer(bareDir);
-    const ours = new Series('coordinator', pid);
+    const ours = new Series('coordinator', pid, asHolder);
     const floor = new Series('bare node:http', bare.pid);
     const disk: number[] = [];
     const diskDir = BLOB_DIR ?? farm.data;
@@ -247,7 +251,7 @@ builders:
       highest = Math.max(highest, residentMiB(pid).rss);
     }, 50);
     const start = performance.now();
-    const status = await upload(url('big.bin'), BIG_GIB * 2 ** 30);
+    const status = await upload(url('big.bin'), BIG_GIB * 2 ** 30, asHolder);
     const seconds = (performance.now() - start) / 1000;
     clearInterval(sampler);
     if (status !== 201) throw new Error(`the ${BIG_GIB} GiB upload answered ${status}`);

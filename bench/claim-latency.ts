@@ -40,7 +40,9 @@ async function run(database: DatabaseKind): Promise<{ server: number[]; roundTri
         .catch(() => null);
       if (!assignment) continue;
       receivedAt.set(assignment.job.id, performance.now());
-      await client.attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
+      await client
+        .withToken(assignment.attemptToken)
+        .attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
     }
   });
   const client = server.client;
