@@ -93,7 +93,7 @@ export class FakeCoordinator {
       leaseSeconds: lease.leaseSeconds ?? 30,
       heartbeatSeconds: lease.heartbeatSeconds ?? 1,
       job,
-      attemptToken: `attempt-${attemptId}-credential`,
+      attemptToken: attemptCredential(attemptId),
     });
     this.notify();
     return attemptId;
@@ -197,9 +197,15 @@ export class FakeCoordinator {
         const { status, code, message } = this.claimRefusal;
         return fail(status, code, message);
       }
-      const { report, ...claimBody } = json() as { report?: { attemptId: number; entries: ReportEntry[] } };
+      const { report, ...claimBody } = json() as {
+        report?: { attemptId: number; attemptToken: string; entries: ReportEntry[] };
+      };
       // As the coordinator does: the reports first; a refusal of them does not stop the claim.
-      const refusal = report ? this.applyReport(report.attemptId, report.entries) : undefined;
+      const refusal = !report
+        ? undefined
+        : report.attemptToken === attemptCredential(report.attemptId)
+          ? this.applyReport(report.attemptId, report.entries)
+          : { code: 'unauthenticated', message: "the report does not carry its attempt's credential" };
       this.claimsWithReport += report ? 1 : 0;
       this.claims.push({ worker: decodeURIComponent(claim[1]!), body: claimBody, protocol });
       this.notify();
@@ -217,6 +223,14 @@ export class FakeCoordinator {
     const action = attempt[2]!;
     if (this.leaseLost.has(attemptId)) return fail(409, 'lease-lost', `attempt ${attemptId} is not yours any more`);
 
+    // As the coordinator does: what acts on an attempt needs its own credential; heartbeats the worker's.
+    const credential = request.headers.authorization;
+    if (action !== 'heartbeat' && credential !== `Bearer ${attemptCredential(attemptId)}`) {
+      return fail(401, 'unauthenticated', "send the attempt's own credential");
+    }
+    if (action === 'heartbeat' && credential === `Bearer ${attemptCredential(attemptId)}`) {
+      return fail(401, 'unauthenticated', "heartbeats carry the worker's token, not the attempt's");
+    }
     if (action === 'heartbeat') {
       this.heartbeats++;
       if (this.heartbeatsFailing) return fail(503, 'unavailable', 'heartbeats are failing');
@@ -312,4 +326,9 @@ export class FakeCoordinator {
       ...(data.message === undefined ? {} : { message: String(data.message) }),
     });
   }
+}
+
+/** The credential the fake hands out with an attempt, and expects on everything that acts on it. */
+function attemptCredential(attemptId: number): string {
+  return `attempt-${attemptId}-credential`;
 }
