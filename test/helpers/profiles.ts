@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 /** A .cpuprofile as Chrome DevTools and speedscope read it. */
 export interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    children?: number[];
+  }[];
   startTime: number;
   endTime: number;
   samples: number[];
@@ -23,9 +30,29 @@ export function readCpuProfile(file: string): CpuProfile {
   return profile;
 }
 
-/** The named functions of the profile defined under `sources` (e.g. `/packages/coordinator/src/`). */
+/**
+ * The named functions of the profile whose source is under `sources` (e.g.
+ * `/packages/coordinator/src/`). A server run from its sources names them in its call frames; one
+ * run from the build (packages/cli/dist) names a bundle, which its source maps lead back.
+ */
 export function functionsOf(profile: CpuProfile, sources: string): string[] {
-  const named = profile.nodes.filter((node) => node.callFrame.url.includes(sources) && node.callFrame.functionName);
+  const maps = new Map<string, { map: SourceMap; dir: string } | null>();
+  const sourceOf = (frame: CpuProfile['nodes'][number]['callFrame']): string => {
+    if (frame.url.includes(sources) || !frame.url.startsWith('file:')) return frame.url;
+    if (!maps.has(frame.url)) {
+      const file = fileURLToPath(frame.url);
+      const payload = existsSync(`${file}.map`) ? JSON.parse(readFileSync(`${file}.map`, 'utf8')) : null;
+      maps.set(frame.url, payload && { map: new SourceMap(payload), dir: dirname(file) });
+    }
+    const mapped = maps.get(frame.url);
+    const entry = mapped?.map.findEntry(frame.lineNumber, frame.columnNumber) as
+      | { originalSource?: string }
+      | undefined;
+    return mapped && entry?.originalSource ? resolve(mapped.dir, entry.originalSource) : frame.url;
+  };
+  const named = profile.nodes.filter(
+    (node) => node.callFrame.functionName && sourceOf(node.callFrame).includes(sources),
+  );
   return [...new Set(named.map((node) => node.callFrame.functionName))];
 }
 
