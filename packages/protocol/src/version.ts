@@ -9,7 +9,7 @@ export const SWITCHYARD_VERSION = '0.1.0';
  * a farm upgrades its coordinators first, then its workers (docs/guide/upgrades.md).
  *
  * 2: workers send their protocol in the `Switchyard-Protocol` header.
- * 1: workers of Switchyard 0.1.0, which send no header.
+ * 1: workers from before protocol versions, which send no header.
  */
 export const WORKER_PROTOCOL_VERSION = 2;
 

@@ -1,6 +1,6 @@
 import { ApiError, SWITCHYARD_VERSION, WORKER_PROTOCOL_HEADER, WORKER_PROTOCOL_VERSION } from '@switchyard/protocol';
 
-/** What a claim without the header speaks: workers of Switchyard 0.1.0 (see version.ts). */
+/** What a claim without the header speaks: workers from before protocol versions (see version.ts). */
 const PROTOCOL_WITHOUT_HEADER = 1;
 
 const UPGRADES_GUIDE = 'docs/guide/upgrades.md';

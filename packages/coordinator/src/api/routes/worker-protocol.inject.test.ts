@@ -16,7 +16,7 @@ const claim = (protocol: number | undefined, payload: object = { pool: 'linux', 
   });
 
 describe('the worker protocol version', () => {
-  it('takes claims of its protocol, of the one before, and without the header (workers of 0.1.0)', async () => {
+  it('takes claims of its protocol, of the one before, and without the header (workers from before protocol versions)', async () => {
     for (const protocol of [WORKER_PROTOCOL_VERSION, WORKER_PROTOCOL_VERSION - 1, undefined]) {
       const response = await claim(protocol);
       expect(response.statusCode, `protocol ${protocol}`).toBe(200);
