@@ -4,8 +4,12 @@ import { type EventPage, type EventSelection, type LoggedEvent, toLoggedEvent } 
 
 /** The store is read in batches of this many ids: (0, 500], (500, 1000], … */
 export const HISTORY_BATCH_IDS = 500;
-/** Batches kept after their read, for readers at about the same place (8 × 500 events). */
-const CACHED_BATCHES = 8;
+/**
+ * Batches kept after their read (32 × 500 events, some tens of MB): a thousand replaying readers
+ * drift apart as their consumers drain at different speeds, and with 8 the bench's readers read
+ * each batch about a hundred times over.
+ */
+const CACHED_BATCHES = 32;
 
 /** What the history reports about itself (Prometheus in the coordinator, counters in tests). */
 export interface HistoryMetrics {
@@ -27,7 +31,7 @@ interface Batch {
  * The part of the log older than the memory ring, as readers replaying it see it: read from the
  * store in batches of `HISTORY_BATCH_IDS` ids, whatever each reader's filter, and shared. Readers
  * at the same place (a thousand dashboards resuming from `since=0`) share one store read and one
- * parse of each event; the last `CACHED_BATCHES` batches stay, so readers a little apart share
+ * parse of each event; the last `cachedBatches` batches stay, so readers a little apart share
  * them too. A reader holds a batch only while it takes its page from it.
  */
 export class EventHistory {
@@ -37,6 +41,7 @@ export class EventHistory {
   constructor(
     private readonly store: Pick<EventStore, 'readAfter'>,
     private readonly metrics: HistoryMetrics,
+    private readonly cachedBatches = CACHED_BATCHES,
   ) {}
 
   /**
@@ -61,6 +66,13 @@ export class EventHistory {
       if (events.length >= limit) return { events, cursor: row.id };
     }
     return { events, cursor: batch.upTo };
+  }
+
+  /** The batch a read after `afterId` must take from the store first, or null when it is cached (or being read). */
+  batchToRead(afterId: number): number | null {
+    const number = Math.floor(afterId / HISTORY_BATCH_IDS);
+    const cached = this.batches.get(number);
+    return cached !== undefined && cached.upTo > afterId ? null : number;
   }
 
   /** The batch holding the events after `afterId`: cached, being read, or read now. */
@@ -90,7 +102,7 @@ export class EventHistory {
       this.metrics.cached(this.batches.size);
     });
     for (const oldest of this.batches.keys()) {
-      if (this.batches.size <= CACHED_BATCHES) break;
+      if (this.batches.size <= this.cachedBatches) break;
       this.batches.delete(oldest);
     }
     this.metrics.cached(this.batches.size);

@@ -113,10 +113,13 @@ export class EventLog {
   async read(afterId: number, limit: number, selection: EventSelection): Promise<EventPage> {
     if (afterId >= this.last) return { events: [], cursor: afterId };
     if (this.inRing(afterId) && this.last - afterId <= limit) return this.readRecent(afterId, limit, selection);
-    return this.turns.run(async () => {
-      if (this.inRing(afterId)) return this.readRecent(afterId, limit, selection);
-      return this.history.read(afterId, this.last, limit, selection);
-    });
+    return this.turns.run(
+      async () => {
+        if (this.inRing(afterId)) return this.readRecent(afterId, limit, selection);
+        return this.history.read(afterId, this.last, limit, selection);
+      },
+      this.inRing(afterId) ? null : this.history.batchToRead(afterId),
+    );
   }
 
   /** One event by id, or undefined when there is none. */

@@ -17,7 +17,7 @@ export function registerEventMetrics(registry: Registry): EventMetrics {
   });
   const historyCached = new Gauge({
     name: 'switchyard_event_history_batches_cached',
-    help: 'Batches of event history held for readers replaying it (at most 8)',
+    help: 'Batches of event history held for readers replaying it (at most 32)',
     registers: [registry],
   });
   return {

@@ -32,6 +32,34 @@ describe('HistoryTurns', () => {
     expect(mostAtOnce).toBe(1);
   });
 
+  it('lets reads that need no store read go first, then one read per batch with its group right behind it', async () => {
+    const turns = new HistoryTurns();
+    const order: string[] = [];
+    const read = (name: string, batch: number | null) =>
+      turns.run(async () => {
+        order.push(name);
+      }, batch);
+    await Promise.all([
+      read('a at batch 7', 7),
+      read('b at batch 3', 3),
+      read('c from memory', null),
+      read('d at batch 7', 7),
+      read('e at batch 3', 3),
+      read('f cached', null),
+    ]);
+    // a went at once (nothing was waiting); then the reads that needed no store read; then the
+    // groups waiting for the store in the order they formed: batch 3 (b, e), then batch 7 again
+    // (d came after a had left with it; in the coordinator d would have found it cached).
+    expect(order).toEqual([
+      'a at batch 7',
+      'c from memory',
+      'f cached',
+      'b at batch 3',
+      'e at batch 3',
+      'd at batch 7',
+    ]);
+  });
+
   it('rejects only the read that failed; the next one still runs', async () => {
     const turns = new HistoryTurns();
     const failing = turns.run(() => Promise.reject(new Error('store away')));
