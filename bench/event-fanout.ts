@@ -231,10 +231,13 @@ function replayClient(url: string, agent: Agent, checkIds: boolean): ReplayClien
 }
 
 /**
- * The coordinator's own event-loop delay (ms) since the last scrape of its /metrics, as
- * prom-client measures it: what its answers waited for, apart from the machine's other load.
+ * From the coordinator's /metrics: its own event-loop delay (ms) since the last scrape, as
+ * prom-client measures it (what its answers waited for, apart from the machine's other load),
+ * its store reads of history batches (NaN before they were counted), and its JavaScript heap in use.
  */
-async function eventLoopDelay(url: string): Promise<{ p99: number; max: number }> {
+async function coordinatorFigures(
+  url: string,
+): Promise<{ p99: number; max: number; historyReads: number; heapMiB: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) =>
     Number(
@@ -242,10 +245,12 @@ async function eventLoopDelay(url: string): Promise<{ p99: number; max: number }
         .split('\n')
         .find((line) => line.startsWith(`${name} `))
         ?.split(' ')[1],
-    ) * 1000;
+    );
   return {
-    p99: value('switchyard_nodejs_eventloop_lag_p99_seconds'),
-    max: value('switchyard_nodejs_eventloop_lag_max_seconds'),
+    p99: value('switchyard_nodejs_eventloop_lag_p99_seconds') * 1000,
+    max: value('switchyard_nodejs_eventloop_lag_max_seconds') * 1000,
+    historyReads: value('switchyard_event_history_reads_total'),
+    heapMiB: value('switchyard_nodejs_heap_size_used_bytes') / 2 ** 20,
   };
 }
 
@@ -272,7 +277,7 @@ async function runReplay() {
   }, 250);
 
   // A scrape resets the coordinator's event-loop delay histogram: the one at the end covers the replay.
-  await eventLoopDelay(coordinator.url);
+  await coordinatorFigures(coordinator.url);
   const agent = new Agent({ keepAlive: true, maxSockets: SUBSCRIBERS + 64 });
   // The monotonic clock: this VM's wall clock has been seen to jump by minutes.
   const start = performance.now();
@@ -280,19 +285,20 @@ async function runReplay() {
     const query = REPLAY_FILTER === 'none' ? '' : filterFor(i);
     return replayClient(`${coordinator.url}/api/v1/events?since=0${query ? `&${query}` : ''}`, agent, query === '');
   });
-  // Over when no byte has come for 3 s and the coordinator was nearly idle meanwhile (the probe
-  // costs it about a tenth of a core), not merely too busy to send.
-  let bytes = 0;
-  let lastByteAt = start;
+  // Over when no event has come for 3 s and the coordinator was nearly idle meanwhile (the probe
+  // costs it about a tenth of a core), not merely too busy to send. Events, not bytes: streams
+  // with nothing to send still send a heartbeat every 15 s.
+  let delivered = 0;
+  let lastEventAt = start;
   let quietSince = performance.now();
   let cpuAtQuiet = cpuSeconds(coordinator.pid);
   while (performance.now() - start < REPLAY_LIMIT_SECONDS * 1000) {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const now = clients.reduce((sum, c) => sum + c.bytes, 0);
-    if (now !== bytes) {
-      bytes = now;
-      lastByteAt = performance.now();
-      quietSince = lastByteAt;
+    const now = clients.reduce((sum, c) => sum + c.events, 0);
+    if (now !== delivered) {
+      delivered = now;
+      lastEventAt = performance.now();
+      quietSince = lastEventAt;
       cpuAtQuiet = cpuSeconds(coordinator.pid);
     } else if (performance.now() - quietSince >= 3000) {
       if (cpuSeconds(coordinator.pid) - cpuAtQuiet < 0.9) break;
@@ -301,7 +307,7 @@ async function runReplay() {
     }
   }
   const finished = performance.now() - start < REPLAY_LIMIT_SECONDS * 1000;
-  const loopDelay = await eventLoopDelay(coordinator.url);
+  const figures = await coordinatorFigures(coordinator.url);
   probe.send('stop');
   const [{ latencies, failures }] = (await once(probe, 'message')) as [{ latencies: number[]; failures: number }];
   clearInterval(sampler);
@@ -319,15 +325,17 @@ async function runReplay() {
   const complete = everything.every((c) => c.events === events && c.outOfOrder === 0);
   console.log(
     `${SUBSCRIBERS} clients from since=0 over ${events} events (${REPLAY_FILTER} filters) | ` +
-      `replay ${((lastByteAt - start) / 1000).toFixed(1)} s${finished ? '' : ' (cut off, still sending)'}, ` +
-      `${deliveries} deliveries, ${(bytes / 2 ** 20).toFixed(0)} MiB | ` +
+      `replay ${((lastEventAt - start) / 1000).toFixed(1)} s${finished ? '' : ' (cut off, still sending)'}, ` +
+      `${deliveries} deliveries, ${(clients.reduce((sum, c) => sum + c.bytes, 0) / 2 ** 20).toFixed(0)} MiB | ` +
       `${everything.length} clients taking everything: ${complete ? 'every event once, in order' : `INCOMPLETE (${everything.map((c) => `${c.events} events, ${c.outOfOrder} out of order`).join('; ')})`} | ` +
       `API probe: ${sorted.length} requests, ${failures} failed, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms | ` +
-      `coordinator event-loop delay p99 ${loopDelay.p99.toFixed(0)} ms, max ${loopDelay.max.toFixed(0)} ms | ` +
-      `coordinator RSS ${rssBefore.toFixed(0)} MiB before, peak ${rssPeak.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB | ` +
+      `coordinator event-loop delay p99 ${figures.p99.toFixed(0)} ms, max ${figures.max.toFixed(0)} ms | ` +
+      `${Number.isNaN(figures.historyReads) ? '' : `${figures.historyReads} store reads of history batches | `}` +
+      `coordinator RSS ${rssBefore.toFixed(0)} MiB before, peak ${rssPeak.toFixed(0)} MiB, after ${rssAfter.toFixed(0)} MiB ` +
+      `(heap in use at the end ${figures.heapMiB.toFixed(0)} MiB) | ` +
       `machine load ${loadavg()[0]?.toFixed(1)}`,
   );
-  return { p50, p99, rssPeak, seconds: (lastByteAt - start) / 1000 };
+  return { p50, p99, rssPeak, seconds: (lastEventAt - start) / 1000 };
 }
 
 if (REPLAY) {
