@@ -30,7 +30,7 @@ import type { BuilderStats, LastGreen, PushTimes, StatsQuery, WaitTimes, WorkerU
 import type { CreateSubscriptionRequest, Delivery, Subscription } from './subscriptions.ts';
 import { TOOLS_BASE_PATH, toolPath } from './tool-paths.ts';
 import type { ToolRecord } from './tools.ts';
-import { fetchTransport, type Transport } from './transport.ts';
+import { fetchStream, fetchTransport, type StreamResponse, type StreamTransport, type Transport } from './transport.ts';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 
@@ -39,6 +39,8 @@ export interface ClientOptions {
   token?: string | undefined;
   /** How requests travel; default fetch. The Node entry's client defaults to node:http. */
   transport?: Transport | undefined;
+  /** How streamed answers (logs, events) travel; default fetch. The Node entry's: node:http. */
+  stream?: StreamTransport | undefined;
   /** Sent with every request (the dashboard's CSRF token). */
   headers?: Record<string, string> | undefined;
 }
@@ -59,18 +61,26 @@ export class SwitchyardClient {
   readonly server: string;
   private readonly token: string | undefined;
   private readonly transport: Transport;
+  private readonly stream: StreamTransport;
   private readonly extraHeaders: Record<string, string>;
 
   constructor(options: ClientOptions) {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
     this.transport = options.transport ?? fetchTransport;
+    this.stream = options.stream ?? fetchStream;
     this.extraHeaders = options.headers ?? {};
   }
 
   /** The same client with another bearer: a running attempt's requests carry the attempt's own credential. */
   withToken(token: string): SwitchyardClient {
-    return new SwitchyardClient({ server: this.server, token, transport: this.transport, headers: this.extraHeaders });
+    return new SwitchyardClient({
+      server: this.server,
+      token,
+      transport: this.transport,
+      stream: this.stream,
+      headers: this.extraHeaders,
+    });
   }
 
   url(path: string, query: Query = {}): string {
@@ -105,6 +115,22 @@ export class SwitchyardClient {
     const text = new TextDecoder().decode(response.body);
     if (response.status < 200 || response.status >= 300) throw toRequestError(response.status, text);
     return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  /** A GET whose answer is read as it arrives; a non-2xx answer throws, as `request` does. */
+  private async openStream(
+    path: string,
+    query: Query,
+    accept: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<StreamResponse> {
+    const headers = this.headers(accept ? { accept } : {});
+    const response = await this.stream(this.url(path, query), headers, signal);
+    if (response.status >= 200 && response.status < 300) return response;
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of response.body) text += decoder.decode(chunk, { stream: true });
+    throw toRequestError(response.status, text + decoder.decode());
   }
 
   // ---- reads and user actions ----
@@ -165,12 +191,13 @@ export class SwitchyardClient {
     jobId: number,
     options: { from?: number; attempt?: number; signal?: AbortSignal } = {},
   ): AsyncGenerator<LogUpdate> {
-    const init: RequestInit = { headers: this.headers({ accept: 'text/event-stream' }), credentials: 'same-origin' };
-    if (options.signal) init.signal = options.signal;
     const query: Query = { from: options.from, attempt: options.attempt };
-    const response = await fetch(this.url(`/api/v1/jobs/${jobId}/log/follow`, query), init);
-    if (!response.ok) throw toRequestError(response.status, await response.text());
-    if (!response.body) return;
+    const response = await this.openStream(
+      `/api/v1/jobs/${jobId}/log/follow`,
+      query,
+      'text/event-stream',
+      options.signal,
+    );
     for await (const message of parseSse(response.body)) {
       if (message.event === 'update') yield JSON.parse(message.data) as LogUpdate;
     }
@@ -273,12 +300,8 @@ export class SwitchyardClient {
     options: { attempt?: number; follow?: boolean; stream?: string; signal?: AbortSignal } = {},
   ): AsyncGenerator<Uint8Array> {
     const query: Query = { attempt: options.attempt, follow: options.follow ? 1 : undefined, stream: options.stream };
-    const init: RequestInit = { headers: this.headers(), credentials: 'same-origin' };
-    if (options.signal) init.signal = options.signal;
-    const response = await fetch(this.url(`/api/v1/jobs/${jobId}/log`, query), init);
-    if (!response.ok) throw toRequestError(response.status, await response.text());
-    if (!response.body) return;
-    for await (const chunk of response.body) yield chunk;
+    const response = await this.openStream(`/api/v1/jobs/${jobId}/log`, query, undefined, options.signal);
+    yield* response.body;
   }
 
   /**
@@ -302,14 +325,7 @@ export class SwitchyardClient {
         since: lastId,
       };
       try {
-        const init: RequestInit = {
-          headers: this.headers({ accept: 'text/event-stream' }),
-          credentials: 'same-origin',
-        };
-        if (options.signal) init.signal = options.signal;
-        const response = await fetch(this.url('/api/v1/events', query), init);
-        if (!response.ok) throw toRequestError(response.status, await response.text());
-        if (!response.body) throw new Error('event stream has no body');
+        const response = await this.openStream('/api/v1/events', query, 'text/event-stream', options.signal);
         delayMs = 250;
         for await (const message of parseSse(response.body)) {
           if (message.event === 'ready') {

@@ -1,11 +1,15 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { StreamResponse } from './transport.ts';
 
 export interface PlainResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
+
+/** How long a stream may send nothing before it is given up. */
+const STREAM_IDLE_MS = 300_000;
 
 // Kept-alive connections: a worker makes several calls per job and a log batch every 250 ms.
 const httpAgent = new HttpAgent({ keepAlive: true });
@@ -46,5 +50,35 @@ export function plainRequest(
       );
     });
     request.end(body);
+  });
+}
+
+/**
+ * A GET with node:http whose answer is read as it arrives (logs, the event stream): fetch costs a
+ * short command like `switchyard logs` tens of milliseconds of start-up the first time it is called.
+ */
+export function plainStream(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<StreamResponse> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(target, {
+      headers,
+      agent: target.protocol === 'https:' ? httpsAgent : httpAgent,
+      signal,
+    });
+    // As fetch does (undici's body timeout): a connection silent this long is given up, and the
+    // event stream connects again. The coordinator's streams send a heartbeat well within it.
+    request.setTimeout(STREAM_IDLE_MS, () => request.destroy(new Error(`no data for ${STREAM_IDLE_MS / 1000} s`)));
+    request.on('error', reject);
+    request.on('response', (response) => resolve({ status: response.statusCode ?? 0, body: response }));
+    request.end();
   });
 }

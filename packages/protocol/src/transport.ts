@@ -24,3 +24,23 @@ export const fetchTransport: Transport = async (method, url, headers, body, sign
   const response = await fetch(url, init);
   return { status: response.status, body: new Uint8Array(await response.arrayBuffer()) };
 };
+
+/** An answer read as it arrives: a log, the event stream. */
+export interface StreamResponse {
+  status: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Opens a GET whose answer is read as it arrives. Failures reject as a Transport's do. */
+export type StreamTransport = (
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+) => Promise<StreamResponse>;
+
+export const fetchStream: StreamTransport = async (url, headers, signal) => {
+  const init: RequestInit = { headers, credentials: 'same-origin' };
+  if (signal) init.signal = signal;
+  const response = await fetch(url, init);
+  return { status: response.status, body: response.body ?? new Blob([]).stream() };
+};
