@@ -3,26 +3,7 @@
 // runs) when the build is newer than every source it was made from: a client command then starts
 // in about a tenth of a second. In a checkout being edited it runs the TypeScript sources through
 // tsx instead, so an edit takes effect without a rebuild, at two seconds or so of start-up.
-import { readFileSync, statSync } from 'node:fs';
-
-const root = new URL('../../../', import.meta.url);
-
-function buildIsCurrent() {
-  let stamp;
-  try {
-    // Written by the build once it is complete (tsup.config.ts); absent while one is under way.
-    stamp = JSON.parse(readFileSync(new URL('../dist/build-stamp.json', import.meta.url), 'utf8'));
-  } catch {
-    return false;
-  }
-  return stamp.sources.every((source) => {
-    try {
-      return statSync(new URL(source, root)).mtimeMs < stamp.startedAt;
-    } catch {
-      return false;
-    }
-  });
-}
+import { buildIsCurrent } from './build-is-current.js';
 
 if (buildIsCurrent()) {
   await import('../dist/switchyard.mjs');
