@@ -60,7 +60,11 @@ describe('a worker whose claims are refused for its version', () => {
 
   it('tells its operator to upgrade the coordinators first when one of another version refuses its claim as invalid', async () => {
     coordinator.version = '0.0.9';
-    coordinator.claimRefusal = { status: 400, code: 'invalid-request', message: 'body must NOT have additional properties' };
+    coordinator.claimRefusal = {
+      status: 400,
+      code: 'invalid-request',
+      message: 'body must NOT have additional properties',
+    };
     start();
     expect(await loggedError()).toBe(
       `the coordinator (Switchyard 0.0.9) refused this worker's claim as invalid; this worker is Switchyard ${SWITCHYARD_VERSION}: if the coordinator is the older, it does not know what newer workers send: upgrade the coordinators before the workers (docs/guide/upgrades.md); asking again every 30 s`,
