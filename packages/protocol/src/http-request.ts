@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { StreamResponse } from './transport.ts';
 
@@ -32,12 +32,9 @@ export function plainRequest(
       reject(signal.reason);
       return;
     }
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const request = send(target, {
+    const request = send(url, {
       method,
       headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
-      agent: target.protocol === 'https:' ? httpsAgent : httpAgent,
       signal,
     });
     request.on('error', reject);
@@ -67,13 +64,7 @@ export function plainStream(
       reject(signal.reason);
       return;
     }
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const request = send(target, {
-      headers,
-      agent: target.protocol === 'https:' ? httpsAgent : httpAgent,
-      signal,
-    });
+    const request = send(url, { headers, signal });
     // As fetch does (undici's body timeout): a connection silent this long is given up, and the
     // event stream connects again. The coordinator's streams send a heartbeat well within it.
     request.setTimeout(STREAM_IDLE_MS, () => request.destroy(new Error(`no data for ${STREAM_IDLE_MS / 1000} s`)));
@@ -81,4 +72,11 @@ export function plainStream(
     request.on('response', (response) => resolve({ status: response.statusCode ?? 0, body: response }));
     request.end();
   });
+}
+
+/** A request over node:http or node:https, by the URL's scheme, through that scheme's kept-alive agent. */
+function send(url: string, options: RequestOptions) {
+  const target = new URL(url);
+  const https = target.protocol === 'https:';
+  return (https ? httpsRequest : httpRequest)(target, { ...options, agent: https ? httpsAgent : httpAgent });
 }
