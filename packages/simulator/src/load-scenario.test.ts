@@ -110,7 +110,7 @@ builders: [{ name: build, pool: linux, minutes: 60, prefer: quick }]
       { path: 'branches[0].pushes_per_hour', message: 'expected a number, got "six"' },
       {
         path: 'workers[0].sped',
-        message: "unknown setting (check its spelling against the README's configuration reference)",
+        message: 'unknown setting (check its spelling against docs/guide/scheduling.md#to-simulate-the-scheduler)',
       },
       { path: 'builders[0].prefer', message: 'expected one of "fast", "slow", "any", got "quick"' },
     ]);

@@ -26,7 +26,8 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
 
 export function parseScenario(file: string, text: string): Scenario {
   const value = parseYamlMapping(file, text, '`seed:`, `duration_hours:`, `branches:`, `workers:`, `builders:`');
-  if (!validator.Check(value)) throw new ConfigError(file, schemaProblems(validator, value));
+  if (!validator.Check(value))
+    throw new ConfigError(file, schemaProblems(validator, value, 'docs/guide/scheduling.md#to-simulate-the-scheduler'));
   const problems = semanticProblems(value);
   if (problems.length > 0) throw new ConfigError(file, problems);
   return compileScenario(value);

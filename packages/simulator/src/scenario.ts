@@ -2,8 +2,8 @@ import { SPEED_PREFERENCES } from '@switchyard/coordinator/scheduler';
 import Type from 'typebox';
 
 /**
- * A simulated farm and its workload, as written in a scenario file (YAML). The README's
- * "Simulating the scheduler" section documents every setting.
+ * A simulated farm and its workload, as written in a scenario file (YAML). Every setting is
+ * documented in docs/guide/scheduling.md ("To simulate the scheduler").
  */
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
 const Hour = Type.Number({ minimum: 0, maximum: 24 });

@@ -95,7 +95,10 @@ builders:
 
   it('refuses a misspelt setting', () => {
     expect(problemsOf(`${repos}builders: [{ name: b, repo: demo, pool: linux, stpes: 1, steps: ${step} }]\n`)).toEqual([
-      { path: 'builders[0].stpes', message: expect.stringContaining('unknown setting') },
+      {
+        path: 'builders[0].stpes',
+        message: 'unknown setting (check its spelling against docs/reference/configuration.md)',
+      },
     ]);
   });
 

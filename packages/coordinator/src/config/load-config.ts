@@ -24,7 +24,7 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
 export function parseConfig(file: string, text: string, env: NodeJS.ProcessEnv = process.env): Farm {
   const value = parseYamlMapping(file, text, '`repos:` and `builders:`');
   if (!validator.Check(value)) {
-    throw new ConfigError(file, schemaProblems(validator, value));
+    throw new ConfigError(file, schemaProblems(validator, value, 'docs/reference/configuration.md'));
   }
   const problems = semanticProblems(file, value, env);
   if (problems.length > 0) throw new ConfigError(file, problems);

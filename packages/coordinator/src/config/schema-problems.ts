@@ -13,9 +13,10 @@ export function toConfigPath(pointer: string): string {
 
 /**
  * What a value that failed its schema got wrong, one problem per path, in words: unknown settings,
- * missing ones, and "expected X, got Y".
+ * missing ones, and "expected X, got Y". `reference` is the page that lists the settings, named in
+ * the message for an unknown one so a misspelling can be checked against it.
  */
-export function schemaProblems(validator: Validator, value: unknown): ConfigProblem[] {
+export function schemaProblems(validator: Validator, value: unknown, reference: string): ConfigProblem[] {
   // `propertyNames` also reports each bad key as a `pattern` error at its path, said below.
   const errors = validator.Errors(value).filter((e) => e.keyword !== 'boolean' && e.keyword !== 'propertyNames');
   // A union reports one error per branch plus `anyOf`; say "expected A or B" once instead.
@@ -40,10 +41,7 @@ export function schemaProblems(validator: Validator, value: unknown): ConfigProb
     if (error.keyword === 'anyOf') continue;
     if (error.keyword === 'additionalProperties') {
       for (const extra of (params.additionalProperties as string[] | undefined) ?? []) {
-        add(
-          path ? `${path}.${extra}` : extra,
-          "unknown setting (check its spelling against the README's configuration reference)",
-        );
+        add(path ? `${path}.${extra}` : extra, `unknown setting (check its spelling against ${reference})`);
       }
     } else if (error.keyword === 'required') {
       const missing = (params.requiredProperties as string[] | undefined) ?? [];

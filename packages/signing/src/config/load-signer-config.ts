@@ -42,7 +42,8 @@ export interface SignerConfig {
 
 export async function loadSignerConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<SignerConfig> {
   const value = parseYamlMapping(file, await readConfigText(file), '`cache:`, `tokens:` and `keys:`');
-  if (!validator.Check(value)) throw new ConfigError(file, schemaProblems(validator, value));
+  if (!validator.Check(value))
+    throw new ConfigError(file, schemaProblems(validator, value, 'docs/guide/signing.md#the-config-file'));
   const problems: ConfigProblem[] = [];
   const base = dirname(resolve(file));
   const secrets = readSecrets(value, env, base, problems);
