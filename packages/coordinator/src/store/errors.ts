@@ -76,6 +76,19 @@ export function invalidInput(message: string, details?: Record<string, unknown>)
   return new StoreError('invalid-input', message, details);
 }
 
+/**
+ * The attempt still runs, but its lease ran out before this renewal or report: the reaper ends
+ * it and its job runs again, so its worker must stop.
+ */
+export function leaseExpired(attempt: { id: number; lease_expires_at: number }, now: number): StoreError {
+  const ago = Math.round((now - attempt.lease_expires_at) / 1000);
+  return new StoreError(
+    'lease-lost',
+    `the lease of attempt ${attempt.id} expired ${ago} s ago (at ${new Date(attempt.lease_expires_at).toISOString()}); stop working on it`,
+    { state: 'running', reason: 'lease-expired', leaseExpiresAt: new Date(attempt.lease_expires_at).toISOString() },
+  );
+}
+
 /** The attempt ended (state and reason in the details): stop working on it. */
 export function leaseLost(attempt: { id: number; state: string; reason: string | null }): StoreError {
   return new StoreError(

@@ -33,7 +33,9 @@ export interface SqlFarmStoreOptions {
 export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
   const { db } = options;
   const clock = options.clock ?? Date.now;
-  const core = new Store(db, options.committed, options.agingMs, clock);
+  // A clock given (a test's, a simulation's) is the farm's time on either database.
+  const databaseTime = options.dialect === 'postgres' && options.clock === undefined;
+  const core = new Store(db, options.committed, options.agingMs, clock, databaseTime);
   const queries = new Queries(db, clock);
   const pushes: PushStore = {
     create: (farm, request) => core.createPush(farm, request),

@@ -17,6 +17,7 @@ import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
+import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
@@ -37,6 +38,7 @@ import {
   requeueUndelivered,
   requireAttempt,
   requireJob,
+  requireLiveLease,
 } from './transitions.ts';
 import { recordAttemptFinished, recordReport, recordStepFinished, recordStepStarted } from './worker-reports.ts';
 import { WriteContext } from './write-context.ts';
@@ -50,7 +52,11 @@ function queuePageSize(waitingWorkers: number): number {
   return Math.min(500, 64 + 16 * waitingWorkers);
 }
 
-/** A worker whose claim the coordinator is holding, waiting for work. */
+/**
+ * How many expired attempts (or silent workers) one reaper transaction ends: small enough that a
+ * farm-wide outage's backlog is ended in short transactions that other writes interleave with.
+ */
+const REAP_BATCH = 100;
 
 /**
  * The coordinator's state machine over the database. Every public verb is one transaction that
@@ -71,16 +77,27 @@ export class Store {
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
+    /**
+     * Whether a transaction's time is the database's clock (PostgreSQL, where replicas on
+     * several machines share leases) rather than `clock` (SQLite: one machine; or a clock a
+     * test or simulation moves).
+     */
+    private readonly databaseTime = false,
   ) {}
 
   /**
    * One write transaction with its events (the outbox), announced after the commit. Public so
    * that the stores of other tables (artifacts) write through the same path.
+   *
+   * On the database's time, the transaction reads it first, one round trip, unless
+   * `timeFromFirstStatement`: then the verb's first statement reads it along with its rows
+   * (requireAttempt; the claim's worker rows), saving that round trip on the hot paths.
    */
-  async write<T>(work: (ctx: WriteContext) => Promise<T>): Promise<T> {
+  async write<T>(work: (ctx: WriteContext) => Promise<T>, timeFromFirstStatement = false): Promise<T> {
     let ctx: WriteContext | undefined;
     const result = await this.db.transaction().execute(async (trx) => {
-      ctx = new WriteContext(trx, this.clock(), priorityLevelMs(this.agingMs()));
+      ctx = new WriteContext(trx, this.databaseTime ? null : this.clock(), priorityLevelMs(this.agingMs()));
+      if (this.databaseTime && !timeFromFirstStatement) ctx.setNow(await readDatabaseTime(trx));
       const result = await work(ctx);
       await announceCompletedPushes(ctx);
       await ctx.flushEvents();
@@ -197,9 +214,10 @@ export class Store {
   ): Promise<Map<string, JobAssignment>> {
     return this.write(async (ctx) => {
       const assignments = new Map<string, JobAssignment>();
-      const rows = await ctx.trx
+      const found = await ctx.trx
         .selectFrom('workers')
         .selectAll()
+        .$if(ctx.awaitingNow, (q) => q.select(DATABASE_NOW_MS.as('database_now')))
         .where(
           'name',
           'in',
@@ -208,6 +226,8 @@ export class Store {
         .where('pool', '=', pool)
         .where('current_attempt', 'is', null)
         .execute();
+      await settleNow(ctx, found[0]?.database_now);
+      const rows: WorkerRow[] = found.map(({ database_now: _, ...row }) => row);
       const idleSince = new Map(waiting.map((w) => [w.name, w.idleSince]));
       let idle = rows.map((row) => toSchedulableWorker(row, idleSince.get(row.name) ?? ctx.now));
       let after: { rank: number; id: number } | null = null;
@@ -246,7 +266,7 @@ export class Store {
         after = { rank: last.queue_rank, id: last.id };
       }
       return assignments;
-    });
+    }, true);
   }
 
   /**
@@ -405,6 +425,7 @@ export class Store {
         return { cancel: true, leaseExpiresAt: iso(attempt.finished_at ?? ctx.now), heldMs: 0 };
       }
       if (attempt.state !== 'running') throw leaseLost(attempt);
+      requireLiveLease(ctx, attempt);
       const leaseExpiresAt = ctx.now + leaseMs;
       await ctx.trx
         .updateTable('attempts')
@@ -413,7 +434,7 @@ export class Store {
         .execute();
       await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
       return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt), heldMs: 0 };
-    });
+    }, true);
   }
 
   async releaseCredential(workerName: string): Promise<void> {
@@ -427,42 +448,65 @@ export class Store {
     });
   }
 
-  /** Ends every running attempt whose lease expired: the worker is gone. */
+  /**
+   * Ends every running attempt whose lease expired: the worker is gone. Every replica runs this;
+   * on PostgreSQL each batch takes its attempts `FOR UPDATE SKIP LOCKED`, so two replicas never
+   * end one attempt twice nor wait for each other, and a heartbeat holding an attempt's row is
+   * passed over (its renewal is checked against the same lease, see requireAttempt).
+   */
   async expireLeases(): Promise<number> {
-    const now = this.clock();
-    const expired = await this.db
-      .selectFrom('attempts')
-      .select('id')
-      .where('state', '=', 'running')
-      .where('lease_expires_at', '<', now)
-      .execute();
-    for (const { id } of expired) {
-      await this.write(async (ctx) => {
-        const attempt = await attemptRow(ctx, id);
-        if (attempt?.state !== 'running' || (attempt.lease_expires_at ?? 0) >= ctx.now) return;
-        const silentFor = Math.round((ctx.now - (attempt.lease_expires_at as number)) / 1000);
-        await endAttempt(ctx, attempt, 'exception', 'worker-lost', {
-          message: `worker ${attempt.worker} stopped heartbeating; its lease expired ${silentFor} s ago`,
-        });
-        await this.markWorkerOffline(ctx, attempt.worker, 'lease expired while running a job');
+    let ended = 0;
+    for (;;) {
+      const batch = await this.write(async (ctx) => {
+        const expired = await ctx.trx
+          .selectFrom('attempts')
+          .selectAll()
+          .where('state', '=', 'running')
+          .where('lease_expires_at', '<', ctx.now)
+          .orderBy('lease_expires_at')
+          .limit(REAP_BATCH)
+          .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
+          .execute();
+        for (const attempt of expired) {
+          const silentFor = Math.round((ctx.now - (attempt.lease_expires_at as number)) / 1000);
+          await endAttempt(ctx, attempt, 'exception', 'worker-lost', {
+            message: `worker ${attempt.worker} stopped heartbeating; its lease expired ${silentFor} s ago`,
+          });
+          await this.markWorkerOffline(ctx, attempt.worker, 'lease expired while running a job');
+        }
+        return expired.length;
       });
+      ended += batch;
+      if (batch < REAP_BATCH) return ended;
     }
-    return expired.length;
   }
 
-  /** Workers that neither claim nor run anything for `silenceMs` are offline. */
+  /**
+   * Workers that neither claim nor run anything for `silenceMs` are offline. Every replica runs
+   * this, taking rows as expireLeases does. `stillWaiting` are the workers whose claim this
+   * replica holds; one waiting on another replica checked in within a claim's wait, so it is
+   * not silent.
+   */
   async expireIdleWorkers(silenceMs: number, stillWaiting: ReadonlySet<string>): Promise<void> {
-    const cutoff = this.clock() - silenceMs;
-    const silent = await this.db
-      .selectFrom('workers')
-      .select('name')
-      .where('online', '=', 1)
-      .where('current_attempt', 'is', null)
-      .where('last_seen', '<', cutoff)
-      .execute();
-    for (const { name } of silent) {
-      if (stillWaiting.has(name)) continue;
-      await this.write((ctx) => this.markWorkerOffline(ctx, name, `no claim for ${Math.round(silenceMs / 1000)} s`));
+    for (;;) {
+      const batch = await this.write(async (ctx) => {
+        const silent = await ctx.trx
+          .selectFrom('workers')
+          .select('name')
+          .where('online', '=', 1)
+          .where('current_attempt', 'is', null)
+          .where('last_seen', '<', ctx.now - silenceMs)
+          .$if(stillWaiting.size > 0, (q) => q.where('name', 'not in', [...stillWaiting]))
+          .orderBy('last_seen')
+          .limit(REAP_BATCH)
+          .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
+          .execute();
+        for (const { name } of silent) {
+          await this.markWorkerOffline(ctx, name, `no claim for ${Math.round(silenceMs / 1000)} s`);
+        }
+        return silent.length;
+      });
+      if (batch < REAP_BATCH) return;
     }
   }
 
@@ -482,31 +526,33 @@ export class Store {
    * was away, not their workers, which could not heartbeat meanwhile.
    */
   async renewLeasesAfterRestart(leaseMs: number): Promise<void> {
-    const until = this.clock() + leaseMs;
-    await this.db
-      .updateTable('attempts')
-      .set({ lease_expires_at: until })
-      .where('state', '=', 'running')
-      .where('lease_expires_at', '<', until)
-      .execute();
+    await this.write(async (ctx) => {
+      const until = ctx.now + leaseMs;
+      await ctx.trx
+        .updateTable('attempts')
+        .set({ lease_expires_at: until })
+        .where('state', '=', 'running')
+        .where('lease_expires_at', '<', until)
+        .execute();
+    });
   }
 
   // ---- worker reports ----------------------------------------------------------------------
 
   async stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void> {
-    await this.write((ctx) => recordStepStarted(ctx, attemptId, index, request));
+    await this.write((ctx) => recordStepStarted(ctx, attemptId, index, request), true);
   }
 
   async stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void> {
-    await this.write((ctx) => recordStepFinished(ctx, attemptId, index, request));
+    await this.write((ctx) => recordStepFinished(ctx, attemptId, index, request), true);
   }
 
   async attemptFinished(attemptId: number, request: AttemptFinishedRequest): Promise<void> {
-    await this.write((ctx) => recordAttemptFinished(ctx, attemptId, request));
+    await this.write((ctx) => recordAttemptFinished(ctx, attemptId, request), true);
   }
 
   async report(attemptId: number, entries: readonly ReportRecord[]): Promise<{ cancel: boolean }> {
-    return this.write((ctx) => recordReport(ctx, attemptId, entries));
+    return this.write((ctx) => recordReport(ctx, attemptId, entries), true);
   }
 
   // ---- user actions ------------------------------------------------------------------------

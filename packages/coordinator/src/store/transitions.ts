@@ -14,7 +14,9 @@ import { sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
-import { notFound } from './errors.ts';
+import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
+import { dialectOf } from './dialect.ts';
+import { leaseExpired, notFound } from './errors.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
 import { recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
@@ -261,10 +263,40 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
   return ctx.trx.selectFrom('attempts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * The attempt a worker's heartbeat or report acts on. On PostgreSQL its row is locked to the
+ * commit, so that a renewal and the lease reaper (or two reports) take turns rather than both
+ * acting on what each read; and a transaction whose time comes from its first statement
+ * (Store.write) reads the database's clock here.
+ */
 export async function requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
-  const row = await attemptRow(ctx, id);
-  if (!row) throw notFound(`attempt ${id} does not exist`);
+  if (dialectOf(ctx.trx) === 'sqlite') {
+    const row = await attemptRow(ctx, id);
+    if (!row) throw notFound(`attempt ${id} does not exist`);
+    return row;
+  }
+  const found = await ctx.trx
+    .selectFrom('attempts')
+    .selectAll()
+    .select(DATABASE_NOW_MS.as('database_now'))
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  await settleNow(ctx, found?.database_now);
+  if (!found) throw notFound(`attempt ${id} does not exist`);
+  const { database_now: _, ...row } = found;
   return row;
+}
+
+/**
+ * Fencing: a running attempt whose lease ran out is lost to its worker even before the reaper
+ * ended it, so neither a renewal nor a report may act on it (pg-boss and graphile-worker shipped
+ * renewals that revived expired leases; the distributed reference, section 1).
+ */
+export function requireLiveLease(ctx: WriteContext, attempt: AttemptRow): void {
+  if (attempt.state === 'running' && (attempt.lease_expires_at ?? 0) < ctx.now) {
+    throw leaseExpired(attempt as AttemptRow & { lease_expires_at: number }, ctx.now);
+  }
 }
 
 export async function jobRow(ctx: WriteContext, id: number): Promise<JobRow> {

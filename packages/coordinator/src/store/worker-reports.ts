@@ -2,21 +2,22 @@ import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } 
 import { conflict, leaseLost, StoreError } from './errors.ts';
 import { toJob, toStep } from './mappers.ts';
 import type { ReportRecord } from './port.ts';
-import { endAttempt, jobDims, jobRow, requireAttempt } from './transitions.ts';
+import { endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
 /**
  * A worker's reports on a running attempt, each applied inside a write the caller opened: alone
  * (one report, one transaction) or several in one transaction (`recordReport`).
  *
- * Every report is accepted while the attempt runs or after it was cancelled (the worker says how
- * its steps ended), refused with `lease-lost` otherwise, and may be repeated: a worker resends
+ * Every report is accepted while the attempt runs under a live lease or after it was cancelled
+ * (the worker says how its steps ended), refused with `lease-lost` otherwise, and may be repeated: a worker resends
  * what it is not sure was received.
  */
 
 async function requireReportable(ctx: WriteContext, attemptId: number) {
   const attempt = await requireAttempt(ctx, attemptId);
   if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
+  requireLiveLease(ctx, attempt);
   return attempt;
 }
 
@@ -125,6 +126,7 @@ export async function recordAttemptFinished(
     if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
     throw leaseLost(attempt);
   }
+  requireLiveLease(ctx, attempt);
   if (request.signing) {
     const job = await jobRow(ctx, attempt.job_id);
     await ctx.emit(

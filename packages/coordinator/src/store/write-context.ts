@@ -43,13 +43,37 @@ export class WriteContext {
   private readonly unflushed: Array<{ committed: CommittedEvent; row: Insertable<EventsTable> }> = [];
   /** Whether this transaction holds the event-order lock (see insertEvents). */
   private eventOrderHeld = false;
+  private nowMs: number | null;
 
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
-    readonly now: number,
+    /** The transaction's time, or null when its first statement reads it from the database (`setNow`). */
+    now: number | null,
     /** What one priority level is worth in queue rank (see scheduler/queue-order.ts). */
     readonly priorityLevelMs: number,
-  ) {}
+  ) {
+    this.nowMs = now;
+  }
+
+  /**
+   * The transaction's time, epoch ms: one reading for all its rows, leases and events. On
+   * PostgreSQL it is the database's clock, so that the leases every replica writes and checks are
+   * measured by one clock (store/database-time.ts).
+   */
+  get now(): number {
+    if (this.nowMs === null) throw new Error('the transaction read its time before its first statement took it');
+    return this.nowMs;
+  }
+
+  /** Whether the transaction's time is still to be taken from the database. */
+  get awaitingNow(): boolean {
+    return this.nowMs === null;
+  }
+
+  /** The database's time, read by the transaction's first statement; later readings are ignored. */
+  setNow(ms: number): void {
+    this.nowMs ??= ms;
+  }
 
   /** Adds an event to the outbox; it is inserted, and gets its id, at flushEvents. */
   async emit<T extends EventType>(type: T, given: EmitData<T>, dims: EventDimensions = {}): Promise<void> {

@@ -59,6 +59,15 @@ export async function claimJob(
   return assignment;
 }
 
+/** The attempt's worker runs it for `ms` of the clock, heartbeating every third of a lease as workers do. */
+export async function keepRunning(t: ContractContext, attemptId: number, ms: number): Promise<void> {
+  const every = LEASE.heartbeatSeconds * 1000;
+  for (let left = ms; left > 0; left -= every) {
+    t.clock.advance(Math.min(left, every));
+    await t.store.jobs.heartbeat(attemptId, LEASE.leaseMs);
+  }
+}
+
 /** The worker reports how its attempt ended, at the clock's time. */
 export function finish(t: ContractContext, attemptId: number, result: AttemptResult, reason?: string): Promise<void> {
   return t.store.jobs.attemptFinished(attemptId, { result, reason, finishedAt: t.clock.iso() });

@@ -7,6 +7,7 @@ import {
   expectRefusal,
   finish,
   jobOf,
+  keepRunning,
   push,
   runOnce,
   startStep,
@@ -97,7 +98,7 @@ describeStoreContract('jobs: reports, cancel, retrigger and reads', (t) => {
     const pushed = await push(t, { branch: 'feature/x' });
     const { attemptId } = await claimJob(t, 'w1');
     await startStep(t, attemptId, 0);
-    t.clock.advance(3 * MINUTE);
+    await keepRunning(t, attemptId, 3 * MINUTE);
     const before = await t.store.events.lastId();
     await t.store.jobs.attemptFinished(attemptId, {
       result: 'success',

@@ -1,6 +1,6 @@
 import type { Push } from '@switchyard/protocol';
 import { expect, it } from 'vitest';
-import { claimJob, expectRefusal, finish, push } from './builders.ts';
+import { claimJob, expectRefusal, finish, keepRunning, push } from './builders.ts';
 import type { ContractContext } from './harness.ts';
 import { describeStoreContract, iso, MINUTE, START } from './harness.ts';
 
@@ -9,7 +9,7 @@ const DAY = 24 * 60 * MINUTE;
 async function run(t: ContractContext, minutes: number, result: 'success' | 'failure') {
   t.clock.advance(MINUTE);
   const { attemptId } = await claimJob(t, 'w1');
-  t.clock.advance(minutes * MINUTE);
+  await keepRunning(t, attemptId, minutes * MINUTE);
   await finish(t, attemptId, result);
 }
 
