@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SWITCHYARD_VERSION } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.ts';
@@ -9,9 +9,11 @@ import { dashboardDirectory } from './api/dashboard.ts';
 import { Sessions } from './api/sessions.ts';
 import { ArtifactMetrics } from './artifacts/artifact-metrics.ts';
 import { ArtifactService } from './artifacts/artifact-service.ts';
-import { BlobStore } from './artifacts/blob-store.ts';
 import { DigestLocks } from './artifacts/digest-locks.ts';
+import { LocalBlobStore } from './blobs/local-blob-store.ts';
+import { openBlobStore } from './blobs/open-blob-store.ts';
 import { ClaimBroker } from './claims/claim-broker.ts';
+import { blobsTarget } from './config/blobs-config.ts';
 import type { Farm } from './config/farm-config.ts';
 import { AttemptCredentials } from './credentials/attempt-credentials.ts';
 import { Activity } from './events/activity.ts';
@@ -40,6 +42,8 @@ export interface CoordinatorContextOptions {
   farm(): Farm;
   store: FarmStore;
   dataDir: string;
+  /** `--blobs s3://bucket/prefix`: replaces the config's `server.blobs` URL. */
+  blobs?: string;
   logger: Logger;
 }
 
@@ -93,10 +97,12 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   await store.jobs.rerankPending(priorityLevelMs(farm().scheduling.agingMs));
   for (const attemptId of await store.logs.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
 
-  // The blob directory is fixed at start, like the listening address: a reload can't move the bytes.
-  const blobs = new BlobStore(resolve(dataDir, farm().raw.server?.blob_dir ?? 'blobs'));
-  await blobs.init();
-  registerDiskSpaceMetrics(metrics.registry, { data: dataDir, blobs: blobs.dir });
+  // The blob store is fixed at start, like the listening address: a reload can't move the bytes.
+  const blobs = await openBlobStore(blobsTarget(farm().raw.server, options.blobs, process.env), dataDir);
+  registerDiskSpaceMetrics(metrics.registry, {
+    data: dataDir,
+    blobs: blobs instanceof LocalBlobStore ? blobs.dir : undefined,
+  });
   const artifactMetrics = new ArtifactMetrics(metrics.registry, () => store.artifacts.stats());
   // One lock per digest for artifacts, tools and the collector: they share the blobs.
   const blobLocks = new DigestLocks();

@@ -15,6 +15,8 @@ export interface CoordinatorOptions {
   dataDir: string;
   /** A `postgres://` URL or an SQLite file; default: the config's `database:`, else switchyard.db in dataDir. */
   database?: string;
+  /** `s3://bucket/prefix`: blobs in S3 rather than the config's `server.blobs` URL or its blob directory. */
+  blobs?: string;
   port?: number;
   host?: string;
   logger?: Logger;
@@ -47,7 +49,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       lastDiskFullAt = Date.now();
     },
   });
-  const context = await createCoordinatorContext({ farm: () => farm, store, dataDir: options.dataDir, logger });
+  const context = await createCoordinatorContext({
+    farm: () => farm,
+    store,
+    dataDir: options.dataDir,
+    blobs: options.blobs,
+    logger,
+  });
   const { app } = context;
 
   let host = options.host ?? '127.0.0.1';

@@ -85,14 +85,16 @@ export class Metrics {
  * Free bytes on the disks under the data directory and the blob directory, read when scraped:
  * a full one refuses writes with 507 disk-full, so it is worth an alert before it happens.
  */
-export function registerDiskSpaceMetrics(registry: Registry, dirs: { data: string; blobs: string }): void {
+/** `blobs`: the blob directory, when blobs are on local disk (not in S3). */
+export function registerDiskSpaceMetrics(registry: Registry, dirs: { data: string; blobs?: string }): void {
   new Gauge({
     name: 'switchyard_disk_free_bytes',
-    help: 'Bytes available to the coordinator on the disk under its data directory (dir="data") and blob directory (dir="blobs")',
+    help: 'Bytes available to the coordinator on the disk under its data directory (dir="data") and blob directory (dir="blobs", when blobs are on disk)',
     labelNames: ['dir'] as const,
     registers: [registry],
     async collect() {
       for (const [dir, path] of Object.entries(dirs)) {
+        if (path === undefined) continue;
         const stats = await statfs(path).catch(() => null);
         if (stats) this.set({ dir }, stats.bavail * stats.bsize);
       }

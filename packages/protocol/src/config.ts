@@ -166,6 +166,36 @@ export const AuthConfig = Type.Object(
   { additionalProperties: false },
 );
 
+/** Blobs (artifacts, tools, completed logs) in an S3-compatible bucket rather than `blob_dir`. */
+export const BlobsSettings = Type.Object(
+  {
+    url: Type.String({ pattern: '^s3://', description: 's3://bucket or s3://bucket/prefix' }),
+    endpoint: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description: 'for S3-compatible stores (MinIO, R2, moto); default: AWS_ENDPOINT_URL_S3, else AWS',
+      }),
+    ),
+    region: Type.Optional(Line({ minLength: 1, description: 'default: AWS_REGION, else us-east-1' })),
+    force_path_style: Type.Optional(
+      Type.Boolean({ description: 'bucket in the path, not the host name (default: true with an endpoint)' }),
+    ),
+    access_key_id_env: Type.Optional(
+      Type.String({ pattern: ENV_NAME_PATTERN, description: 'environment variable holding the access key id' }),
+    ),
+    secret_access_key_env: Type.Optional(
+      Type.String({ pattern: ENV_NAME_PATTERN, description: 'environment variable holding the secret access key' }),
+    ),
+    redirect_downloads: Type.Optional(
+      Type.Boolean({
+        description:
+          'answer downloads with a 307 to a presigned URL instead of streaming them through the coordinator (default false)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ServerSettings = Type.Object(
   {
     lease_seconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 3600 })),
@@ -193,6 +223,7 @@ export const ServerSettings = Type.Object(
         description: 'where artifact bytes live; relative to the data directory (default blobs)',
       }),
     ),
+    blobs: Type.Optional(BlobsSettings),
     body_timeout_seconds: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -356,4 +387,5 @@ export type EventFilterConfig = Type.Static<typeof EventFilterConfig>;
 export type WebhookConfig = Type.Static<typeof WebhookConfig>;
 export type EventsSettings = Type.Static<typeof EventsSettings>;
 export type DatabaseSettings = Type.Static<typeof DatabaseSettings>;
+export type BlobsSettings = Type.Static<typeof BlobsSettings>;
 export type LogsSettings = Type.Static<typeof LogsSettings>;

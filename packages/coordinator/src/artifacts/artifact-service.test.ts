@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { schedulingPolicy } from '../scheduler/live-policy.ts';
@@ -13,7 +14,6 @@ import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
 import { ArtifactMetrics } from './artifact-metrics.ts';
 import { ArtifactService } from './artifact-service.ts';
-import { BlobStore } from './blob-store.ts';
 import { DigestLocks } from './digest-locks.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -46,7 +46,7 @@ describe('ArtifactService', () => {
   let farm: Farm;
   let now: number;
   let service: ArtifactService;
-  let blobs: BlobStore;
+  let blobs: LocalBlobStore;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-artifacts-'));
@@ -57,7 +57,7 @@ describe('ArtifactService', () => {
       logger: pino({ level: 'silent' }),
       clock: () => now,
     });
-    blobs = new BlobStore(join(dir, 'blobs'));
+    blobs = new LocalBlobStore(join(dir, 'blobs'));
     await blobs.init();
     const metrics = new ArtifactMetrics(new Registry(), () => store.artifacts.stats());
     service = new ArtifactService(
@@ -225,12 +225,17 @@ describe('ArtifactService', () => {
     expect(await service.collect()).toEqual({ expiredArtifacts: 0, deletedBlobs: 0, freedBytes: 0 });
   });
 
-  it('collects a blob file no row names, as a crash between its rename and its row leaves', async () => {
+  it('collects a blob file no row names an hour on, as a crash between its rename and its row leaves', async () => {
     const build = await runningBuild();
     await upload(build, 'kept.tar.gz', 'kept');
     const stray = blobs.pathOf(sha256('stray'));
     mkdirSync(dirname(stray), { recursive: true });
     writeFileSync(stray, 'stray');
+    // Just committed, perhaps by another replica still recording its row: kept.
+    utimesSync(stray, new Date(now - 10 * 60_000), new Date(now - 10 * 60_000));
+    expect(await service.collect()).toEqual({ expiredArtifacts: 0, deletedBlobs: 0, freedBytes: 0 });
+    expect(existsSync(stray)).toBe(true);
+    utimesSync(stray, new Date(now - 61 * 60_000), new Date(now - 61 * 60_000));
     expect(await service.collect()).toEqual({ expiredArtifacts: 0, deletedBlobs: 1, freedBytes: 5 });
     expect(existsSync(stray)).toBe(false);
     expect(existsSync(blobs.pathOf(sha256('kept')))).toBe(true);

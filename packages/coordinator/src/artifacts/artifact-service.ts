@@ -2,14 +2,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ApiError, CONTENT_SHA256_HEADER, type CollectResult, type UploadArtifactResponse } from '@switchyard/protocol';
 import type { Logger } from 'pino';
+import type { BlobStore } from '../blobs/port.ts';
 import type { Farm } from '../config/farm-config.ts';
 import type { ArtifactStore, UploadTarget } from '../store/port.ts';
 import type { ArtifactMetrics } from './artifact-metrics.ts';
-import type { BlobStore } from './blob-store.ts';
 import { artifactContentType } from './content-type.ts';
 import type { DigestLocks } from './digest-locks.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
+/**
+ * A blob no row names is left alone this long: another replica may have just committed it and
+ * be recording its row (the digest locks are per process).
+ */
+const STRAY_GRACE_MS = 3600 * 1000;
 
 /** An upload whose headers passed every check: it may send its body. */
 export interface AdmittedUpload {
@@ -61,7 +66,7 @@ export class ArtifactService {
     if (sha256 === null) return null;
     const answer = await this.locks.run(sha256, async () => {
       const blob = await this.records.blob(sha256);
-      if (!blob || (await this.blobs.sizeOnDisk(sha256)) !== blob.size) return null;
+      if (!blob || (await this.blobs.size(sha256)) !== blob.size) return null;
       if (upload.declaredSize !== null && upload.declaredSize !== blob.size) {
         throw new ApiError(
           'invalid-request',
@@ -107,8 +112,8 @@ export class ArtifactService {
   }
 
   /**
-   * Deletes expired artifacts, then every blob nothing references any more, file and row, and
-   * blob files that have no row at all.
+   * Deletes expired artifacts, then every blob nothing references any more, bytes and row, and
+   * blobs that have had no row for an hour.
    */
   async collect(): Promise<CollectResult> {
     const expiredArtifacts = await this.records.deleteExpired();
@@ -124,11 +129,13 @@ export class ArtifactService {
       deletedBlobs += 1;
       freedBytes += size;
     }
-    // A crash between a blob's rename and its row leaves a file no row names: find those too.
-    for await (const sha256 of this.blobs.storedDigests()) {
+    // A crash between a blob's commit and its row leaves a blob no row names: find those too.
+    const strayBefore = this.clock() - STRAY_GRACE_MS;
+    for await (const { sha256, storedAt } of this.blobs.storedDigests()) {
+      if (storedAt > strayBefore) continue;
       const size = await this.locks.run(sha256, async () => {
         if (await this.records.blob(sha256)) return null;
-        const stray = await this.blobs.sizeOnDisk(sha256);
+        const stray = await this.blobs.size(sha256);
         await this.blobs.remove(sha256);
         return stray;
       });

@@ -1,6 +1,7 @@
 import { FarmConfig } from '@switchyard/protocol';
 import { Compile } from 'typebox/compile';
 import { artifactProblems } from './artifact-rules.ts';
+import { blobsProblems } from './blobs-config.ts';
 import { afterNames, findCycle } from './builder-dependencies.ts';
 import { checkoutProblems } from './checkout-rules.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
@@ -87,6 +88,7 @@ function semanticProblems(file: string, config: FarmConfig, env: NodeJS.ProcessE
   problems.push(...checkoutProblems(config));
   problems.push(...eventsProblems(config, env));
   problems.push(...databaseProblems(config, env));
+  problems.push(...blobsProblems(config, env));
   problems.push(...logErrorProblems(config));
   problems.push(...signingProblems(config, file, env));
   config.builders.forEach((builder, i) => {

@@ -9,8 +9,8 @@ import {
   type ToolRecord,
   type ToolVisibility,
 } from '@switchyard/protocol';
-import type { BlobStore } from '../artifacts/blob-store.ts';
 import type { DigestLocks } from '../artifacts/digest-locks.ts';
+import type { BlobStore } from '../blobs/port.ts';
 import type { Farm } from '../config/farm-config.ts';
 import type { ToolStore } from '../store/port.ts';
 import type { ToolMetrics } from './tool-metrics.ts';
@@ -72,7 +72,7 @@ export class ToolService {
     }
     const answer = await this.locks.run(stored.sha256, async () => {
       // A damaged file is replaced by taking the body again.
-      if ((await this.blobs.sizeOnDisk(stored.sha256)) !== stored.size) return null;
+      if ((await this.blobs.size(stored.sha256)) !== stored.size) return null;
       return this.records.addUpload(upload.sha512, upload.visibility, upload.filename);
     });
     if (answer) this.metrics.uploads.inc({ outcome: 'deduplicated' });

@@ -118,12 +118,13 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
         tags: ['artifacts'],
         summary:
           'Stored bytes by sha256. Immutable: ETag is the quoted digest, Cache-Control public for a year; ' +
-          'honours Range (206, 416), If-Range and If-None-Match (304)',
+          'honours Range (206, 416), If-Range and If-None-Match (304); with blobs on S3 and server.blobs.redirect_downloads, a 307 to a presigned URL',
         params: Type.Object({ hex: Sha256Hex }),
         response: {
           200: Bytes,
           206: Bytes,
           304: { description: 'not modified', type: 'null' },
+          307: { description: 'Location: a presigned URL of the blob in S3, valid for 5 minutes', type: 'null' },
           ...errorResponses(400, 401, 403, 404, 416),
         },
       },
@@ -161,13 +162,14 @@ export function registerArtifactRoutes(app: App, ctx: ApiContext): void {
 
 async function serveBlob(ctx: ApiContext, sha256: string, request: FastifyRequest, reply: FastifyReply) {
   const blob = await ctx.artifacts.records.blob(sha256);
-  const onDisk = blob ? await ctx.artifacts.blobs.sizeOnDisk(sha256) : null;
-  if (!blob || onDisk !== blob.size) {
-    if (blob) request.log.error({ sha256, expected: blob.size, onDisk }, 'a stored blob is missing or damaged on disk');
+  const stored = blob ? await ctx.artifacts.blobs.size(sha256) : null;
+  if (!blob || stored !== blob.size) {
+    if (blob) request.log.error({ sha256, expected: blob.size, stored }, 'a stored blob is missing or damaged');
     throw new ApiError('not-found', `no blob with sha256 ${sha256}`);
   }
   return sendStoredBytes(request, reply, {
-    path: ctx.artifacts.blobs.pathOf(sha256),
+    blobs: ctx.artifacts.blobs,
+    sha256,
     size: blob.size,
     etag: `"${sha256}"`,
     cacheControl: IMMUTABLE,

@@ -76,12 +76,13 @@ export function registerToolRoutes(app: App, ctx: ApiContext): void {
         summary:
           'A tool file by sha512 (GET or HEAD): a public one to anyone, an internal one under the read rule. ' +
           'Immutable: ETag is the quoted digest; Cache-Control public for a year when anyone may read it, else private; honours Range ' +
-          '(206, 416), If-Range and If-None-Match (304)',
+          '(206, 416), If-Range and If-None-Match (304); with blobs on S3 and server.blobs.redirect_downloads, a 307 to a presigned URL',
         params: ToolParams,
         response: {
           200: Bytes,
           206: Bytes,
           304: { description: 'not modified', type: 'null' },
+          307: { description: 'Location: a presigned URL of the blob in S3, valid for 5 minutes', type: 'null' },
           ...errorResponses(400, 401, 403, 404, 416),
         },
       },
@@ -89,14 +90,14 @@ export function registerToolRoutes(app: App, ctx: ApiContext): void {
     async (request, reply) => {
       const { digest } = request.params;
       const tool = await ctx.tools.records.find(digest);
-      const onDisk = tool ? await ctx.tools.blobs.sizeOnDisk(tool.sha256) : null;
-      if (!tool || onDisk !== tool.size) {
-        if (tool)
-          request.log.error({ sha512: digest, expected: tool.size, onDisk }, 'a tool is missing or damaged on disk');
+      const stored = tool ? await ctx.tools.blobs.size(tool.sha256) : null;
+      if (!tool || stored !== tool.size) {
+        if (tool) request.log.error({ sha512: digest, expected: tool.size, stored }, 'a tool is missing or damaged');
         throw new ApiError('not-found', `no tool with sha512 ${digest}`);
       }
-      sendStoredBytes(request, reply, {
-        path: ctx.tools.blobs.pathOf(tool.sha256),
+      await sendStoredBytes(request, reply, {
+        blobs: ctx.tools.blobs,
+        sha256: tool.sha256,
         size: tool.size,
         etag: `"${digest}"`,
         // A shared cache serves what it stores without asking for a token: it may store what the
@@ -104,7 +105,7 @@ export function registerToolRoutes(app: App, ctx: ApiContext): void {
         cacheControl: `${tool.visibility === 'public' || ctx.farm().publicRead ? 'public' : 'private'}, max-age=31536000, immutable`,
         contentType: 'application/octet-stream',
       });
-      if (request.method === 'GET' && (reply.statusCode === 200 || reply.statusCode === 206)) {
+      if (request.method === 'GET' && [200, 206, 307].includes(reply.statusCode)) {
         ctx.toolMetrics.downloads.inc({ visibility: tool.visibility });
       }
       return reply;

@@ -1,35 +1,30 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, fdatasync, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
 import { ApiError } from '@switchyard/protocol';
+import { HashingCounter } from './hashing-counter.ts';
+import type { BlobStore, ByteSpan, ReceivedBody, StoredDigest } from './port.ts';
 
 const STREAM_BUFFER_BYTES = 1024 * 1024;
 const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
-
-/** A body written to a temporary file, hashed on the way; not yet a blob. */
-export interface ReceivedBody {
-  tempPath: string;
-  sha256: string;
-  /** Computed in the same pass when asked for: the tool store addresses content by sha512 too. */
-  sha512: string | null;
-  size: number;
-}
 
 /**
  * Blobs on local disk, content-addressed: `<dir>/ab/cdef…` holds the bytes whose sha256 is
  * `abcdef…`. Bodies stream into `<dir>/tmp/` while they are hashed and counted, are flushed to
  * disk, and only then renamed into place, so a blob file is always complete and correct; a
- * refused or cut-off upload leaves nothing behind.
+ * refused or cut-off upload leaves nothing behind. Downloads are served from the file.
  */
-export class BlobStore {
+export class LocalBlobStore implements BlobStore {
   private readonly tempDir: string;
+  readonly location: string;
 
   constructor(readonly dir: string) {
     this.tempDir = join(dir, 'tmp');
+    this.location = pathToFileURL(dir).href;
   }
 
   /** Creates the directories and removes temporary files a crash left behind. */
@@ -39,11 +34,13 @@ export class BlobStore {
   }
 
   /** The digests of every blob file on disk, found by walking the two-level directory. */
-  async *storedDigests(): AsyncGenerator<string> {
+  async *storedDigests(): AsyncGenerator<StoredDigest> {
     for (const prefix of await readdir(this.dir)) {
       if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
       for (const rest of await readdir(join(this.dir, prefix)).catch(() => [] as string[])) {
-        if (/^[0-9a-f]{62}$/.test(rest)) yield prefix + rest;
+        if (!/^[0-9a-f]{62}$/.test(rest)) continue;
+        const stored = await stat(join(this.dir, prefix, rest)).catch(() => null);
+        if (stored) yield { sha256: prefix + rest, storedAt: stored.mtimeMs };
       }
     }
   }
@@ -53,7 +50,7 @@ export class BlobStore {
   }
 
   /** The blob's size on disk, or null when its file is missing. */
-  async sizeOnDisk(sha256: string): Promise<number | null> {
+  async size(sha256: string): Promise<number | null> {
     try {
       return (await stat(this.pathOf(sha256))).size;
     } catch {
@@ -61,68 +58,35 @@ export class BlobStore {
     }
   }
 
-  /**
-   * Streams a body into a temporary file while hashing it (sha256, and sha512 too when asked),
-   * and flushes it to disk. Past `maxBytes` it stops at once with a 413; a body cut off before
-   * its end is an error too. Either way the temporary file is gone. The source is never
-   * destroyed here, so the caller can still answer on its connection.
-   */
   async receive(
     body: Readable,
     maxBytes: number,
     onBytes: (count: number) => void,
     options: { sha512?: boolean } = {},
   ): Promise<ReceivedBody> {
-    const tempPath = join(this.tempDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-    const hash = createHash('sha256');
-    const hash512 = options.sha512 ? createHash('sha512') : null;
+    const tempName = join(this.tempDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     // `flush`: the file is fsynced before it is closed, so a committed blob survives a crash.
-    const out = createWriteStream(tempPath, { flags: 'wx', flush: true, highWaterMark: STREAM_BUFFER_BYTES });
+    const out = createWriteStream(tempName, { flags: 'wx', flush: true, highWaterMark: STREAM_BUFFER_BYTES });
     const flush = new IncrementalFlush(out);
-    let size = 0;
-    const counter = new Transform({
-      highWaterMark: STREAM_BUFFER_BYTES,
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (size > maxBytes) {
-          callback(
-            new ApiError('payload-too-large', `the artifact is over the limit of ${maxBytes} bytes`, {
-              maxBytes,
-            }),
-          );
-          return;
-        }
-        hash.update(chunk);
-        hash512?.update(chunk);
-        onBytes(chunk.length);
-        flush.progress(size);
-        callback(null, chunk);
-      },
-      // The file is closed only once no flush is using its descriptor any more.
-      flush(callback) {
-        void flush.settled().then(() => callback());
-      },
-    });
-    const cutOff = () => {
-      if (!(body as Readable & { complete?: boolean }).complete) {
-        counter.destroy(new ApiError('invalid-request', `the upload was cut off after ${size} bytes`));
-      }
+    // The file is closed only once no flush is using its descriptor any more.
+    let written = 0;
+    const counted = (count: number) => {
+      onBytes(count);
+      written += count;
+      flush.progress(written);
     };
-    body.once('close', cutOff);
-    body.once('error', cutOff);
-    body.pipe(counter);
+    const counter = new HashingCounter(maxBytes, counted, options.sha512 === true, () => flush.settled());
+    const stopFeeding = counter.feedFrom(body);
     try {
       await pipeline(counter, out);
     } catch (error) {
-      body.unpipe(counter);
+      stopFeeding();
       await flush.settled();
-      await rm(tempPath, { force: true });
+      await rm(tempName, { force: true });
       throw error;
-    } finally {
-      body.off('close', cutOff);
-      body.off('error', cutOff);
     }
-    return { tempPath, sha256: hash.digest('hex'), sha512: hash512?.digest('hex') ?? null, size };
+    stopFeeding();
+    return { tempName, ...counter.digests() };
   }
 
   /** Moves a received body into place as its blob; an identical file already there is simply replaced. */
@@ -130,7 +94,7 @@ export class BlobStore {
     const target = this.pathOf(received.sha256);
     const parent = join(this.dir, received.sha256.slice(0, 2));
     await mkdir(parent, { recursive: true });
-    await rename(received.tempPath, target);
+    await rename(received.tempName, target);
     // The rename itself must survive a crash too, or the database could name a file that isn't there.
     const directory = await open(parent, 'r');
     try {
@@ -141,11 +105,34 @@ export class BlobStore {
   }
 
   async discard(received: ReceivedBody): Promise<void> {
-    await rm(received.tempPath, { force: true });
+    await rm(received.tempName, { force: true });
   }
 
   async remove(sha256: string): Promise<void> {
     await rm(this.pathOf(sha256), { force: true });
+  }
+
+  async putFile(localPath: string): Promise<{ sha256: string; size: number }> {
+    const received = await this.receive(createReadStream(localPath), Number.POSITIVE_INFINITY, () => {});
+    await this.commit(received);
+    return { sha256: received.sha256, size: received.size };
+  }
+
+  async open(sha256: string, span?: ByteSpan): Promise<Readable> {
+    const file = createReadStream(this.pathOf(sha256), span);
+    // Opening is asynchronous: wait for it, so a missing file is an error here and not mid-response.
+    await new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'ENOENT' ? new ApiError('not-found', `no blob with sha256 ${sha256}`) : error),
+      );
+    });
+    return file;
+  }
+
+  /** Bytes on disk are served by the coordinator itself. */
+  async downloadUrl(): Promise<null> {
+    return null;
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlobStore } from './blob-store.ts';
+import { LocalBlobStore } from './local-blob-store.ts';
 
 /** A request-like body: IncomingMessage says `complete` once its end arrived. */
 function body(chunks: Buffer[], endsProperly = true): Readable {
@@ -20,12 +20,12 @@ function body(chunks: Buffer[], endsProperly = true): Readable {
   return stream;
 }
 
-describe('BlobStore', () => {
+describe('LocalBlobStore', () => {
   let dir: string;
-  let store: BlobStore;
+  let store: LocalBlobStore;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'blobs-'));
-    store = new BlobStore(dir);
+    store = new LocalBlobStore(dir);
     await store.init();
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ describe('BlobStore', () => {
     });
     expect(received).toMatchObject({ sha256: digest, sha512: null, size: 11 });
     expect(counted).toBe(11);
-    expect(await store.sizeOnDisk(digest)).toBeNull();
+    expect(await store.size(digest)).toBeNull();
     await store.commit(received);
     expect(store.pathOf(digest)).toBe(join(dir, digest.slice(0, 2), digest.slice(2)));
     expect(readFileSync(store.pathOf(digest), 'utf8')).toBe('hello world');
@@ -76,7 +76,7 @@ describe('BlobStore', () => {
   it('forgets temporary files a crash left behind when it starts', async () => {
     const received = await store.receive(body([Buffer.from('x')]), 10, () => {});
     expect(readdirSync(join(dir, 'tmp'))).toHaveLength(1);
-    await new BlobStore(dir).init();
+    await new LocalBlobStore(dir).init();
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     await store.discard(received);
   });

@@ -1,0 +1,45 @@
+import { resolve } from 'node:path';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { BlobsTarget } from '../config/blobs-config.ts';
+import { LocalBlobStore } from './local-blob-store.ts';
+import { S3BlobStore } from './s3-blob-store.ts';
+import { S3KeyLayout } from './s3-location.ts';
+
+/** The blob store of a target, initialised: a directory (relative to the data directory) or a bucket. */
+export async function openBlobStore(
+  target: BlobsTarget,
+  dataDir: string,
+  tuning: { partBytes?: number } = {},
+): Promise<LocalBlobStore | S3BlobStore> {
+  const store =
+    target.kind === 'local'
+      ? new LocalBlobStore(resolve(dataDir, target.dir))
+      : new S3BlobStore({
+          client: new S3Client(s3ClientConfig(target.client, 'WHEN_SUPPORTED')),
+          presigner: new S3Client(s3ClientConfig(target.client, 'WHEN_REQUIRED')),
+          location: target.location,
+          layout: new S3KeyLayout(target.location.prefix),
+          redirectDownloads: target.redirectDownloads,
+          partBytes: tuning.partBytes,
+        });
+  await store.init();
+  return store;
+}
+
+/**
+ * The S3 client's settings. `checksums` is the SDK's request checksum rule: the default for
+ * requests sent, and `WHEN_REQUIRED` for the client that presigns, because a presigned URL
+ * carrying the default checksum (of an empty body) is refused by real S3.
+ */
+export function s3ClientConfig(
+  client: Extract<BlobsTarget, { kind: 's3' }>['client'],
+  checksums: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED',
+): S3ClientConfig {
+  return {
+    region: client.region,
+    endpoint: client.endpoint,
+    forcePathStyle: client.forcePathStyle,
+    ...(client.credentials ? { credentials: client.credentials } : {}),
+    requestChecksumCalculation: checksums,
+  };
+}
