@@ -23,7 +23,7 @@ export function addWorkerCommand(program: Command): void {
     .command('worker')
     .summary('run a worker agent')
     .description('Run a worker agent: it claims jobs of one pool from the coordinator and runs their steps')
-    .option('--name <name>', 'worker name, unique in the farm', hostname())
+    .addOption(new Option('--name <name>', 'worker name, unique in the farm').default(hostname(), 'the host name'))
     .requiredOption('--pool <pool>', 'the pool whose jobs it runs, e.g. linux')
     .requiredOption('--work-dir <dir>', 'where it keeps its job directories and its trees of the repositories')
     .addOption(

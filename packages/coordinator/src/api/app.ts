@@ -6,7 +6,7 @@ import { ApiError, ErrorResponse, LOG_CONTENT_TYPE } from '@switchyard/protocol'
 import Fastify, { type FastifyError, LogController } from 'fastify';
 import { ThrottledLog } from '../throttled-log.ts';
 import type { App } from './app-types.ts';
-import { authorize } from './auth.ts';
+import { accessOf, authorize } from './auth.ts';
 import { ConnectionGuard } from './connection-guard.ts';
 import type { ApiContext } from './context.ts';
 import { registerDashboard } from './dashboard.ts';
@@ -75,7 +75,9 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
         version: ctx.version,
         description:
           'Pushes in, jobs out. Errors are `{ "error": { "code", "message", "details" } }`. ' +
-          'With an `auth:` config section, send `Authorization: Bearer <token>`.',
+          "With an `auth:` config section, send `Authorization: Bearer <token>`. Each operation's `x-switchyard-auth` " +
+          "names what it needs: a token scope (`read` is waived by `auth.public_read`), `attempt` (the claim's " +
+          '`attemptToken`, for the one attempt the route acts on), or `per-request` (decided by what is asked for; see its summary).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -87,8 +89,10 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   // Clients send nothing but the upgrade; a small frame limit keeps them from sending more.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   // @fastify/websocket hides its routes from the OpenAPI document; the event socket is part of the API.
+  // Each operation names what calling it needs (auth.ts), for clients and the generated reference.
   app.addHook('onRoute', (route) => {
     if (route.websocket && route.schema) route.schema.hide = false;
+    if (route.schema) Object.assign(route.schema, { 'x-switchyard-auth': accessOf(route.config ?? {}) });
   });
 
   // JSON and log frames only: anything else is a 415, not a string that fails validation.

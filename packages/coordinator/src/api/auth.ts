@@ -1,5 +1,5 @@
 import { ApiError, type JobTokenClaims, JobTokenError, looksLikeJobToken, type Scope } from '@switchyard/protocol';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyRequest } from 'fastify';
 import { type Farm, sha256Hex, type TokenGrant } from '../config/farm-config.ts';
 import type { AttemptCredentials } from '../credentials/attempt-credentials.ts';
 import { refuseCrossSite, sessionOf } from './session-auth.ts';
@@ -30,6 +30,17 @@ declare module 'fastify' {
     /** The name of the farm token the request was authorized by; null without `auth:` or for a browser session. */
     credentialName?: string | null;
   }
+}
+
+/**
+ * What a route needs, in the OpenAPI document's `x-switchyard-auth`: a scope (or several, any of
+ * which will do), `attempt` for the attempt's own credential, or `per-request` when the route
+ * decides from what is asked for. The same rule `authorize` applies, so the document can't drift.
+ */
+export function accessOf(config: Pick<FastifyContextConfig, 'scope' | 'scopeFor' | 'actsOn'>): string {
+  if (config.actsOn) return 'attempt';
+  if (config.scopeFor) return 'per-request';
+  return [config.scope ?? 'read'].flat().join(' or ');
 }
 
 /**
