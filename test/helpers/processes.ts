@@ -88,6 +88,8 @@ export async function startServer(options: {
   data: string;
   /** `--database`: a postgres:// URL (see databases.ts); without it, the SQLite file in `data`. */
   database?: string;
+  /** `--blobs`: an s3:// URL (see moto.ts); without it, the blob directory in `data`. */
+  blobs?: string;
   port?: number;
   env?: NodeJS.ProcessEnv;
   token?: string;
@@ -96,6 +98,7 @@ export async function startServer(options: {
 }): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   const database = options.database === undefined ? [] : ['--database', options.database];
+  const blobs = options.blobs === undefined ? [] : ['--blobs', options.blobs];
   const proc = runSwitchyard(
     [
       'server',
@@ -104,6 +107,7 @@ export async function startServer(options: {
       '--data',
       options.data,
       ...database,
+      ...blobs,
       '--port',
       String(port),
       '--host',

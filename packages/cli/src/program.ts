@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildProgram } from './build-program.ts';
+import { addBlobsCommand } from './commands/blobs.ts';
 import { addCancelCommand } from './commands/cancel.ts';
 import { addCheckoutCommand } from './commands/checkout.ts';
 import { addDbCommand } from './commands/db.ts';
@@ -47,6 +48,7 @@ export function createProgram(): Command {
       addToolsCommand,
       addCheckoutCommand,
       addDbCommand,
+      addBlobsCommand,
       addProfileCommand,
     ],
     START_HERE,

@@ -1,3 +1,6 @@
+export { type CopiedBlobs, copyBlobs } from './blobs/copy-blobs.ts';
+export { openBlobStore } from './blobs/open-blob-store.ts';
+export { blobsTarget } from './config/blobs-config.ts';
 export { ConfigError, type ConfigProblem } from './config/config-error.ts';
 export type { Builder, Farm } from './config/farm-config.ts';
 export { loadConfigFile, parseConfig } from './config/load-config.ts';

@@ -8,6 +8,7 @@ interface ServerOptions {
   config: string;
   data: string;
   database?: string;
+  blobs?: string;
   port: number;
   host: string;
 }
@@ -23,6 +24,10 @@ export function addServerCommand(program: Command): void {
       '--database <url>',
       "a postgres:// URL for the farm's state instead of the SQLite file in --data (default: the config's database:)",
     )
+    .option(
+      '--blobs <url>',
+      "an s3://bucket/prefix URL for artifacts, tools and logs instead of the blob directory in --data (default: the config's server.blobs:); endpoint and credentials from server.blobs or the AWS_* environment variables",
+    )
     .option('--port <port>', 'port to listen on (0: any free port)', wholeNumber(0, 65535), DEFAULT_PORT)
     .option('--host <address>', 'address to listen on (0.0.0.0: every interface)', '127.0.0.1')
     .addHelpText(
@@ -32,7 +37,8 @@ SIGHUP reloads the configuration; SIGINT or SIGTERM stops the server. Logs are J
 
 Examples:
   $ switchyard server --config switchyard.yml --data /var/lib/switchyard --host 0.0.0.0
-  $ switchyard server --database postgres://switchyard@db.example.org/farm --data /var/lib/switchyard`,
+  $ switchyard server --database postgres://switchyard@db.example.org/farm --data /var/lib/switchyard
+  $ AWS_ENDPOINT_URL_S3=http://minio:9000 switchyard server --database postgres://db/farm --blobs s3://farm-blobs/switchyard`,
     )
     .action(async (options: ServerOptions) => {
       const shutdown = listenForShutdown();
@@ -41,6 +47,7 @@ Examples:
         configPath: resolve(options.config),
         dataDir: resolve(options.data),
         database: options.database,
+        blobs: options.blobs,
         port: options.port,
         host: options.host,
       });

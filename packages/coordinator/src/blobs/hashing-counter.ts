@@ -11,7 +11,8 @@ const STREAM_BUFFER_BYTES = 1024 * 1024;
  * `beforeEnd` runs before the stream ends, so a store can finish its own work (a flush) first.
  */
 export class HashingCounter extends Transform {
-  size = 0;
+  /** Not `size`: the SDK's Upload reads a body's `size` as its length. */
+  counted = 0;
   private readonly hash256: Hash = createHash('sha256');
   private readonly hash512: Hash | null;
 
@@ -30,8 +31,8 @@ export class HashingCounter extends Transform {
     _encoding: BufferEncoding,
     callback: (error?: Error | null, data?: Buffer) => void,
   ) {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) {
+    this.counted += chunk.length;
+    if (this.counted > this.maxBytes) {
       callback(
         new ApiError('payload-too-large', `the artifact is over the limit of ${this.maxBytes} bytes`, {
           maxBytes: this.maxBytes,
@@ -50,7 +51,7 @@ export class HashingCounter extends Transform {
   }
 
   digests(): { sha256: string; sha512: string | null; size: number } {
-    return { sha256: this.hash256.digest('hex'), sha512: this.hash512?.digest('hex') ?? null, size: this.size };
+    return { sha256: this.hash256.digest('hex'), sha512: this.hash512?.digest('hex') ?? null, size: this.counted };
   }
 
   /**
@@ -66,7 +67,7 @@ export class HashingCounter extends Transform {
     // stream ends before it closes.
     const cutOff = () => {
       if (!ended && !(body as Readable & { complete?: boolean }).complete) {
-        this.destroy(new ApiError('invalid-request', `the upload was cut off after ${this.size} bytes`));
+        this.destroy(new ApiError('invalid-request', `the upload was cut off after ${this.counted} bytes`));
       }
     };
     body.once('end', onEnd);

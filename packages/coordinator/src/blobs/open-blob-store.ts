@@ -2,14 +2,15 @@ import { resolve } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { BlobsTarget } from '../config/blobs-config.ts';
 import { LocalBlobStore } from './local-blob-store.ts';
-import { S3BlobStore } from './s3-blob-store.ts';
+import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
 import { S3KeyLayout } from './s3-location.ts';
 
 /** The blob store of a target, initialised: a directory (relative to the data directory) or a bucket. */
 export async function openBlobStore(
   target: BlobsTarget,
   dataDir: string,
-  tuning: { partBytes?: number } = {},
+  /** Part sizes, for tests that want multipart behaviour from small bodies. */
+  tuning: Pick<S3BlobStoreOptions, 'partBytes' | 'maxSingleCopyBytes' | 'copyPartBytes'> = {},
 ): Promise<LocalBlobStore | S3BlobStore> {
   const store =
     target.kind === 'local'
@@ -20,16 +21,16 @@ export async function openBlobStore(
           location: target.location,
           layout: new S3KeyLayout(target.location.prefix),
           redirectDownloads: target.redirectDownloads,
-          partBytes: tuning.partBytes,
+          ...tuning,
         });
   await store.init();
   return store;
 }
 
 /**
- * The S3 client's settings. `checksums` is the SDK's request checksum rule: the default for
- * requests sent, and `WHEN_REQUIRED` for the client that presigns, because a presigned URL
- * carrying the default checksum (of an empty body) is refused by real S3.
+ * The S3 client's settings. `checksums` is the SDK's checksum rule: the default for requests
+ * sent, and `WHEN_REQUIRED` for the client that presigns, because a presigned URL carrying the
+ * default checksum (of an empty body) is refused by real S3.
  */
 export function s3ClientConfig(
   client: Extract<BlobsTarget, { kind: 's3' }>['client'],
@@ -41,5 +42,8 @@ export function s3ClientConfig(
     forcePathStyle: client.forcePathStyle,
     ...(client.credentials ? { credentials: client.credentials } : {}),
     requestChecksumCalculation: checksums,
+    // Reads are checked by sha256 where it matters (clients verify what they fetch); the SDK's
+    // check can't apply to a Range, and takes a multipart copy's checksum for the whole object's.
+    responseChecksumValidation: 'WHEN_REQUIRED',
   };
 }
