@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForPushFinal } from '../helpers/events.ts';
@@ -68,17 +68,14 @@ builders:
     expect(job.attempts[0]?.steps.map((s) => s.state)).toEqual(['success', 'success']);
     expect(job.attempts[0]?.steps[0]?.logBytes).toBeGreaterThan(588_895);
 
-    // Once complete, each step's log is kept gzipped, and reads the same.
-    const attemptDir = join(farm.data, 'logs', '0', String(job.attempts[0]?.id));
-    await waitUntil(
-      () =>
-        ['0', '1'].every(
-          (step) => existsSync(join(attemptDir, `${step}.log.gz`)) && !existsSync(join(attemptDir, `${step}.log`)),
-        ),
-      15_000,
-      'the logs to be compressed',
-    );
-    expect(statSync(join(attemptDir, '0.log.gz')).size).toBeLessThan(588_895 / 2);
+    // Once complete, each step's log moves from the database into the log archive, gzipped, and reads the same.
+    const archived = () =>
+      readdirSync(join(farm.data, 'log-archive'))
+        .filter((dir) => /^[0-9a-f]{2}$/.test(dir))
+        .flatMap((dir) => readdirSync(join(farm.data, 'log-archive', dir)).map((file) => join(dir, file)));
+    await waitUntil(() => archived().length === 2, 15_000, 'the logs to be compacted into the archive');
+    const sizes = archived().map((file) => statSync(join(farm.data, 'log-archive', file)).size);
+    expect(Math.max(...sizes)).toBeLessThan(588_895 / 2);
     expect((await readAll(server.client.log(jobId, { stream: 'stdout', attempt: 1 }))) === expected).toBe(true);
   });
 

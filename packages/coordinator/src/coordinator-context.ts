@@ -23,7 +23,9 @@ import { EventLog } from './events/event-log.ts';
 import { registerEventMetrics } from './events/event-metrics.ts';
 import { feedEffects } from './events/feed-effects.ts';
 import { WebhookDispatcher } from './events/webhook-dispatcher.ts';
-import { LogFiles } from './logs/log-files.ts';
+import { logArchiveTarget } from './logs/log-archive.ts';
+import { LegacyLogFiles } from './logs/log-files.ts';
+import { LogReader } from './logs/log-reader.ts';
 import { LogService } from './logs/log-service.ts';
 import { LogTexts } from './logs/log-texts.ts';
 import { Metrics, registerDiskSpaceMetrics } from './metrics.ts';
@@ -76,9 +78,29 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   const events = new EventLog(store.events, feed.position, { metrics: eventMetrics.history });
   feed.subscribe((batch) => events.publish(batch));
   const activity = new Activity();
-  const logFiles = new LogFiles(join(dataDir, 'logs'));
-  const logs = new LogService(store.logs, store.jobs, logFiles, activity, () => farm().settings.maxLogBytes, logger);
-  const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logFiles, () => farm().logErrors);
+  // Followers of a log wake when any coordinator stores its next batch (no event says so).
+  const stopLogWakeUps = store.logAppends.onLogAppended((attemptId) => activity.attemptChanged(attemptId));
+  // Logs of a farm from before the log chunks: read where they are (see LegacyLogFiles).
+  const legacyLogs = new LegacyLogFiles(join(dataDir, 'logs'));
+  // Compacted logs: a blob store of their own beside the artifacts' (see LogArchive), fixed at start like it.
+  const logArchive = await openBlobStore(
+    logArchiveTarget(blobsTarget(farm().raw.server, options.blobs, process.env)),
+    dataDir,
+  );
+  const logReader = new LogReader(store.logs, store.jobs, logArchive, legacyLogs);
+  const logs = new LogService({
+    logs: store.logs,
+    jobs: store.jobs,
+    reader: logReader,
+    archive: logArchive,
+    legacy: legacyLogs,
+    scratchDir: join(dataDir, 'log-compaction'),
+    activity,
+    maxBytesPerStep: () => farm().settings.maxLogBytes,
+    graceMs: () => farm().settings.leaseSeconds * 1000,
+    logger,
+  });
+  const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logReader, () => farm().logErrors);
   await logTexts.start();
   const claimBroker = new ClaimBroker(
     (name, request, credential) => store.workers.checkIn(name, request, credential),
@@ -95,7 +117,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
 
   await store.jobs.renewLeasesAfterRestart(farm().settings.leaseSeconds * 1000);
   await store.jobs.rerankPending(priorityLevelMs(farm().scheduling.agingMs));
-  for (const attemptId of await store.logs.attemptsWithRawLogs()) logs.attemptComplete(attemptId);
+  await logs.start();
 
   // The blob store is fixed at start, like the listening address: a reload can't move the bytes.
   const blobs = await openBlobStore(blobsTarget(farm().raw.server, options.blobs, process.env), dataDir);
@@ -166,6 +188,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     webhooks,
     async close() {
       shutdown.abort();
+      stopLogWakeUps();
       claimBroker.releaseAll();
       await feed.stop();
       await webhooks.close();
@@ -173,7 +196,6 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
       await app.close();
       await logs.drain();
       await logTexts.close();
-      await logFiles.closeAll();
     },
   };
 }

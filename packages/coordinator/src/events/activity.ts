@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 /**
  * Wake-ups for requests held open on something changing: a log followed, a heartbeat held until
  * its job is cancelled. The change feed raises the ones committed events imply (in any process);
- * log ingestion raises the appends this process stored. Waiters always have a timeout, so a
+ * the store's log signal raises the log batches stored (in any process, LogSignal). Waiters always have a timeout, so a
  * wake-up missed costs them that long at most.
  */
 export class Activity {

@@ -1,3 +1,5 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ApiError,
   encodeFrame,
@@ -13,11 +15,35 @@ import {
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
 import { conflict, leaseLost, notFound, StoreError } from '../store/errors.ts';
-import type { JobStore, LogStore, ReportRecord } from '../store/port.ts';
-import type { LogFiles } from './log-files.ts';
+import type { ArchivedLog, JobStore, LogStore, ReportRecord } from '../store/port.ts';
+import { type LogArchive, MEMBER_BYTES, writeArchiveFile } from './log-archive.ts';
+import type { LegacyLogFiles } from './log-files.ts';
+import type { LogReader } from './log-reader.ts';
 
 /** A follower looks again this often even when no wake-up came (one another process missed). */
 const FOLLOW_POLL_MS = 2000;
+/**
+ * How long a coordinator compacting a log holds it: far longer than gzipping and storing the
+ * largest log takes, so that only a coordinator that died meanwhile loses it to another.
+ */
+const COMPACTION_HOLD_MS = 5 * 60 * 1000;
+/** How often every coordinator looks for logs whose compaction was interrupted (a crash, a shutdown). */
+const SWEEP_MS = 60 * 1000;
+
+export interface LogServiceOptions {
+  logs: LogStore;
+  jobs: JobStore;
+  reader: LogReader;
+  archive: LogArchive;
+  legacy: LegacyLogFiles;
+  /** A directory of this coordinator's own for the archive files being written. */
+  scratchDir: string;
+  activity: Activity;
+  maxBytesPerStep(): number;
+  /** How long a cancelled attempt's worker may still send output: its logs are compacted after that. */
+  graceMs(): number;
+  logger: Logger;
+}
 
 export interface LogIngestStats {
   requests: number;
@@ -25,24 +51,50 @@ export interface LogIngestStats {
 }
 
 /**
- * Log ingestion and reading. Batches of one step are applied strictly in their sequence order:
- * a repeated batch is acknowledged without being written again, a skipped one is refused, so
- * a worker retrying after a lost answer can neither lose nor double output.
+ * Log ingestion, compaction and reading. Batches of one step are applied strictly in their
+ * sequence order, by the store, whichever coordinator receives them: a repeated batch is
+ * acknowledged without being written again, a skipped one is refused, so a worker retrying
+ * after a lost answer, on this coordinator or another, can neither lose nor double output.
+ * Once a step is over its chunks are compacted into the log archive by one coordinator (the
+ * one whose claim the store grants); any coordinator reads a log from wherever it is.
  */
 export class LogService {
   readonly stats: LogIngestStats = { requests: 0, bytes: 0 };
   private readonly locks = new Map<string, Promise<unknown>>();
   private compression: Promise<void> = Promise.resolve();
   private readonly delayed = new Set<NodeJS.Timeout>();
+  private sweeper: NodeJS.Timeout | null = null;
+  private scratchCount = 0;
+  private readonly store: LogStore;
+  private readonly jobs: JobStore;
+  private readonly activity: Activity;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly store: LogStore,
-    private readonly jobs: JobStore,
-    private readonly files: LogFiles,
-    private readonly activity: Activity,
-    private readonly maxBytesPerStep: () => number,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: LogServiceOptions) {
+    this.store = options.logs;
+    this.jobs = options.jobs;
+    this.activity = options.activity;
+    this.logger = options.logger;
+  }
+
+  /**
+   * Clears the scratch directory, compacts the logs of attempts that ended while no one could
+   * (a crash, a shutdown), and looks for such logs again every minute from now on.
+   */
+  async start(): Promise<void> {
+    await rm(this.options.scratchDir, { recursive: true, force: true });
+    await mkdir(this.options.scratchDir, { recursive: true });
+    await this.sweep();
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.logger.error({ err: error }, 'looking for logs to compact failed'));
+    }, SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private async sweep(): Promise<void> {
+    const endedBefore = Date.now() - this.options.graceMs();
+    for (const attemptId of await this.store.attemptsWithRawLogs(endedBefore)) this.attemptComplete(attemptId);
+  }
 
   private serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(key) ?? Promise.resolve();
@@ -76,20 +128,17 @@ export class LogService {
       }
       if (state.compressed) throw conflict(`the log of step ${step} is already complete`);
       const data = this.clip(state.bytes, body);
-      if (data.length > 0) await this.files.writeAt(attemptId, step, state.bytes, data);
-      await this.store.recordAppend(attemptId, step, seq, state.bytes + data.length);
+      const stored = await this.store.append(attemptId, step, { seq, offset: state.bytes, data });
       this.stats.requests += 1;
       this.stats.bytes += data.length;
-      this.activity.attemptChanged(attemptId);
-      return { bytes: state.bytes + data.length, cancel };
+      return stored;
     });
   }
 
   /**
-   * Applies several reports of one attempt together (`JobStore.report`): each log batch's bytes
-   * are written first, where the step's stored log ends, under the same per-step order as
-   * `append`; the store then checks and records everything in one transaction. Bytes written for
-   * a report that is then refused lie past the stored length and are overwritten by the next batch.
+   * Applies several reports of one attempt together (`JobStore.report`): each log batch is cut to
+   * the step's limit where the step's stored log ends, under the same per-step order as `append`;
+   * the store then checks and records everything, chunks included, in one transaction.
    */
   async report(attemptId: number, entries: readonly ReportEntry[]): Promise<{ cancel: boolean }> {
     const bodies = new Map<ReportEntry, Buffer>();
@@ -122,8 +171,7 @@ export class LogService {
           const log = stored.get(entry.step) as { bytes: number; seq: number };
           // Repeats and gaps are the store's to judge; only the next batch has bytes to write.
           const data = entry.seq === log.seq ? this.clip(log.bytes, bodies.get(entry) as Buffer) : Buffer.alloc(0);
-          if (data.length > 0) await this.files.writeAt(attemptId, entry.step, log.bytes, data);
-          records.push({ kind: 'log', step: entry.step, seq: entry.seq, offset: log.bytes, bytes: data.length });
+          records.push({ kind: 'log', step: entry.step, seq: entry.seq, offset: log.bytes, data });
           if (entry.seq === log.seq) {
             log.bytes += data.length;
             log.seq += 1;
@@ -133,7 +181,6 @@ export class LogService {
         const result = await this.jobs.report(attemptId, records);
         this.stats.requests += bodies.size;
         this.stats.bytes += written;
-        if (bodies.size > 0) this.activity.attemptChanged(attemptId);
         return result;
       },
     );
@@ -159,7 +206,7 @@ export class LogService {
    * to fit, ending with a note saying output was dropped; later batches are dropped whole.
    */
   private clip(stored: number, body: Buffer): Buffer {
-    const limit = this.maxBytesPerStep();
+    const limit = this.options.maxBytesPerStep();
     if (stored + body.length <= limit) return body;
     if (stored >= limit) return Buffer.alloc(0);
     const note = encodeFrame(
@@ -178,22 +225,25 @@ export class LogService {
     return Buffer.concat(kept);
   }
 
-  /** A step of a job's attempt (by number) is complete: compress its log in the background. */
+  /** A step of a job's attempt (by number) is complete: compact its log in the background. */
   stepCompleteOf(jobId: number, attemptNumber: number, step: number): void {
     void this.jobs
       .findAttempt(jobId, attemptNumber)
       .then(({ attempt }) => attempt && this.schedule(attempt.id, [step]))
-      .catch((error: unknown) => this.logger.error({ err: error, jobId, step }, 'log compression failed'));
+      .catch((error: unknown) => this.logger.error({ err: error, jobId, step }, 'log compaction failed'));
   }
 
-  /** An attempt is over: compress whatever of its logs is still raw. */
+  /** An attempt is over: compact whatever of its logs is not yet. */
   attemptComplete(attemptId: number): void {
-    void this.jobs.stepsOf(attemptId).then((steps) =>
-      this.schedule(
-        attemptId,
-        steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
-      ),
-    );
+    void this.jobs
+      .stepsOf(attemptId)
+      .then((steps) =>
+        this.schedule(
+          attemptId,
+          steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
+        ),
+      )
+      .catch((error: unknown) => this.logger.error({ err: error, attemptId }, 'log compaction failed'));
   }
 
   /**
@@ -211,19 +261,48 @@ export class LogService {
   private schedule(attemptId: number, steps: number[]): void {
     for (const step of steps) {
       this.compression = this.compression.then(() =>
-        this.serialized(`${attemptId}/${step}`, async () => {
-          const state = await this.store.stepLogState(attemptId, step);
-          if (!state || state.compressed) return;
-          await this.files.compress(attemptId, step, state.bytes);
-          await this.store.markCompressed(attemptId, step);
-          await this.files.removeRaw(attemptId, step);
-        }).catch((error: unknown) => this.logger.error({ err: error, attemptId, step }, 'log compression failed')),
+        this.serialized(`${attemptId}/${step}`, () => this.compact(attemptId, step)).catch((error: unknown) =>
+          this.logger.error({ err: error, attemptId, step }, 'log compaction failed'),
+        ),
       );
     }
   }
 
-  /** Waits for pending compressions, for an orderly shutdown; delayed ones run at the next start. */
+  /**
+   * Moves a finished step's log from its chunks into the archive: gzipped into a scratch file,
+   * stored as a blob, then named on the step's row in the transaction that deletes the chunks.
+   * Every coordinator is told a step finished; the store's claim lets one of them do it. A
+   * coordinator that dies midway leaves the chunks in place (and perhaps a blob no row names,
+   * which the next compaction of the same bytes stores again under the same digest); its claim
+   * runs out and another coordinator's sweep compacts the log again from the start.
+   */
+  private async compact(attemptId: number, step: number): Promise<void> {
+    const claim = await this.store.claimCompaction(attemptId, step, COMPACTION_HOLD_MS);
+    if (!claim) return;
+    const record = (await this.jobs.stepsOf(attemptId)).find((s) => s.idx === step);
+    if (!record) return;
+    let archive: ArchivedLog | null = null;
+    if (claim.bytes > 0) {
+      this.scratchCount += 1;
+      const scratch = join(this.options.scratchDir, `${attemptId}-${step}-${this.scratchCount}.gz`);
+      try {
+        const source = this.options.reader.read(attemptId, { ...record, log_bytes: claim.bytes }, 0, claim.bytes);
+        const written = await writeArchiveFile(source, scratch, MEMBER_BYTES);
+        const blob = await this.options.archive.putFile(scratch);
+        archive = { sha256: blob.sha256, size: written.size, memberBytes: MEMBER_BYTES, members: written.members };
+      } finally {
+        await rm(scratch, { force: true });
+      }
+    }
+    if (await this.store.recordCompacted(attemptId, step, claim.bytes, archive)) {
+      await this.options.legacy.removeRaw(attemptId, step);
+    }
+  }
+
+  /** Stops the sweep and waits for pending compactions, for an orderly shutdown; the others' sweeps or the next start do the rest. */
   async drain(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
     await this.compression;
@@ -284,18 +363,11 @@ export class LogService {
       const attemptOver = attempt?.state !== 'running';
       if (step) {
         if (step.log_bytes > offset) {
-          const source = this.files.read(attemptId, step.idx, step.log_compressed === 1, offset, step.log_bytes);
-          if (source) {
-            try {
-              for await (const slice of source as AsyncIterable<Buffer>) {
-                for (const chunk of decoder.push(slice)) {
-                  if (options.stream === undefined || chunk.stream === options.stream) await options.write(chunk.data);
-                }
-                if (options.signal.aborted) return;
-              }
-            } finally {
-              source.destroy();
+          for await (const slice of this.options.reader.read(attemptId, step, offset, step.log_bytes)) {
+            for (const chunk of decoder.push(slice)) {
+              if (options.stream === undefined || chunk.stream === options.stream) await options.write(chunk.data);
             }
+            if (options.signal.aborted) return;
           }
           offset = step.log_bytes;
         }

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { FrameDecoder, type LogErrorLine, type LogSection, type StepState } from '@switchyard/protocol';
 import type { StepRecord } from '../store/port.ts';
-import type { LogFiles } from './log-files.ts';
+import type { LogReader } from './log-reader.ts';
 import { stripAnsi } from './strip-ansi.ts';
 
 /** A chunk's text as its lines are matched: without escape sequences or carriage returns. */
@@ -48,7 +48,7 @@ export class LogText {
   constructor(
     private readonly attemptId: number,
     private readonly file: FileHandle,
-    private readonly files: LogFiles,
+    private readonly reader: LogReader,
     private readonly errorPattern: RegExp,
   ) {
     this.chunkPattern = new RegExp(errorPattern.source, 'm');
@@ -111,33 +111,14 @@ export class LogText {
     await this.pendingWrite;
   }
 
-  /**
-   * Decodes a step's frames from `offset` on. The raw file of a finished step is gzipped and
-   * removed in the background: if it is gone when opened, the gzipped copy has it all.
-   */
+  /** Decodes a step's frames from `offset` on, wherever its log is (LogReader). */
   private async readStep(record: StepRecord, offset: number, decoder: FrameDecoder): Promise<void> {
-    let compressed = record.log_compressed === 1;
-    for (;;) {
-      const source = this.files.read(this.attemptId, record.idx, compressed, offset, record.log_bytes);
-      if (!source) return;
-      let started = false;
-      try {
-        for await (const slice of source as AsyncIterable<Buffer>) {
-          started = true;
-          for (const chunk of decoder.push(slice)) {
-            // The worker's own lines (the command, its exit) start on a line of their own.
-            // and are not matched against the error patterns: `grep FAIL` is not a failure.
-            if (chunk.stream === 'header') this.endLine();
-            await this.append(chunk.data, chunk.stream !== 'header');
-          }
-        }
-        return;
-      } catch (error) {
-        const gone = (error as NodeJS.ErrnoException).code === 'ENOENT';
-        if (!gone || compressed || started) throw error;
-        compressed = true;
-      } finally {
-        source.destroy();
+    for await (const slice of this.reader.read(this.attemptId, record, offset, record.log_bytes)) {
+      for (const chunk of decoder.push(slice)) {
+        // The worker's own lines (the command, its exit) start on a line of their own.
+        // and are not matched against the error patterns: `grep FAIL` is not a failure.
+        if (chunk.stream === 'header') this.endLine();
+        await this.append(chunk.data, chunk.stream !== 'header');
       }
     }
   }

@@ -2,7 +2,7 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '@switchyard/protocol';
 import type { JobStore } from '../store/port.ts';
-import type { LogFiles } from './log-files.ts';
+import type { LogReader } from './log-reader.ts';
 import { LogText } from './log-text.ts';
 
 /** Text renderings kept at once; each costs its log's size on disk and 8 bytes a line in memory. */
@@ -16,9 +16,10 @@ export interface OpenedLog {
 }
 
 /**
- * The line-numbered logs the dashboard reads (see LogText), the most recently used ones kept.
- * Their files live in a scratch directory, unlinked once open: they can always be rebuilt from
- * the step logs, which stay the truth. Changing the error patterns (a config reload) drops them all,
+ * The line-numbered logs the dashboard reads (see LogText), the most recently used ones kept: a
+ * cache of this coordinator's own. Their files live in a scratch directory, unlinked once open:
+ * they can always be rebuilt from the step logs (chunks or archive, LogReader), which stay the
+ * truth, so each replica builds the ones its readers ask it for. Changing the error patterns (a config reload) drops them all,
  * so the error lines shown always follow the config in force.
  */
 export class LogTexts {
@@ -31,7 +32,7 @@ export class LogTexts {
   constructor(
     private readonly dir: string,
     private readonly jobs: JobStore,
-    private readonly files: LogFiles,
+    private readonly reader: LogReader,
     private readonly errorPattern: () => RegExp,
   ) {}
 
@@ -77,7 +78,7 @@ export class LogTexts {
     // Unlinked as soon as it is open: its bytes go when it is closed, or when the process ends.
     text = open(path, 'w+').then(async (file) => {
       await rm(path);
-      return new LogText(attemptId, file, this.files, pattern);
+      return new LogText(attemptId, file, this.reader, pattern);
     });
     this.texts.set(attemptId, text);
     text.catch(() => this.texts.delete(attemptId));

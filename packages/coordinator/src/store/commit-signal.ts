@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { CommitSignal } from './port.ts';
+import type { CommitSignal, LogSignal } from './port.ts';
 
-/** Tells listeners in this process that a transaction with events committed. */
-export class LocalCommits implements CommitSignal {
+/** Tells listeners in this process that a transaction with events committed, or that a log grew. */
+export class LocalCommits implements CommitSignal, LogSignal {
   private readonly listeners = new Set<() => void>();
+  private readonly logListeners = new Set<(attemptId: number) => void>();
 
   onCommit(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -16,7 +17,20 @@ export class LocalCommits implements CommitSignal {
   committed(): void {
     for (const listener of this.listeners) listener();
   }
+
+  onLogAppended(listener: (attemptId: number) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
+  /** Called by the store after each commit that stored log chunks of the attempt. */
+  logAppended(attemptId: number): void {
+    for (const listener of this.logListeners) listener(attemptId);
+  }
 }
+
+/** Attempt ids per log notification: a payload stays far below PostgreSQL's 8,000 bytes. */
+const ATTEMPTS_PER_NOTIFY = 400;
 
 const RECONNECT_MS = 1000;
 
@@ -27,17 +41,25 @@ const RECONNECT_MS = 1000;
  * distributed reference, section 4). One dedicated connection LISTENs and reconnects when it
  * drops; notifications missed meanwhile are covered by the change feed's poll, and by a wake-up
  * right after reconnecting.
+ *
+ * Log chunks stored are announced the same way on a second channel, with the attempts' ids, so
+ * that a log followed through one coordinator wakes when another stores its next batch. Those
+ * commits append no events: the change feed would not see them.
  */
-export class PostgresCommits implements CommitSignal {
+export class PostgresCommits implements CommitSignal, LogSignal {
   private readonly local = new LocalCommits();
   private listener: pg.Client | null = null;
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
   private notifying = false;
   private notifyAgain = false;
+  /** Attempts whose logs grew since the last log notification was sent. */
+  private readonly grownLogs = new Set<number>();
+  private notifyingLogs = false;
   /** Sent with each NOTIFY, so this coordinator's own notifications, already acted on, are ignored. */
   private readonly sender = randomUUID();
   readonly channel: string;
+  readonly logChannel: string;
 
   constructor(
     private readonly connectionString: string,
@@ -47,6 +69,38 @@ export class PostgresCommits implements CommitSignal {
     private readonly logger: Logger,
   ) {
     this.channel = schema ? `switchyard_events_${schema}` : 'switchyard_events';
+    this.logChannel = schema ? `switchyard_logs_${schema}` : 'switchyard_logs';
+  }
+
+  onLogAppended(listener: (attemptId: number) => void): () => void {
+    return this.local.onLogAppended(listener);
+  }
+
+  /** As `committed`: one NOTIFY at a time, naming every attempt whose log grew meanwhile. */
+  logAppended(attemptId: number): void {
+    this.local.logAppended(attemptId);
+    this.grownLogs.add(attemptId);
+    if (this.notifyingLogs) return;
+    this.notifyingLogs = true;
+    void this.sendLogNotifications();
+  }
+
+  private async sendLogNotifications(): Promise<void> {
+    try {
+      while (this.grownLogs.size > 0 && !this.closed) {
+        const ids = [...this.grownLogs].slice(0, ATTEMPTS_PER_NOTIFY);
+        for (const id of ids) this.grownLogs.delete(id);
+        await this.notify(this.logChannel, `${this.sender} ${ids.join(',')}`);
+      }
+    } catch (error) {
+      this.grownLogs.clear();
+      this.logger.warn(
+        { err: error },
+        'NOTIFY of stored log chunks failed; followers elsewhere see them at their next poll',
+      );
+    } finally {
+      this.notifyingLogs = false;
+    }
   }
 
   onCommit(listener: () => void): () => void {
@@ -84,7 +138,8 @@ export class PostgresCommits implements CommitSignal {
   async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: 'switchyard-listen' });
     client.on('notification', (message) => {
-      if (message.payload !== this.sender) this.local.committed();
+      if (message.channel === this.logChannel) this.receivedLogNotification(message.payload ?? '');
+      else if (message.payload !== this.sender) this.local.committed();
     });
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'the LISTEN connection to PostgreSQL failed; reconnecting');
@@ -93,9 +148,18 @@ export class PostgresCommits implements CommitSignal {
     client.on('end', () => this.reconnect(client));
     await client.connect();
     await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+    await client.query(`LISTEN ${pg.escapeIdentifier(this.logChannel)}`);
     this.listener = client;
     // Whatever committed while no one listened is read now.
     this.local.committed();
+  }
+
+  private receivedLogNotification(payload: string): void {
+    const [sender, ids = ''] = payload.split(' ');
+    if (sender === this.sender) return;
+    for (const id of ids.split(',')) {
+      if (/^\d+$/.test(id)) this.local.logAppended(Number(id));
+    }
   }
 
   private reconnect(client: pg.Client): void {

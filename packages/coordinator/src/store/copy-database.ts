@@ -9,6 +9,7 @@ const TABLES: ReadonlyArray<{ name: string; key: readonly string[]; generatedId:
   { name: 'jobs', key: ['id'], generatedId: true },
   { name: 'attempts', key: ['id'], generatedId: true },
   { name: 'steps', key: ['attempt_id', 'idx'], generatedId: false },
+  { name: 'log_chunks', key: ['attempt_id', 'idx', 'seq'], generatedId: false },
   { name: 'workers', key: ['name'], generatedId: false },
   { name: 'events', key: ['id'], generatedId: true },
   { name: 'blobs', key: ['sha256'], generatedId: false },

@@ -29,17 +29,25 @@ export function dialectOf(db: QueryExecutorProvider): DialectName {
 export interface ColumnTypes {
   integer: 'integer' | 'bigint';
   real: 'real' | 'double precision';
+  /** Bytes as they are: a log chunk's frames. */
+  binary: 'blob' | 'bytea';
   /** A primary key the database assigns, and that `db copy` may also set explicitly. */
   generatedId(column: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
 }
 
 export function columnTypes(dialect: DialectName): ColumnTypes {
   if (dialect === 'sqlite') {
-    return { integer: 'integer', real: 'real', generatedId: (column) => column.primaryKey().autoIncrement() };
+    return {
+      integer: 'integer',
+      real: 'real',
+      binary: 'blob',
+      generatedId: (column) => column.primaryKey().autoIncrement(),
+    };
   }
   return {
     integer: 'bigint',
     real: 'double precision',
+    binary: 'bytea',
     generatedId: (column) => column.primaryKey().generatedByDefaultAsIdentity(),
   };
 }

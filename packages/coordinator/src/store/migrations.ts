@@ -319,6 +319,30 @@ const migrations = (types: ColumnTypes): Record<string, Migration> => ({
       await db.schema.createIndex('sessions_by_expiry').on('sessions').columns(['expires_at']).execute();
     },
   },
+  '0010-log-chunks': {
+    async up(db: Kysely<unknown>) {
+      // A running step's log, batch by batch, so that any coordinator can take the next batch and
+      // any can read it (Buildbot's logchunks); compaction moves it whole into the log archive.
+      await db.schema
+        .createTable('log_chunks')
+        .addColumn('attempt_id', types.integer, (c) => c.notNull())
+        .addColumn('idx', types.integer, (c) => c.notNull())
+        .addColumn('seq', types.integer, (c) => c.notNull())
+        .addColumn('offset', 'bigint', (c) => c.notNull())
+        .addColumn('data', types.binary, (c) => c.notNull())
+        .addPrimaryKeyConstraint('log_chunks_pk', ['attempt_id', 'idx', 'seq'])
+        .execute();
+      await db.schema.alterTable('steps').addColumn('log_archive', 'text').execute();
+      await db.schema.alterTable('steps').addColumn('log_compacting_until', 'bigint').execute();
+      // Compaction's sweep: the logs not yet final.
+      await db.schema
+        .createIndex('steps_log_not_compacted')
+        .on('steps')
+        .columns(['attempt_id'])
+        .where(sql.ref('log_compressed'), '=', 0)
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -26,7 +26,15 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
   });
   if (dialect === 'sqlite') {
     const commits = new LocalCommits();
-    return createSqlFarmStore({ ...options, db, dialect, commits, committed: () => commits.committed() });
+    return createSqlFarmStore({
+      ...options,
+      db,
+      dialect,
+      commits,
+      committed: () => commits.committed(),
+      logAppends: commits,
+      logAppended: (attemptId) => commits.logAppended(attemptId),
+    });
   }
   const url = new URL(target);
   const schema = url.searchParams.get('schema');
@@ -51,6 +59,8 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
     dialect,
     commits,
     committed: () => commits.committed(),
+    logAppends: commits,
+    logAppended: (attemptId) => commits.logAppended(attemptId),
     onClose: () => commits.close(),
   });
 }

@@ -71,18 +71,20 @@ export interface LeaseTerms {
   heartbeatSeconds: number;
 }
 
-/** One report of a batch, as the store applies it; a log entry's bytes are already in its file. */
+/** One log batch of a step, as the store keeps it: a chunk of the step's log. */
+export interface LogBatch {
+  /** The batch number: applied only as the step's next batch; a repeat changes nothing. */
+  seq: number;
+  /** Where its bytes start in the step's log: the length stored before it. */
+  offset: number;
+  /** The frames to store (already cut to the step's log limit; may be empty). */
+  data: Buffer;
+}
+
+/** One report of a batch, as the store applies it. */
 export type ReportRecord =
   | { kind: 'step-started'; index: number; request: StepStartedRequest }
-  | {
-      kind: 'log';
-      step: number;
-      /** The batch number: applied only as the step's next batch; a repeat changes nothing. */
-      seq: number;
-      /** Where its bytes start in the step's log: the length stored before it. */
-      offset: number;
-      bytes: number;
-    }
+  | ({ kind: 'log'; step: number } & LogBatch)
   | { kind: 'step-finished'; index: number; request: StepFinishedRequest }
   | { kind: 'attempt-finished'; request: AttemptFinishedRequest };
 
@@ -214,14 +216,58 @@ export interface StepLogState {
   compressed: boolean;
 }
 
-/** Where each step's log stands: bytes stored, the next batch expected, compressed or not. */
+/** A stored log batch of a running step (or of one not yet compacted). */
+export interface LogChunk {
+  seq: number;
+  offset: number;
+  data: Buffer;
+}
+
+/**
+ * A compacted log in the log archive: one gzip file made of independent members, each holding
+ * `memberBytes` of the log (the last one the rest), so a reader can start at any member.
+ */
+export interface ArchivedLog {
+  sha256: string;
+  /** The gzip file's size. */
+  size: number;
+  memberBytes: number;
+  /** Where each member starts in the gzip file. */
+  members: number[];
+}
+
+/**
+ * Each step's log: while the step runs, its batches as chunks in the database, applied in
+ * sequence order (complete, in order, never doubled, whichever coordinator receives them); once
+ * the step is over, compacted into the log archive, which the step's row then names.
+ */
 export interface LogStore {
   stepLogState(attemptId: number, index: number): Promise<StepLogState | null>;
-  /** Moves a step's log on by one batch, only from batch `seq` (a repeat changes nothing). */
-  recordAppend(attemptId: number, index: number, seq: number, bytes: number): Promise<void>;
-  markCompressed(attemptId: number, index: number): Promise<void>;
-  /** Attempts that are over but have logs not yet compressed (a shutdown interrupted it). */
-  attemptsWithRawLogs(): Promise<number[]>;
+  /**
+   * Stores one batch as the step's next chunk, in one transaction, under the rules of a log
+   * entry of `JobStore.report`: a repeat changes nothing, a later batch is `log-sequence-gap`, one
+   * not starting where the stored log ends (or after compaction) `conflict`, a step never started
+   * `conflict`, an attempt that ended `lease-lost`. Says the log's length and whether the attempt is cancelled.
+   */
+  append(attemptId: number, index: number, batch: LogBatch): Promise<{ bytes: number; cancel: boolean }>;
+  /** The chunks holding the step's bytes from `from` on, in order, at most `limit` of them. */
+  chunks(attemptId: number, index: number, from: number, limit: number): Promise<LogChunk[]>;
+  /**
+   * Takes a log not yet compacted for compaction, for `holdMs`: its length, or null when it is
+   * compacted already or another coordinator holds it (until its hold runs out).
+   */
+  claimCompaction(attemptId: number, index: number, holdMs: number): Promise<{ bytes: number } | null>;
+  /**
+   * The log of `bytes` bytes is in the archive (null: an empty log, nothing archived): recorded
+   * on the step and its chunks deleted, in one transaction. False, changing nothing, when the
+   * log is compacted already or its length is no longer `bytes`.
+   */
+  recordCompacted(attemptId: number, index: number, bytes: number, archive: ArchivedLog | null): Promise<boolean>;
+  /**
+   * Attempts that are over (ended before `endedBefore`, when given) with logs not yet compacted:
+   * a shutdown or a crash interrupted their compaction.
+   */
+  attemptsWithRawLogs(endedBefore?: number): Promise<number[]>;
 }
 
 /** The job and attempt an upload belongs to, once its headers have been checked. */
@@ -368,6 +414,16 @@ export interface CommitSignal {
   onCommit(listener: () => void): () => void;
 }
 
+/**
+ * Wakes the followers of a log when its attempt's chunks grew, in this process or another: a log
+ * append commits no event, so the change feed does not carry it. A wake-up lost costs a follower
+ * its poll.
+ */
+export interface LogSignal {
+  /** `listener` runs with the attempt's id after its log chunks were stored; returns the function that stops it. */
+  onLogAppended(listener: (attemptId: number) => void): () => void;
+}
+
 /** Keys the coordinators make once and share through the database. */
 export interface KeyStore {
   /** The key named `name`, made by `generate` if none is stored yet; every replica gets the same one. */
@@ -388,5 +444,6 @@ export interface FarmStore {
   readonly sessions: SessionStore;
   readonly keys: KeyStore;
   readonly commits: CommitSignal;
+  readonly logAppends: LogSignal;
   close(): Promise<void>;
 }

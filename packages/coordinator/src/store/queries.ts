@@ -208,19 +208,6 @@ export class Queries {
     return this.db.selectFrom('steps').selectAll().where('attempt_id', '=', attemptId).orderBy('idx').execute();
   }
 
-  /** Attempts that are over but have logs not yet compressed (a shutdown interrupted it). */
-  async attemptsWithRawLogs(): Promise<number[]> {
-    const rows = await this.db
-      .selectFrom('steps')
-      .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
-      .select('steps.attempt_id')
-      .distinct()
-      .where('steps.log_compressed', '=', 0)
-      .where('attempts.state', '!=', 'running')
-      .execute();
-    return rows.map((r) => r.attempt_id);
-  }
-
   async attemptState(attemptId: number) {
     return this.db.selectFrom('attempts').select(['state', 'reason']).where('id', '=', attemptId).executeTakeFirst();
   }

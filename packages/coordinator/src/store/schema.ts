@@ -81,7 +81,21 @@ export interface StepsTable {
   log_bytes: number;
   /** The next log batch number this step expects from the worker. */
   log_seq: number;
+  /** 1 once the log is final and kept whole elsewhere: in the log archive, or (a farm from before it) a gzip file on disk. */
   log_compressed: number;
+  /** JSON of the compacted log in the log archive (ArchivedLog); null while its chunks are in `log_chunks`. */
+  log_archive: string | null;
+  /** Until when a coordinator compacting this log holds it (store clock, ms); others leave it alone. */
+  log_compacting_until: number | null;
+}
+
+/** A step's log batch while the step runs: its frames, where they start in the step's log. */
+export interface LogChunksTable {
+  attempt_id: number;
+  idx: number;
+  seq: number;
+  offset: number;
+  data: Buffer;
 }
 
 export interface WorkersTable {
@@ -232,6 +246,7 @@ export interface Database {
   jobs: JobsTable;
   attempts: AttemptsTable;
   steps: StepsTable;
+  log_chunks: LogChunksTable;
   workers: WorkersTable;
   events: EventsTable;
   blobs: BlobsTable;

@@ -3,7 +3,8 @@ import { ArtifactRecords } from './artifact-records.ts';
 import type { DialectName } from './dialect.ts';
 import { EventRecords } from './event-records.ts';
 import { KeyRecords } from './key-records.ts';
-import type { FarmStore, JobStore, LogStore, PushStore, WorkerStore } from './port.ts';
+import { LogRecords } from './log-records.ts';
+import type { FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import type { Database } from './schema.ts';
 import { SessionRecords } from './session-records.ts';
@@ -18,6 +19,9 @@ export interface SqlFarmStoreOptions {
   /** Told after each commit that appended events (the change feed's wake-up). */
   committed(): void;
   commits: FarmStore['commits'];
+  /** Told after each commit that stored log chunks of an attempt (its followers' wake-up). */
+  logAppended(attemptId: number): void;
+  logAppends: FarmStore['logAppends'];
   /** The current aging setting (it may change on reload). */
   agingMs(): number;
   clock?: () => number;
@@ -27,7 +31,7 @@ export interface SqlFarmStoreOptions {
 
 /**
  * The store port over SQL: one query layer that SQLite and PostgreSQL share, with their
- * differences named in dialect.ts. The write side of pushes, jobs, workers and logs is `Store`
+ * differences named in dialect.ts. The write side of pushes, jobs and workers is `Store`
  * (one transaction per verb, with its events); their read side is `Queries`.
  */
 export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
@@ -52,7 +56,11 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     stepStarted: (attemptId, index, request) => core.stepStarted(attemptId, index, request),
     stepFinished: (attemptId, index, request) => core.stepFinished(attemptId, index, request),
     attemptFinished: (attemptId, request) => core.attemptFinished(attemptId, request),
-    report: (attemptId, entries) => core.report(attemptId, entries),
+    report: async (attemptId, entries) => {
+      const result = await core.report(attemptId, entries);
+      if (entries.some((entry) => entry.kind === 'log')) options.logAppended(attemptId);
+      return result;
+    },
     cancel: (jobId) => core.cancelJob(jobId),
     retrigger: (farm, jobId) => core.retriggerJob(farm, jobId),
     list: (filter) => queries.listJobs(filter),
@@ -69,18 +77,12 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     expireIdle: (silenceMs, stillWaiting) => core.expireIdleWorkers(silenceMs, stillWaiting),
     list: () => queries.listWorkers(),
   };
-  const logs: LogStore = {
-    stepLogState: (attemptId, index) => core.stepLogState(attemptId, index),
-    recordAppend: (attemptId, index, seq, bytes) => core.recordLogAppend(attemptId, index, seq, bytes),
-    markCompressed: (attemptId, index) => core.markLogCompressed(attemptId, index),
-    attemptsWithRawLogs: () => queries.attemptsWithRawLogs(),
-  };
   return {
     dialect: options.dialect,
     pushes,
     jobs,
     workers,
-    logs,
+    logs: new LogRecords(db, core, clock, options.logAppended),
     artifacts: new ArtifactRecords(db, core, clock),
     tools: new ToolRecords(db, core),
     subscriptions: new SubscriptionRecords(db, core, clock),
@@ -89,6 +91,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     sessions: new SessionRecords(db, clock),
     keys: new KeyRecords(db, clock),
     commits: options.commits,
+    logAppends: options.logAppends,
     async close() {
       await options.onClose?.();
       await db.destroy();

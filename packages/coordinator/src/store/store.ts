@@ -21,7 +21,7 @@ import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
-import type { JobAssignment, ReportRecord, StepLogState, WaitingWorker } from './port.ts';
+import type { JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
@@ -609,45 +609,6 @@ export class Store {
       await announceJob(ctx, row);
       return toJob(row);
     });
-  }
-
-  // ---- logs --------------------------------------------------------------------------------
-
-  async stepLogState(attemptId: number, index: number): Promise<StepLogState | null> {
-    const row = await this.db
-      .selectFrom('steps')
-      .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
-      .select(['steps.log_bytes', 'steps.log_seq', 'steps.log_compressed', 'attempts.state', 'attempts.job_id'])
-      .where('steps.attempt_id', '=', attemptId)
-      .where('steps.idx', '=', index)
-      .executeTakeFirst();
-    if (!row) return null;
-    return {
-      bytes: row.log_bytes,
-      seq: row.log_seq,
-      attemptState: row.state,
-      jobId: row.job_id,
-      compressed: row.log_compressed === 1,
-    };
-  }
-
-  async recordLogAppend(attemptId: number, index: number, seq: number, bytes: number): Promise<void> {
-    await this.db
-      .updateTable('steps')
-      .set({ log_bytes: bytes, log_seq: seq + 1 })
-      .where('attempt_id', '=', attemptId)
-      .where('idx', '=', index)
-      .where('log_seq', '=', seq)
-      .execute();
-  }
-
-  async markLogCompressed(attemptId: number, index: number): Promise<void> {
-    await this.db
-      .updateTable('steps')
-      .set({ log_compressed: 1 })
-      .where('attempt_id', '=', attemptId)
-      .where('idx', '=', index)
-      .execute();
   }
 
   // ---- row helpers -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } from '@switchyard/protocol';
+import { dialectOf } from './dialect.ts';
 import { conflict, leaseLost, StoreError } from './errors.ts';
 import { toJob, toStep } from './mappers.ts';
-import type { ReportRecord } from './port.ts';
+import type { LogBatch, ReportRecord } from './port.ts';
 import { endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
@@ -55,6 +56,8 @@ export async function recordStepStarted(
       log_bytes: 0,
       log_seq: 0,
       log_compressed: 0,
+      log_archive: null,
+      log_compacting_until: null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -142,40 +145,53 @@ export async function recordAttemptFinished(
 }
 
 /**
- * Moves a step's log on by one batch whose bytes were written at `offset`, as the append verb
- * does, checked again inside the transaction: a repeated batch changes nothing; a later one is
- * `log-sequence-gap`; one that does not start where the stored log ends is `conflict`.
+ * Stores a step's next log batch as a chunk, as the append verb does, checked inside the
+ * transaction: a repeated batch changes nothing; a later one is `log-sequence-gap`; one that does
+ * not start where the stored log ends is `conflict`. On PostgreSQL the step's row is locked
+ * first, so two coordinators given the same batch at once apply it once: the second sees it
+ * stored and takes it for the repeat it is.
  */
-async function recordLogBatch(ctx: WriteContext, attemptId: number, entry: Extract<ReportRecord, { kind: 'log' }>) {
+export async function recordLogBatch(
+  ctx: WriteContext,
+  attemptId: number,
+  step: number,
+  batch: LogBatch,
+): Promise<{ bytes: number }> {
   await requireReportable(ctx, attemptId);
-  const step = await ctx.trx
+  const row = await ctx.trx
     .selectFrom('steps')
     .select(['log_seq', 'log_bytes', 'log_compressed'])
     .where('attempt_id', '=', attemptId)
-    .where('idx', '=', entry.step)
+    .where('idx', '=', step)
+    .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate())
     .executeTakeFirst();
-  if (!step) throw conflict(`step ${entry.step} of attempt ${attemptId} was not started`);
-  if (entry.seq < step.log_seq) return;
-  if (entry.seq > step.log_seq) {
-    throw new StoreError(
-      'log-sequence-gap',
-      `expected log batch ${step.log_seq} of step ${entry.step}, got ${entry.seq}`,
-      {
-        expected: step.log_seq,
-      },
-    );
-  }
-  if (entry.offset !== step.log_bytes || step.log_compressed === 1) {
-    throw conflict(`log batch ${entry.seq} of step ${entry.step} does not start where its stored log ends`, {
-      storedBytes: step.log_bytes,
+  if (!row) throw conflict(`step ${step} of attempt ${attemptId} was not started`);
+  if (batch.seq < row.log_seq) return { bytes: row.log_bytes };
+  if (batch.seq > row.log_seq) {
+    throw new StoreError('log-sequence-gap', `expected log batch ${row.log_seq} of step ${step}, got ${batch.seq}`, {
+      expected: row.log_seq,
     });
   }
+  if (batch.offset !== row.log_bytes || row.log_compressed === 1) {
+    throw conflict(`log batch ${batch.seq} of step ${step} does not start where its stored log ends`, {
+      storedBytes: row.log_bytes,
+    });
+  }
+  // An empty batch (all of it past the log limit) still moves the sequence on, with no chunk.
+  if (batch.data.length > 0) {
+    await ctx.trx
+      .insertInto('log_chunks')
+      .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
+      .execute();
+  }
+  const bytes = batch.offset + batch.data.length;
   await ctx.trx
     .updateTable('steps')
-    .set({ log_bytes: entry.offset + entry.bytes, log_seq: entry.seq + 1 })
+    .set({ log_bytes: bytes, log_seq: batch.seq + 1 })
     .where('attempt_id', '=', attemptId)
-    .where('idx', '=', entry.step)
+    .where('idx', '=', step)
     .execute();
+  return { bytes };
 }
 
 /**
@@ -202,7 +218,7 @@ export async function recordReport(
         await recordStepStarted(ctx, attemptId, entry.index, entry.request);
         break;
       case 'log':
-        await recordLogBatch(ctx, attemptId, entry);
+        await recordLogBatch(ctx, attemptId, entry.step, entry);
         break;
       case 'step-finished':
         await recordStepFinished(ctx, attemptId, entry.index, entry.request);

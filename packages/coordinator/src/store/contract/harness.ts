@@ -35,6 +35,7 @@ const TABLES_CHILDREN_FIRST = Object.keys({
   tools: true,
   artifacts: true,
   blobs: true,
+  log_chunks: true,
   steps: true,
   attempts: true,
   jobs: true,

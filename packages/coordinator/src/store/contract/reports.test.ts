@@ -7,7 +7,7 @@ import { type ContractContext, describeStoreContract } from './harness.ts';
 function wholeJob(t: ContractContext, logBytes = 120): ReportRecord[] {
   return [
     { kind: 'step-started', index: 0, request: { name: 'compile', startedAt: t.clock.iso() } },
-    { kind: 'log', step: 0, seq: 0, offset: 0, bytes: logBytes },
+    { kind: 'log', step: 0, seq: 0, offset: 0, data: Buffer.alloc(logBytes, 'a') },
     { kind: 'step-finished', index: 0, request: stepEnded(t) },
     { kind: 'attempt-finished', request: { result: 'success', finishedAt: t.clock.iso() } },
   ];
@@ -62,22 +62,22 @@ describeStoreContract('jobs: several reports of an attempt in one transaction', 
     await push(t);
     const { attemptId } = await claimJob(t, 'w1');
     await startStep(t, attemptId, 0);
-    await t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 0, offset: 0, bytes: 10 }]);
+    await t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 0, offset: 0, data: Buffer.alloc(10, 'a') }]);
     await expectRefusal(
-      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 2, offset: 10, bytes: 5 }]),
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 2, offset: 10, data: Buffer.alloc(5, 'a') }]),
       'log-sequence-gap',
     );
     await expectRefusal(
-      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 1, offset: 4, bytes: 5 }]),
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 0, seq: 1, offset: 4, data: Buffer.alloc(5, 'a') }]),
       'conflict',
     );
     await t.store.jobs.report(attemptId, [
-      { kind: 'log', step: 0, seq: 1, offset: 10, bytes: 5 },
-      { kind: 'log', step: 0, seq: 2, offset: 15, bytes: 7 },
+      { kind: 'log', step: 0, seq: 1, offset: 10, data: Buffer.alloc(5, 'a') },
+      { kind: 'log', step: 0, seq: 2, offset: 15, data: Buffer.alloc(7, 'a') },
     ]);
     expect(await t.store.logs.stepLogState(attemptId, 0)).toMatchObject({ bytes: 22, seq: 3 });
     await expectRefusal(
-      t.store.jobs.report(attemptId, [{ kind: 'log', step: 1, seq: 0, offset: 0, bytes: 1 }]),
+      t.store.jobs.report(attemptId, [{ kind: 'log', step: 1, seq: 0, offset: 0, data: Buffer.alloc(1, 'a') }]),
       'conflict',
     );
   });

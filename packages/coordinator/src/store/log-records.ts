@@ -1,0 +1,122 @@
+import type { Kysely } from 'kysely';
+import type { ArchivedLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
+import type { Database } from './schema.ts';
+import type { Store } from './store.ts';
+import { requireAttempt } from './transitions.ts';
+import { recordLogBatch } from './worker-reports.ts';
+
+/**
+ * Step logs in the database: the running step's batches as rows of `log_chunks`, written in the
+ * transaction that moves the step's log on, and the compacted log's place in the archive on the
+ * step's row. Any coordinator may append, read or compact.
+ */
+export class LogRecords implements LogStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly core: Store,
+    private readonly clock: () => number,
+    /** Told after the commit of each batch stored (LogSignal). */
+    private readonly appended: (attemptId: number) => void,
+  ) {}
+
+  async stepLogState(attemptId: number, index: number): Promise<StepLogState | null> {
+    const row = await this.db
+      .selectFrom('steps')
+      .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
+      .select(['steps.log_bytes', 'steps.log_seq', 'steps.log_compressed', 'attempts.state', 'attempts.job_id'])
+      .where('steps.attempt_id', '=', attemptId)
+      .where('steps.idx', '=', index)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      bytes: row.log_bytes,
+      seq: row.log_seq,
+      attemptState: row.state,
+      jobId: row.job_id,
+      compressed: row.log_compressed === 1,
+    };
+  }
+
+  async append(attemptId: number, index: number, batch: LogBatch): Promise<{ bytes: number; cancel: boolean }> {
+    const result = await this.core.write(async (ctx) => {
+      const { bytes } = await recordLogBatch(ctx, attemptId, index, batch);
+      const attempt = await requireAttempt(ctx, attemptId);
+      return { bytes, cancel: attempt.state === 'cancelled' };
+    });
+    this.appended(attemptId);
+    return result;
+  }
+
+  async chunks(attemptId: number, index: number, from: number, limit: number): Promise<LogChunk[]> {
+    // The chunk holding `from` starts at or before it: the last one to start there, and all after.
+    const first = await this.db
+      .selectFrom('log_chunks')
+      .select('seq')
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .where('offset', '<=', from)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const rows = await this.db
+      .selectFrom('log_chunks')
+      .select(['seq', 'offset', 'data'])
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .where('seq', '>=', first?.seq ?? 0)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ seq: row.seq, offset: Number(row.offset), data: Buffer.from(row.data) }));
+  }
+
+  async claimCompaction(attemptId: number, index: number, holdMs: number): Promise<{ bytes: number } | null> {
+    const now = this.clock();
+    // One statement: of coordinators racing for the same log, the one whose update matched holds it.
+    const row = await this.db
+      .updateTable('steps')
+      .set({ log_compacting_until: now + holdMs })
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .where('log_compressed', '=', 0)
+      .where((eb) => eb.or([eb('log_compacting_until', 'is', null), eb('log_compacting_until', '<', now)]))
+      .returning('log_bytes')
+      .executeTakeFirst();
+    return row ? { bytes: row.log_bytes } : null;
+  }
+
+  async recordCompacted(
+    attemptId: number,
+    index: number,
+    bytes: number,
+    archive: ArchivedLog | null,
+  ): Promise<boolean> {
+    return this.core.write(async (ctx) => {
+      // The archive is named before the chunks go, in one transaction: a crash keeps one or the other.
+      const updated = await ctx.trx
+        .updateTable('steps')
+        .set({ log_compressed: 1, log_archive: archive ? JSON.stringify(archive) : null, log_compacting_until: null })
+        .where('attempt_id', '=', attemptId)
+        .where('idx', '=', index)
+        .where('log_compressed', '=', 0)
+        .where('log_bytes', '=', bytes)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      await ctx.trx.deleteFrom('log_chunks').where('attempt_id', '=', attemptId).where('idx', '=', index).execute();
+      return true;
+    });
+  }
+
+  async attemptsWithRawLogs(endedBefore?: number): Promise<number[]> {
+    let query = this.db
+      .selectFrom('steps')
+      .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
+      .select('steps.attempt_id')
+      .distinct()
+      .where('steps.log_compressed', '=', 0)
+      .where('attempts.state', '!=', 'running');
+    if (endedBefore !== undefined) query = query.where('attempts.finished_at', '<', endedBefore);
+    const rows = await query.orderBy('steps.attempt_id').execute();
+    return rows.map((r) => r.attempt_id);
+  }
+}
