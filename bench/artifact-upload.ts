@@ -10,6 +10,11 @@
  * the coordinator's own ceiling, without the disk's write bandwidth. `--built` runs the
  * coordinator from `npm run build`'s bundle with plain node, as a deployment would, instead of
  * through tsx (which holds its compiler and the TypeScript sources in memory).
+ *
+ * Then blobs on S3: a second coordinator with `--blobs s3://…` on moto_server (in memory, on the
+ * same machine), and uploads of `--s3-mib` MiB to it and to the first one in alternate rounds:
+ * MB/s of each and the S3 coordinator's resident memory, which the multipart upload's parts
+ * (4 of 8 MiB in flight) bound whatever the size. `--no-s3` skips it.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
+import { startMoto } from '../test/helpers/moto.ts';
 import { freePort, killAll, startServer, type TestServer } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { flagOption, numberOption, textOption } from './options.ts';
@@ -30,6 +36,8 @@ const BIG_GIB = numberOption('big-gib', 4);
 const CHUNK = 1024 * 1024;
 const BLOB_DIR = textOption('blob-dir');
 const BUILT = flagOption('built');
+const S3_MIB = numberOption('s3-mib', 256);
+const S3 = !flagOption('no-s3');
 const BUNDLE = fileURLToPath(new URL('../packages/cli/dist/switchyard.mjs', import.meta.url));
 
 /** The coordinator from the built bundle, run with plain node. */
@@ -132,6 +140,9 @@ async function startBareServer(dir: string): Promise<{ pid: number; url: string;
 
 /** The runs of one receiver: MB/s, and MB per CPU-second of the receiving process. */
 class Series {
+  /** Highest resident memory seen during an upload, MiB. */
+  peakRss = 0;
+
   readonly rates: number[] = [];
   readonly perCpuSecond: number[] = [];
 
@@ -142,18 +153,21 @@ class Series {
     private readonly headers: Record<string, string> = {},
   ) {}
 
-  async run(run: number, url: string): Promise<void> {
+  async run(run: number, url: string, mib = MIB): Promise<void> {
     const cpuBefore = cpuSeconds(this.pid);
+    const sampler = setInterval(() => {
+      this.peakRss = Math.max(this.peakRss, residentMiB(this.pid).rss);
+    }, 50);
     const start = performance.now();
-    const status = await upload(url, MIB * 2 ** 20, this.headers);
+    const status = await upload(url, mib * 2 ** 20, this.headers).finally(() => clearInterval(sampler));
     const seconds = (performance.now() - start) / 1000;
     if (status !== 201) throw new Error(`upload answered ${status}`);
     const cpu = cpuSeconds(this.pid) - cpuBefore;
-    const megabytes = (MIB * 2 ** 20) / 1e6;
+    const megabytes = (mib * 2 ** 20) / 1e6;
     this.rates.push(megabytes / seconds);
     this.perCpuSecond.push(megabytes / cpu);
     console.log(
-      `${this.label} run ${run}: ${MIB} MiB in ${seconds.toFixed(2)} s = ${(megabytes / seconds).toFixed(0)} MB/s; ` +
+      `${this.label} run ${run}: ${mib} MiB in ${seconds.toFixed(2)} s = ${(megabytes / seconds).toFixed(0)} MB/s; ` +
         `CPU ${cpu.toFixed(2)} s = ${(megabytes / cpu).toFixed(0)} MB per CPU-second`,
     );
   }
@@ -259,11 +273,54 @@ builders:
       `${BIG_GIB} GiB upload: ${seconds.toFixed(1)} s (${((BIG_GIB * 2 ** 30) / 1e6 / seconds).toFixed(0)} MB/s); ` +
         `coordinator RSS ${before.rss.toFixed(0)} MiB before, at most ${highest.toFixed(0)} MiB during (goal < 150 MB = 143 MiB)`,
     );
+    if (S3) await s3Section(new Series('coordinator, local disk', pid, asHolder), url);
   } finally {
     built?.stop();
     await killAll();
     farm.remove();
     if (BLOB_DIR) rmSync(BLOB_DIR, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Uploads to a coordinator whose blobs are on S3 (moto_server) and to the local-disk one, in
+ * alternate rounds of the same size.
+ */
+async function s3Section(local: Series, localUrl: (name: string) => string): Promise<void> {
+  const moto = await startMoto();
+  const farm = new TestFarm();
+  try {
+    await moto.bucket('bench');
+    farm.writeConfig(`
+repos: [{ name: bench, url: $REPO }]
+server: { lease_seconds: 3600, max_artifact_bytes: ${(S3_MIB + 1) * 2 ** 20} }
+builders:
+  - { name: package, repo: bench, pool: bench, checkout: false, steps: [{ name: s, run: "true" }] }
+`);
+    const server = await startServer({ config: farm.config, data: farm.data, blobs: 's3://bench/farm', env: moto.env });
+    const client = new SwitchyardClient({ server: server.url });
+    const push = await client.createPush({ repo: 'bench', branch: 'main', revision: 'abcdef1' });
+    const holder = await client.claim('bench-holder', { pool: 'bench', waitSeconds: 5 });
+    if (!holder) throw new Error('the S3 bench job was not handed out');
+    const s3 = new Series('coordinator, S3 (moto)', server.child.pid as number, {
+      authorization: `Bearer ${holder.attemptToken}`,
+    });
+    const s3Url = (name: string) => `${server.url}/api/v1/jobs/${push.jobs[0]?.id}/artifacts/${name}`;
+    const rssBefore = residentMiB(server.child.pid as number).rss;
+    for (let run = 1; run <= RUNS; run++) {
+      await s3.run(run, s3Url(`s3-${run}.bin`), S3_MIB);
+      await local.run(run, localUrl(`local-${run}.bin`), S3_MIB);
+    }
+    const s3Rate = median(s3.rates);
+    console.log(
+      `S3 against local disk, ${S3_MIB} MiB uploads, medians of ${RUNS}: S3 (moto) ${s3Rate.toFixed(0)} MB/s, ` +
+        `local disk ${median(local.rates).toFixed(0)} MB/s, S3 / local ${(s3Rate / median(local.rates)).toFixed(2)}×; ` +
+        `S3 coordinator ${median(s3.perCpuSecond).toFixed(0)} MB per CPU-second, ` +
+        `RSS ${rssBefore.toFixed(0)} MiB before, at most ${s3.peakRss.toFixed(0)} MiB during`,
+    );
+  } finally {
+    await moto.stop();
+    farm.remove();
   }
 }
 
