@@ -19,7 +19,9 @@ export const SignConfig = Type.Object(
       pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$',
       description: 'file or glob, relative to the directory the steps run in',
     }),
-    format: Type.Enum<[...typeof SIGNING_FILE_FORMATS]>([...SIGNING_FILE_FORMATS]),
+    format: Type.Enum<[...typeof SIGNING_FILE_FORMATS]>([...SIGNING_FILE_FORMATS], {
+      description: 'what the signer makes of each file (see docs/guide/signing.md)',
+    }),
     key: SignerKeyId,
     to: Type.Optional(
       Type.String({
@@ -70,7 +72,10 @@ export const SigningSettings = Type.Object(
       },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'the signing service jobs with `sign:` entries use, and the secret shared with it',
+  },
 );
 
 /** What a running attempt is given to reach the signer: also in its steps' environment. */

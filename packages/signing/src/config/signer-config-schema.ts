@@ -1,16 +1,20 @@
 import Type, { type Static } from 'typebox';
 import { FORMATS } from '../formats/format-names.ts';
 
-const KeyId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
-const EnvName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' });
-const Size = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
-  description: 'bytes, or a size such as 500MiB',
-});
+const KEY_ID = { minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' };
+const ENV_NAME = { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' };
+/** Bytes, or a size such as 500MiB. */
+function Size(options: { default?: string; description?: string } = {}) {
+  return Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
+    description: 'bytes, or a size such as 500MiB',
+    ...options,
+  });
+}
 
 export const KeyConfig = Type.Object(
   {
-    id: KeyId,
-    formats: Type.Array(Type.Enum([...FORMATS]), { minItems: 1 }),
+    id: Type.String({ ...KEY_ID, description: "what a builder's `sign:` entry names it by" }),
+    formats: Type.Array(Type.Enum([...FORMATS]), { minItems: 1, description: 'what this key may sign' }),
     private_key: Type.Optional(
       Type.String({ minLength: 1, description: 'PEM private key (RSA or EC), relative to this file' }),
     ),
@@ -26,7 +30,9 @@ export const KeyConfig = Type.Object(
           }),
           token: Type.String({ minLength: 1, description: 'the token label' }),
           key: Type.String({ minLength: 1, description: 'the key pair label on the token' }),
-          pin_env: Type.Optional(EnvName),
+          pin_env: Type.Optional(
+            Type.String({ ...ENV_NAME, description: "environment variable holding the token's user PIN" }),
+          ),
         },
         {
           additionalProperties: false,
@@ -34,7 +40,12 @@ export const KeyConfig = Type.Object(
         },
       ),
     ),
-    passphrase_env: Type.Optional(EnvName),
+    passphrase_env: Type.Optional(
+      Type.String({
+        ...ENV_NAME,
+        description: 'environment variable holding the passphrase of private_key or openpgp_key',
+      }),
+    ),
     mar_algorithm: Type.Optional(
       Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(4)], {
         description:
@@ -55,38 +66,54 @@ export type KeyConfig = Static<typeof KeyConfig>;
 
 const SecretConfig = Type.Object(
   {
-    id: KeyId,
-    env: Type.Optional(EnvName),
-    file: Type.Optional(Type.String({ minLength: 1 })),
+    id: Type.String({ ...KEY_ID, description: "the id a farm's `signing.secret.id` names it by" }),
+    env: Type.Optional(Type.String({ ...ENV_NAME, description: 'environment variable holding the secret' })),
+    file: Type.Optional(Type.String({ minLength: 1, description: 'file holding the secret, relative to this file' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'exactly one of env or file' },
 );
 
 export const SignerConfigFile = Type.Object(
   {
-    listen: Type.Optional(Type.String({ minLength: 1, description: '[host:]port; 127.0.0.1:7440 by default' })),
+    listen: Type.Optional(Type.String({ minLength: 1, default: '127.0.0.1:7440', description: '[host:]port' })),
     workers: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 256, description: 'signing threads; the cores by default' }),
     ),
     cache: Type.Object(
       {
-        dir: Type.String({ minLength: 1 }),
-        max_size: Size,
+        dir: Type.String({ minLength: 1, description: 'relative to this file' }),
+        max_size: Size({ description: 'the bound on the bytes the cache keeps: bytes, or a size such as 20GiB' }),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description: 'signatures already made, by input digest: the same file is signed once',
+      },
     ),
     tokens: Type.Object(
       { secrets: Type.Array(SecretConfig, { minItems: 1, description: 'all accepted; several while rotating' }) },
-      { additionalProperties: false },
+      { additionalProperties: false, description: 'the secrets signing tokens are checked with' },
     ),
-    limits: Type.Optional(Type.Object({ max_upload_size: Type.Optional(Size) }, { additionalProperties: false })),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          max_upload_size: Type.Optional(
+            Size({
+              default: '500MiB',
+              description: 'the largest file one request may send: bytes, or a size such as 500MiB',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     admin: Type.Optional(
       Type.Object(
         {
-          token_env: Type.Optional(EnvName),
+          token_env: Type.Optional(Type.String({ ...ENV_NAME, description: 'environment variable holding the token' })),
           token_file: Type.Optional(Type.String({ minLength: 1, description: 'relative to this file' })),
           heap_snapshots: Type.Optional(
             Type.Boolean({
+              default: false,
               description:
                 'allow heap snapshots too; off by default, since a snapshot holds whatever the heap holds, secrets read at start among it',
             }),
@@ -99,8 +126,11 @@ export const SignerConfigFile = Type.Object(
         },
       ),
     ),
-    keys: Type.Array(KeyConfig, { minItems: 1 }),
+    keys: Type.Array(KeyConfig, { minItems: 1, description: 'the keys it signs with' }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The signer config `switchyard signer --config` reads (YAML); relative paths are relative to it.',
+  },
 );
 export type SignerConfigFile = Static<typeof SignerConfigFile>;
