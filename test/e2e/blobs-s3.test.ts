@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SwitchyardClient } from '@switchyard/protocol';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForPushFinal } from '../helpers/events.ts';
 import { TestFarm } from '../helpers/farm.ts';
 import { type Moto, startMoto } from '../helpers/moto.ts';
-import { killAll, startServer, startWorker, type TestServer } from '../helpers/processes.ts';
+import { killAll, startServer, startWorker, switchyardCommand, type TestServer } from '../helpers/processes.ts';
 
 const run = promisify(execFile);
 const TOKENS = { T_WORKER: 'worker-secret', T_CI: 'ci-secret', T_ADMIN: 'admin-secret' };
@@ -296,5 +297,53 @@ describe('blobs on S3 (moto_server): a coordinator started with --blobs s3://…
     } finally {
       other.remove();
     }
+  });
+});
+
+describe('switchyard blobs copy: a blob directory into S3', () => {
+  let moto: Moto;
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-blob-dir-'));
+  /** Writes bytes where a blob directory keeps them: `<dir>/ab/cdef…`, named by the sha256 given. */
+  const put = (name: string, data: string) => {
+    mkdirSync(join(dir, name.slice(0, 2)), { recursive: true });
+    writeFileSync(join(dir, name.slice(0, 2), name.slice(2)), data);
+  };
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    await moto.bucket('copied');
+  });
+
+  afterAll(async () => {
+    await moto?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies every blob under the same digest, reports a damaged one, and skips what is there on a second run', async () => {
+    put(sha256('one'), 'one');
+    put(sha256('two'), 'two');
+    // Named by the digest of other bytes: never copied under that name.
+    put(sha256('three'), 'not three');
+    const copy = () =>
+      switchyardCommand(
+        ['blobs', 'copy', '--from', dir, '--to', 's3://copied/moved', '--config', join(dir, 'none.yml')],
+        {
+          ...moto.env,
+        },
+      );
+    const first = await copy();
+    expect(first.code).toBe(1);
+    expect(first.output).toContain('copied 2 blobs (6 bytes) to s3://copied/moved/; 0 were there already');
+    expect(first.output).toContain(`1 files hold bytes whose sha256 is not their name`);
+    expect(first.output).toContain(join(dir, sha256('three').slice(0, 2), sha256('three').slice(2)));
+    expect(await moto.keys('copied')).toEqual(
+      [`moved/sha256/${sha256('one')}`, `moved/sha256/${sha256('two')}`].sort(),
+    );
+    rmSync(join(dir, sha256('three').slice(0, 2)), { recursive: true });
+    put(sha256('four'), 'four');
+    const second = await copy();
+    expect(second.code).toBe(0);
+    expect(second.output).toContain('copied 1 blobs (4 bytes) to s3://copied/moved/; 2 were there already');
+    expect(await moto.keys('copied', 'moved/tmp/')).toEqual([]);
   });
 });

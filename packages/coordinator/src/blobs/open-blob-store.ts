@@ -1,28 +1,37 @@
 import { resolve } from 'node:path';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { BlobsTarget } from '../config/blobs-config.ts';
 import { LocalBlobStore } from './local-blob-store.ts';
-import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
-import { S3KeyLayout } from './s3-location.ts';
+import type { S3BlobStore, S3BlobStoreOptions } from './s3-blob-store.ts';
 
-/** The blob store of a target, initialised: a directory (relative to the data directory) or a bucket. */
+/**
+ * The blob store of a target, initialised: a directory (relative to the data directory) or a
+ * bucket. The AWS SDK is loaded only for a bucket: a coordinator on local disk starts without it.
+ */
 export async function openBlobStore(
   target: BlobsTarget,
   dataDir: string,
   /** Part sizes, for tests that want multipart behaviour from small bodies. */
   tuning: Pick<S3BlobStoreOptions, 'partBytes' | 'maxSingleCopyBytes' | 'copyPartBytes'> = {},
 ): Promise<LocalBlobStore | S3BlobStore> {
-  const store =
-    target.kind === 'local'
-      ? new LocalBlobStore(resolve(dataDir, target.dir))
-      : new S3BlobStore({
-          client: new S3Client(s3ClientConfig(target.client, 'WHEN_SUPPORTED')),
-          presigner: new S3Client(s3ClientConfig(target.client, 'WHEN_REQUIRED')),
-          location: target.location,
-          layout: new S3KeyLayout(target.location.prefix),
-          redirectDownloads: target.redirectDownloads,
-          ...tuning,
-        });
+  let store: LocalBlobStore | S3BlobStore;
+  if (target.kind === 'local') {
+    store = new LocalBlobStore(resolve(dataDir, target.dir));
+  } else {
+    const [{ S3Client }, { S3BlobStore }, { S3KeyLayout }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('./s3-blob-store.ts'),
+      import('./s3-location.ts'),
+    ]);
+    store = new S3BlobStore({
+      client: new S3Client(s3ClientConfig(target.client, 'WHEN_SUPPORTED')),
+      presigner: new S3Client(s3ClientConfig(target.client, 'WHEN_REQUIRED')),
+      location: target.location,
+      layout: new S3KeyLayout(target.location.prefix),
+      redirectDownloads: target.redirectDownloads,
+      ...tuning,
+    });
+  }
   await store.init();
   return store;
 }
