@@ -17,7 +17,6 @@ import { blobsTarget } from './config/blobs-config.ts';
 import type { Farm } from './config/farm-config.ts';
 import { AttemptCredentials } from './credentials/attempt-credentials.ts';
 import { Activity } from './events/activity.ts';
-import { AmqpPublisher } from './events/amqp-publisher.ts';
 import { ChangeFeed } from './events/change-feed.ts';
 import { EventLog } from './events/event-log.ts';
 import { registerEventMetrics } from './events/event-metrics.ts';
@@ -29,8 +28,15 @@ import { LogReader } from './logs/log-reader.ts';
 import { LogService } from './logs/log-service.ts';
 import { LogTexts } from './logs/log-texts.ts';
 import { Metrics, registerDiskSpaceMetrics } from './metrics.ts';
+import {
+  DEFAULT_SINGLETON_TIMING,
+  type ReplicaOptions,
+  startReplica,
+  startSingletons,
+} from './replicas/replica-loops.ts';
+import { registerReplicaMetrics } from './replicas/replica-metrics.ts';
+import type { ReplicaRegistry } from './replicas/replica-registry.ts';
 import { schedulingPolicy } from './scheduler/live-policy.ts';
-import { priorityLevelMs } from './scheduler/queue-order.ts';
 import { registerStatsMetrics } from './stats/stats-metrics.ts';
 import type { FarmStore } from './store/port.ts';
 import { ToolMetrics } from './tools/tool-metrics.ts';
@@ -47,6 +53,8 @@ export interface CoordinatorContextOptions {
   /** `--blobs s3://bucket/prefix`: replaces the config's `server.blobs` URL. */
   blobs?: string;
   logger: Logger;
+  /** Its place among the farm's replicas (replicas/replica-loops.ts); tests shorten the leases. */
+  replica?: ReplicaOptions;
 }
 
 /** A coordinator with everything running but its socket and its background sweeps. */
@@ -57,8 +65,14 @@ export interface CoordinatorContext {
   api: ApiContext;
   /** Delivers to the webhooks of the config in force; a reload starts it again. */
   webhooks: WebhookDispatcher;
-  /** Ends streams and held claims, stops the feed and what it drives, and closes the app; not the store. */
-  close(): Promise<void>;
+  /** This process's row among the farm's replicas. */
+  replica: ReplicaRegistry;
+  /**
+   * Ends streams and held claims, stops the feed and what it drives, and closes the app; not the
+   * store. `graceful: false` leaves its singleton leases to run out and its replica row to go
+   * dead, as a killed process would.
+   */
+  close(options?: { graceful?: boolean }): Promise<void>;
 }
 
 /**
@@ -115,8 +129,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     logger,
   );
 
-  await store.jobs.renewLeasesAfterRestart(farm().settings.leaseSeconds * 1000);
-  await store.jobs.rerankPending(priorityLevelMs(farm().scheduling.agingMs));
+  const replica = await startReplica(store, farm(), options.replica ?? {}, SWITCHYARD_VERSION, logger);
   await logs.start();
 
   // The blob store is fixed at start, like the listening address: a reload can't move the bytes.
@@ -155,8 +168,15 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
   await webhooks.start();
   // The broker target is fixed at start, like the listening address.
   const amqpTarget = farm().events.amqp;
-  const amqp = amqpTarget ? new AmqpPublisher(store.events, events, amqpTarget, eventMetrics.amqp, logger) : null;
-  amqp?.start();
+  const singletons = startSingletons({
+    store,
+    registry: replica,
+    timing: options.replica?.singletons ?? DEFAULT_SINGLETON_TIMING,
+    webhooks,
+    amqp: amqpTarget ? { target: amqpTarget, log: events, metrics: eventMetrics.amqp } : null,
+    logger,
+  });
+  registerReplicaMetrics(metrics.registry, store.replicas, replica.timing.aliveWindowMs, () => singletons.leases);
   registerStatsMetrics(metrics.registry, store.stats);
 
   const api: ApiContext = {
@@ -179,6 +199,12 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     logger,
     version: SWITCHYARD_VERSION,
     shutdown: shutdown.signal,
+    replica: {
+      id: replica.id,
+      aliveWindowMs: replica.timing.aliveWindowMs,
+      feedHealth: () => feed.health,
+      feedPollMs: FEED_POLL_MS,
+    },
   };
   const app = await buildApp(api);
 
@@ -186,13 +212,15 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     app,
     api,
     webhooks,
-    async close() {
+    replica,
+    async close({ graceful = true } = {}) {
       shutdown.abort();
+      await singletons.close({ release: graceful });
+      await replica.close({ stopped: graceful });
       stopLogWakeUps();
       claimBroker.releaseAll();
       await feed.stop();
       await webhooks.close();
-      await amqp?.close();
       await app.close();
       await logs.drain();
       await logTexts.close();

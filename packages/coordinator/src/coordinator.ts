@@ -84,6 +84,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 7420);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, config: farm.file, data: options.dataDir }, `switchyard coordinator listening on ${url}`);
+  context.replica.setUrl(url);
 
   const reaper = startLeaseReaper(
     store,

@@ -20,6 +20,7 @@ export * from './log-views.ts';
 export * from './profiling.ts';
 export * from './push-result.ts';
 export * from './redact.ts';
+export * from './replicas.ts';
 export * from './routing-key.ts';
 export * from './session-names.ts';
 export * from './signing.ts';

@@ -24,6 +24,7 @@ import { registerLogRoutes } from './routes/logs.ts';
 import { registerMetaRoutes } from './routes/meta.ts';
 import { registerProfileRoutes } from './routes/profile.ts';
 import { registerPushRoutes } from './routes/pushes.ts';
+import { registerReplicaRoutes } from './routes/replicas.ts';
 import { registerSchemaRoutes } from './routes/schemas.ts';
 import { registerSessionRoutes } from './routes/session.ts';
 import { registerStatsRoutes } from './routes/stats.ts';
@@ -159,6 +160,7 @@ export async function buildApp(ctx: ApiContext): Promise<App> {
   });
 
   registerMetaRoutes(app, ctx);
+  registerReplicaRoutes(app, ctx);
   registerPushRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerLogRoutes(app, ctx);

@@ -43,4 +43,11 @@ export interface ApiContext {
   version: string;
   /** Aborted when the coordinator shuts down, ending long-lived responses. */
   shutdown: AbortSignal;
+  /** This coordinator among the farm's replicas, for the replicas endpoint and the health probes. */
+  replica: {
+    id: string;
+    aliveWindowMs: number;
+    feedHealth(): { running: boolean; lastReadAt: number | null };
+    feedPollMs: number;
+  };
 }

@@ -10,6 +10,7 @@ const CODE: Record<StoreErrorKind, ErrorCode> = {
   'invalid-input': 'invalid-request',
   'log-sequence-gap': 'log-sequence-gap',
   'disk-full': 'disk-full',
+  'singleton-lost': 'conflict',
 };
 
 /** The HTTP answer for a store's refusal: the only place where domain errors meet status codes. */

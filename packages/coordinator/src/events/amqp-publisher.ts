@@ -1,7 +1,8 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { Counter, Gauge } from 'prom-client';
-import type { EventStore } from '../store/port.ts';
+import { StoreError } from '../store/errors.ts';
+import type { EventStore, SingletonFence } from '../store/port.ts';
 import type { EventLog } from './event-log.ts';
 import { selectEvents } from './logged-event.ts';
 
@@ -22,6 +23,10 @@ export interface AmqpMetrics {
  * channel and the cursor moves only once the broker confirmed them all, so a broker outage or a
  * coordinator restart delays events and loses none (at least once: a restart between the
  * confirm and the cursor write publishes a page again; `messageId` is the event id).
+ *
+ * It runs on one replica at a time, under the `amqp-publisher` singleton (coordinator-context.ts):
+ * its cursor moves only under the fence it was started with, so a replica that lost the lease
+ * (paused past it, cut off) cannot move the cursor the new holder owns, and stops.
  */
 export class AmqpPublisher {
   private readonly abort = new AbortController();
@@ -34,10 +39,17 @@ export class AmqpPublisher {
     private readonly target: { url: string; exchange: string },
     private readonly metrics: AmqpMetrics,
     private readonly logger: Logger,
+    /** The singleton lease its cursor writes are fenced by. */
+    private readonly fence?: SingletonFence,
   ) {}
 
   start(): void {
     this.running = this.run();
+  }
+
+  /** Settles when it stopped: closed, or its singleton lease lost. */
+  get finished(): Promise<void> {
+    return this.running;
   }
 
   async close(): Promise<void> {
@@ -52,7 +64,7 @@ export class AmqpPublisher {
   }
 
   private saveCursor(cursor: number): Promise<void> {
-    return this.cursors.advancePublisherCursor(CURSOR_NAME, cursor);
+    return this.cursors.advancePublisherCursor(CURSOR_NAME, cursor, this.fence);
   }
 
   private async run(): Promise<void> {
@@ -83,6 +95,10 @@ export class AmqpPublisher {
         await this.publishUntilLost(channel, lost);
       } catch (error) {
         if (signal.aborted) break;
+        if (error instanceof StoreError && error.kind === 'singleton-lost') {
+          this.logger.warn({ err: error }, 'AMQP publisher stopped: another replica publishes now');
+          break;
+        }
         if (outageSince === null) {
           outageSince = Date.now();
           this.logger.warn(

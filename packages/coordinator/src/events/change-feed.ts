@@ -21,6 +21,8 @@ export class ChangeFeed {
   private stopped = false;
   private stopListening: () => void = () => {};
   private poll: NodeJS.Timeout | null = null;
+  /** When the log was last read without error (this process's monotonic clock, ms). */
+  private lastReadAt: number | null = null;
 
   constructor(
     private readonly events: Pick<EventStore, 'readAfter'>,
@@ -33,6 +35,11 @@ export class ChangeFeed {
 
   get position(): number {
     return this.cursor;
+  }
+
+  /** Whether the feed runs and when it last read the log (`performance.now()`), for `/readyz`. */
+  get health(): { running: boolean; lastReadAt: number | null } {
+    return { running: this.poll !== null && !this.stopped, lastReadAt: this.lastReadAt };
   }
 
   subscribe(subscriber: FeedSubscriber): () => void {
@@ -74,6 +81,7 @@ export class ChangeFeed {
     try {
       for (;;) {
         const rows = await this.events.readAfter(this.cursor, PAGE);
+        this.lastReadAt = performance.now();
         if (rows.length === 0) return;
         const batch = rows.map(toLoggedEvent);
         this.cursor = (rows.at(-1) as { id: number }).id;

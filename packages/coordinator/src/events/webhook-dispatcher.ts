@@ -8,7 +8,8 @@ import {
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { type EventsConfig, toEventFilter } from '../config/events-config.ts';
-import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
+import { StoreError } from '../store/errors.ts';
+import type { DeliveryRecord, SingletonFence, SubscriptionRecord, SubscriptionStore } from '../store/port.ts';
 import type { EventLog } from './event-log.ts';
 import { type EventSelection, selectEvents } from './logged-event.ts';
 import { nextAttemptAt } from './retry-schedule.ts';
@@ -27,12 +28,20 @@ interface Loop {
  * Delivers events to webhook subscriptions: one loop per subscription, strictly in order — the
  * next event is sent only once the one before it was delivered or given up — and at least
  * once, since each delivery's state is in the database before and after every POST.
+ *
+ * The loops run on one replica at a time: the one holding the `webhooks` singleton (`lead`),
+ * whose queue and cursor writes are fenced by it. One singleton for all subscriptions rather
+ * than one each: the deliveries are few and light, one lease row costs one renewal however many
+ * subscriptions there are, and a subscription made on any replica is picked up by the holder
+ * through `subscription.changed` with nothing to hand over.
  */
 export class WebhookDispatcher {
   private readonly loops = new Map<number, Loop>();
   /** After close(), a crashed loop's delayed restart must not bring loops back. */
   private closed = false;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** The singleton lease the loops run under; null while another replica delivers. */
+  private fence: SingletonFence | null = null;
 
   constructor(
     private readonly store: SubscriptionStore,
@@ -53,7 +62,8 @@ export class WebhookDispatcher {
   /** Starts loops for new subscriptions and stops those of deleted ones (told by `subscription.changed`). */
   async refresh(): Promise<void> {
     if (this.closed) return;
-    const ids = new Set((await this.store.all()).map((row) => row.id));
+    const fence = this.fence;
+    const ids = fence ? new Set((await this.store.all()).map((row) => row.id)) : new Set<number>();
     for (const [id, loop] of this.loops) {
       if (!ids.has(id)) {
         loop.abort.abort();
@@ -61,7 +71,19 @@ export class WebhookDispatcher {
         this.loops.delete(id);
       }
     }
-    for (const id of ids) if (!this.loops.has(id)) this.spawn(id);
+    for (const id of ids) if (fence && !this.loops.has(id)) this.spawn(id, fence);
+  }
+
+  /** This replica holds the `webhooks` singleton under `fence`: deliver. */
+  async lead(fence: SingletonFence): Promise<void> {
+    this.fence = fence;
+    await this.refresh();
+  }
+
+  /** Another replica delivers now (or will): stop every loop. */
+  async standDown(): Promise<void> {
+    this.fence = null;
+    await this.stopLoops();
   }
 
   /** A delivery was queued out of the usual order (a redelivery, told by `subscription.changed`): look again now. */
@@ -72,6 +94,10 @@ export class WebhookDispatcher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.stopLoops();
+  }
+
+  private async stopLoops(): Promise<void> {
     const loops = [...this.loops.values()];
     this.loops.clear();
     for (const loop of loops) {
@@ -81,10 +107,19 @@ export class WebhookDispatcher {
     await Promise.all(loops.map((loop) => loop.done));
   }
 
-  private spawn(id: number): void {
+  private spawn(id: number, fence: SingletonFence): void {
     const abort = new AbortController();
     const loop: Loop = { abort, done: Promise.resolve(), wake: () => {} };
-    loop.done = this.run(id, loop).catch((error: unknown) => {
+    loop.done = this.run(id, loop, fence).catch((error: unknown) => {
+      if (error instanceof StoreError && error.kind === 'singleton-lost') {
+        // Another replica delivers now; the lease's runner stands this one down.
+        this.logger.warn(
+          { err: error, subscription: id },
+          'webhook delivery loop stopped: its singleton lease is gone',
+        );
+        if (this.loops.get(id) === loop) this.loops.delete(id);
+        return;
+      }
       this.logger.error({ err: error, subscription: id }, 'webhook delivery loop failed; restarting it');
       if (!abort.signal.aborted && this.loops.get(id) === loop) {
         this.loops.delete(id);
@@ -98,7 +133,7 @@ export class WebhookDispatcher {
     this.loops.set(id, loop);
   }
 
-  private async run(id: number, loop: Loop): Promise<void> {
+  private async run(id: number, loop: Loop, fence: SingletonFence): Promise<void> {
     const signal = loop.abort.signal;
     let filterJson: string | null = null;
     let selection: EventSelection = selectEvents({});
@@ -109,7 +144,7 @@ export class WebhookDispatcher {
       if (due) {
         const waitMs = (due.next_attempt_at ?? 0) - this.clock();
         if (waitMs > 0) await this.pause(loop, waitMs);
-        else await this.attempt(subscription, due, signal);
+        else await this.attempt(subscription, due, signal, fence);
         continue;
       }
       if (filterJson !== subscription.filter) {
@@ -123,6 +158,7 @@ export class WebhookDispatcher {
           id,
           page.events.map((logged) => logged.event.id),
           page.cursor,
+          fence,
         );
         continue;
       }
@@ -147,6 +183,7 @@ export class WebhookDispatcher {
     subscription: SubscriptionRecord,
     delivery: DeliveryRecord,
     signal: AbortSignal,
+    fence: SingletonFence,
   ): Promise<void> {
     const logged = await this.log.get(delivery.event_id);
     if (!logged) {
@@ -154,6 +191,7 @@ export class WebhookDispatcher {
         delivery,
         { at: this.clock(), status: null, error: `event ${delivery.event_id} is not in the log`, durationMs: 0 },
         { state: 'failed' },
+        fence,
       );
       return;
     }
@@ -170,6 +208,7 @@ export class WebhookDispatcher {
           durationMs: 0,
         },
         { state: 'failed' },
+        fence,
       );
       this.deliveries.inc({ result: 'failed' });
       return;
@@ -203,14 +242,14 @@ export class WebhookDispatcher {
     const now = this.clock();
     const attempt = { at, status, error, durationMs: now - at };
     if (error === null) {
-      await this.store.recordAttempt(delivery, attempt, { state: 'delivered' });
+      await this.store.recordAttempt(delivery, attempt, { state: 'delivered' }, fence);
       this.deliveries.inc({ result: 'delivered' });
       return;
     }
     const attempts = (await this.store.attemptCount(delivery.id)) + 1;
     const retryAt = nextAttemptAt(this.config().retry, delivery.first_attempt_at ?? at, attempts, now);
     if (retryAt === null) {
-      await this.store.recordAttempt(delivery, attempt, { state: 'failed' });
+      await this.store.recordAttempt(delivery, attempt, { state: 'failed' }, fence);
       this.deliveries.inc({ result: 'failed' });
       this.logger.warn(
         { subscription: subscription.id, delivery: delivery.id, event: delivery.event_id, error },
@@ -218,7 +257,7 @@ export class WebhookDispatcher {
       );
       return;
     }
-    await this.store.recordAttempt(delivery, attempt, { state: 'pending', retryAt });
+    await this.store.recordAttempt(delivery, attempt, { state: 'pending', retryAt }, fence);
     this.deliveries.inc({ result: 'retry' });
   }
 }

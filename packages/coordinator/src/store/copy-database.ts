@@ -22,6 +22,9 @@ const TABLES: ReadonlyArray<{ name: string; key: readonly string[]; generatedId:
   { name: 'outbox_cursors', key: ['name'], generatedId: false },
   { name: 'sessions', key: ['id_hash'], generatedId: false },
   { name: 'farm_keys', key: ['name'], generatedId: false },
+  { name: 'replicas', key: ['id'], generatedId: false },
+  { name: 'singletons', key: ['name'], generatedId: false },
+  { name: 'farm_settings', key: ['name'], generatedId: false },
 ];
 
 /** Rows per INSERT: the widest table (jobs, 29 columns) stays well under PostgreSQL's 65,535 parameters. */

@@ -19,7 +19,9 @@ export type StoreErrorKind =
   /** A log batch arrived out of order: the one expected is in the details. */
   | 'log-sequence-gap'
   /** Nothing could be written: the disk holding the data (the database's or the data directory's) is full. */
-  | 'disk-full';
+  | 'disk-full'
+  /** The singleton lease this write was fenced by is no longer this replica's: another took over. */
+  | 'singleton-lost';
 
 export class StoreError extends Error {
   constructor(
@@ -86,6 +88,15 @@ export function leaseExpired(attempt: { id: number; lease_expires_at: number }, 
     'lease-lost',
     `the lease of attempt ${attempt.id} expired ${ago} s ago (at ${new Date(attempt.lease_expires_at).toISOString()}); stop working on it`,
     { state: 'running', reason: 'lease-expired', leaseExpiresAt: new Date(attempt.lease_expires_at).toISOString() },
+  );
+}
+
+/** A singleton loop's write refused: the lease (name, holder, term) it was made under is gone. */
+export function singletonLost(fence: { name: string; holder: string; term: number }): StoreError {
+  return new StoreError(
+    'singleton-lost',
+    `replica ${fence.holder} no longer holds "${fence.name}" under term ${fence.term}; another replica took it over or its lease ran out`,
+    { ...fence },
   );
 }
 

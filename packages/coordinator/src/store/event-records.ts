@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { EventRecord, EventStore } from './port.ts';
+import type { EventRecord, EventStore, SingletonFence } from './port.ts';
+import { requireFence } from './replica-records.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 
@@ -44,7 +45,15 @@ export class EventRecords implements EventStore {
     return Number(row.last_event_id);
   }
 
-  async advancePublisherCursor(name: string, lastEventId: number): Promise<void> {
-    await this.db.updateTable('outbox_cursors').set({ last_event_id: lastEventId }).where('name', '=', name).execute();
+  async advancePublisherCursor(name: string, lastEventId: number, fence?: SingletonFence): Promise<void> {
+    await this.store.write(async (ctx) => {
+      if (fence) await requireFence(ctx, fence);
+      await ctx.trx
+        .updateTable('outbox_cursors')
+        .set({ last_event_id: lastEventId })
+        .where('name', '=', name)
+        .where('last_event_id', '<', lastEventId)
+        .execute();
+    });
   }
 }

@@ -343,6 +343,37 @@ const migrations = (types: ColumnTypes): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0011-replicas-and-singletons': {
+    async up(db: Kysely<unknown>) {
+      // One row per coordinator process that ever ran against this database (replicas/).
+      await db.schema
+        .createTable('replicas')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('hostname', 'text', (c) => c.notNull())
+        .addColumn('pid', types.integer, (c) => c.notNull())
+        .addColumn('url', 'text')
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen', 'bigint', (c) => c.notNull())
+        .addColumn('stopped_at', 'bigint')
+        .execute();
+      // Loops that must run on one replica at a time: who holds each, under which term, until when.
+      await db.schema
+        .createTable('singletons')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('term', types.integer, (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Settings the replicas share and compare with their config (the queue's aging).
+      await db.schema
+        .createTable('farm_settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -145,8 +145,12 @@ export interface JobStore {
    * lease: the coordinator was away or unable, not their workers.
    */
   renewLeasesAfterRestart(leaseMs: number): Promise<void>;
-  /** The aging setting changed: pending jobs take the places in the queue it implies. */
-  rerankPending(priorityLevelMs: number): Promise<void>;
+  /**
+   * When the queue was last ranked with another aging setting (it is stored): pending jobs take
+   * the places `priorityLevelMs` implies, and it is stored. One replica at a time decides; says
+   * whether it re-ranked.
+   */
+  rerankPending(priorityLevelMs: number): Promise<boolean>;
   /** Idempotent per (attempt, index); `conflict` when the index holds another step's name. */
   stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void>;
   /** Idempotent; `conflict` for a step never started. */
@@ -344,13 +348,19 @@ export interface SubscriptionStore {
   /** `conflict` for a subscription the config made. */
   remove(id: number): Promise<void>;
   view(row: SubscriptionRecord): Promise<Subscription>;
-  enqueue(subscriptionId: number, eventIds: readonly number[], cursor: number): Promise<void>;
+  /**
+   * Queues deliveries for these events and moves the cursor forward to `cursor`. With a fence,
+   * only while it still holds its singleton, checked in the same transaction; else `singleton-lost`.
+   */
+  enqueue(subscriptionId: number, eventIds: readonly number[], cursor: number, fence?: SingletonFence): Promise<void>;
   nextPending(subscriptionId: number): Promise<DeliveryRecord | undefined>;
   attemptCount(deliveryId: number): Promise<number>;
+  /** With a fence, as `enqueue`. */
   recordAttempt(
     delivery: DeliveryRecord,
     attempt: { at: number; status: number | null; error: string | null; durationMs: number },
     outcome: { state: 'delivered' | 'failed' } | { state: 'pending'; retryAt: number },
+    fence?: SingletonFence,
   ): Promise<void>;
   redeliver(subscriptionId: number, deliveryId: number): Promise<DeliveryRecord>;
   deliveries(subscriptionId: number, options: { limit: number; before?: number }): Promise<Delivery[]>;
@@ -367,7 +377,71 @@ export interface EventStore {
   recordConfigReload(builders: number, repos: number): Promise<void>;
   /** How far a named publisher has read; set to `start` the first time it asks. */
   publisherCursor(name: string, start: number): Promise<number>;
-  advancePublisherCursor(name: string, lastEventId: number): Promise<void>;
+  /**
+   * Moves the cursor forward to `lastEventId` (never back). With a fence, only while it still
+   * holds its singleton, checked in the same transaction; else `singleton-lost`.
+   */
+  advancePublisherCursor(name: string, lastEventId: number, fence?: SingletonFence): Promise<void>;
+}
+
+/** A coordinator process as it registers itself. */
+export interface NewReplica {
+  id: string;
+  hostname: string;
+  pid: number;
+  url: string | null;
+  version: string;
+}
+
+export interface ReplicaRecord extends NewReplica {
+  startedAt: number;
+  lastSeen: number;
+  /** When it stopped cleanly; null while it runs, and for one that died. */
+  stoppedAt: number | null;
+}
+
+export interface SingletonRecord {
+  name: string;
+  holder: string;
+  term: number;
+  expiresAt: number;
+  acquiredAt: number;
+}
+
+/** What a singleton loop's writes carry, checked in their transaction (the store error `singleton-lost`). */
+export interface SingletonFence {
+  name: string;
+  holder: string;
+  term: number;
+}
+
+export type SingletonClaim =
+  | { held: true; term: number; expiresAt: number }
+  | { held: false; holder: string; term: number; expiresAt: number };
+
+/**
+ * The coordinator processes sharing the database, the singleton leases among them, and settings
+ * they share. Times are the store's: the database's clock on PostgreSQL.
+ */
+export interface ReplicaStore {
+  /** Registers the replica (its first call) or says it is alive: last seen now. */
+  heartbeat(replica: NewReplica): Promise<void>;
+  /** The replica stopped cleanly. */
+  stopped(id: string): Promise<void>;
+  /** Every replica and singleton, with the store's time they are to be judged by. */
+  list(): Promise<{ now: number; replicas: ReplicaRecord[]; singletons: SingletonRecord[] }>;
+  /** Forgets replicas last seen before `before`; returns how many. */
+  forgetBefore(before: number): Promise<number>;
+  /**
+   * Takes or renews a singleton's lease for `leaseMs` (replicas/singleton-decision.ts): renewed
+   * only for the holder under `term` before it expired; an expired or new one is taken under the
+   * next term. Says who holds it now.
+   */
+  claimSingleton(name: string, holder: string, term: number | null, leaseMs: number): Promise<SingletonClaim>;
+  /** Lets the lease go at once (it expires now), for another replica to take; the term stays spent. */
+  releaseSingleton(fence: SingletonFence): Promise<void>;
+  setting(name: string): Promise<string | null>;
+  putSetting(name: string, value: string): Promise<void>;
 }
 
 /** The answers people ask of the history, computed by stats/'s pure modules. */
@@ -445,5 +519,6 @@ export interface FarmStore {
   readonly keys: KeyStore;
   readonly commits: CommitSignal;
   readonly logAppends: LogSignal;
+  readonly replicas: ReplicaStore;
   close(): Promise<void>;
 }

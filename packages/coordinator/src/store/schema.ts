@@ -241,6 +241,40 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+/** A coordinator process: it heartbeats its row while it runs (replicas/replica-registry.ts). */
+export interface ReplicasTable {
+  /** Random at each start. */
+  id: string;
+  hostname: string;
+  pid: number;
+  /** Where it listens, as it was told to (`server.url`), or null. */
+  url: string | null;
+  version: string;
+  started_at: number;
+  last_seen: number;
+  /** Set when it stopped cleanly; a replica that died keeps null and simply stops being seen. */
+  stopped_at: number | null;
+}
+
+/**
+ * A loop that runs on one replica at a time (loops/singleton-lease.ts). `term` grows by one at
+ * every takeover and never goes back, so a write fenced by (holder, term) fails once another
+ * replica took over, even if the old holder still believes it holds the lease.
+ */
+export interface SingletonsTable {
+  name: string;
+  holder: string;
+  term: number;
+  expires_at: number;
+  acquired_at: number;
+}
+
+/** Named values the replicas share, such as the aging setting the queue was last ranked with. */
+export interface FarmSettingsTable {
+  name: string;
+  value: string;
+}
+
 export interface Database {
   pushes: PushesTable;
   jobs: JobsTable;
@@ -259,4 +293,7 @@ export interface Database {
   outbox_cursors: OutboxCursorsTable;
   sessions: SessionsTable;
   farm_keys: FarmKeysTable;
+  replicas: ReplicasTable;
+  singletons: SingletonsTable;
+  farm_settings: FarmSettingsTable;
 }

@@ -6,6 +6,7 @@ import { KeyRecords } from './key-records.ts';
 import { LogRecords } from './log-records.ts';
 import type { FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
+import { ReplicaRecords } from './replica-records.ts';
 import type { Database } from './schema.ts';
 import { SessionRecords } from './session-records.ts';
 import { StatsQueries } from './stats-queries.ts';
@@ -92,6 +93,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     keys: new KeyRecords(db, clock),
     commits: options.commits,
     logAppends: options.logAppends,
+    replicas: new ReplicaRecords(db, core),
     async close() {
       await options.onClose?.();
       await db.destroy();

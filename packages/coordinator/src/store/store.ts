@@ -58,6 +58,11 @@ function queuePageSize(waitingWorkers: number): number {
  */
 const REAP_BATCH = 100;
 
+/** The setting that says what one priority level was worth when the queue was last ranked. */
+const PRIORITY_LEVEL_SETTING = 'queue.priority-level-ms';
+/** Any fixed key shared by the replicas of a farm: the lock under which one of them re-ranks. */
+const QUEUE_RANK_LOCK = 0x5377_7972;
+
 /**
  * The coordinator's state machine over the database. Every public verb is one transaction that
  * also appends the events it causes.
@@ -355,13 +360,36 @@ export class Store {
     return { assignment, job: jobRow };
   }
 
-  /** The aging setting changed: pending jobs take their places in the queue it implies. */
-  async rerankPending(priorityLevelMs: number): Promise<void> {
-    await this.db
-      .updateTable('jobs')
-      .set({ queue_rank: sql<number>`priority * ${priorityLevelMs} + pending_at` })
-      .where('state', '=', 'pending')
-      .execute();
+  /**
+   * The aging setting the queue was ranked with differs from `priorityLevelMs`'s: pending jobs
+   * take their places in the queue it implies, and it is stored. Replicas start (and reload)
+   * with the same config, so only the first to see a change re-ranks; on PostgreSQL they take
+   * turns on a transaction-scoped lock, so the second reads what the first stored.
+   */
+  async rerankPending(priorityLevelMs: number): Promise<boolean> {
+    return this.write(async (ctx) => {
+      if (dialectOf(ctx.trx) === 'postgres') {
+        await sql`select pg_advisory_xact_lock(${sql.lit(QUEUE_RANK_LOCK)})`.execute(ctx.trx);
+      }
+      const stored = await ctx.trx
+        .selectFrom('farm_settings')
+        .select('value')
+        .where('name', '=', PRIORITY_LEVEL_SETTING)
+        .executeTakeFirst();
+      if (stored !== undefined && Number(stored.value) === priorityLevelMs) return false;
+      await ctx.trx
+        .updateTable('jobs')
+        .set({ queue_rank: sql<number>`priority * ${priorityLevelMs} + pending_at` })
+        .where('state', '=', 'pending')
+        .execute();
+      const value = String(priorityLevelMs);
+      await ctx.trx
+        .insertInto('farm_settings')
+        .values({ name: PRIORITY_LEVEL_SETTING, value })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ value }))
+        .execute();
+      return true;
+    });
   }
 
   /** The claim broker could not hand this assignment over (the worker's request was gone). */

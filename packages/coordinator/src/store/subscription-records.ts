@@ -10,7 +10,8 @@ import type { Kysely } from 'kysely';
 import type { ConfiguredWebhook } from '../config/events-config.ts';
 import { conflict, notFound } from './errors.ts';
 import { iso } from './mappers.ts';
-import type { DeliveryRecord, SubscriptionRecord, SubscriptionStore } from './port.ts';
+import type { DeliveryRecord, SingletonFence, SubscriptionRecord, SubscriptionStore } from './port.ts';
+import { requireFence } from './replica-records.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 
@@ -131,9 +132,16 @@ export class SubscriptionRecords implements SubscriptionStore {
   }
 
   /** Queues deliveries for these events (in id order) and moves the cursor past `cursor`. */
-  async enqueue(subscriptionId: number, eventIds: readonly number[], cursor: number): Promise<void> {
+  async enqueue(
+    subscriptionId: number,
+    eventIds: readonly number[],
+    cursor: number,
+    fence?: SingletonFence,
+  ): Promise<void> {
     const now = this.clock();
-    await this.db.transaction().execute(async (trx) => {
+    await this.store.write(async (ctx) => {
+      const { trx } = ctx;
+      if (fence) await requireFence(ctx, fence);
       if (eventIds.length > 0) {
         await trx
           .insertInto('deliveries')
@@ -151,7 +159,12 @@ export class SubscriptionRecords implements SubscriptionStore {
           )
           .execute();
       }
-      await trx.updateTable('subscriptions').set({ cursor }).where('id', '=', subscriptionId).execute();
+      await trx
+        .updateTable('subscriptions')
+        .set({ cursor })
+        .where('id', '=', subscriptionId)
+        .where('cursor', '<', cursor)
+        .execute();
     });
   }
 
@@ -179,8 +192,11 @@ export class SubscriptionRecords implements SubscriptionStore {
     delivery: DeliveryRow,
     attempt: { at: number; status: number | null; error: string | null; durationMs: number },
     outcome: { state: 'delivered' | 'failed' } | { state: 'pending'; retryAt: number },
+    fence?: SingletonFence,
   ): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.store.write(async (ctx) => {
+      const { trx } = ctx;
+      if (fence) await requireFence(ctx, fence);
       const previous = await trx
         .selectFrom('delivery_attempts')
         .select((eb) => eb.fn.max<number | null>('number').as('number'))

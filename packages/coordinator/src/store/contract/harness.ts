@@ -45,6 +45,9 @@ const TABLES_CHILDREN_FIRST = Object.keys({
   outbox_cursors: true,
   sessions: true,
   farm_keys: true,
+  replicas: true,
+  singletons: true,
+  farm_settings: true,
 } satisfies Record<keyof Database, true>);
 
 /**
