@@ -69,6 +69,21 @@ describe('without an auth: section', () => {
     expect(document.components.securitySchemes).toEqual({ bearer: { type: 'http', scheme: 'bearer' } });
   });
 
+  it('names in the OpenAPI document what calling each operation needs', async () => {
+    const document = (await open.inject({ url: '/api/openapi.json' })).json();
+    type Operation = { operationId?: string; 'x-switchyard-auth'?: string };
+    const operations: Operation[] = Object.values(document.paths as Record<string, Record<string, Operation>>).flatMap(
+      (methods) => Object.values(methods),
+    );
+    const auth = new Map(operations.map((operation) => [operation.operationId, operation['x-switchyard-auth']]));
+    expect(auth.get('createPush')).toBe('push');
+    expect(auth.get('serverInfo')).toBe('read');
+    expect(auth.get('claimWork')).toBe('worker');
+    expect(auth.get('stepStarted')).toBe('attempt');
+    expect(auth.get('signIn')).toBe('per-request');
+    expect(operations.filter((operation) => operation['x-switchyard-auth'] === undefined)).toEqual([]);
+  });
+
   it('exports Prometheus metrics with the jobs by state', async () => {
     await open.push();
     const metrics = await open.inject({ url: '/metrics' });
