@@ -9,9 +9,12 @@ const literals = <const T extends readonly string[]>(values: T) => Type.Enum<[..
 
 const Id = Type.Integer({ minimum: 1 });
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' });
-const NullableTime = Type.Union([Time, Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
+/** A time, or null until it happens: `description` says what happens. */
+const TimeOrNull = (description: string) => Type.Union([Time, Type.Null()], { description });
+const IntOrNull = (description: string) => Type.Union([Type.Integer(), Type.Null()], { description });
+const StringOrNull = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
 const StringMap = Type.Record(Type.String(), Type.String());
 /** Tags a worker sends: they reach the scheduler's reasons, logs and the dashboard. */
 const TagMap = Type.Record(Type.String(), Line({ maxLength: 200 }), {
@@ -57,61 +60,64 @@ export const CreatePushRequest = Type.Object(
 
 export const JobSummary = Type.Object({
   id: Id,
-  builder: Type.String(),
+  builder: Type.String({ description: 'the builder the job runs' }),
   state: JobStateSchema,
-  attemptCount: Type.Integer({ minimum: 0 }),
+  attemptCount: Type.Integer({ minimum: 0, description: 'attempts started so far' }),
 });
 
 export const Push = Type.Object({
   id: Id,
-  repo: Type.String(),
+  repo: Type.String({ description: 'the repository, as the farm config names it' }),
   branch: Type.String(),
-  revision: Type.String(),
-  author: Type.String(),
-  message: Type.String(),
-  files: Type.Array(Type.String()),
+  revision: Type.String({ description: 'the commit id' }),
+  author: Type.String({ description: 'as pushed; empty when not given' }),
+  message: Type.String({ description: 'as pushed; empty when not given' }),
+  files: Type.Array(Type.String(), { description: 'the changed files, as pushed' }),
   createdAt: Time,
-  jobs: Type.Array(JobSummary),
+  jobs: Type.Array(JobSummary, { description: 'one per builder that matched, in config order' }),
 });
 
 export const Job = Type.Object({
   id: Id,
-  pushId: Id,
+  pushId: Type.Integer({ minimum: 1, description: 'the push it belongs to' }),
   repo: Type.String(),
   branch: Type.String(),
-  revision: Type.String(),
+  revision: Type.String({ description: 'the commit id' }),
   author: Type.String(),
   builder: Type.String(),
-  pool: Type.String(),
+  pool: Type.String({ description: 'the workers that may run it' }),
   state: JobStateSchema,
   reason: Type.Union([Type.String({ description: 'why the job is in its state, e.g. worker-lost' }), Type.Null()]),
-  attemptCount: Type.Integer({ minimum: 0 }),
-  maxAttempts: Type.Integer({ minimum: 1 }),
-  dependsOn: Type.Array(Id),
-  retriggeredFrom: NullableInt,
+  attemptCount: Type.Integer({ minimum: 0, description: 'attempts started so far' }),
+  maxAttempts: Type.Integer({ minimum: 1, description: 'attempts it gets before an exception is final' }),
+  dependsOn: Type.Array(Id, { description: "the jobs of its builder's `after` in the same push" }),
+  retriggeredFrom: IntOrNull('for a retriggered job: the job it runs again'),
   priority: Type.Integer({ description: 'branch priority plus builder offset; lower runs first' }),
   exact: Type.Boolean({ description: 'pushed with exact: never coalesced' }),
   coalescedInto: Type.Union([Id, Type.Null()], {
     description: 'for a coalesced job: the job that ran in its place and whose result stands for it',
   }),
-  worker: NullableString,
+  worker: StringOrNull('the worker running or last running it'),
   createdAt: Time,
-  pendingAt: NullableTime,
-  startedAt: NullableTime,
-  finishedAt: NullableTime,
-  durationMs: NullableInt,
+  pendingAt: TimeOrNull('when it became ready to run'),
+  startedAt: TimeOrNull('when its current or last attempt started'),
+  finishedAt: TimeOrNull('when it became final'),
+  durationMs: IntOrNull('from started to finished'),
 });
 
 export const Step = Type.Object({
-  index: Type.Integer({ minimum: 0 }),
+  index: Type.Integer({
+    minimum: 0,
+    description: 'its place in the attempt, from 0 (the checkout, when there is one)',
+  }),
   name: Type.String(),
   state: literals(STEP_STATES),
-  exitCode: NullableInt,
-  signal: NullableString,
+  exitCode: IntOrNull("the command's exit code, once it exited"),
+  signal: StringOrNull('the signal that ended the command, e.g. SIGKILL'),
   startedAt: Time,
-  finishedAt: NullableTime,
-  durationMs: NullableInt,
-  logBytes: Type.Integer({ minimum: 0 }),
+  finishedAt: TimeOrNull('when it ended'),
+  durationMs: IntOrNull('from started to finished'),
+  logBytes: Type.Integer({ minimum: 0, description: 'bytes of log stored for it' }),
 });
 
 /** Where a worker's time went before the job's own steps, in milliseconds. */
@@ -132,15 +138,15 @@ export const AttemptTimings = Type.Object(
 
 export const Attempt = Type.Object({
   id: Id,
-  number: Type.Integer({ minimum: 1 }),
-  worker: Type.String(),
+  number: Type.Integer({ minimum: 1, description: "1 for the job's first attempt, then 2, …" }),
+  worker: Type.String({ description: 'the worker that ran it' }),
   state: literals(ATTEMPT_STATES),
-  reason: NullableString,
-  message: NullableString,
+  reason: StringOrNull('for an exception: what kind, e.g. worker-lost or timeout'),
+  message: StringOrNull('for an exception: what happened, in words'),
   startedAt: Time,
-  finishedAt: NullableTime,
-  durationMs: NullableInt,
-  leaseExpiresAt: NullableTime,
+  finishedAt: TimeOrNull('when it ended'),
+  durationMs: IntOrNull('from started to finished'),
+  leaseExpiresAt: TimeOrNull('while running: past this without a heartbeat, the attempt is lost'),
   timings: Type.Union([AttemptTimings, Type.Null()], { description: 'as the worker reported them' }),
   steps: Type.Array(Step),
 });
@@ -182,11 +188,11 @@ export const WarmCacheReport = Type.Object(
 export const Worker = Type.Object({
   name: Type.String(),
   pool: Type.String(),
-  tags: StringMap,
+  tags: Type.Record(Type.String(), Type.String(), { description: 'as the worker was started with (--tag)' }),
   state: literals(WORKER_STATES),
-  currentJob: NullableInt,
-  currentAttempt: NullableInt,
-  version: NullableString,
+  currentJob: IntOrNull('the job it is running'),
+  currentAttempt: IntOrNull('the attempt it is running'),
+  version: StringOrNull('the Switchyard version it reported'),
   firstSeen: Time,
   lastSeen: Time,
   warm: Type.Array(WarmCacheReport, { description: 'builders and branches it recently succeeded on' }),

@@ -51,6 +51,7 @@ export function registerPushRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'getPush',
         tags: ['pushes'],
+        summary: 'One push with its jobs and their states',
         params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
         response: { 200: Type.Object({ push: Push }), ...errorResponses(400, 404) },
       },

@@ -61,6 +61,7 @@ export function registerSubscriptionRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'getSubscription',
         tags: ['subscriptions'],
+        summary: 'One webhook subscription: its URL, filter and delivery state',
         params: SubscriptionParams,
         response: { 200: Type.Object({ subscription: Subscription }), ...errorResponses(400, 401, 403, 404) },
       },

@@ -148,6 +148,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'stepStarted',
         tags: ['worker protocol'],
+        summary: 'Report that a step of the attempt started (step.started)',
         params: StepParams,
         body: StepStartedRequest,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 409) },
@@ -213,6 +214,7 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       schema: {
         operationId: 'stepFinished',
         tags: ['worker protocol'],
+        summary: 'Report how a step of the attempt ended: its state, exit code, signal and duration (step.finished)',
         params: StepParams,
         body: StepFinishedRequest,
         response: { 200: Ok, ...errorResponses(400, 401, 403, 404, 409) },
