@@ -7,6 +7,7 @@ import {
   type JobSpec,
 } from '@switchyard/protocol';
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound } from './errors.ts';
 import { iso, type JobRow, toJob } from './mappers.ts';
 import type { ArtifactStore, NewArtifact, UploadTarget } from './port.ts';
@@ -217,10 +218,35 @@ export class ArtifactRecords implements ArtifactStore {
     };
   }
 
-  /** Deletes the artifacts past their expiry; returns how many. */
+  /**
+   * Deletes the artifacts past their expiry; returns how many. Every replica's collector runs
+   * this: on PostgreSQL in batches taken `FOR UPDATE SKIP LOCKED`, so two collectors share the
+   * rows rather than one waiting on the other's locks.
+   */
   async deleteExpired(): Promise<number> {
-    const deleted = await this.db.deleteFrom('artifacts').where('expires_at', '<=', this.clock()).executeTakeFirst();
-    return Number(deleted.numDeletedRows);
+    const now = this.clock();
+    if (dialectOf(this.db) === 'sqlite') {
+      const deleted = await this.db.deleteFrom('artifacts').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    }
+    let total = 0;
+    for (;;) {
+      const deleted = await this.db
+        .deleteFrom('artifacts')
+        .where('id', 'in', (eb) =>
+          eb
+            .selectFrom('artifacts')
+            .select('id')
+            .where('expires_at', '<=', now)
+            .limit(EXPIRY_BATCH)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .executeTakeFirst();
+      const count = Number(deleted.numDeletedRows);
+      total += count;
+      if (count < EXPIRY_BATCH) return total;
+    }
   }
 
   /** Blobs neither an artifact nor a tool references any more. */
@@ -240,6 +266,9 @@ export class ArtifactRecords implements ArtifactStore {
     return row ? row.size : null;
   }
 }
+
+/** Expired artifacts one statement deletes on PostgreSQL. */
+const EXPIRY_BATCH = 1000;
 
 /** A blob that no artifact and no tool names: the collector may delete it. */
 function unreferenced({ and, not, exists, selectFrom }: ExpressionBuilder<Database, 'blobs'>) {
