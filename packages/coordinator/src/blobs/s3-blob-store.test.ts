@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Moto, startMoto } from '../../../../test/helpers/moto.ts';
 import { openBlobStore } from './open-blob-store.ts';
-import type { S3BlobStore } from './s3-blob-store.ts';
+import { S3BlobStore } from './s3-blob-store.ts';
+import { S3KeyLayout } from './s3-location.ts';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
@@ -96,6 +98,14 @@ describe('S3BlobStore against moto_server', () => {
     expect(await text(await store.open(sha256('twice')))).toBe('twice');
   });
 
+  it('stores an empty body', async () => {
+    const received = await store.receive(body(Buffer.alloc(0)), 100, () => {});
+    expect(received).toMatchObject({ sha256: sha256(''), size: 0 });
+    await store.commit(received);
+    expect(await store.size(sha256(''))).toBe(0);
+    await store.remove(sha256(''));
+  });
+
   it('copies a body past the single-copy limit in parts', async () => {
     const parted = (await openBlobStore(
       {
@@ -154,6 +164,30 @@ describe('S3BlobStore against moto_server', () => {
     await store.remove(digest);
     expect(await store.size(digest)).toBeNull();
     await store.remove(digest);
+  });
+
+  it('at start, clears temporary objects and multipart uploads a crash left a day ago, and only those', async () => {
+    // moto reports every multipart upload as initiated in 2010: the key's own time is what counts.
+    const left = `crashed/tmp/${Date.now()}-left`;
+    const open = `crashed/tmp/${Date.now()}-open`;
+    await moto.client.send(new PutObjectCommand({ Bucket: bucket, Key: left, Body: 'half' }));
+    await moto.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: open }));
+    const starting = (clock: number) =>
+      new S3BlobStore({
+        client: moto.client,
+        presigner: moto.client,
+        location: { bucket, prefix: 'crashed/' },
+        layout: new S3KeyLayout('crashed/'),
+        redirectDownloads: false,
+        clock: () => clock,
+      }).init();
+    // Just now: perhaps another replica's upload in progress.
+    await starting(Date.now());
+    expect(await moto.keys(bucket, 'crashed/')).toEqual([left]);
+    expect(await moto.openUploads(bucket)).toEqual([open]);
+    await starting(Date.now() + 25 * 3600 * 1000);
+    expect(await moto.keys(bucket, 'crashed/')).toEqual([]);
+    expect(await moto.openUploads(bucket)).toEqual([]);
   });
 
   it('presigns downloads without the default checksum, and the URL serves a Range', async () => {

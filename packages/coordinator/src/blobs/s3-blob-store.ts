@@ -52,7 +52,7 @@ export interface S3BlobStoreOptions {
 
 /**
  * Blobs in an S3-compatible bucket, shared by every replica. An upload streams as a multipart
- * upload to `tmp/<uuid>` while it is hashed, with at most 4 parts in memory; commit copies it
+ * upload to `tmp/<time>-<uuid>` while it is hashed, with at most 4 parts in memory; commit copies it
  * to `sha256/<hex>` only if that key is absent (create-if-absent: a 412 means the same bytes are
  * there already) and deletes the temporary object, so a blob key always holds complete and
  * correct bytes. A failed upload aborts its multipart upload.
@@ -89,8 +89,10 @@ export class S3BlobStore implements BlobStore {
       throw new Error(`the blob store ${this.location} can't be reached: ${describe(error)}`, { cause: error });
     }
     const before = this.clock() - ABANDONED_AFTER_MS;
+    const abandoned = (key: string, reported: number | undefined) =>
+      (this.layout.tempKeyStartedAt(key) ?? reported ?? 0) < before;
     for await (const object of this.list(this.layout.tempPrefix)) {
-      if (object.storedAt < before) await this.deleteKey(object.key);
+      if (abandoned(object.key, object.storedAt)) await this.deleteKey(object.key);
     }
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
@@ -104,7 +106,7 @@ export class S3BlobStore implements BlobStore {
         }),
       );
       for (const upload of page.Uploads ?? []) {
-        if ((upload.Initiated?.getTime() ?? 0) >= before) continue;
+        if (!abandoned(upload.Key as string, upload.Initiated?.getTime())) continue;
         await this.client.send(
           new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
         );
@@ -120,7 +122,7 @@ export class S3BlobStore implements BlobStore {
     onBytes: (count: number) => void,
     options: { sha512?: boolean } = {},
   ): Promise<ReceivedBody> {
-    const tempName = this.layout.tempKey(randomUUID());
+    const tempName = this.layout.tempKey(this.clock(), randomUUID());
     const counter = new HashingCounter(maxBytes, onBytes, options.sha512 === true);
     // The counter's own refusal (413, cut off) is the answer, not the SDK's report of the stream failing.
     let refusal: unknown = null;

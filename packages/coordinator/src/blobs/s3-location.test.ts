@@ -24,8 +24,15 @@ describe('S3KeyLayout', () => {
   it('keeps blobs under sha256/ and uploads in progress under tmp/, both under the prefix', () => {
     const layout = new S3KeyLayout('switchyard/');
     expect(layout.blobKey(digest)).toBe(`switchyard/sha256/${digest}`);
-    expect(layout.tempKey('u-1')).toBe('switchyard/tmp/u-1');
+    expect(layout.tempKey(1796249495915, 'u-1')).toBe('switchyard/tmp/1796249495915-u-1');
     expect(new S3KeyLayout('').blobKey(digest)).toBe(`sha256/${digest}`);
+  });
+
+  it('reads back when an upload to a temporary key started, and nothing from other keys', () => {
+    const layout = new S3KeyLayout('p/');
+    expect(layout.tempKeyStartedAt(layout.tempKey(1796249495915, 'u-1'))).toBe(1796249495915);
+    expect(layout.tempKeyStartedAt('p/tmp/left-by-hand')).toBeNull();
+    expect(layout.tempKeyStartedAt('q/tmp/1796249495915-u-1')).toBeNull();
   });
 
   it('reads the digest back from a listed key, and nothing from other keys', () => {

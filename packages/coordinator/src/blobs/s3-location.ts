@@ -41,8 +41,19 @@ export class S3KeyLayout {
     return `${this.prefix}sha256/`;
   }
 
-  tempKey(id: string): string {
-    return `${this.prefix}tmp/${id}`;
+  /**
+   * A temporary key, named by when it was started: the time a crash's leftovers are judged by
+   * at start, as some S3 implementations report no real initiation time for multipart uploads.
+   */
+  tempKey(startedAt: number, id: string): string {
+    return `${this.prefix}tmp/${startedAt}-${id}`;
+  }
+
+  /** When the upload to a temporary key started, or null for a key not named by `tempKey`. */
+  tempKeyStartedAt(key: string): number | null {
+    if (!key.startsWith(this.tempPrefix)) return null;
+    const match = /^(\d{1,15})-/.exec(key.slice(this.tempPrefix.length));
+    return match ? Number(match[1]) : null;
   }
 
   get tempPrefix(): string {
