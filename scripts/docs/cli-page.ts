@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
-import { anchor, code, generatedNotice, page, table } from './markdown.ts';
+import { anchor, byText, code, generatedNotice, page, table } from './markdown.ts';
 
 export interface ArgumentDoc {
   name: string;
@@ -58,7 +58,7 @@ export function describeProgram(program: Command): CommandDoc[] {
   const walk = (command: Command, parents: string[]): CommandDoc[] => {
     const path = [...parents, command.name()];
     const children = help.visibleCommands(command).filter((child) => child.name() !== 'help');
-    children.sort((a, b) => a.name().localeCompare(b.name()));
+    children.sort((a, b) => byText(a.name(), b.name()));
     const doc: CommandDoc = {
       path: path.join(' '),
       // Commander's usage names the parent commands already.

@@ -2,7 +2,7 @@
  * `npm run docs`: writes docs/reference/ from the code. `npm run docs -- --check` writes nothing,
  * and exits 1 naming each page that differs from what is committed (.ci/run runs it).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderCliPage } from './cli-page.ts';
@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     console.log(`${OUT}: ${pages.size} pages up to date`);
     return;
   }
+  mkdirSync(join(ROOT, OUT), { recursive: true });
   for (const [file, text] of pages) writeFileSync(join(ROOT, OUT, file), text);
   const extra = stalePages(pages, committedPages()).filter((page) => page.why === 'not generated');
   for (const { file } of extra)

@@ -1,5 +1,5 @@
 import { fieldTable } from './field-table.ts';
-import { anchor, code, generatedNotice, page, table } from './markdown.ts';
+import { anchor, byText, code, generatedNotice, page, table } from './markdown.ts';
 import { type JsonSchema, type RefResolver, schemaFields, typeName } from './schema-fields.ts';
 
 interface Parameter {
@@ -53,9 +53,7 @@ function routesOf(document: OpenApiDocument): Route[] {
         operation,
       })),
   );
-  return routes.sort(
-    (a, b) => a.tag.localeCompare(b.tag) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method),
-  );
+  return routes.sort((a, b) => byText(a.tag, b.tag) || byText(a.path, b.path) || byText(a.method, b.method));
 }
 
 function title(route: Route): string {
@@ -85,7 +83,7 @@ export function renderHttpApiPage(
   const errors = table(
     ['Code', 'Status'],
     Object.entries(errorStatus)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => byText(a, b))
       .map(([name, status]) => [code(name), String(status)]),
   );
   return page([
@@ -105,7 +103,7 @@ export function renderHttpApiPage(
 
 function bodyTables(media: MediaTypes | undefined, resolve: RefResolver, what: string): string[] {
   return Object.entries(media?.content ?? {})
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byText(a, b))
     .map(([type, { schema }]) => {
       const fields = schema ? schemaFields(schema, '', resolve) : [];
       const heading = `${what} (${code(type)}): ${schema ? typeName(schema, resolve) : 'bytes'}`;
@@ -140,7 +138,7 @@ function renderRoute(route: Route, resolve: RefResolver): string {
             p.description ?? (p.schema?.description as string | undefined) ?? '',
           ]),
         );
-  const responses = Object.entries(operation.responses ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const responses = Object.entries(operation.responses ?? {}).sort(([a], [b]) => byText(a, b));
   const responseTable = table(
     ['Status', 'Body', 'Description'],
     responses.map(([status, response]) => [

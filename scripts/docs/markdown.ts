@@ -1,5 +1,10 @@
 /** Small Markdown builders shared by the reference pages; every page is Markdown text, nothing else. */
 
+/** Orders strings by code point: unlike localeCompare, the same on every machine and locale. */
+export function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Text for a table cell: pipes escaped, line breaks folded, so one value stays one cell. */
 export function cell(text: string): string {
   return text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|').trim();

@@ -1,4 +1,4 @@
-import { anchor, code, generatedNotice, page, table } from './markdown.ts';
+import { anchor, byText, code, generatedNotice, page, table } from './markdown.ts';
 
 export interface MetricDoc {
   name: string;
@@ -27,7 +27,7 @@ export function renderMetricsPage(sections: readonly MetricsSection[]): string {
 }
 
 function renderSection(section: MetricsSection): string {
-  const metrics = [...section.metrics].sort((a, b) => a.name.localeCompare(b.name));
+  const metrics = [...section.metrics].sort((a, b) => byText(a.name, b.name));
   return page([
     `## ${section.title}`,
     `Registry: ${code(section.source)}.`,

@@ -1,3 +1,5 @@
+import { byText } from './markdown.ts';
+
 export interface StalePage {
   file: string;
   why: 'differs' | 'missing' | 'not generated';
@@ -15,5 +17,5 @@ export function stalePages(
     else if (current !== text) stale.push({ file, why: 'differs' });
   }
   for (const file of committed.keys()) if (!generated.has(file)) stale.push({ file, why: 'not generated' });
-  return stale.sort((a, b) => a.file.localeCompare(b.file));
+  return stale.sort((a, b) => byText(a.file, b.file));
 }
