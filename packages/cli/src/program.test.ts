@@ -37,6 +37,7 @@ describe('the switchyard program', () => {
       'tools',
       'checkout',
       'db',
+      'blobs',
       'profile',
     ]);
   });
