@@ -6,10 +6,11 @@ import { createGunzip } from 'node:zlib';
 /**
  * Step logs as coordinators before the log chunks kept them, under `<data>/logs`: one file of
  * log frames per attempt and step, gzipped once the step was over. Nothing writes them any more.
- * Their steps' rows still say where they stand: a gzip file is read from here for as long as
- * the farm keeps it (`log_compressed` without an archive); a raw file, from a step a coordinator
- * of the old layout left running or uncompressed, is read here and compacted into the archive
- * like any log, after which it is deleted.
+ * Their steps' rows still say where they stand: a gzip file (`log_compressed` without an
+ * archive) is imported into the archive by the coordinator that finds it at start, and read
+ * from here until then; a raw file, from a step a coordinator of the old layout left running or
+ * uncompressed, is read here and compacted into the archive like any log. Either is deleted once
+ * the archive has it.
  */
 export class LegacyLogFiles {
   constructor(private readonly root: string) {}
@@ -26,15 +27,20 @@ export class LegacyLogFiles {
     return join(this.dir(attemptId), `${step}.log.gz`);
   }
 
-  async hasRaw(attemptId: number, step: number): Promise<boolean> {
-    return access(this.rawPath(attemptId, step)).then(
-      () => true,
-      () => false,
-    );
+  hasRaw(attemptId: number, step: number): Promise<boolean> {
+    return exists(this.rawPath(attemptId, step));
+  }
+
+  hasGzip(attemptId: number, step: number): Promise<boolean> {
+    return exists(this.gzipPath(attemptId, step));
   }
 
   async removeRaw(attemptId: number, step: number): Promise<void> {
     await rm(this.rawPath(attemptId, step), { force: true });
+  }
+
+  async removeGzip(attemptId: number, step: number): Promise<void> {
+    await rm(this.gzipPath(attemptId, step), { force: true });
   }
 
   /** The frames of a step's log from `start` to `end` (exclusive) of the uncompressed bytes. */
@@ -73,4 +79,11 @@ export class LegacyLogFiles {
       gunzip.destroy();
     }
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -64,6 +64,8 @@ export class LogService {
   private compression: Promise<void> = Promise.resolve();
   private readonly delayed = new Set<NodeJS.Timeout>();
   private sweeper: NodeJS.Timeout | null = null;
+  private importing: Promise<void> = Promise.resolve();
+  private stopped = false;
   private scratchCount = 0;
   private readonly store: LogStore;
   private readonly jobs: JobStore;
@@ -89,6 +91,47 @@ export class LogService {
       this.sweep().catch((error: unknown) => this.logger.error({ err: error }, 'looking for logs to compact failed'));
     }, SWEEP_MS);
     this.sweeper.unref();
+    this.importing = this.importLegacy().catch((error: unknown) =>
+      this.logger.error({ err: error }, 'importing the logs of <data>/logs into the log archive failed'),
+    );
+  }
+
+  /**
+   * Moves the logs a coordinator from before the archive gzipped into `<data>/logs` into the
+   * archive, in the background, so that every replica can read them; one whose file is not on
+   * this machine is left to the coordinator that has it, which reads it from there meanwhile.
+   */
+  private async importLegacy(): Promise<void> {
+    const page = 100;
+    let after: { attemptId: number; index: number } | null = null;
+    for (;;) {
+      const logs = await this.store.legacyLogs(after, page);
+      for (const log of logs) {
+        if (this.stopped) return;
+        if (!(await this.options.legacy.hasGzip(log.attemptId, log.index))) continue;
+        const archive = await this.archiveFrom(
+          `${log.attemptId}-${log.index}-legacy`,
+          this.options.legacy.read(log.attemptId, log.index, true, 0, log.bytes),
+        );
+        await this.store.recordImported(log.attemptId, log.index, archive);
+        await this.options.legacy.removeGzip(log.attemptId, log.index);
+      }
+      if (logs.length < page) return;
+      after = logs.at(-1) as { attemptId: number; index: number };
+    }
+  }
+
+  /** Stores a log in the archive as gzip members (log-archive.ts), through a scratch file. */
+  private async archiveFrom(name: string, source: AsyncIterable<Buffer>): Promise<ArchivedLog> {
+    this.scratchCount += 1;
+    const scratch = join(this.options.scratchDir, `${name}-${this.scratchCount}.gz`);
+    try {
+      const written = await writeArchiveFile(source, scratch, MEMBER_BYTES);
+      const blob = await this.options.archive.putFile(scratch);
+      return { sha256: blob.sha256, size: written.size, memberBytes: MEMBER_BYTES, members: written.members };
+    } finally {
+      await rm(scratch, { force: true });
+    }
   }
 
   private async sweep(): Promise<void> {
@@ -281,31 +324,29 @@ export class LogService {
     if (!claim) return;
     const record = (await this.jobs.stepsOf(attemptId)).find((s) => s.idx === step);
     if (!record) return;
-    let archive: ArchivedLog | null = null;
-    if (claim.bytes > 0) {
-      this.scratchCount += 1;
-      const scratch = join(this.options.scratchDir, `${attemptId}-${step}-${this.scratchCount}.gz`);
-      try {
-        const source = this.options.reader.read(attemptId, { ...record, log_bytes: claim.bytes }, 0, claim.bytes);
-        const written = await writeArchiveFile(source, scratch, MEMBER_BYTES);
-        const blob = await this.options.archive.putFile(scratch);
-        archive = { sha256: blob.sha256, size: written.size, memberBytes: MEMBER_BYTES, members: written.members };
-      } finally {
-        await rm(scratch, { force: true });
-      }
-    }
+    const archive =
+      claim.bytes > 0
+        ? await this.archiveFrom(
+            `${attemptId}-${step}`,
+            this.options.reader.read(attemptId, { ...record, log_bytes: claim.bytes }, 0, claim.bytes),
+          )
+        : null;
     if (await this.store.recordCompacted(attemptId, step, claim.bytes, archive)) {
       await this.options.legacy.removeRaw(attemptId, step);
     }
   }
 
-  /** Stops the sweep and waits for pending compactions, for an orderly shutdown; the others' sweeps or the next start do the rest. */
+  /**
+   * Stops the sweep and the import and waits for pending compactions, for an orderly shutdown;
+   * the others' sweeps or the next start do the rest.
+   */
   async drain(): Promise<void> {
+    this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
-    await this.compression;
+    await Promise.all([this.compression, this.importing]);
   }
 
   /**

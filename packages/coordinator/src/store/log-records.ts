@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { ArchivedLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
+import type { ArchivedLog, LegacyLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 import { requireAttempt } from './transitions.ts';
@@ -105,6 +105,35 @@ export class LogRecords implements LogStore {
       await ctx.trx.deleteFrom('log_chunks').where('attempt_id', '=', attemptId).where('idx', '=', index).execute();
       return true;
     });
+  }
+
+  async legacyLogs(after: { attemptId: number; index: number } | null, limit: number): Promise<LegacyLog[]> {
+    let query = this.db
+      .selectFrom('steps')
+      .select(['attempt_id', 'idx', 'log_bytes'])
+      .where('log_compressed', '=', 1)
+      .where('log_archive', 'is', null)
+      .where('log_bytes', '>', 0);
+    if (after) {
+      const { attemptId, index } = after;
+      query = query.where((eb) =>
+        eb.or([eb('attempt_id', '>', attemptId), eb.and([eb('attempt_id', '=', attemptId), eb('idx', '>', index)])]),
+      );
+    }
+    const rows = await query.orderBy('attempt_id').orderBy('idx').limit(limit).execute();
+    return rows.map((row) => ({ attemptId: row.attempt_id, index: row.idx, bytes: row.log_bytes }));
+  }
+
+  async recordImported(attemptId: number, index: number, archive: ArchivedLog): Promise<boolean> {
+    const updated = await this.db
+      .updateTable('steps')
+      .set({ log_archive: JSON.stringify(archive) })
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .where('log_compressed', '=', 1)
+      .where('log_archive', 'is', null)
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) > 0;
   }
 
   async attemptsWithRawLogs(endedBefore?: number): Promise<number[]> {

@@ -240,6 +240,13 @@ export interface ArchivedLog {
   members: number[];
 }
 
+/** A log gzipped on disk by a coordinator from before the log archive. */
+export interface LegacyLog {
+  attemptId: number;
+  index: number;
+  bytes: number;
+}
+
 /**
  * Each step's log: while the step runs, its batches as chunks in the database, applied in
  * sequence order (complete, in order, never doubled, whichever coordinator receives them); once
@@ -267,6 +274,13 @@ export interface LogStore {
    * log is compacted already or its length is no longer `bytes`.
    */
   recordCompacted(attemptId: number, index: number, bytes: number, archive: ArchivedLog | null): Promise<boolean>;
+  /**
+   * Steps whose log a coordinator from before the archive gzipped on its own disk, and which are
+   * not yet imported into the archive: `limit` of them after (attempt, step) `after`, in that order.
+   */
+  legacyLogs(after: { attemptId: number; index: number } | null, limit: number): Promise<LegacyLog[]>;
+  /** Names the archive a legacy log was imported into; false, changing nothing, when it has one already. */
+  recordImported(attemptId: number, index: number, archive: ArchivedLog): Promise<boolean>;
   /**
    * Attempts that are over (ended before `endedBefore`, when given) with logs not yet compacted:
    * a shutdown or a crash interrupted their compaction.

@@ -149,6 +149,33 @@ describeStoreContract('logs', (t) => {
     expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_compressed: 1, log_archive: null }]);
   });
 
+  it('lists the logs gzipped on disk by a farm from before the archive, until each is imported', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    for (const index of [0, 1, 2]) {
+      await startStep(t, attemptId, index);
+      if (index < 2) await t.store.logs.append(attemptId, index, { seq: 0, offset: 0, data: text('old\n') });
+    }
+    await finish(t, attemptId, 'success');
+    // What a coordinator of the old layout did once a step was over: gzip its file, mark it.
+    for (const index of [0, 1, 2]) {
+      expect(await t.store.logs.claimCompaction(attemptId, index, MINUTE)).not.toBeNull();
+      await t.store.logs.recordCompacted(attemptId, index, index < 2 ? 4 : 0, null);
+    }
+    // The empty one has nothing to import.
+    expect(await t.store.logs.legacyLogs(null, 10)).toEqual([
+      { attemptId, index: 0, bytes: 4 },
+      { attemptId, index: 1, bytes: 4 },
+    ]);
+    expect(await t.store.logs.legacyLogs({ attemptId, index: 0 }, 10)).toEqual([{ attemptId, index: 1, bytes: 4 }]);
+    expect(await t.store.logs.legacyLogs(null, 1)).toEqual([{ attemptId, index: 0, bytes: 4 }]);
+    expect(await t.store.logs.recordImported(attemptId, 0, ARCHIVE)).toBe(true);
+    expect(await t.store.logs.recordImported(attemptId, 0, { ...ARCHIVE, sha256: 'b'.repeat(64) })).toBe(false);
+    expect(await t.store.logs.legacyLogs(null, 10)).toEqual([{ attemptId, index: 1, bytes: 4 }]);
+    const [step] = await t.store.jobs.stepsOf(attemptId);
+    expect(JSON.parse(step?.log_archive ?? 'null')).toEqual(ARCHIVE);
+  });
+
   it('lists the attempts that are over with logs not compacted, those ended before a time when asked', async () => {
     await push(t);
     await push(t);
