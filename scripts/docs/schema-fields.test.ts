@@ -57,6 +57,23 @@ describe('schemaFields', () => {
     });
   });
 
+  it("merges a union's object branches: each branch's type, required only where every branch requires it", () => {
+    const Entry = plain(
+      Type.Union([
+        Type.Object({ kind: Type.Literal('log'), seq: Type.Integer(), at: Type.String() }),
+        Type.Object({ kind: Type.Literal('end'), at: Type.String(), code: Type.Optional(Type.Integer()) }),
+      ]),
+    );
+    const fields = schemaFields({ type: 'object', properties: { entries: { type: 'array', items: Entry } } });
+    expect(fields.map(({ path, type, required }) => ({ path, type, required }))).toEqual([
+      { path: 'entries', type: 'object[]', required: false },
+      { path: 'entries[].kind', type: '"log" or "end"', required: true },
+      { path: 'entries[].seq', type: 'integer', required: false },
+      { path: 'entries[].at', type: 'string', required: true },
+      { path: 'entries[].code', type: 'integer', required: false },
+    ]);
+  });
+
   it('follows $refs through the resolver, as in an OpenAPI document', () => {
     const components: Record<string, JsonSchema> = { Step: plain(Step) };
     const schema = { type: 'object', properties: { step: { $ref: '#/components/schemas/Step' } } };

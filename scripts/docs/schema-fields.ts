@@ -155,14 +155,29 @@ function nestedFields(schema: JsonSchema, path: string, resolve: RefResolver): S
   const s = deref(schema, resolve);
   if (properties(s)) return schemaFields(s, path, resolve);
   const options = branches(s);
-  if (options) return dedupe(options.flatMap((option) => nestedFields(option, path, resolve)));
+  if (options) return mergeBranches(options.map((option) => nestedFields(option, path, resolve)));
   if (s.type === 'array' && s.items) return nestedFields(s.items as JsonSchema, `${path}[]`, resolve);
   const values = mapValues(s);
   return values ? nestedFields(values, `${path}.<key>`, resolve) : [];
 }
 
-/** Union branches may describe the same path twice (an object in each); the first one wins. */
-function dedupe(fields: SchemaField[]): SchemaField[] {
-  const seen = new Set<string>();
-  return fields.filter((field) => !seen.has(field.path) && seen.add(field.path) !== undefined);
+/**
+ * The fields of a union's object branches (the kinds of a report entry, say) as one list: a
+ * path in several branches gets each branch's type, and is required only if every branch
+ * requires it.
+ */
+function mergeBranches(perBranch: SchemaField[][]): SchemaField[] {
+  const objects = perBranch.filter((fields) => fields.length > 0);
+  const byPath = new Map<string, SchemaField[]>();
+  for (const field of objects.flat()) byPath.set(field.path, [...(byPath.get(field.path) ?? []), field]);
+  return [...byPath.values()].map((same) => {
+    const [first] = same as [SchemaField, ...SchemaField[]];
+    return {
+      path: first.path,
+      type: [...new Set(same.map((field) => field.type))].join(' or '),
+      required: same.length === objects.length && same.every((field) => field.required),
+      defaultValue: same.find((field) => field.defaultValue !== null)?.defaultValue ?? null,
+      description: same.find((field) => field.description !== '')?.description ?? '',
+    };
+  });
 }
