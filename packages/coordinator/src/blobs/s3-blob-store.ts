@@ -86,7 +86,8 @@ export class S3BlobStore implements BlobStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
-      throw new Error(`the blob store ${this.location} can't be reached: ${describe(error)}`, { cause: error });
+      // No `cause`: a connection error in it would read as the coordinator's own being unreachable.
+      throw new Error(`the blob store ${this.location} can't be reached: ${describe(error)}`);
     }
     const before = this.clock() - ABANDONED_AFTER_MS;
     const abandoned = (key: string, reported: number | undefined) =>
