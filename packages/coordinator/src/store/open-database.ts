@@ -21,7 +21,10 @@ export interface OpenedDatabase {
 export interface PostgresOptions {
   /** Connections in the pool (default 10): each replica needs max + 2 of the server's max_connections. */
   poolSize?: number;
-  /** Shown in pg_stat_activity, so an operator can tell the farm's sessions apart. */
+  /**
+   * Shown in pg_stat_activity, so an operator can tell the farm's sessions apart; the default
+   * names the process, which tells the replicas' sessions apart too.
+   */
   applicationName?: string;
   /** An idle pooled connection broke (the server restarted, the network dropped it). */
   onIdleError?: (error: Error) => void;
@@ -128,7 +131,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     connectionTimeoutMillis: 10_000,
     // A coordinator stopped mid-transaction must not hold the event lock (and row locks) for good.
     idle_in_transaction_session_timeout: 60_000,
-    application_name: options.applicationName ?? 'switchyard-coordinator',
+    application_name: options.applicationName ?? `switchyard-coordinator ${process.pid}`,
     options: settings.join(' '),
     types: { getTypeParser: numbersAsNumbers },
   });

@@ -14,13 +14,20 @@ export interface TestSchema {
 /** A fresh, empty schema in the test database, so test files and runs never see each other's rows. */
 export async function createTestSchema(): Promise<TestSchema> {
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create schema ${name}`);
+  await testDatabaseQuery(`create schema ${name}`);
   const url = new URL(TEST_POSTGRES_URL);
   url.searchParams.set('schema', name);
-  return { url: url.toString(), name, drop: () => adminQuery(`drop schema if exists ${name} cascade`) };
+  return {
+    url: url.toString(),
+    name,
+    drop: async () => {
+      await testDatabaseQuery(`drop schema if exists ${name} cascade`);
+    },
+  };
 }
 
-async function adminQuery(statement: string): Promise<void> {
+/** One statement on the test database as its administrator, for tests that inspect or break a farm's schema. */
+export async function testDatabaseQuery<Row>(statement: string, values: unknown[] = []): Promise<Row[]> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
@@ -30,7 +37,7 @@ async function adminQuery(statement: string): Promise<void> {
     });
   }
   try {
-    await client.query(statement);
+    return (await client.query(statement, values)).rows as Row[];
   } finally {
     await client.end();
   }

@@ -1,0 +1,192 @@
+/**
+ * Coordinator replicas on one PostgreSQL database.
+ *
+ * 1. Trivial-job throughput with 1, 2 and 3 replicas behind a round-robin balancer
+ *    (test/helpers/round-robin.ts): 4 real `switchyard worker` processes and 8 pushing clients,
+ *    all through the balancer, --jobs jobs; the clock stops at the last `job.finished` seen on an
+ *    event stream, also through the balancer. On a 2-core machine replicas can't add capacity;
+ *    the goal is that they don't collapse it: 3 replicas ≥ 0.7× one.
+ * 2. Cross-replica wake-up: --claimers protocol-level workers hold long-poll claims on replica B
+ *    while pushes go to replica A one at a time; per job, push sent → assignment received (both
+ *    HTTP legs and the wake-up between replicas) and pending → claimed by the database's record.
+ *    Goal: p99 under 50 ms.
+ *
+ *   npm run bench:replicas [-- --jobs 400 --runs 3 --claimers 20 --wake-jobs 300]
+ */
+import { setMaxListeners } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { SwitchyardClient, type SwitchyardEvent } from '@switchyard/protocol';
+import { TestDatabases } from '../test/helpers/databases.ts';
+import { TestFarm } from '../test/helpers/farm.ts';
+import { killAll, startServer, startWorker, type TestServer } from '../test/helpers/processes.ts';
+import { RoundRobin } from '../test/helpers/round-robin.ts';
+import { describeMachine, percentile } from './machine.ts';
+import { numberOption } from './options.ts';
+
+const JOBS = numberOption('jobs', 400);
+const RUNS = numberOption('runs', 3);
+const WORKERS = 4;
+const CLAIMERS = numberOption('claimers', 20);
+const WAKE_JOBS = numberOption('wake-jobs', 300);
+/** Between pushes in the wake-up case: long enough that every push meets waiting claimers. */
+const SPACING_MS = 20;
+
+async function startReplicas(count: number) {
+  const farm = new TestFarm();
+  farm.writeConfig(`
+repos: [{ name: bench, url: $REPO }]
+builders:
+  - { name: trivial, repo: bench, pool: bench, checkout: false, steps: [{ name: t, run: "true" }] }
+`);
+  const revision = farm.commit('main', { 'a.txt': 'a\n' });
+  const databases = new TestDatabases('postgres');
+  const database = await databases.fresh();
+  const replicas: TestServer[] = [];
+  for (let i = 0; i < count; i++) {
+    const data = join(farm.dir, `replica-${i}`);
+    mkdirSync(data, { recursive: true });
+    replicas.push(await startServer({ config: farm.config, data, database }));
+  }
+  const remove = async () => {
+    await killAll();
+    await databases.dropAll();
+    farm.remove();
+  };
+  return { farm, revision, replicas, remove };
+}
+
+async function throughput(replicaCount: number): Promise<number> {
+  const { farm, revision, replicas, remove } = await startReplicas(replicaCount);
+  const balancer = await RoundRobin.start(replicas.map((replica) => replica.url));
+  const client = new SwitchyardClient({ server: balancer.url });
+  for (let i = 0; i < WORKERS; i++) {
+    startWorker({ server: balancer.url, name: `w${i}`, pool: 'bench', workDir: farm.workerDir(`w${i}`) });
+  }
+  while ((await client.listWorkers()).length < WORKERS) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500));
+
+  const abort = new AbortController();
+  let finished = 0;
+  let resolveDone: () => void = () => {};
+  const allDone = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const consuming = (async () => {
+    for await (const event of client.events({ types: ['job.finished'], signal: abort.signal })) {
+      const job = (event as SwitchyardEvent<'job.finished'>).data.job;
+      if (job.state !== 'success') throw new Error(`job ${job.id} ended ${job.state}`);
+      finished += 1;
+      if (finished === JOBS) resolveDone();
+    }
+  })().catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < JOBS) {
+        next += 1;
+        await client.createPush({ repo: 'bench', branch: 'main', revision });
+      }
+    }),
+  );
+  await allDone;
+  const rate = JOBS / ((performance.now() - start) / 1000);
+  abort.abort();
+  await consuming;
+  const served = replicas.map((replica) => balancer.served.get(new URL(replica.url).origin) ?? 0);
+  console.log(
+    `${replicaCount} replica${replicaCount > 1 ? 's' : ' '} | ${WORKERS} workers | ${JOBS} jobs | ${rate.toFixed(1)} jobs/s | requests per replica ${served.join(', ')}`,
+  );
+  await balancer.close();
+  await remove();
+  return rate;
+}
+
+async function wakeUp(): Promise<{ roundTrip: number[]; recorded: number[] }> {
+  const { revision, replicas, remove } = await startReplicas(2);
+  const [pushTo, claimFrom] = replicas as [TestServer, TestServer];
+  const stop = new AbortController();
+  setMaxListeners(CLAIMERS * 2, stop.signal);
+  const sentAt = new Map<number, number>();
+  const receivedAt = new Map<number, number>();
+  const claimers = Array.from({ length: CLAIMERS }, async (_, i) => {
+    const client = new SwitchyardClient({ server: claimFrom.url });
+    const name = `c${i}`;
+    while (!stop.signal.aborted) {
+      const assignment = await client
+        .claim(name, { pool: 'bench', instance: name, waitSeconds: 20 }, stop.signal)
+        .catch(() => null);
+      if (!assignment) continue;
+      receivedAt.set(assignment.job.id, performance.now());
+      await client
+        .withToken(assignment.attemptToken)
+        .attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
+    }
+  });
+  while ((await claimFrom.client.listWorkers()).length < CLAIMERS) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+
+  const jobIds: number[] = [];
+  for (let i = 0; i < WAKE_JOBS; i++) {
+    const before = performance.now();
+    const push = await pushTo.client.createPush({ repo: 'bench', branch: 'main', revision });
+    const id = push.jobs[0]?.id as number;
+    sentAt.set(id, before);
+    jobIds.push(id);
+    await new Promise((r) => setTimeout(r, SPACING_MS));
+  }
+  const deadline = Date.now() + 60_000;
+  while (receivedAt.size < WAKE_JOBS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (receivedAt.size < WAKE_JOBS) throw new Error(`only ${receivedAt.size} of ${WAKE_JOBS} jobs were claimed`);
+  const recorded: number[] = [];
+  for (const id of jobIds) {
+    const job = await pushTo.client.getJob(id);
+    recorded.push(Date.parse(job.startedAt as string) - Date.parse(job.pendingAt as string));
+  }
+  const roundTrip = jobIds.map((id) => (receivedAt.get(id) as number) - (sentAt.get(id) as number));
+  stop.abort();
+  await Promise.allSettled(claimers);
+  await remove();
+  return { roundTrip: roundTrip.sort((a, b) => a - b), recorded: recorded.sort((a, b) => a - b) };
+}
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+console.log(`coordinator replicas on one PostgreSQL database, on ${describeMachine()}`);
+const rates = new Map<number, number[]>([1, 2, 3].map((count) => [count, []]));
+for (let run = 0; run < RUNS; run++) {
+  for (const count of [1, 2, 3]) rates.get(count)?.push(await throughput(count));
+}
+const one = median(rates.get(1) as number[]);
+for (const count of [1, 2, 3]) {
+  const rate = median(rates.get(count) as number[]);
+  console.log(
+    `=> ${count} replica${count > 1 ? 's' : ' '}: median ${rate.toFixed(1)} jobs/s over ${RUNS} runs, ${(rate / one).toFixed(2)}× one replica`,
+  );
+}
+
+const trips50: number[] = [];
+const trips99: number[] = [];
+const recorded99: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  const { roundTrip, recorded } = await wakeUp();
+  trips50.push(percentile(roundTrip, 50));
+  trips99.push(percentile(roundTrip, 99));
+  recorded99.push(percentile(recorded, 99));
+  console.log(
+    `wake-up run ${run + 1}: push sent to A → assignment received from B p50 ${percentile(roundTrip, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(roundTrip, 99).toFixed(1)} ms, max ${roundTrip.at(-1)?.toFixed(1)} ms | ` +
+      `pending → claimed (recorded) p50 ${percentile(recorded, 50)} ms, p99 ${percentile(recorded, 99)} ms`,
+  );
+}
+console.log(
+  `=> cross-replica wake-up, median over ${RUNS} runs: p50 ${median(trips50).toFixed(1)} ms, p99 ${median(trips99).toFixed(1)} ms ` +
+    `(recorded pending → claimed p99 ${median(recorded99)} ms)`,
+);
