@@ -14,12 +14,13 @@ export interface ConfigFile {
  * The configuration reference: per file, one section per top-level key with every setting
  * beneath it at its full path (`builders[].steps[].run`).
  */
-export function renderConfigurationPage(files: readonly ConfigFile[]): string {
+export function renderConfigurationPage(files: readonly ConfigFile[], seeAlso: string): string {
   const contents = files.map((file) => `- [${file.title}](#${anchor(file.title)})`).join('\n');
   return page([
     generatedNotice(files.map((file) => file.source).join(', ')),
     '# Configuration reference',
     contents,
+    seeAlso,
     ...files.map(renderConfigFile),
   ]);
 }

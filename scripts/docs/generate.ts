@@ -32,7 +32,10 @@ async function renderPages(): Promise<Map<string, string>> {
       file: 'configuration.md',
       title: 'Configuration',
       from: 'the TypeBox schemas of the farm and signer config files',
-      text: renderConfigurationPage(configFiles()),
+      text: renderConfigurationPage(
+        configFiles(),
+        'The worker and the proxy have no config file: their settings are the flags of [`switchyard worker`](cli.md#switchyard-worker) and [`switchyard proxy`](cli.md#switchyard-proxy).',
+      ),
     },
     {
       file: 'cli.md',

@@ -1,4 +1,4 @@
-import { LINE_PATTERN, patternMeaning, TEXT_PATTERN } from '@switchyard/protocol';
+import { ENV_NAME_PATTERN, LINE_PATTERN, patternMeaning, TEXT_PATTERN } from '@switchyard/protocol';
 
 /** A JSON Schema as TypeBox and @fastify/swagger write it: plain JSON, read loosely. */
 export type JsonSchema = { [keyword: string]: unknown };
@@ -104,8 +104,9 @@ export function constraints(schema: JsonSchema, resolve: RefResolver = noRefs): 
   const lengths =
     s.minLength === 1 && s.maxLength === undefined ? null : range(s, 'character', 'minLength', 'maxLength');
   if (lengths) found.push(lengths);
-  // Every line and text field refuses control characters; saying so on each would bury the rest.
-  const everyText = s.pattern === LINE_PATTERN || s.pattern === TEXT_PATTERN;
+  // Every line and text field refuses control characters, and an environment variable's name is
+  // what the shell takes; saying so on each field would bury the rest.
+  const everyText = s.pattern === LINE_PATTERN || s.pattern === TEXT_PATTERN || s.pattern === ENV_NAME_PATTERN;
   if (typeof s.pattern === 'string' && !everyText) found.push(patternMeaning(s.pattern) ?? `matches \`${s.pattern}\``);
   const items = range(s, 'item', 'minItems', 'maxItems');
   if (items) found.push(items);

@@ -103,7 +103,7 @@ export const SignerConfigFile = Type.Object(
             }),
           ),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, description: 'what one request may send' },
       ),
     ),
     admin: Type.Optional(
