@@ -166,7 +166,18 @@ export class Store {
     credential: string | null,
   ): Promise<{ benchedUntil: number | null }> {
     return this.write(async (ctx) => {
-      const before = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', workerName).executeTakeFirst();
+      const found = await ctx.trx
+        .selectFrom('workers')
+        .selectAll()
+        .$if(ctx.awaitingNow, (q) => q.select(DATABASE_NOW_MS.as('database_now')))
+        .where('name', '=', workerName)
+        .executeTakeFirst();
+      await settleNow(ctx, found?.database_now);
+      let before: WorkerRow | undefined;
+      if (found) {
+        const { database_now: _, ...row } = found;
+        before = row;
+      }
       if (before) checkCredential(before, credential);
       const previous = before?.current_attempt ? await attemptRow(ctx, before.current_attempt) : undefined;
       if (previous?.state === 'running') {
@@ -203,7 +214,7 @@ export class Store {
         .where('name', '=', workerName)
         .executeTakeFirstOrThrow();
       return { benchedUntil: row.benched_until !== null && row.benched_until > ctx.now ? row.benched_until : null };
-    });
+    }, true);
   }
 
   /**
