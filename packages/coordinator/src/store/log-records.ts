@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { ArchivedLog, LegacyLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
-import { requireAttempt } from './transitions.ts';
 import { recordLogBatch } from './worker-reports.ts';
 
 /**
@@ -38,11 +37,7 @@ export class LogRecords implements LogStore {
   }
 
   async append(attemptId: number, index: number, batch: LogBatch): Promise<{ bytes: number; cancel: boolean }> {
-    const result = await this.core.write(async (ctx) => {
-      const { bytes } = await recordLogBatch(ctx, attemptId, index, batch);
-      const attempt = await requireAttempt(ctx, attemptId);
-      return { bytes, cancel: attempt.state === 'cancelled' };
-    });
+    const result = await this.core.write((ctx) => recordLogBatch(ctx, attemptId, index, batch));
     this.appended(attemptId);
     return result;
   }

@@ -156,8 +156,9 @@ export async function recordLogBatch(
   attemptId: number,
   step: number,
   batch: LogBatch,
-): Promise<{ bytes: number }> {
-  await requireReportable(ctx, attemptId);
+): Promise<{ bytes: number; cancel: boolean }> {
+  const attempt = await requireReportable(ctx, attemptId);
+  const cancel = attempt.state === 'cancelled';
   const row = await ctx.trx
     .selectFrom('steps')
     .select(['log_seq', 'log_bytes', 'log_compressed'])
@@ -166,7 +167,7 @@ export async function recordLogBatch(
     .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate())
     .executeTakeFirst();
   if (!row) throw conflict(`step ${step} of attempt ${attemptId} was not started`);
-  if (batch.seq < row.log_seq) return { bytes: row.log_bytes };
+  if (batch.seq < row.log_seq) return { bytes: row.log_bytes, cancel };
   if (batch.seq > row.log_seq) {
     throw new StoreError('log-sequence-gap', `expected log batch ${row.log_seq} of step ${step}, got ${batch.seq}`, {
       expected: row.log_seq,
@@ -191,7 +192,7 @@ export async function recordLogBatch(
     .where('attempt_id', '=', attemptId)
     .where('idx', '=', step)
     .execute();
-  return { bytes };
+  return { bytes, cancel };
 }
 
 /**
