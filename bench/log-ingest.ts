@@ -2,17 +2,22 @@
  * Log ingestion: 8 worker processes each run a step that prints as fast as it can, and the
  * coordinator stores it all. Prints MB/s into the coordinator and the number of log requests.
  *
- *   npm run bench:logs [-- --mib-per-worker 64]
+ *   npm run bench:logs [-- --mib-per-worker 64 --runs 3 --postgres]
+ *
+ * `--postgres`: the coordinator stores the farm in a fresh schema of the test PostgreSQL
+ * (SWITCHYARD_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test) instead of SQLite.
  */
 import type { SwitchyardEvent } from '@switchyard/protocol';
+import { createTestSchema } from '../packages/coordinator/src/store/test-database.ts';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer, startWorker } from '../test/helpers/processes.ts';
 import { describeMachine, percentile } from './machine.ts';
-import { numberOption } from './options.ts';
+import { flagOption, numberOption } from './options.ts';
 
 const WORKERS = 8;
 const MIB_PER_WORKER = numberOption('mib-per-worker', 64);
 const RUNS = numberOption('runs', 3);
+const POSTGRES = flagOption('postgres');
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -35,7 +40,8 @@ builders:
     steps: [{ name: print, run: "yes ${line} | head -c ${MIB_PER_WORKER * 2 ** 20}" }]
 `);
   const revision = farm.commit('main', { 'a.txt': 'a\n' });
-  const server = await startServer({ config: farm.config, data: farm.data });
+  const schema = POSTGRES ? await createTestSchema() : null;
+  const server = await startServer({ config: farm.config, data: farm.data, database: schema?.url });
   for (let i = 0; i < WORKERS; i++) {
     startWorker({ server: server.url, name: `w${i}`, pool: 'bench', workDir: farm.workerDir(`w${i}`) });
   }
@@ -77,11 +83,12 @@ builders:
       `coordinator CPU ${coordinatorCpu.toFixed(1)} s (${((100 * coordinatorCpu) / elapsed).toFixed(0)} % of a core)`,
   );
   await killAll();
+  await schema?.drop();
   farm.remove();
   return bytes / 2 ** 20 / elapsed;
 }
 
-console.log(`log ingestion on ${describeMachine()}`);
+console.log(`log ingestion into ${POSTGRES ? 'PostgreSQL' : 'SQLite'} on ${describeMachine()}`);
 const rates: number[] = [];
 for (let i = 0; i < RUNS; i++) rates.push(await run());
 rates.sort((a, b) => a - b);
