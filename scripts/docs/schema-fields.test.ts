@@ -74,6 +74,13 @@ describe('schemaFields', () => {
     ]);
   });
 
+  it("takes a nullable field's description from its described branch", () => {
+    const schema = plain(
+      Type.Object({ reason: Type.Union([Type.String({ description: 'why, e.g. worker-lost' }), Type.Null()]) }),
+    );
+    expect(schemaFields(schema)[0]).toMatchObject({ type: 'string or null', description: 'why, e.g. worker-lost' });
+  });
+
   it('follows $refs through the resolver, as in an OpenAPI document', () => {
     const components: Record<string, JsonSchema> = { Step: plain(Step) };
     const schema = { type: 'object', properties: { step: { $ref: '#/components/schemas/Step' } } };

@@ -121,9 +121,18 @@ export function constraints(schema: JsonSchema, resolve: RefResolver = noRefs): 
   return found;
 }
 
-function describe(schema: JsonSchema, resolve: RefResolver, inherited: string | undefined): string {
+/** A union's own description, else its branches' (`string, described, or null` is written that way). */
+function descriptionOf(schema: JsonSchema, resolve: RefResolver): string | undefined {
   const s = deref(schema, resolve);
-  const text = (schema.description ?? s.description ?? inherited ?? '') as string;
+  const own = schema.description ?? s.description;
+  if (typeof own === 'string') return own;
+  const found = (branches(s) ?? []).map((option) => descriptionOf(option, resolve)).filter((d) => d !== undefined);
+  return found.length > 0 ? [...new Set(found)].join('; ') : undefined;
+}
+
+function describe(schema: JsonSchema, resolve: RefResolver): string {
+  const s = deref(schema, resolve);
+  const text = descriptionOf(schema, resolve) ?? '';
   const limits = constraints(s, resolve);
   if (limits.length === 0) return text;
   return text ? `${text} (${limits.join('; ')})` : limits.join('; ');
@@ -146,7 +155,7 @@ export function schemaFields(schema: JsonSchema, prefix = '', resolve: RefResolv
       type: typeName(child, resolve),
       required: required.has(key),
       defaultValue: 'default' in child ? JSON.stringify(child.default) : null,
-      description: describe(child, resolve, undefined),
+      description: describe(child, resolve),
     };
     return [field, ...nestedFields(child, path, resolve)];
   });

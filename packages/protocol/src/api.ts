@@ -65,60 +65,69 @@ export const JobSummary = Type.Object({
   attemptCount: Type.Integer({ minimum: 0, description: 'attempts started so far' }),
 });
 
-export const Push = Type.Object({
-  id: Id,
-  repo: Type.String({ description: 'the repository, as the farm config names it' }),
-  branch: Type.String(),
-  revision: Type.String({ description: 'the commit id' }),
-  author: Type.String({ description: 'as pushed; empty when not given' }),
-  message: Type.String({ description: 'as pushed; empty when not given' }),
-  files: Type.Array(Type.String(), { description: 'the changed files, as pushed' }),
-  createdAt: Time,
-  jobs: Type.Array(JobSummary, { description: 'one per builder that matched, in config order' }),
-});
+export const Push = Type.Object(
+  {
+    id: Id,
+    repo: Type.String({ description: 'the repository, as the farm config names it' }),
+    branch: Type.String(),
+    revision: Type.String({ description: 'the commit id' }),
+    author: Type.String({ description: 'as pushed; empty when not given' }),
+    message: Type.String({ description: 'as pushed; empty when not given' }),
+    files: Type.Array(Type.String(), { description: 'the changed files, as pushed' }),
+    createdAt: Time,
+    jobs: Type.Array(JobSummary, { description: 'one per builder that matched, in config order' }),
+  },
+  { description: 'a push, as GET /api/v1/pushes/{id} answers it' },
+);
 
-export const Job = Type.Object({
-  id: Id,
-  pushId: Type.Integer({ minimum: 1, description: 'the push it belongs to' }),
-  repo: Type.String(),
-  branch: Type.String(),
-  revision: Type.String({ description: 'the commit id' }),
-  author: Type.String(),
-  builder: Type.String(),
-  pool: Type.String({ description: 'the workers that may run it' }),
-  state: JobStateSchema,
-  reason: Type.Union([Type.String({ description: 'why the job is in its state, e.g. worker-lost' }), Type.Null()]),
-  attemptCount: Type.Integer({ minimum: 0, description: 'attempts started so far' }),
-  maxAttempts: Type.Integer({ minimum: 1, description: 'attempts it gets before an exception is final' }),
-  dependsOn: Type.Array(Id, { description: "the jobs of its builder's `after` in the same push" }),
-  retriggeredFrom: IntOrNull('for a retriggered job: the job it runs again'),
-  priority: Type.Integer({ description: 'branch priority plus builder offset; lower runs first' }),
-  exact: Type.Boolean({ description: 'pushed with exact: never coalesced' }),
-  coalescedInto: Type.Union([Id, Type.Null()], {
-    description: 'for a coalesced job: the job that ran in its place and whose result stands for it',
-  }),
-  worker: StringOrNull('the worker running or last running it'),
-  createdAt: Time,
-  pendingAt: TimeOrNull('when it became ready to run'),
-  startedAt: TimeOrNull('when its current or last attempt started'),
-  finishedAt: TimeOrNull('when it became final'),
-  durationMs: IntOrNull('from started to finished'),
-});
+export const Job = Type.Object(
+  {
+    id: Id,
+    pushId: Type.Integer({ minimum: 1, description: 'the push it belongs to' }),
+    repo: Type.String(),
+    branch: Type.String(),
+    revision: Type.String({ description: 'the commit id' }),
+    author: Type.String(),
+    builder: Type.String(),
+    pool: Type.String({ description: 'the workers that may run it' }),
+    state: JobStateSchema,
+    reason: Type.Union([Type.String({ description: 'why the job is in its state, e.g. worker-lost' }), Type.Null()]),
+    attemptCount: Type.Integer({ minimum: 0, description: 'attempts started so far' }),
+    maxAttempts: Type.Integer({ minimum: 1, description: 'attempts it gets before an exception is final' }),
+    dependsOn: Type.Array(Id, { description: "the jobs of its builder's `after` in the same push" }),
+    retriggeredFrom: IntOrNull('for a retriggered job: the job it runs again'),
+    priority: Type.Integer({ description: 'branch priority plus builder offset; lower runs first' }),
+    exact: Type.Boolean({ description: 'pushed with exact: never coalesced' }),
+    coalescedInto: Type.Union([Id, Type.Null()], {
+      description: 'for a coalesced job: the job that ran in its place and whose result stands for it',
+    }),
+    worker: StringOrNull('the worker running or last running it'),
+    createdAt: Time,
+    pendingAt: TimeOrNull('when it became ready to run'),
+    startedAt: TimeOrNull('when its current or last attempt started'),
+    finishedAt: TimeOrNull('when it became final'),
+    durationMs: IntOrNull('from started to finished'),
+  },
+  { description: 'a job, as GET /api/v1/jobs/{id} answers it (without attempts)' },
+);
 
-export const Step = Type.Object({
-  index: Type.Integer({
-    minimum: 0,
-    description: 'its place in the attempt, from 0 (the checkout, when there is one)',
-  }),
-  name: Type.String(),
-  state: literals(STEP_STATES),
-  exitCode: IntOrNull("the command's exit code, once it exited"),
-  signal: StringOrNull('the signal that ended the command, e.g. SIGKILL'),
-  startedAt: Time,
-  finishedAt: TimeOrNull('when it ended'),
-  durationMs: IntOrNull('from started to finished'),
-  logBytes: Type.Integer({ minimum: 0, description: 'bytes of log stored for it' }),
-});
+export const Step = Type.Object(
+  {
+    index: Type.Integer({
+      minimum: 0,
+      description: 'its place in the attempt, from 0 (the checkout, when there is one)',
+    }),
+    name: Type.String(),
+    state: literals(STEP_STATES),
+    exitCode: IntOrNull("the command's exit code, once it exited"),
+    signal: StringOrNull('the signal that ended the command, e.g. SIGKILL'),
+    startedAt: Time,
+    finishedAt: TimeOrNull('when it ended'),
+    durationMs: IntOrNull('from started to finished'),
+    logBytes: Type.Integer({ minimum: 0, description: 'bytes of log stored for it' }),
+  },
+  { description: 'a step of an attempt' },
+);
 
 /** Where a worker's time went before the job's own steps, in milliseconds. */
 export const AttemptTimings = Type.Object(
@@ -185,28 +194,31 @@ export const WarmCacheReport = Type.Object(
   { additionalProperties: false },
 );
 
-export const Worker = Type.Object({
-  name: Type.String(),
-  pool: Type.String(),
-  tags: Type.Record(Type.String(), Type.String(), { description: 'as the worker was started with (--tag)' }),
-  state: literals(WORKER_STATES),
-  currentJob: IntOrNull('the job it is running'),
-  currentAttempt: IntOrNull('the attempt it is running'),
-  version: StringOrNull('the Switchyard version it reported'),
-  firstSeen: Time,
-  lastSeen: Time,
-  warm: Type.Array(WarmCacheReport, { description: 'builders and branches it recently succeeded on' }),
-  speed: Type.Union([
-    Type.Number({
-      description: "learned duration relative to builders' medians: 0.7 = takes 70 % of the typical time",
+export const Worker = Type.Object(
+  {
+    name: Type.String(),
+    pool: Type.String(),
+    tags: Type.Record(Type.String(), Type.String(), { description: 'as the worker was started with (--tag)' }),
+    state: literals(WORKER_STATES),
+    currentJob: IntOrNull('the job it is running'),
+    currentAttempt: IntOrNull('the attempt it is running'),
+    version: StringOrNull('the Switchyard version it reported'),
+    firstSeen: Time,
+    lastSeen: Time,
+    warm: Type.Array(WarmCacheReport, { description: 'builders and branches it recently succeeded on' }),
+    speed: Type.Union([
+      Type.Number({
+        description: "learned duration relative to builders' medians: 0.7 = takes 70 % of the typical time",
+      }),
+      Type.Null(),
+    ]),
+    exceptionStreak: Type.Integer({ minimum: 0, description: 'attempts in a row that ended in exception' }),
+    benchedUntil: Type.Union([Time, Type.Null()], {
+      description: 'after exceptions it gets no work until then (10 s doubling up to 1 h)',
     }),
-    Type.Null(),
-  ]),
-  exceptionStreak: Type.Integer({ minimum: 0, description: 'attempts in a row that ended in exception' }),
-  benchedUntil: Type.Union([Time, Type.Null()], {
-    description: 'after exceptions it gets no work until then (10 s doubling up to 1 h)',
-  }),
-});
+  },
+  { description: 'a worker, as GET /api/v1/workers lists it' },
+);
 
 export const ListPushesQuery = Type.Object({
   repo: Type.Optional(Line()),

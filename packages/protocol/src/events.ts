@@ -37,7 +37,8 @@ export const PushSummary = Type.Object({
 export type ArtifactLink = Type.Static<typeof ArtifactLink>;
 export type PushSummary = Type.Static<typeof PushSummary>;
 
-const AttemptView = Type.Omit(Attempt, ['steps']);
+const AttemptView = Type.Omit(Attempt, ['steps'], { description: 'the attempt, without its steps' });
+const AttemptNumber = Type.Integer({ minimum: 1, description: 'the attempt number, from 1' });
 
 /**
  * The event catalogue: the schema of each type's `data`. Every state change the coordinator
@@ -52,32 +53,40 @@ export const EVENT_DATA = {
   'job.pending': Type.Object({ job: Job }),
   'job.started': Type.Object({
     job: Job,
-    attempt: Type.Integer({ minimum: 1 }),
-    worker: Type.String(),
+    attempt: Type.Integer({ minimum: 1, description: 'the attempt number, from 1' }),
+    worker: Type.String({ description: 'the worker that claimed it' }),
   }),
   'job.finished': Type.Object({
     job: Job,
     result: JobStateSchema,
     attempt: Type.Integer({ minimum: 0, description: 'attempts used' }),
-    artifacts: Type.Array(ArtifactLink),
+    artifacts: Type.Array(ArtifactLink, { description: 'what its attempts uploaded' }),
   }),
-  'step.started': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), step: Step }),
-  'step.finished': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), step: Step }),
+  'step.started': Type.Object({ job: Job, attempt: AttemptNumber, step: Step }),
+  'step.finished': Type.Object({ job: Job, attempt: AttemptNumber, step: Step }),
   'attempt.finished': Type.Object({ job: Job, attempt: AttemptView }),
   'worker.connected': Type.Object({ worker: Worker }),
-  'worker.disconnected': Type.Object({ worker: Worker, reason: Type.String() }),
+  'worker.disconnected': Type.Object({
+    worker: Worker,
+    reason: Type.String({ description: 'why it was marked offline, e.g. no claim for 90 s' }),
+  }),
   'worker.benched': Type.Object({
     worker: Worker,
-    until: Type.String({ format: 'date-time' }),
+    until: Type.String({ format: 'date-time', description: 'it gets no work until then' }),
     streak: Type.Integer({ minimum: 1, description: 'attempts in a row that ended in exception' }),
-    reason: Type.String(),
+    reason: Type.String({ description: 'the last of them, e.g. attempt 2 of job 9 ended in exception (worker-lost)' }),
   }),
-  'config.reloaded': Type.Object({ builders: Count, repos: Count }),
+  'config.reloaded': Type.Object({
+    builders: Type.Integer({ minimum: 0, description: 'builders in the new config' }),
+    repos: Type.Integer({ minimum: 0, description: 'repos in the new config' }),
+  }),
   'artifact.created': Type.Object({ job: Job, artifact: Artifact }),
-  'signing.finished': Type.Object({ job: Job, attempt: Type.Integer({ minimum: 1 }), signing: SigningSummary }),
+  'signing.finished': Type.Object({ job: Job, attempt: AttemptNumber, signing: SigningSummary }),
   'subscription.changed': Type.Object({
-    subscription: Type.Integer({ minimum: 1 }),
-    change: Type.Union([Type.Literal('created'), Type.Literal('deleted'), Type.Literal('redelivery')]),
+    subscription: Type.Integer({ minimum: 1, description: 'the subscription id' }),
+    change: Type.Union([Type.Literal('created'), Type.Literal('deleted'), Type.Literal('redelivery')], {
+      description: 'redelivery: a delivery was queued again',
+    }),
   }),
 } satisfies { [T in EventType]: TSchema };
 
