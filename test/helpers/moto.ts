@@ -42,6 +42,10 @@ export async function startMoto(): Promise<Moto> {
     output += d.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A test process that ends without its afterAll (a timeout, a crash) takes moto with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
