@@ -6,8 +6,9 @@ import {
   redactUrls,
   type Subscription,
 } from '@switchyard/protocol';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ConfiguredWebhook } from '../config/events-config.ts';
+import { dialectOf } from './dialect.ts';
 import { conflict, notFound } from './errors.ts';
 import { iso } from './mappers.ts';
 import type { DeliveryRecord, SingletonFence, SubscriptionRecord, SubscriptionStore } from './port.ts';
@@ -16,6 +17,9 @@ import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 
 type SubscriptionRow = SubscriptionRecord;
+
+/** Any fixed key shared by the replicas of a farm: the lock under which one syncs the config's webhooks. */
+const WEBHOOK_SYNC_LOCK = 0x5377_7977;
 type DeliveryRow = DeliveryRecord;
 
 /** The webhook subscriptions and their delivery queues and logs, in the database. */
@@ -62,6 +66,10 @@ export class SubscriptionRecords implements SubscriptionStore {
    */
   async syncConfigured(webhooks: readonly ConfiguredWebhook[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // Every replica syncs at start and on reload: on PostgreSQL they take turns, so two
+      // starting at once don't both add a new webhook (its name is no key).
+      if (dialectOf(trx) === 'postgres')
+        await sql`select pg_advisory_xact_lock(${sql.lit(WEBHOOK_SYNC_LOCK)})`.execute(trx);
       const lastEventId = await lastCommittedEventId(trx);
       const existing = await trx.selectFrom('subscriptions').selectAll().where('source', '=', 'config').execute();
       const wanted = new Set(webhooks.map((hook) => hook.name));

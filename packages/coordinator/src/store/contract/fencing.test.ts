@@ -168,4 +168,17 @@ describeStoreContract('fencing: leases checked where they are used', (t) => {
         : [await t.store.artifacts.deleteExpired(), await other.artifacts.deleteExpired()];
     expect(mine + theirs).toBe(names.length);
   });
+
+  it('adds a config webhook once when two replicas sync the config at the same time', async () => {
+    const other = await t.openAnother();
+    const hooks = [{ name: 'ci', url: 'https://hooks.example.org/ci', secret: 'x'.repeat(16), filter: {} }];
+    // SQLite farms have one coordinator: two on one file take turns (see above).
+    if (t.dialect === 'postgres') {
+      await Promise.all([t.store.subscriptions.syncConfigured(hooks), other.subscriptions.syncConfigured(hooks)]);
+    } else {
+      await t.store.subscriptions.syncConfigured(hooks);
+      await other.subscriptions.syncConfigured(hooks);
+    }
+    expect((await t.store.subscriptions.all()).map((row) => row.name)).toEqual(['ci']);
+  });
 });
