@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   internal: 500,
   /** Too many connections from one client address (`server.max_connections_per_client`). */
   'too-many-connections': 503,
+  /** The coordinator's database is out of reach (restarting, failing over, cut off): nothing was stored. */
+  'database-unavailable': 503,
   /** The coordinator's data directory (or its database's disk) is full: nothing was stored. */
   'disk-full': 507,
 } as const;

@@ -1,5 +1,5 @@
 import { ApiError, type ErrorCode } from '@switchyard/protocol';
-import { diskFullOf, StoreError, type StoreErrorKind } from '../store/errors.ts';
+import { diskFullOf, StoreError, type StoreErrorKind, unavailableOf } from '../store/errors.ts';
 
 const CODE: Record<StoreErrorKind, ErrorCode> = {
   'not-found': 'not-found',
@@ -11,6 +11,7 @@ const CODE: Record<StoreErrorKind, ErrorCode> = {
   'log-sequence-gap': 'log-sequence-gap',
   'disk-full': 'disk-full',
   'singleton-lost': 'conflict',
+  unavailable: 'database-unavailable',
 };
 
 /** The HTTP answer for a store's refusal: the only place where domain errors meet status codes. */
@@ -19,9 +20,10 @@ export function apiErrorOf(error: StoreError): ApiError {
 }
 
 /**
- * The store error a failure amounts to: a store's refusal, or a full disk under the blob and
- * log files, which the services meet without the store; null for anything else (a 500).
+ * The store error a failure amounts to: a store's refusal, a full disk under the blob and log
+ * files, which the services meet without the store, or a database out of reach; null for
+ * anything else (a 500).
  */
 export function storeErrorOf(error: unknown): StoreError | null {
-  return error instanceof StoreError ? error : diskFullOf(error);
+  return error instanceof StoreError ? error : (diskFullOf(error) ?? unavailableOf(error));
 }

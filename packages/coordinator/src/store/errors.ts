@@ -21,7 +21,9 @@ export type StoreErrorKind =
   /** Nothing could be written: the disk holding the data (the database's or the data directory's) is full. */
   | 'disk-full'
   /** The singleton lease this write was fenced by is no longer this replica's: another took over. */
-  | 'singleton-lost';
+  | 'singleton-lost'
+  /** The database could not be reached or dropped the session: nothing of this request was committed. */
+  | 'unavailable';
 
 export class StoreError extends Error {
   constructor(
@@ -107,4 +109,34 @@ export function leaseLost(attempt: { id: number; state: string; reason: string |
     `attempt ${attempt.id} has ended (${attempt.state}${attempt.reason ? `: ${attempt.reason}` : ''}); stop working on it`,
     { state: attempt.state, reason: attempt.reason },
   );
+}
+
+/** PostgreSQL's SQLSTATEs for a session it refused or ended: connection exceptions, shutdown, too many connections. */
+const SESSION_LOST_STATES = /^(08...|57P01|57P02|57P03|53300)$/;
+/** node-postgres's own words for a session that broke or never came. */
+const SESSION_LOST_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+];
+
+/**
+ * The store error for a failure that says the database is out of reach — it refused the
+ * connection, ended the session (a restart, a failover, `pg_terminate_backend`), or the pool
+ * waited too long for one — or null for any other. The transaction did not commit, so the
+ * request may be sent again, to this replica or another: a 503, not a 500.
+ */
+export function unavailableOf(error: unknown): StoreError | null {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const lost =
+    (typeof code === 'string' &&
+      (SESSION_LOST_STATES.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) ||
+    (typeof message === 'string' && SESSION_LOST_MESSAGES.some((words) => message.startsWith(words)));
+  if (!lost) return null;
+  const unavailable = new StoreError(
+    'unavailable',
+    'the database could not be reached or ended the session; nothing was stored. Send the request again',
+  );
+  unavailable.cause = error;
+  return unavailable;
 }
