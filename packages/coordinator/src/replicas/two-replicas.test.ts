@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -5,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaList } from '@switchyard/protocol';
+import amqp from 'amqplib';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.ts';
@@ -19,6 +21,9 @@ const REPLICA = {
   timing: { heartbeatMs: 200, aliveWindowMs: 3000 },
   singletons: { leaseMs: LEASE_MS, renewMs: 250 },
 };
+
+/** The RabbitMQ the AMQP tests use (test/e2e/amqp.test.ts). */
+const BROKER_URL = 'amqp://guest:guest@127.0.0.1:5672';
 
 /** Records the event ids the webhook receives, in arrival order. */
 class Receiver {
@@ -49,9 +54,9 @@ interface Replica {
 }
 
 /**
- * Two coordinators on one PostgreSQL schema, in one process: the webhooks singleton runs on one
- * of them, and when that one dies (closed without letting its lease go) the other takes over once
- * the lease ran out, under the next term.
+ * Two coordinators on one PostgreSQL schema, in one process: the webhooks and AMQP singletons
+ * run on one of them, and when that one dies (closed without letting its lease go) or stops
+ * renewing (paused) the other takes over once the lease ran out, under the next term.
  */
 describe('two replicas on one PostgreSQL', () => {
   let schema: TestSchema;
@@ -74,7 +79,8 @@ describe('two replicas on one PostgreSQL', () => {
     await schema.drop();
   });
 
-  const start = async (): Promise<Replica> => {
+  const start = async (amqpExchange?: string): Promise<Replica> => {
+    const amqpLine = amqpExchange ? `\n  amqp: { url: "${BROKER_URL}", exchange: ${amqpExchange} }` : '';
     const farm = parseConfig(
       'farm.yml',
       `repos: [{ name: demo, url: /x }]
@@ -82,7 +88,7 @@ builders:
   - { name: build, repo: demo, pool: linux, steps: [{ name: b, run: "true" }] }
 events:
   webhooks:
-    - { name: ci, url: "http://127.0.0.1:${receiver.port}/hook", secret: "0123456789abcdef", filter: { types: [config.reloaded] } }
+    - { name: ci, url: "http://127.0.0.1:${receiver.port}/hook", secret: "0123456789abcdef", filter: { types: [config.reloaded] } }${amqpLine}
 `,
     );
     const logger = pino({ level: 'silent' });
@@ -190,5 +196,55 @@ events:
     await until('the delivery from b', async () => receiver.ids.length >= 1);
     await sleep(300);
     expect(receiver.ids).toHaveLength(1);
+  });
+
+  it('publishes to the broker from one replica only, and from the other once the first died', async () => {
+    const exchange = `switchyard-test-${randomUUID()}`;
+    const consumer = await amqp.connect(BROKER_URL);
+    try {
+      const channel = await consumer.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+      await channel.bindQueue(queue, exchange, '#');
+      const published: number[] = [];
+      await channel.consume(queue, (message) => message && published.push(Number(message.properties.messageId)), {
+        noAck: true,
+      });
+      const a = await start(exchange);
+      const b = await start(exchange);
+      const firstHolder = await until('an amqp-publisher holder', () => holderOf(a, 'amqp-publisher'));
+      const [holder, other] = firstHolder === a.context.replica.id ? [a, b] : [b, a];
+      // The publisher settles its cursor (the end of the log) before it connects: commit after that.
+      await until('the holder connected to the broker', async () =>
+        (await holder.context.app.inject({ method: 'GET', url: '/metrics' })).body.includes(
+          'switchyard_amqp_connected 1',
+        ),
+      );
+      const committed: number[] = [];
+      for (const replica of [a, b, a]) {
+        await replica.store.events.recordConfigReload(1, 1);
+        committed.push(await replica.store.events.lastId());
+      }
+      await until('three messages', async () => published.length >= 3);
+      await sleep(300);
+      expect(published).toEqual(committed);
+
+      await holder.context.close({ graceful: false });
+      await holder.store.close();
+      replicas.splice(replicas.indexOf(holder), 1);
+      await other.store.events.recordConfigReload(2, 1);
+      committed.push(await other.store.events.lastId());
+      await until('the message after the takeover', async () => published.includes(committed[3] as number));
+      // At least once and in order: the new holder starts from the cursor, which never went back.
+      expect([...new Set(published)]).toEqual(committed);
+      const { singletons } = await view(other);
+      expect(singletons.find((singleton) => singleton.name === 'amqp-publisher')).toMatchObject({
+        holder: other.context.replica.id,
+        term: 2,
+      });
+    } finally {
+      await (await consumer.createChannel()).deleteExchange(exchange);
+      await consumer.close();
+    }
   });
 });
