@@ -37,7 +37,8 @@ export class LogRecords implements LogStore {
   }
 
   async append(attemptId: number, index: number, batch: LogBatch): Promise<{ bytes: number; cancel: boolean }> {
-    const result = await this.core.write((ctx) => recordLogBatch(ctx, attemptId, index, batch));
+    // Its first statement (requireAttempt) reads the database's time: no extra round trip per batch.
+    const result = await this.core.write((ctx) => recordLogBatch(ctx, attemptId, index, batch), true);
     this.appended(attemptId);
     return result;
   }
