@@ -11,7 +11,7 @@
  *    HTTP legs and the wake-up between replicas) and pending → claimed by the database's record.
  *    Goal: p99 under 50 ms.
  *
- *   npm run bench:replicas [-- --jobs 400 --runs 3 --claimers 20 --wake-jobs 300]
+ *   npm run bench:replicas [-- --jobs 400 --runs 3 --claimers 20 --wake-jobs 300 --replicas 1,2,3 --wake-runs 3]
  */
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -22,13 +22,17 @@ import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer, startWorker, type TestServer } from '../test/helpers/processes.ts';
 import { RoundRobin } from '../test/helpers/round-robin.ts';
 import { describeMachine, percentile } from './machine.ts';
-import { numberOption } from './options.ts';
+import { numberOption, textOption } from './options.ts';
 
 const JOBS = numberOption('jobs', 400);
 const RUNS = numberOption('runs', 3);
 const WORKERS = 4;
 const CLAIMERS = numberOption('claimers', 20);
 const WAKE_JOBS = numberOption('wake-jobs', 300);
+const WAKE_RUNS = numberOption('wake-runs', RUNS);
+const REPLICA_COUNTS = (textOption('replicas') ?? '1,2,3').split(',').map(Number);
+if (REPLICA_COUNTS.some((count) => !Number.isInteger(count) || count < 1))
+  throw new Error('--replicas is a list like 1,2,3');
 /** Between pushes in the wake-up case: long enough that every push meets waiting claimers. */
 const SPACING_MS = 20;
 
@@ -160,33 +164,37 @@ const median = (values: number[]) =>
   );
 
 console.log(`coordinator replicas on one PostgreSQL database, on ${describeMachine()}`);
-const rates = new Map<number, number[]>([1, 2, 3].map((count) => [count, []]));
+const rates = new Map<number, number[]>(REPLICA_COUNTS.map((count) => [count, []]));
 for (let run = 0; run < RUNS; run++) {
-  for (const count of [1, 2, 3]) rates.get(count)?.push(await throughput(count));
+  for (const count of REPLICA_COUNTS) rates.get(count)?.push(await throughput(count));
 }
-const one = median(rates.get(1) as number[]);
-for (const count of [1, 2, 3]) {
+const first = REPLICA_COUNTS[0] as number;
+for (const count of REPLICA_COUNTS) {
   const rate = median(rates.get(count) as number[]);
+  const base = median(rates.get(first) as number[]);
   console.log(
-    `=> ${count} replica${count > 1 ? 's' : ' '}: median ${rate.toFixed(1)} jobs/s over ${RUNS} runs, ${(rate / one).toFixed(2)}× one replica`,
+    `=> ${count} replica${count > 1 ? 's' : ' '}: median ${rate.toFixed(1)} jobs/s over ${RUNS} runs` +
+      (count === first ? '' : `, ${(rate / base).toFixed(2)}× ${first} replica${first > 1 ? 's' : ''}`),
   );
 }
 
-const trips50: number[] = [];
-const trips99: number[] = [];
-const recorded99: number[] = [];
-for (let run = 0; run < RUNS; run++) {
-  const { roundTrip, recorded } = await wakeUp();
-  trips50.push(percentile(roundTrip, 50));
-  trips99.push(percentile(roundTrip, 99));
-  recorded99.push(percentile(recorded, 99));
+if (WAKE_RUNS > 0) {
+  const trips50: number[] = [];
+  const trips99: number[] = [];
+  const recorded99: number[] = [];
+  for (let run = 0; run < WAKE_RUNS; run++) {
+    const { roundTrip, recorded } = await wakeUp();
+    trips50.push(percentile(roundTrip, 50));
+    trips99.push(percentile(roundTrip, 99));
+    recorded99.push(percentile(recorded, 99));
+    console.log(
+      `wake-up run ${run + 1}: push sent to A → assignment received from B p50 ${percentile(roundTrip, 50).toFixed(1)} ms, ` +
+        `p99 ${percentile(roundTrip, 99).toFixed(1)} ms, max ${roundTrip.at(-1)?.toFixed(1)} ms | ` +
+        `pending → claimed (recorded) p50 ${percentile(recorded, 50)} ms, p99 ${percentile(recorded, 99)} ms`,
+    );
+  }
   console.log(
-    `wake-up run ${run + 1}: push sent to A → assignment received from B p50 ${percentile(roundTrip, 50).toFixed(1)} ms, ` +
-      `p99 ${percentile(roundTrip, 99).toFixed(1)} ms, max ${roundTrip.at(-1)?.toFixed(1)} ms | ` +
-      `pending → claimed (recorded) p50 ${percentile(recorded, 50)} ms, p99 ${percentile(recorded, 99)} ms`,
+    `=> cross-replica wake-up, median over ${WAKE_RUNS} runs: p50 ${median(trips50).toFixed(1)} ms, p99 ${median(trips99).toFixed(1)} ms ` +
+      `(recorded pending → claimed p99 ${median(recorded99)} ms)`,
   );
 }
-console.log(
-  `=> cross-replica wake-up, median over ${RUNS} runs: p50 ${median(trips50).toFixed(1)} ms, p99 ${median(trips99).toFixed(1)} ms ` +
-    `(recorded pending → claimed p99 ${median(recorded99)} ms)`,
-);
