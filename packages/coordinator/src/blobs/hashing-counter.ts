@@ -6,24 +6,63 @@ import { ApiError } from '@switchyard/protocol';
 const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 /**
- * The pass every received body goes through, whichever store keeps it: counts the bytes,
- * refuses them past the limit with a 413, and hashes them (sha256, and sha512 when asked).
- * `beforeEnd` runs before the stream ends, so a store can finish its own work (a flush) first.
+ * What every received body goes through, whichever store keeps it: counts the bytes, refuses
+ * them past the limit with a 413, and hashes them (sha256, and sha512 when asked).
  */
-export class HashingCounter extends Transform {
-  /** Not `size`: the SDK's Upload reads a body's `size` as its length. */
+export class BodyTally {
   counted = 0;
   private readonly hash256: Hash = createHash('sha256');
   private readonly hash512: Hash | null;
 
   constructor(
     private readonly maxBytes: number,
+    sha512: boolean,
+  ) {
+    this.hash512 = sha512 ? createHash('sha512') : null;
+  }
+
+  /** Counts and hashes a chunk; the refusal when it takes the body past the limit. */
+  take(chunk: Buffer): ApiError | null {
+    this.counted += chunk.length;
+    if (this.counted > this.maxBytes) {
+      return new ApiError('payload-too-large', `the artifact is over the limit of ${this.maxBytes} bytes`, {
+        maxBytes: this.maxBytes,
+      });
+    }
+    this.hash256.update(chunk);
+    this.hash512?.update(chunk);
+    return null;
+  }
+
+  digests(): { sha256: string; sha512: string | null; size: number } {
+    return { sha256: this.hash256.digest('hex'), sha512: this.hash512?.digest('hex') ?? null, size: this.counted };
+  }
+
+  /** The refusal of a body that closed before its end, or null when it arrived whole. */
+  cutOff(body: Readable, ended: boolean): ApiError | null {
+    // An HTTP request says `complete` once its last byte arrived, even if not yet read; a file
+    // stream ends before it closes.
+    if (ended || (body as Readable & { complete?: boolean }).complete) return null;
+    return new ApiError('invalid-request', `the upload was cut off after ${this.counted} bytes`);
+  }
+}
+
+/** A `BodyTally` as a stream stage, for a store whose client takes a stream (the S3 SDK's Upload). */
+export class HashingCounter extends Transform {
+  private readonly tally: BodyTally;
+
+  constructor(
+    maxBytes: number,
     private readonly onBytes: (count: number) => void,
     sha512: boolean,
-    private readonly beforeEnd: () => Promise<void> = async () => {},
   ) {
     super({ highWaterMark: STREAM_BUFFER_BYTES });
-    this.hash512 = sha512 ? createHash('sha512') : null;
+    this.tally = new BodyTally(maxBytes, sha512);
+  }
+
+  /** Not `size`: the SDK's Upload reads a body's `size` as its length. */
+  get counted(): number {
+    return this.tally.counted;
   }
 
   override _transform(
@@ -31,27 +70,17 @@ export class HashingCounter extends Transform {
     _encoding: BufferEncoding,
     callback: (error?: Error | null, data?: Buffer) => void,
   ) {
-    this.counted += chunk.length;
-    if (this.counted > this.maxBytes) {
-      callback(
-        new ApiError('payload-too-large', `the artifact is over the limit of ${this.maxBytes} bytes`, {
-          maxBytes: this.maxBytes,
-        }),
-      );
+    const refusal = this.tally.take(chunk);
+    if (refusal) {
+      callback(refusal);
       return;
     }
-    this.hash256.update(chunk);
-    this.hash512?.update(chunk);
     this.onBytes(chunk.length);
     callback(null, chunk);
   }
 
-  override _flush(callback: (error?: Error | null) => void) {
-    this.beforeEnd().then(() => callback(), callback);
-  }
-
   digests(): { sha256: string; sha512: string | null; size: number } {
-    return { sha256: this.hash256.digest('hex'), sha512: this.hash512?.digest('hex') ?? null, size: this.counted };
+    return this.tally.digests();
   }
 
   /**
@@ -63,12 +92,9 @@ export class HashingCounter extends Transform {
     const onEnd = () => {
       ended = true;
     };
-    // An HTTP request says `complete` once its last byte arrived, even if not yet read; a file
-    // stream ends before it closes.
     const cutOff = () => {
-      if (!ended && !(body as Readable & { complete?: boolean }).complete) {
-        this.destroy(new ApiError('invalid-request', `the upload was cut off after ${this.counted} bytes`));
-      }
+      const refusal = this.tally.cutOff(body, ended);
+      if (refusal) this.destroy(refusal);
     };
     body.once('end', onEnd);
     body.once('close', cutOff);

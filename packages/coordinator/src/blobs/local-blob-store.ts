@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, fdatasync, type WriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { ApiError } from '@switchyard/protocol';
-import { HashingCounter } from './hashing-counter.ts';
+import { streamToFile } from './file-sink.ts';
+import { BodyTally } from './hashing-counter.ts';
 import type { BlobStore, ByteSpan, ReceivedBody, StoredDigest } from './port.ts';
-
-const STREAM_BUFFER_BYTES = 1024 * 1024;
-const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * Blobs on local disk, content-addressed: `<dir>/ab/cdef…` holds the bytes whose sha256 is
@@ -65,28 +62,18 @@ export class LocalBlobStore implements BlobStore {
     options: { sha512?: boolean } = {},
   ): Promise<ReceivedBody> {
     const tempName = join(this.tempDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
-    // `flush`: the file is fsynced before it is closed, so a committed blob survives a crash.
-    const out = createWriteStream(tempName, { flags: 'wx', flush: true, highWaterMark: STREAM_BUFFER_BYTES });
-    const flush = new IncrementalFlush(out);
-    // The file is closed only once no flush is using its descriptor any more.
-    let written = 0;
-    const counted = (count: number) => {
-      onBytes(count);
-      written += count;
-      flush.progress(written);
-    };
-    const counter = new HashingCounter(maxBytes, counted, options.sha512 === true, () => flush.settled());
-    const stopFeeding = counter.feedFrom(body);
+    const file = await open(tempName, 'wx');
+    const tally = new BodyTally(maxBytes, options.sha512 === true);
     try {
-      await pipeline(counter, out);
+      // Fdatasynced before it resolves, so a committed blob survives a crash.
+      await streamToFile(body, file.fd, tally, onBytes);
     } catch (error) {
-      stopFeeding();
-      await flush.settled();
+      await file.close();
       await rm(tempName, { force: true });
       throw error;
     }
-    stopFeeding();
-    return { tempName, ...counter.digests() };
+    await file.close();
+    return { tempName, ...tally.digests() };
   }
 
   /** Moves a received body into place as its blob; an identical file already there is simply replaced. */
@@ -133,42 +120,5 @@ export class LocalBlobStore implements BlobStore {
   /** Bytes on disk are served by the coordinator itself. */
   async downloadUrl(): Promise<null> {
     return null;
-  }
-}
-
-/**
- * Flushes a file being written, every so often, in the background: rather than all of it at
- * the end, which overlaps the disk's work with the network's, so the final fsync has little
- * left to write.
- */
-class IncrementalFlush {
-  private fd: number | null = null;
-  private flushedAt = 0;
-  private inFlight = false;
-  private pending = Promise.resolve();
-
-  constructor(stream: WriteStream) {
-    stream.once('open', (fd: number) => {
-      this.fd = fd;
-    });
-  }
-
-  /** `written` bytes have gone into the stream. */
-  progress(written: number): void {
-    const fd = this.fd;
-    if (this.inFlight || fd === null || written - this.flushedAt < FLUSH_EVERY_BYTES) return;
-    this.flushedAt = written;
-    this.inFlight = true;
-    this.pending = new Promise((resolve) =>
-      fdatasync(fd, () => {
-        this.inFlight = false;
-        resolve();
-      }),
-    );
-  }
-
-  /** Resolves once no flush is running. */
-  settled(): Promise<void> {
-    return this.pending;
   }
 }
