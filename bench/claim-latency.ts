@@ -10,10 +10,9 @@
  *
  *   npm run bench:claims [-- --workers 50 --jobs 500 --runs 3]
  */
-import { setMaxListeners } from 'node:events';
-import { SwitchyardClient } from '@switchyard/protocol';
 import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll } from '../test/helpers/processes.ts';
+import { startClaimers } from './claimers.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
 import { startTrivialFarm } from './trivial-farm.ts';
@@ -27,24 +26,9 @@ const SPACING_MS = 20;
 async function run(database: DatabaseKind): Promise<{ server: number[]; roundTrip: number[] }> {
   const { revision, server, remove } = await startTrivialFarm(database);
   const stop = new AbortController();
-  // Every claimer's request listens on it.
-  setMaxListeners(WORKERS * 2, stop.signal);
   const sentAt = new Map<number, number>();
   const receivedAt = new Map<number, number>();
-  const claimers = Array.from({ length: WORKERS }, async (_, i) => {
-    const client = new SwitchyardClient({ server: server.url });
-    const name = `c${i}`;
-    while (!stop.signal.aborted) {
-      const assignment = await client
-        .claim(name, { pool: 'bench', instance: name, waitSeconds: 20 }, stop.signal)
-        .catch(() => null);
-      if (!assignment) continue;
-      receivedAt.set(assignment.job.id, performance.now());
-      await client
-        .withToken(assignment.attemptToken)
-        .attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
-    }
-  });
+  const claimers = startClaimers(server.url, WORKERS, stop.signal, (jobId) => receivedAt.set(jobId, performance.now()));
   const client = server.client;
   while ((await client.listWorkers()).length < WORKERS) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
@@ -66,7 +50,7 @@ async function run(database: DatabaseKind): Promise<{ server: number[]; roundTri
   }
   const roundTrip = jobIds.map((id) => (receivedAt.get(id) as number) - (sentAt.get(id) as number));
   stop.abort();
-  await Promise.allSettled(claimers);
+  await claimers;
   await killAll();
   await remove();
   return { server: serverSide.sort((a, b) => a - b), roundTrip: roundTrip.sort((a, b) => a - b) };

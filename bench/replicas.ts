@@ -13,16 +13,13 @@
  *
  *   npm run bench:replicas [-- --jobs 400 --runs 3 --claimers 20 --wake-jobs 300 --replicas 1,2,3 --wake-runs 3]
  */
-import { setMaxListeners } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { SwitchyardClient, type SwitchyardEvent } from '@switchyard/protocol';
-import { TestDatabases } from '../test/helpers/databases.ts';
-import { TestFarm } from '../test/helpers/farm.ts';
-import { killAll, startServer, startWorker, type TestServer } from '../test/helpers/processes.ts';
+import { SwitchyardClient } from '@switchyard/protocol';
+import { killAll, startWorker, type TestServer } from '../test/helpers/processes.ts';
 import { RoundRobin } from '../test/helpers/round-robin.ts';
+import { countFinishedJobs, startClaimers } from './claimers.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption, textOption } from './options.ts';
+import { startTrivialFarm } from './trivial-farm.ts';
 
 const JOBS = numberOption('jobs', 400);
 const RUNS = numberOption('runs', 3);
@@ -36,32 +33,8 @@ if (REPLICA_COUNTS.some((count) => !Number.isInteger(count) || count < 1))
 /** Between pushes in the wake-up case: long enough that every push meets waiting claimers. */
 const SPACING_MS = 20;
 
-async function startReplicas(count: number) {
-  const farm = new TestFarm();
-  farm.writeConfig(`
-repos: [{ name: bench, url: $REPO }]
-builders:
-  - { name: trivial, repo: bench, pool: bench, checkout: false, steps: [{ name: t, run: "true" }] }
-`);
-  const revision = farm.commit('main', { 'a.txt': 'a\n' });
-  const databases = new TestDatabases('postgres');
-  const database = await databases.fresh();
-  const replicas: TestServer[] = [];
-  for (let i = 0; i < count; i++) {
-    const data = join(farm.dir, `replica-${i}`);
-    mkdirSync(data, { recursive: true });
-    replicas.push(await startServer({ config: farm.config, data, database }));
-  }
-  const remove = async () => {
-    await killAll();
-    await databases.dropAll();
-    farm.remove();
-  };
-  return { farm, revision, replicas, remove };
-}
-
 async function throughput(replicaCount: number): Promise<number> {
-  const { farm, revision, replicas, remove } = await startReplicas(replicaCount);
+  const { farm, revision, servers: replicas, remove } = await startTrivialFarm('postgres', replicaCount);
   const balancer = await RoundRobin.start(replicas.map((replica) => replica.url));
   const client = new SwitchyardClient({ server: balancer.url });
   for (let i = 0; i < WORKERS; i++) {
@@ -70,20 +43,7 @@ async function throughput(replicaCount: number): Promise<number> {
   while ((await client.listWorkers()).length < WORKERS) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 500));
 
-  const abort = new AbortController();
-  let finished = 0;
-  let resolveDone: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => {
-    resolveDone = resolve;
-  });
-  const consuming = (async () => {
-    for await (const event of client.events({ types: ['job.finished'], signal: abort.signal })) {
-      const job = (event as SwitchyardEvent<'job.finished'>).data.job;
-      if (job.state !== 'success') throw new Error(`job ${job.id} ended ${job.state}`);
-      finished += 1;
-      if (finished === JOBS) resolveDone();
-    }
-  })().catch(() => undefined);
+  const finished = countFinishedJobs(client, JOBS);
   await new Promise((r) => setTimeout(r, 200));
 
   const start = performance.now();
@@ -96,40 +56,28 @@ async function throughput(replicaCount: number): Promise<number> {
       }
     }),
   );
-  await allDone;
+  await finished.done;
   const rate = JOBS / ((performance.now() - start) / 1000);
-  abort.abort();
-  await consuming;
+  await finished.stop();
   const served = replicas.map((replica) => balancer.served.get(new URL(replica.url).origin) ?? 0);
   console.log(
     `${replicaCount} replica${replicaCount > 1 ? 's' : ' '} | ${WORKERS} workers | ${JOBS} jobs | ${rate.toFixed(1)} jobs/s | requests per replica ${served.join(', ')}`,
   );
   await balancer.close();
+  await killAll();
   await remove();
   return rate;
 }
 
 async function wakeUp(): Promise<{ roundTrip: number[]; recorded: number[] }> {
-  const { revision, replicas, remove } = await startReplicas(2);
+  const { revision, servers: replicas, remove } = await startTrivialFarm('postgres', 2);
   const [pushTo, claimFrom] = replicas as [TestServer, TestServer];
   const stop = new AbortController();
-  setMaxListeners(CLAIMERS * 2, stop.signal);
   const sentAt = new Map<number, number>();
   const receivedAt = new Map<number, number>();
-  const claimers = Array.from({ length: CLAIMERS }, async (_, i) => {
-    const client = new SwitchyardClient({ server: claimFrom.url });
-    const name = `c${i}`;
-    while (!stop.signal.aborted) {
-      const assignment = await client
-        .claim(name, { pool: 'bench', instance: name, waitSeconds: 20 }, stop.signal)
-        .catch(() => null);
-      if (!assignment) continue;
-      receivedAt.set(assignment.job.id, performance.now());
-      await client
-        .withToken(assignment.attemptToken)
-        .attemptFinished(assignment.attemptId, { result: 'success', finishedAt: new Date().toISOString() });
-    }
-  });
+  const claimers = startClaimers(claimFrom.url, CLAIMERS, stop.signal, (jobId) =>
+    receivedAt.set(jobId, performance.now()),
+  );
   while ((await claimFrom.client.listWorkers()).length < CLAIMERS) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
 
@@ -152,7 +100,8 @@ async function wakeUp(): Promise<{ roundTrip: number[]; recorded: number[] }> {
   }
   const roundTrip = jobIds.map((id) => (receivedAt.get(id) as number) - (sentAt.get(id) as number));
   stop.abort();
-  await Promise.allSettled(claimers);
+  await claimers;
+  await killAll();
   await remove();
   return { roundTrip: roundTrip.sort((a, b) => a - b), recorded: recorded.sort((a, b) => a - b) };
 }

@@ -9,10 +9,10 @@
  *
  *   npm run bench:throughput [-- --jobs 400 --runs 3 --buildbot-jobs 100]
  */
-import type { SwitchyardEvent } from '@switchyard/protocol';
 import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll, startWorker } from '../test/helpers/processes.ts';
 import { buildbotInstalled, buildbotVersion, runBuildbotTrivialJobs } from './buildbot-farm.ts';
+import { countFinishedJobs } from './claimers.ts';
 import { describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
 import { startTrivialFarm } from './trivial-farm.ts';
@@ -42,21 +42,9 @@ async function run(workers: number, database: DatabaseKind): Promise<number> {
 
   const createdAt = new Map<number, number>();
   const latencies: number[] = [];
-  const abort = new AbortController();
-  let finished = 0;
-  let resolveDone: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => {
-    resolveDone = resolve;
-  });
-  const consuming = (async () => {
-    for await (const event of client.events({ types: ['job.finished'], signal: abort.signal })) {
-      const job = (event as SwitchyardEvent<'job.finished'>).data.job;
-      if (job.state !== 'success') throw new Error(`job ${job.id} ended ${job.state}`);
-      latencies.push(Date.parse(job.finishedAt as string) - Date.parse(job.createdAt));
-      finished += 1;
-      if (finished === JOBS) resolveDone();
-    }
-  })().catch(() => undefined);
+  const finished = countFinishedJobs(client, JOBS, (job) =>
+    latencies.push(Date.parse(job.finishedAt as string) - Date.parse(job.createdAt)),
+  );
   await new Promise((r) => setTimeout(r, 200));
 
   const start = performance.now();
@@ -71,10 +59,9 @@ async function run(workers: number, database: DatabaseKind): Promise<number> {
     }),
   );
   const submitted = performance.now();
-  await allDone;
+  await finished.done;
   const elapsed = (performance.now() - start) / 1000;
-  abort.abort();
-  await consuming;
+  await finished.stop();
   latencies.sort((a, b) => a - b);
   console.log(
     `${database.padEnd(8)} | ${workers} worker${workers > 1 ? 's' : ' '} | ${JOBS} jobs | ${(JOBS / elapsed).toFixed(1)} jobs/s | ` +
