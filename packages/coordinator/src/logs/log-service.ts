@@ -65,6 +65,8 @@ export class LogService {
   private readonly delayed = new Set<NodeJS.Timeout>();
   private sweeper: NodeJS.Timeout | null = null;
   private importing: Promise<void> = Promise.resolve();
+  /** Look-ups that will schedule compactions (which steps, of which attempt): drain waits for them too. */
+  private readonly lookingUp = new Set<Promise<void>>();
   private stopped = false;
   private scratchCount = 0;
   private readonly store: LogStore;
@@ -88,7 +90,7 @@ export class LogService {
     await mkdir(this.options.scratchDir, { recursive: true });
     await this.sweep();
     this.sweeper = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.logger.error({ err: error }, 'looking for logs to compact failed'));
+      this.track(this.sweep(), {}, 'looking for logs to compact failed');
     }, SWEEP_MS);
     this.sweeper.unref();
     this.importing = this.importLegacy().catch((error: unknown) =>
@@ -270,23 +272,27 @@ export class LogService {
 
   /** A step of a job's attempt (by number) is complete: compact its log in the background. */
   stepCompleteOf(jobId: number, attemptNumber: number, step: number): void {
-    void this.jobs
-      .findAttempt(jobId, attemptNumber)
-      .then(({ attempt }) => attempt && this.schedule(attempt.id, [step]))
-      .catch((error: unknown) => this.logger.error({ err: error, jobId, step }, 'log compaction failed'));
+    const lookUp = this.jobs.findAttempt(jobId, attemptNumber).then(({ attempt }) => {
+      if (attempt) this.schedule(attempt.id, [step]);
+    });
+    this.track(lookUp, { jobId, step }, 'log compaction failed');
   }
 
   /** An attempt is over: compact whatever of its logs is not yet. */
   attemptComplete(attemptId: number): void {
-    void this.jobs
-      .stepsOf(attemptId)
-      .then((steps) =>
-        this.schedule(
-          attemptId,
-          steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
-        ),
-      )
-      .catch((error: unknown) => this.logger.error({ err: error, attemptId }, 'log compaction failed'));
+    const lookUp = this.jobs.stepsOf(attemptId).then((steps) =>
+      this.schedule(
+        attemptId,
+        steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
+      ),
+    );
+    this.track(lookUp, { attemptId }, 'log compaction failed');
+  }
+
+  private track(work: Promise<void>, context: Record<string, unknown>, failure: string): void {
+    const tracked = work.catch((error: unknown) => this.logger.error({ err: error, ...context }, failure));
+    this.lookingUp.add(tracked);
+    void tracked.then(() => this.lookingUp.delete(tracked));
   }
 
   /**
@@ -346,6 +352,8 @@ export class LogService {
     this.sweeper = null;
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
+    // A look-up in flight schedules more compactions: wait until none is left.
+    while (this.lookingUp.size > 0) await Promise.all(this.lookingUp);
     await Promise.all([this.compression, this.importing]);
   }
 
