@@ -1,4 +1,4 @@
-import { isFinalJobState, type JobState } from '@switchyard/protocol';
+import { type EventDataMap, isFinalJobState, type JobState } from '@switchyard/protocol';
 import { summarizePush } from '../stats/push-outcome.ts';
 import { toPush } from './mappers.ts';
 import type { WriteContext } from './write-context.ts';
@@ -10,9 +10,12 @@ import type { WriteContext } from './write-context.ts';
 export async function announceCompletedPushes(ctx: WriteContext): Promise<void> {
   const touched = new Set<number>();
   for (const { event, attributes } of ctx.events) {
-    if (attributes.push !== null && (event.type === 'push.created' || event.type === 'job.finished')) {
-      touched.add(attributes.push);
-    }
+    if (attributes.push === null) continue;
+    // A push created with a job still to run is not complete: no need to read its jobs back.
+    const allFinal =
+      event.type === 'push.created' &&
+      (event.data as EventDataMap['push.created']).push.jobs.every((job) => isFinalJobState(job.state));
+    if (allFinal || event.type === 'job.finished') touched.add(attributes.push);
   }
   for (const pushId of touched) {
     const jobs = await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
