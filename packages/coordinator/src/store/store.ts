@@ -135,10 +135,12 @@ export class Store {
           author: request.author ?? '',
           message: request.message ?? '',
           files: JSON.stringify(request.files ?? []),
-          created_at: ctx.now,
+          // On the database's time, this first statement reads it.
+          created_at: ctx.awaitingNow ? DATABASE_NOW_MS : ctx.now,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      await settleNow(ctx, pushRow.created_at);
       const jobIdByBuilder = new Map<string, number>();
       const created: JobRow[] = [];
       for (const job of plan.jobs) {
@@ -151,7 +153,7 @@ export class Store {
       await ctx.emit('push.created', { push }, { repo: push.repo, branch: push.branch, pushId: push.id });
       for (const row of created) await announceJob(ctx, row);
       return push;
-    });
+    }, true);
   }
 
   // ---- claims and leases -------------------------------------------------------------------
@@ -207,12 +209,7 @@ export class Store {
           });
         }
       }
-      await this.touchWorker(ctx, workerName, request, before, credential);
-      const row = await ctx.trx
-        .selectFrom('workers')
-        .select('benched_until')
-        .where('name', '=', workerName)
-        .executeTakeFirstOrThrow();
+      const row = await this.touchWorker(ctx, workerName, request, before, credential);
       return { benchedUntil: row.benched_until !== null && row.benched_until > ctx.now ? row.benched_until : null };
     }, true);
   }
@@ -358,6 +355,8 @@ export class Store {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    ctx.jobs.set(jobRow.id, jobRow);
+    ctx.attempts.set(attempt.id, attempt);
     await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
     const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
@@ -393,6 +392,7 @@ export class Store {
         .set({ queue_rank: sql<number>`priority * ${priorityLevelMs} + pending_at` })
         .where('state', '=', 'pending')
         .execute();
+      ctx.jobs.clear();
       const value = String(priorityLevelMs);
       await ctx.trx
         .insertInto('farm_settings')
@@ -423,7 +423,7 @@ export class Store {
     request: ClaimRequest,
     existing: WorkerRow | undefined,
     credential: string | null,
-  ): Promise<void> {
+  ): Promise<WorkerRow> {
     const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
     const values = {
       ...(credential !== null && { credential }),
@@ -435,18 +435,22 @@ export class Store {
       last_seen: ctx.now,
       warm: JSON.stringify(warm),
     };
-    if (!existing) {
-      await ctx.trx
-        .insertInto('workers')
-        .values({ name, ...values, current_attempt: null, first_seen: ctx.now })
-        .execute();
-    } else {
-      await ctx.trx.updateTable('workers').set(values).where('name', '=', name).execute();
-    }
+    const row = existing
+      ? await ctx.trx
+          .updateTable('workers')
+          .set(values)
+          .where('name', '=', name)
+          .returningAll()
+          .executeTakeFirstOrThrow()
+      : await ctx.trx
+          .insertInto('workers')
+          .values({ name, ...values, current_attempt: null, first_seen: ctx.now })
+          .returningAll()
+          .executeTakeFirstOrThrow();
     if (!existing || existing.online === 0) {
-      const row = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
       await ctx.emit('worker.connected', { worker: toWorker(row, null, ctx.now) });
     }
+    return row;
   }
 
   async heartbeat(attemptId: number, leaseMs: number, credential: string | null): Promise<HeartbeatResponse> {
@@ -471,6 +475,7 @@ export class Store {
         .set({ lease_expires_at: leaseExpiresAt })
         .where('id', '=', attemptId)
         .execute();
+      ctx.attempts.set(attemptId, { ...attempt, lease_expires_at: leaseExpiresAt });
       await ctx.trx.updateTable('workers').set({ last_seen: ctx.now }).where('name', '=', attempt.worker).execute();
       return { cancel: false, leaseExpiresAt: iso(leaseExpiresAt), heldMs: 0 };
     }, true);
@@ -573,6 +578,7 @@ export class Store {
         .where('state', '=', 'running')
         .where('lease_expires_at', '<', until)
         .execute();
+      ctx.attempts.clear();
     });
   }
 

@@ -89,6 +89,7 @@ export async function requeueUndelivered(ctx: WriteContext, attempt: AttemptRow)
     .where('current_attempt', '=', attempt.id)
     .execute();
   await ctx.trx.deleteFrom('attempts').where('id', '=', attempt.id).execute();
+  ctx.attempts.delete(attempt.id);
   const job = await ctx.trx
     .updateTable('jobs')
     .set((eb) => ({
@@ -102,6 +103,7 @@ export async function requeueUndelivered(ctx: WriteContext, attempt: AttemptRow)
     .where('id', '=', attempt.job_id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  ctx.jobs.set(job.id, job);
   await ctx.emit('job.pending', { job: toJob(job) }, jobDims(job));
 }
 
@@ -141,6 +143,7 @@ export async function endAttempt(
       .where('id', '=', job.id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    ctx.jobs.set(requeued.id, requeued);
     await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
     return;
   }
@@ -170,18 +173,24 @@ export async function closeAttempt(
     .where('id', '=', attempt.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+  ctx.attempts.set(ended.id, ended);
   await ctx.trx
     .updateTable('steps')
     .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
     .where('attempt_id', '=', attempt.id)
     .where('finished_at', 'is', null)
     .execute();
-  await ctx.trx
+  // Only the attempt's worker ever holds it; its row, read by the same statement, is what the
+  // outcome's lesson starts from.
+  const worker = await ctx.trx
     .updateTable('workers')
-    .set({ current_attempt: null })
-    .where('current_attempt', '=', attempt.id)
-    .execute();
-  await recordWorkerOutcome(ctx, ended, job);
+    .set({
+      current_attempt: sql<number | null>`case when current_attempt = ${attempt.id} then null else current_attempt end`,
+    })
+    .where('name', '=', attempt.worker)
+    .returningAll()
+    .executeTakeFirst();
+  if (worker) await recordWorkerOutcome(ctx, ended, job, worker);
   const { steps: _steps, ...attemptView } = toAttempt(ended, []);
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
 }
@@ -200,6 +209,7 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
       .where('id', '=', settlement.jobId)
       .returningAll()
       .executeTakeFirstOrThrow();
+    ctx.jobs.set(ready.id, ready);
     await ctx.emit('job.pending', { job: toJob(ready) }, jobDims(ready));
   }
 }
@@ -211,6 +221,7 @@ async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reas
     .where('id', '=', jobId)
     .returningAll()
     .executeTakeFirstOrThrow();
+  ctx.jobs.set(finished.id, finished);
   await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
 }
 
@@ -256,6 +267,7 @@ export async function coalesceJob(ctx: WriteContext, jobId: number, into: JobRow
     .returningAll()
     .executeTakeFirst();
   if (!job) return;
+  ctx.jobs.set(job.id, job);
   await finishJob(ctx, job, 'coalesced', coalescedReason(into));
 }
 
@@ -267,9 +279,18 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
  * The attempt a worker's heartbeat or report acts on. On PostgreSQL its row is locked to the
  * commit, so that a renewal and the lease reaper (or two reports) take turns rather than both
  * acting on what each read; and a transaction whose time comes from its first statement
- * (Store.write) reads the database's clock here.
+ * (Store.write) reads the database's clock here. Read once per transaction: later calls (each
+ * report of a batch) get the row as this transaction left it (WriteContext.attempts).
  */
 export async function requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
+  const known = ctx.awaitingNow ? undefined : ctx.attempts.get(id);
+  if (known) return known;
+  const row = await lockAttempt(ctx, id);
+  ctx.attempts.set(id, row);
+  return row;
+}
+
+async function lockAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
   if (dialectOf(ctx.trx) === 'sqlite') {
     const row = await attemptRow(ctx, id);
     if (!row) throw notFound(`attempt ${id} does not exist`);
@@ -299,8 +320,13 @@ export function requireLiveLease(ctx: WriteContext, attempt: AttemptRow): void {
   }
 }
 
+/** A job's row, read once per transaction (WriteContext.jobs). */
 export async function jobRow(ctx: WriteContext, id: number): Promise<JobRow> {
-  return ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const known = ctx.jobs.get(id);
+  if (known) return known;
+  const row = await ctx.trx.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  ctx.jobs.set(id, row);
+  return row;
 }
 
 export async function requireJob(ctx: WriteContext, id: number): Promise<JobRow> {

@@ -1,13 +1,16 @@
 import type { AttemptState } from '@switchyard/protocol';
 import { MEDIAN_SAMPLE, speedAfterSuccess } from '../scheduler/learned-speed.ts';
 import { workerLesson } from '../scheduler/worker-lesson.ts';
-import { type AttemptRow, iso, type JobRow, toWorker } from './mappers.ts';
+import { type AttemptRow, iso, type JobRow, toWorker, type WorkerRow } from './mappers.ts';
 import type { WriteContext } from './write-context.ts';
 
-/** Writes what an ended attempt teaches about its worker (scheduler/worker-lesson.ts). */
-export async function recordWorkerOutcome(ctx: WriteContext, attempt: AttemptRow, job: JobRow): Promise<void> {
-  const worker = await ctx.trx.selectFrom('workers').selectAll().where('name', '=', attempt.worker).executeTakeFirst();
-  if (!worker) return;
+/** Writes what an ended attempt teaches about its worker (scheduler/worker-lesson.ts), given the worker's row. */
+export async function recordWorkerOutcome(
+  ctx: WriteContext,
+  attempt: AttemptRow,
+  job: JobRow,
+  worker: WorkerRow,
+): Promise<void> {
   const lesson = workerLesson(
     { state: attempt.state as AttemptState, reason: attempt.reason, number: attempt.number, jobId: job.id },
     worker.exception_streak,

@@ -1,5 +1,5 @@
 import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } from '@switchyard/protocol';
-import { dialectOf } from './dialect.ts';
+import { sql } from 'kysely';
 import { conflict, leaseLost, StoreError } from './errors.ts';
 import { toJob, toStep } from './mappers.ts';
 import type { LogBatch, ReportRecord } from './port.ts';
@@ -30,18 +30,7 @@ export async function recordStepStarted(
   request: StepStartedRequest,
 ): Promise<void> {
   const attempt = await requireReportable(ctx, attemptId);
-  const existing = await ctx.trx
-    .selectFrom('steps')
-    .select('name')
-    .where('attempt_id', '=', attemptId)
-    .where('idx', '=', index)
-    .executeTakeFirst();
-  if (existing) {
-    if (existing.name !== request.name) {
-      throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
-    }
-    return;
-  }
+  // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
   const step = await ctx.trx
     .insertInto('steps')
     .values({
@@ -59,8 +48,21 @@ export async function recordStepStarted(
       log_archive: null,
       log_compacting_until: null,
     })
+    .onConflict((oc) => oc.columns(['attempt_id', 'idx']).doNothing())
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!step) {
+    const existing = await ctx.trx
+      .selectFrom('steps')
+      .select('name')
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .executeTakeFirstOrThrow();
+    if (existing.name !== request.name) {
+      throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
+    }
+    return;
+  }
   const job = await jobRow(ctx, attempt.job_id);
   await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
 }
@@ -73,14 +75,6 @@ export async function recordStepFinished(
   request: StepFinishedRequest,
 ): Promise<void> {
   const attempt = await requireReportable(ctx, attemptId);
-  const step = await ctx.trx
-    .selectFrom('steps')
-    .selectAll()
-    .where('attempt_id', '=', attemptId)
-    .where('idx', '=', index)
-    .executeTakeFirst();
-  if (!step) throw conflict(`step ${index} of attempt ${attemptId} was never started`);
-  if (step.finished_at !== null) return;
   const state = request.cancelled
     ? 'cancelled'
     : request.timedOut
@@ -88,18 +82,32 @@ export async function recordStepFinished(
       : request.exitCode === 0
         ? 'success'
         : 'failure';
+  // A step not yet finished is finished in one statement (never before it started); only when none
+  // was, the step is read, to tell a repeat from a step never started.
+  const finishedAt = Date.parse(request.finishedAt);
   const updated = await ctx.trx
     .updateTable('steps')
     .set({
       state,
       exit_code: request.exitCode,
       signal: request.signal,
-      finished_at: Math.max(step.started_at, Date.parse(request.finishedAt)),
+      finished_at: sql<number>`case when started_at > ${finishedAt} then started_at else cast(${finishedAt} as bigint) end`,
     })
     .where('attempt_id', '=', attemptId)
     .where('idx', '=', index)
+    .where('finished_at', 'is', null)
     .returningAll()
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!updated) {
+    const step = await ctx.trx
+      .selectFrom('steps')
+      .select('idx')
+      .where('attempt_id', '=', attemptId)
+      .where('idx', '=', index)
+      .executeTakeFirst();
+    if (!step) throw conflict(`step ${index} of attempt ${attemptId} was never started`);
+    return;
+  }
   const job = await jobRow(ctx, attempt.job_id);
   await ctx.emit('step.finished', { job: toJob(job), attempt: attempt.number, step: toStep(updated) }, jobDims(job));
 }
@@ -112,16 +120,15 @@ export async function recordAttemptFinished(
 ): Promise<void> {
   const attempt = await requireAttempt(ctx, attemptId);
   if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
-    await ctx.trx
-      .updateTable('attempts')
-      .set({ timings: JSON.stringify(request.timings) })
-      .where('id', '=', attemptId)
-      .execute();
+    const timings = JSON.stringify(request.timings);
+    await ctx.trx.updateTable('attempts').set({ timings }).where('id', '=', attemptId).execute();
+    ctx.attempts.set(attemptId, { ...attempt, timings });
   }
   if (attempt.state === 'cancelled') {
     // The job was cancelled; the worker confirms it stopped. Keep its account of it.
     if (request.message && !attempt.message) {
       await ctx.trx.updateTable('attempts').set({ message: request.message }).where('id', '=', attemptId).execute();
+      ctx.attempts.set(attemptId, { ...(ctx.attempts.get(attemptId) ?? attempt), message: request.message });
     }
     return;
   }
@@ -147,9 +154,11 @@ export async function recordAttemptFinished(
 /**
  * Stores a step's next log batch as a chunk, as the append verb does, checked inside the
  * transaction: a repeated batch changes nothing; a later one is `log-sequence-gap`; one that does
- * not start where the stored log ends is `conflict`. On PostgreSQL the step's row is locked
- * first, so two coordinators given the same batch at once apply it once: the second sees it
- * stored and takes it for the repeat it is.
+ * not start where the stored log ends is `conflict`. The step's row moves on only from where
+ * the batch starts, in one statement; only when it did not is the row read, to say why. On
+ * PostgreSQL that update locks the row, so two coordinators given the same batch at once apply it
+ * once: the second's update, waiting for the first's commit, matches nothing, and it reads the
+ * batch stored, the repeat it is.
  */
 export async function recordLogBatch(
   ctx: WriteContext,
@@ -159,12 +168,31 @@ export async function recordLogBatch(
 ): Promise<{ bytes: number; cancel: boolean }> {
   const attempt = await requireReportable(ctx, attemptId);
   const cancel = attempt.state === 'cancelled';
+  const bytes = batch.offset + batch.data.length;
+  const moved = await ctx.trx
+    .updateTable('steps')
+    .set({ log_bytes: bytes, log_seq: batch.seq + 1 })
+    .where('attempt_id', '=', attemptId)
+    .where('idx', '=', step)
+    .where('log_seq', '=', batch.seq)
+    .where('log_bytes', '=', batch.offset)
+    .where('log_compressed', '=', 0)
+    .executeTakeFirst();
+  if (Number(moved.numUpdatedRows) === 1) {
+    // An empty batch (all of it past the log limit) still moves the sequence on, with no chunk.
+    if (batch.data.length > 0) {
+      await ctx.trx
+        .insertInto('log_chunks')
+        .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
+        .execute();
+    }
+    return { bytes, cancel };
+  }
   const row = await ctx.trx
     .selectFrom('steps')
     .select(['log_seq', 'log_bytes', 'log_compressed'])
     .where('attempt_id', '=', attemptId)
     .where('idx', '=', step)
-    .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate())
     .executeTakeFirst();
   if (!row) throw conflict(`step ${step} of attempt ${attemptId} was not started`);
   if (batch.seq < row.log_seq) return { bytes: row.log_bytes, cancel };
@@ -173,26 +201,10 @@ export async function recordLogBatch(
       expected: row.log_seq,
     });
   }
-  if (batch.offset !== row.log_bytes || row.log_compressed === 1) {
-    throw conflict(`log batch ${batch.seq} of step ${step} does not start where its stored log ends`, {
-      storedBytes: row.log_bytes,
-    });
-  }
-  // An empty batch (all of it past the log limit) still moves the sequence on, with no chunk.
-  if (batch.data.length > 0) {
-    await ctx.trx
-      .insertInto('log_chunks')
-      .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
-      .execute();
-  }
-  const bytes = batch.offset + batch.data.length;
-  await ctx.trx
-    .updateTable('steps')
-    .set({ log_bytes: bytes, log_seq: batch.seq + 1 })
-    .where('attempt_id', '=', attemptId)
-    .where('idx', '=', step)
-    .execute();
-  return { bytes, cancel };
+  // The sequence matched but the batch does not start where the stored log ends (or the log was compacted).
+  throw conflict(`log batch ${batch.seq} of step ${step} does not start where its stored log ends`, {
+    storedBytes: row.log_bytes,
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
+import type { AttemptRow, JobRow } from './mappers.ts';
 import type { Database, EventsTable } from './schema.ts';
 
 /** The columns an event can be filtered on, stored beside its JSON. */
@@ -44,6 +45,16 @@ export class WriteContext {
   /** Whether this transaction holds the event-order lock (see insertEvents). */
   private eventOrderHeld = false;
   private nowMs: number | null;
+  /**
+   * Attempt and job rows as this transaction last read or wrote them, by id, so that a verb
+   * applying several reports (a batched report: step started, log, step finished, attempt
+   * finished) reads its attempt and job once rather than once per report: every statement is a
+   * round trip on PostgreSQL. An attempt is read locked (requireAttempt) and SQLite has one writer,
+   * so no other transaction changes them meanwhile; every write of these tables in a transaction
+   * stores the row it returned here, or forgets it (transitions.ts, store.ts, worker-reports.ts).
+   */
+  readonly attempts = new Map<number, AttemptRow>();
+  readonly jobs = new Map<number, JobRow>();
 
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
