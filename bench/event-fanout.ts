@@ -32,7 +32,7 @@ import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { killAll, startServer } from '../test/helpers/processes.ts';
 import { EVENTS_PER_PUSH, FANOUT_CONFIG, filterFor, produce, pushRequest } from './fanout-workload.ts';
-import { describeMachine, percentile } from './machine.ts';
+import { describeMachine, percentile, processCpuSeconds } from './machine.ts';
 import { flagOption, numberOption, textOption } from './options.ts';
 
 const SUBSCRIBERS = numberOption('subscribers', 1000);
@@ -48,12 +48,6 @@ if (REPLAY_FILTER !== 'mixed' && REPLAY_FILTER !== 'none') throw new Error('--re
 /** A replay still sending after this long is reported as it stands. */
 const REPLAY_LIMIT_SECONDS = numberOption('replay-limit', 900);
 const HERE = dirname(fileURLToPath(import.meta.url));
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface Subscriber {
   latencies: number[];
@@ -150,10 +144,10 @@ async function run() {
   });
   while (opened < SUBSCRIBERS) await new Promise((resolve) => setTimeout(resolve, 50));
 
-  const cpuBefore = cpuSeconds(coordinator.pid);
+  const cpuBefore = processCpuSeconds(coordinator.pid);
   const driverBefore = process.cpuUsage();
   const { sent, failed, elapsed } = await coordinator.produce();
-  const cpu = (cpuSeconds(coordinator.pid) - cpuBefore) / elapsed;
+  const cpu = (processCpuSeconds(coordinator.pid) - cpuBefore) / elapsed;
   const driverUsage = process.cpuUsage(driverBefore);
   const driverCpu = (driverUsage.user + driverUsage.system) / 1e6 / elapsed;
   // Let the last events arrive before counting.
@@ -291,7 +285,7 @@ async function runReplay() {
   let delivered = 0;
   let lastEventAt = start;
   let quietSince = performance.now();
-  let cpuAtQuiet = cpuSeconds(coordinator.pid);
+  let cpuAtQuiet = processCpuSeconds(coordinator.pid);
   while (performance.now() - start < REPLAY_LIMIT_SECONDS * 1000) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const now = clients.reduce((sum, c) => sum + c.events, 0);
@@ -299,11 +293,11 @@ async function runReplay() {
       delivered = now;
       lastEventAt = performance.now();
       quietSince = lastEventAt;
-      cpuAtQuiet = cpuSeconds(coordinator.pid);
+      cpuAtQuiet = processCpuSeconds(coordinator.pid);
     } else if (performance.now() - quietSince >= 3000) {
-      if (cpuSeconds(coordinator.pid) - cpuAtQuiet < 0.9) break;
+      if (processCpuSeconds(coordinator.pid) - cpuAtQuiet < 0.9) break;
       quietSince = performance.now();
-      cpuAtQuiet = cpuSeconds(coordinator.pid);
+      cpuAtQuiet = processCpuSeconds(coordinator.pid);
     }
   }
   const finished = performance.now() - start < REPLAY_LIMIT_SECONDS * 1000;

@@ -17,7 +17,7 @@ import { SwitchyardClient } from '@switchyard/protocol';
 import { killAll, startWorker, type TestServer } from '../test/helpers/processes.ts';
 import { RoundRobin } from '../test/helpers/round-robin.ts';
 import { countFinishedJobs, startClaimers } from './claimers.ts';
-import { describeMachine, percentile } from './machine.ts';
+import { describeMachine, percentile, processCpuSeconds } from './machine.ts';
 import { numberOption, textOption } from './options.ts';
 import { startTrivialFarm } from './trivial-farm.ts';
 
@@ -46,6 +46,8 @@ async function throughput(replicaCount: number): Promise<number> {
   const finished = countFinishedJobs(client, JOBS);
   await new Promise((r) => setTimeout(r, 200));
 
+  const pids = replicas.map((replica) => replica.child.pid as number);
+  const cpuBefore = pids.map(processCpuSeconds);
   const start = performance.now();
   let next = 0;
   await Promise.all(
@@ -58,10 +60,11 @@ async function throughput(replicaCount: number): Promise<number> {
   );
   await finished.done;
   const rate = JOBS / ((performance.now() - start) / 1000);
+  const cpuMs = pids.reduce((sum, pid, i) => sum + processCpuSeconds(pid) - (cpuBefore[i] as number), 0) * 1000;
   await finished.stop();
   const served = replicas.map((replica) => balancer.served.get(new URL(replica.url).origin) ?? 0);
   console.log(
-    `${replicaCount} replica${replicaCount > 1 ? 's' : ' '} | ${WORKERS} workers | ${JOBS} jobs | ${rate.toFixed(1)} jobs/s | requests per replica ${served.join(', ')}`,
+    `${replicaCount} replica${replicaCount > 1 ? 's' : ' '} | ${WORKERS} workers | ${JOBS} jobs | ${rate.toFixed(1)} jobs/s | coordinators' CPU ${(cpuMs / JOBS).toFixed(1)} ms a job | requests per replica ${served.join(', ')}`,
   );
   await balancer.close();
   await killAll();
