@@ -9,7 +9,6 @@ import { dashboardDirectory } from './api/dashboard.ts';
 import { Sessions } from './api/sessions.ts';
 import { ArtifactMetrics } from './artifacts/artifact-metrics.ts';
 import { ArtifactService } from './artifacts/artifact-service.ts';
-import { DigestLocks } from './artifacts/digest-locks.ts';
 import { LocalBlobStore } from './blobs/local-blob-store.ts';
 import { openBlobStore } from './blobs/open-blob-store.ts';
 import { ClaimBroker } from './claims/claim-broker.ts';
@@ -139,11 +138,11 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     blobs: blobs instanceof LocalBlobStore ? blobs.dir : undefined,
   });
   const artifactMetrics = new ArtifactMetrics(metrics.registry, () => store.artifacts.stats());
-  // One lock per digest for artifacts, tools and the collector: they share the blobs.
-  const blobLocks = new DigestLocks();
-  const artifacts = new ArtifactService(store.artifacts, blobs, blobLocks, farm, artifactMetrics, logger);
+  // One lock per digest for artifacts, tools and the collector (they share the blobs), held
+  // across the replicas of a PostgreSQL farm.
+  const artifacts = new ArtifactService(store.artifacts, blobs, store.digestLocks, farm, artifactMetrics, logger);
   const toolMetrics = new ToolMetrics(metrics.registry);
-  const tools = new ToolService(store.tools, blobs, blobLocks, farm, toolMetrics);
+  const tools = new ToolService(store.tools, blobs, store.digestLocks, farm, toolMetrics);
 
   const webhooks = new WebhookDispatcher(
     store.subscriptions,

@@ -14,7 +14,6 @@ import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
 import { ArtifactMetrics } from './artifact-metrics.ts';
 import { ArtifactService } from './artifact-service.ts';
-import { DigestLocks } from './digest-locks.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -63,7 +62,7 @@ describe('ArtifactService', () => {
     service = new ArtifactService(
       store.artifacts,
       blobs,
-      new DigestLocks(),
+      store.digestLocks,
       () => farm,
       metrics,
       pino({ level: 'silent' }),

@@ -4,15 +4,15 @@ import { ApiError, CONTENT_SHA256_HEADER, type CollectResult, type UploadArtifac
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Farm } from '../config/farm-config.ts';
-import type { ArtifactStore, UploadTarget } from '../store/port.ts';
+import type { ArtifactStore, DigestLockStore, UploadTarget } from '../store/port.ts';
 import type { ArtifactMetrics } from './artifact-metrics.ts';
 import { artifactContentType } from './content-type.ts';
-import type { DigestLocks } from './digest-locks.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 /**
- * A blob no row names is left alone this long: another replica may have just committed it and
- * be recording its row (the digest locks are per process).
+ * A blob no row names (a crash between its commit and its row leaves one) is left alone this
+ * long, as a margin. What makes the sweep safe is its digest's lock, held across replicas: an
+ * upload commits and records inside it, and the sweep decides again inside it (row, then size).
  */
 const STRAY_GRACE_MS = 3600 * 1000;
 
@@ -33,7 +33,7 @@ export class ArtifactService {
   constructor(
     readonly records: ArtifactStore,
     readonly blobs: BlobStore,
-    private readonly locks: DigestLocks,
+    private readonly locks: DigestLockStore,
     private readonly farm: () => Farm,
     private readonly metrics: ArtifactMetrics,
     private readonly logger: Logger,
@@ -64,7 +64,7 @@ export class ArtifactService {
   async recordIfStored(upload: AdmittedUpload): Promise<UploadArtifactResponse | null> {
     const sha256 = upload.declaredSha256;
     if (sha256 === null) return null;
-    const answer = await this.locks.run(sha256, async () => {
+    const answer = await this.locks.withDigestLock(sha256, async () => {
       const blob = await this.records.blob(sha256);
       if (!blob || (await this.blobs.size(sha256)) !== blob.size) return null;
       if (upload.declaredSize !== null && upload.declaredSize !== blob.size) {
@@ -97,7 +97,7 @@ export class ArtifactService {
         { declared: upload.declaredSha256, actual: received.sha256 },
       );
     }
-    const answer = await this.locks.run(received.sha256, async () => {
+    const answer = await this.locks.withDigestLock(received.sha256, async () => {
       await this.blobs.commit(received);
       try {
         return await this.records.record(upload.target, this.newArtifact(upload, received.sha256, received.size));
@@ -120,7 +120,7 @@ export class ArtifactService {
     let deletedBlobs = 0;
     let freedBytes = 0;
     for (const sha256 of await this.records.unreferencedBlobs()) {
-      const size = await this.locks.run(sha256, async () => {
+      const size = await this.locks.withDigestLock(sha256, async () => {
         const forgotten = await this.records.forgetBlob(sha256);
         if (forgotten !== null) await this.blobs.remove(sha256);
         return forgotten;
@@ -133,7 +133,7 @@ export class ArtifactService {
     const strayBefore = this.clock() - STRAY_GRACE_MS;
     for await (const { sha256, storedAt } of this.blobs.storedDigests()) {
       if (storedAt > strayBefore) continue;
-      const size = await this.locks.run(sha256, async () => {
+      const size = await this.locks.withDigestLock(sha256, async () => {
         if (await this.records.blob(sha256)) return null;
         const stray = await this.blobs.size(sha256);
         await this.blobs.remove(sha256);

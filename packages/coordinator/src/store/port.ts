@@ -335,6 +335,21 @@ export interface NewTool {
   filename: string | null;
 }
 
+/**
+ * The critical sections of one blob digest: recording an artifact or tool that names a stored
+ * blob (or committing the bytes and recording them), and the collector forgetting and deleting
+ * it. Without it one replica's collector could delete a blob another replica has just found
+ * present and is recording, leaving a record that names bytes that are gone.
+ */
+export interface DigestLockStore {
+  /**
+   * Runs `work` while no other caller, in this process or another coordinator of the database,
+   * is inside a section of the same digest; sections of other digests run meanwhile. Hold it
+   * around decisions and their effects only, never while a body streams in.
+   */
+  withDigestLock<T>(sha256: string, work: () => Promise<T>): Promise<T>;
+}
+
 /** Tooltool files by sha512, their names, and their visibility fixed at the first upload. */
 export interface ToolStore {
   find(sha512: string): Promise<ToolRecord | null>;
@@ -526,6 +541,7 @@ export interface FarmStore {
   readonly logs: LogStore;
   readonly artifacts: ArtifactStore;
   readonly tools: ToolStore;
+  readonly digestLocks: DigestLockStore;
   readonly subscriptions: SubscriptionStore;
   readonly events: EventStore;
   readonly stats: StatsStore;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { ArtifactRecords } from './artifact-records.ts';
 import type { DialectName } from './dialect.ts';
+import { DigestLockRecords } from './digest-lock-records.ts';
 import { EventRecords } from './event-records.ts';
 import { KeyRecords } from './key-records.ts';
 import { LogRecords } from './log-records.ts';
@@ -86,6 +87,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     logs: new LogRecords(db, core, clock, options.logAppended),
     artifacts: new ArtifactRecords(db, core, clock),
     tools: new ToolRecords(db, core),
+    digestLocks: new DigestLockRecords(db, options.dialect),
     subscriptions: new SubscriptionRecords(db, core, clock),
     events: new EventRecords(db, core),
     stats: new StatsQueries(db, clock),

@@ -9,10 +9,9 @@ import {
   type ToolRecord,
   type ToolVisibility,
 } from '@switchyard/protocol';
-import type { DigestLocks } from '../artifacts/digest-locks.ts';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Farm } from '../config/farm-config.ts';
-import type { ToolStore } from '../store/port.ts';
+import type { DigestLockStore, ToolStore } from '../store/port.ts';
 import type { ToolMetrics } from './tool-metrics.ts';
 
 /** A tool upload whose headers passed every check: it may send its body. */
@@ -32,7 +31,7 @@ export class ToolService {
   constructor(
     readonly records: ToolStore,
     readonly blobs: BlobStore,
-    private readonly locks: DigestLocks,
+    private readonly locks: DigestLockStore,
     private readonly farm: () => Farm,
     private readonly metrics: ToolMetrics,
   ) {}
@@ -70,7 +69,7 @@ export class ToolService {
         { size: stored.size },
       );
     }
-    const answer = await this.locks.run(stored.sha256, async () => {
+    const answer = await this.locks.withDigestLock(stored.sha256, async () => {
       // A damaged file is replaced by taking the body again.
       if ((await this.blobs.size(stored.sha256)) !== stored.size) return null;
       return this.records.addUpload(upload.sha512, upload.visibility, upload.filename);
@@ -97,7 +96,7 @@ export class ToolService {
         { declared: upload.sha512, actual: received.sha512 },
       );
     }
-    const answer = await this.locks.run(received.sha256, async () => {
+    const answer = await this.locks.withDigestLock(received.sha256, async () => {
       await this.blobs.commit(received);
       try {
         return await this.records.record({

@@ -1,8 +1,7 @@
 /**
- * One critical section per digest at a time. Recording an artifact for a blob and collecting
- * that blob must not interleave: otherwise an upload could find a blob present, the collector
- * delete it, and the artifact end up naming bytes that are gone. The coordinator is the only
- * writer of its blob directory, so an in-process lock is enough.
+ * One critical section per digest at a time, within this process: the callers of one digest
+ * queue behind each other in the order they came. On its own it guards an SQLite farm (one
+ * process owns it); on PostgreSQL `DigestLockRecords` adds the database's lock across replicas.
  */
 export class DigestLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
