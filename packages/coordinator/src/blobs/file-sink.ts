@@ -3,8 +3,13 @@ import type { Readable } from 'node:stream';
 import { ApiError } from '@switchyard/protocol';
 import type { BodyTally } from './hashing-counter.ts';
 
-/** Bytes gathered while a write is in flight before the body is paused: bounds the memory of a fast upload. */
-const MAX_PENDING_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes gathered while a write is in flight before the body is paused. Small, so that a batch is
+ * still in the CPU's cache when the pool's thread copies it into the page cache: 1 GiB uploads
+ * cost 2.8-3.0 CPU-seconds with 256 KiB against 3.0-3.3 with 64 KiB or 1 MiB and 3.3-3.8 with
+ * 4 MiB (interleaved runs, docs/BENCHMARKS.md).
+ */
+const MAX_PENDING_BYTES = 256 * 1024;
 /** libuv splits longer vectors itself; a slow client's many small chunks go out in several writes. */
 const MAX_PENDING_CHUNKS = 1024;
 const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBlobStore } from './local-blob-store.ts';
 
@@ -70,6 +70,26 @@ describe('LocalBlobStore', () => {
     await expect(store.receive(body([Buffer.alloc(64)], false), 1000, () => {})).rejects.toMatchObject({
       code: 'invalid-request',
     });
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('writes a body of many batches and past a background flush whole', async () => {
+    // 70 MiB in 64 KiB chunks: writes gather while one runs, the body pauses when they pile up,
+    // and the file is flushed once on the way (every 64 MiB) and once at the end.
+    const chunks = Array.from({ length: 1120 }, (_, index) => Buffer.alloc(64 * 1024, index % 251));
+    const digest = createHash('sha256');
+    for (const chunk of chunks) digest.update(chunk);
+    const received = await store.receive(Readable.from(chunks), Number.POSITIVE_INFINITY, () => {});
+    expect(received).toMatchObject({ sha256: digest.digest('hex'), size: 70 * 2 ** 20 });
+    const written = createHash('sha256').update(readFileSync(received.tempName)).digest('hex');
+    expect(written).toBe(received.sha256);
+    await store.discard(received);
+  });
+
+  it('refuses a body whose client left before it was read', async () => {
+    const gone = body([Buffer.alloc(64)], false);
+    await new Promise((resolve) => gone.once('close', resolve));
+    await expect(store.receive(gone, 1000, () => {})).rejects.toMatchObject({ code: 'invalid-request' });
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 
