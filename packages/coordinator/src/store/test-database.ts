@@ -42,3 +42,18 @@ export async function testDatabaseQuery<Row>(statement: string, values: unknown[
     await client.end();
   }
 }
+
+/**
+ * Sessions of the test database waiting for the advisory lock with this bigint key: a test sees
+ * a coordinator queue behind another's lock. pg_locks shows a bigint key as its high and low
+ * 32 bits (classid, objid) with objsubid 1.
+ */
+export async function advisoryLockWaiters(key: string): Promise<number> {
+  const unsigned = BigInt.asUintN(64, BigInt(key));
+  const rows = await testDatabaseQuery<{ count: string }>(
+    `select count(*) as count from pg_locks
+       where locktype = 'advisory' and not granted and objsubid = 1 and classid = $1 and objid = $2`,
+    [(unsigned >> 32n).toString(), (unsigned & 0xffff_ffffn).toString()],
+  );
+  return Number(rows[0]?.count ?? 0);
+}

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { digestLockKey } from '../digest-lock-records.ts';
 import type { DigestLockStore } from '../port.ts';
-import { testDatabaseQuery } from '../test-database.ts';
+import { advisoryLockWaiters } from '../test-database.ts';
 import { describeStoreContract } from './harness.ts';
 
 // Keys 0x00000abc_00000def and 0x00000abc_00000fed: pg_locks shows them as classid 0xabc and
@@ -27,15 +27,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string):
 }
 
 /** Sessions waiting for the advisory lock of `sha256` (PostgreSQL). */
-async function waitingFor(sha256: string): Promise<number> {
-  const key = BigInt.asUintN(64, BigInt(digestLockKey(sha256)));
-  const rows = await testDatabaseQuery<{ count: string }>(
-    `select count(*) as count from pg_locks where locktype = 'advisory' and not granted
-       and objsubid = 1 and classid = $1 and objid = $2`,
-    [(key >> 32n).toString(), (key & 0xffff_ffffn).toString()],
-  );
-  return Number(rows[0]?.count);
-}
+const waitingFor = (sha256: string) => advisoryLockWaiters(digestLockKey(sha256));
 
 /**
  * Holds DIGEST in `holder`; asks `contender` for DIGEST and OTHER meanwhile. The other digest
