@@ -111,9 +111,10 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     activity,
     maxBytesPerStep: () => farm().settings.maxLogBytes,
     graceMs: () => farm().settings.leaseSeconds * 1000,
+    errorPattern: () => farm().logErrors,
     logger,
   });
-  const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logReader, () => farm().logErrors);
+  const logTexts = new LogTexts(join(dataDir, 'log-text'), store.jobs, logReader, logArchive, () => farm().logErrors);
   await logTexts.start();
   const claimBroker = new ClaimBroker(
     (name, request, credential) => store.workers.checkIn(name, request, credential),

@@ -42,6 +42,7 @@ describeStoreContract('log compaction by any coordinator', (t) => {
       activity: new Activity(),
       maxBytesPerStep: () => 1024 * 1024,
       graceMs: () => 0,
+      errorPattern: () => /error/,
       logger: pino({ level: 'silent' }),
     });
     return { service, reader };

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ApiError,
@@ -14,11 +14,12 @@ import {
 } from '@switchyard/protocol';
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
-import { conflict, leaseLost, notFound, StoreError } from '../store/errors.ts';
+import { conflict, leaseLost, StoreError } from '../store/errors.ts';
 import type { ArchivedLog, JobStore, LogStore, ReportRecord } from '../store/port.ts';
 import { type LogArchive, MEMBER_BYTES, writeArchiveFile } from './log-archive.ts';
 import type { LegacyLogFiles } from './log-files.ts';
 import type { LogReader } from './log-reader.ts';
+import { StepIndexBuilder } from './step-index.ts';
 
 /** A follower looks again this often even when no wake-up came (one another process missed). */
 const FOLLOW_POLL_MS = 2000;
@@ -42,6 +43,8 @@ export interface LogServiceOptions {
   maxBytesPerStep(): number;
   /** How long a cancelled attempt's worker may still send output: its logs are compacted after that. */
   graceMs(): number;
+  /** The error patterns in force: a compacted log's stored line index lists the lines they match. */
+  errorPattern(): RegExp;
   logger: Logger;
 }
 
@@ -123,16 +126,37 @@ export class LogService {
     }
   }
 
-  /** Stores a log in the archive as gzip members (log-archive.ts), through a scratch file. */
+  /**
+   * Stores a log in the archive as gzip members (log-archive.ts), through a scratch file, and
+   * its line index (step-index.ts) beside it, built from the same bytes as they are gzipped:
+   * every coordinator then opens the log by line without reading it through.
+   */
   private async archiveFrom(name: string, source: AsyncIterable<Buffer>): Promise<ArchivedLog> {
     this.scratchCount += 1;
     const scratch = join(this.options.scratchDir, `${name}-${this.scratchCount}.gz`);
+    const indexScratch = join(this.options.scratchDir, `${name}-${this.scratchCount}.index.json`);
+    const indexer = new StepIndexBuilder(this.options.errorPattern());
+    async function* indexed(): AsyncGenerator<Buffer> {
+      for await (const slice of source) {
+        indexer.push(slice);
+        yield slice;
+      }
+    }
     try {
-      const written = await writeArchiveFile(source, scratch, MEMBER_BYTES);
+      const written = await writeArchiveFile(indexed(), scratch, MEMBER_BYTES);
       const blob = await this.options.archive.putFile(scratch);
-      return { sha256: blob.sha256, size: written.size, memberBytes: MEMBER_BYTES, members: written.members };
+      await writeFile(indexScratch, JSON.stringify(indexer.finish()));
+      const index = await this.options.archive.putFile(indexScratch);
+      return {
+        sha256: blob.sha256,
+        size: written.size,
+        memberBytes: MEMBER_BYTES,
+        members: written.members,
+        index: { sha256: index.sha256, size: index.size },
+      };
     } finally {
       await rm(scratch, { force: true });
+      await rm(indexScratch, { force: true });
     }
   }
 
@@ -200,11 +224,13 @@ export class LogService {
       async () => {
         const stored = new Map<number, { bytes: number; seq: number }>();
         for (const step of steps) {
-          const state = (await this.store.stepLogState(attemptId, step)) ?? (await this.unstartedStepLog(attemptId));
-          if (state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
+          const state = await this.store.stepLogState(attemptId, step);
+          if (state && state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
             throw leaseLost({ id: attemptId, state: state.attemptState, reason: null });
           }
-          stored.set(step, { bytes: state.bytes, seq: state.seq });
+          // A step this same report starts has an empty log. Whether its attempt exists and still
+          // takes reports, the store's transaction checks, as for every report: no read of its own.
+          stored.set(step, state ? { bytes: state.bytes, seq: state.seq } : { bytes: 0, seq: 0 });
         }
         let written = 0;
         const records: ReportRecord[] = [];
@@ -229,13 +255,6 @@ export class LogService {
         return result;
       },
     );
-  }
-
-  /** The log of a step that this same report starts: empty, in an attempt whose state still counts. */
-  private async unstartedStepLog(attemptId: number): Promise<{ bytes: number; seq: number; attemptState: string }> {
-    const attempt = await this.jobs.attemptState(attemptId);
-    if (!attempt) throw notFound(`attempt ${attemptId} does not exist`);
-    return { bytes: 0, seq: 0, attemptState: attempt.state };
   }
 
   /** Runs `work` holding the per-step order of every key, taken in one sorted order so two reports cannot deadlock. */

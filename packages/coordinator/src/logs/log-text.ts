@@ -1,21 +1,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { FrameDecoder, type LogErrorLine, type LogSection, type StepState } from '@switchyard/protocol';
 import type { StepRecord } from '../store/port.ts';
+import { LineScanner, NEWLINE_BYTES } from './line-scanner.ts';
 import type { LogReader } from './log-reader.ts';
 import { stripAnsi } from './strip-ansi.ts';
-
-/** A chunk's text as its lines are matched: without escape sequences or carriage returns. */
-function chunkText(data: Buffer): string {
-  const text = stripAnsi(data.toString('utf8'));
-  return text.includes('\r') ? text.replaceAll('\r', '') : text;
-}
-
-/** Like Treeherder's MAX_ERROR_LINES, but higher: n/p walks them all, and the grid shows the first few. */
-const MAX_ERRORS = 1000;
-/** An error line is matched and shown by its first bytes: a 50 MB minified line is not a message. */
-const MATCHED_BYTES = 4096;
-const SHOWN_CHARACTERS = 500;
-const NEWLINE = 0x0a;
 
 /**
  * One attempt's log as numbered lines: every step's frames decoded (all streams, in order) into
@@ -29,19 +17,11 @@ const NEWLINE = 0x0a;
  */
 export class LogText {
   private lineStarts = new Float64Array(1024);
-  private lineCountSoFar = 0;
-  private bytes = 0;
-  private atLineStart = true;
-  private partial: Buffer[] = [];
-  private partialBytes = 0;
+  private readonly scanner: LineScanner;
   private readonly sectionList: LogSection[] = [];
-  private readonly errorList: LogErrorLine[] = [];
-  private errorsCut = false;
   /** Where reading stopped: the step being read and how far into its frame bytes. */
   private step: { idx: number; offset: number; decoder: FrameDecoder; section: LogSection } | null = null;
   private finished = false;
-  /** Whether the line being read is output (matched) or the worker's own words (not). */
-  private matchErrors = true;
   /** Appends to the text file, chained so they land in order. */
   private pendingWrite: Promise<void> = Promise.resolve();
 
@@ -49,13 +29,17 @@ export class LogText {
     private readonly attemptId: number,
     private readonly file: FileHandle,
     private readonly reader: LogReader,
-    private readonly errorPattern: RegExp,
+    errorPattern: RegExp,
   ) {
-    this.chunkPattern = new RegExp(errorPattern.source, 'm');
+    this.scanner = new LineScanner(errorPattern, (offset) => this.startLine(offset));
   }
 
-  /** The error pattern with ^ and $ at every line, for testing a chunk of many lines at once. */
-  private readonly chunkPattern: RegExp;
+  private get lineCountSoFar(): number {
+    return this.scanner.lineCount;
+  }
+  private get bytes(): number {
+    return this.scanner.size;
+  }
 
   get complete(): boolean {
     return this.finished;
@@ -67,10 +51,10 @@ export class LogText {
     return this.sectionList;
   }
   get errors(): readonly LogErrorLine[] {
-    return this.errorList;
+    return this.scanner.errors;
   }
   get errorsTruncated(): boolean {
-    return this.errorsCut;
+    return this.scanner.errorsTruncated;
   }
   /** Bytes of text so far: it grows with every line, and with a line still being written. */
   get size(): number {
@@ -78,7 +62,7 @@ export class LogText {
   }
   /** Lines that have ended: all of them, or all but the last while it is still being written. */
   get endedLines(): number {
-    return this.atLineStart ? this.lineCountSoFar : this.lineCountSoFar - 1;
+    return this.scanner.atLineStart ? this.lineCountSoFar : this.lineCountSoFar - 1;
   }
 
   /**
@@ -118,7 +102,9 @@ export class LogText {
         // The worker's own lines (the command, its exit) start on a line of their own.
         // and are not matched against the error patterns: `grep FAIL` is not a failure.
         if (chunk.stream === 'header') this.endLine();
-        await this.append(chunk.data, chunk.stream !== 'header');
+        const at = this.bytes;
+        this.scanner.push(chunk.data, chunk.stream !== 'header');
+        await this.writeText(chunk.data, at);
       }
     }
   }
@@ -203,47 +189,12 @@ export class LogText {
 
   /** Ends the line being written, if one is, with a newline of the index's own. */
   private endLine(): void {
-    if (this.atLineStart) return;
-    void this.writeText(Buffer.from('\n'));
-    this.finishLine();
-  }
-
-  private async append(data: Buffer, matchErrors: boolean): Promise<void> {
-    this.matchErrors = matchErrors;
-    // One multiline test over the whole chunk rules out every line in it at once, which is most
-    // chunks of most logs; only a chunk that matches has its lines tried one by one. Any line
-    // that matches on its own also matches here (its text is a stretch of the chunk's between
-    // newlines), so nothing is missed.
-    const chunkMayMatch = matchErrors && this.chunkPattern.test(chunkText(data));
-    let index = 0;
-    while (index < data.length) {
-      if (this.atLineStart) {
-        this.startLine(this.bytes + index);
-        this.atLineStart = false;
-      }
-      const newline = data.indexOf(NEWLINE, index);
-      if (newline < 0) {
-        this.keepForMatching(data.subarray(index));
-        break;
-      }
-      if (this.partialBytes === 0) {
-        // The whole line is in this chunk (the usual case): no copy, and no match to try
-        // unless the chunk has one.
-        if (chunkMayMatch) this.matchLine(data.toString('utf8', index, Math.min(newline, index + MATCHED_BYTES)));
-        else this.atLineStart = true;
-      } else {
-        this.keepForMatching(data.subarray(index, newline));
-        this.finishLine();
-      }
-      index = newline + 1;
-    }
-    await this.writeText(data);
-  }
-
-  /** Appends to the text file in order; `bytes` moves on at once so line offsets stay right. */
-  private writeText(data: Buffer): Promise<void> {
     const at = this.bytes;
-    this.bytes += data.length;
+    if (this.scanner.endLine()) void this.writeText(NEWLINE_BYTES, at);
+  }
+
+  /** Appends to the text file at `at` (where the scanner's text was before it), chained so writes land in order. */
+  private writeText(data: Buffer, at: number): Promise<void> {
     this.pendingWrite = this.pendingWrite.then(async () => {
       let written = 0;
       while (written < data.length) {
@@ -255,38 +206,13 @@ export class LogText {
   }
 
   private startLine(offset: number): void {
-    if (this.lineCountSoFar === this.lineStarts.length) {
+    // Called as the scanner counts the line: it is line `lineCountSoFar + 1`, at index `lineCountSoFar`.
+    const index = this.lineCountSoFar;
+    if (index === this.lineStarts.length) {
       const grown = new Float64Array(this.lineStarts.length * 2);
       grown.set(this.lineStarts);
       this.lineStarts = grown;
     }
-    this.lineStarts[this.lineCountSoFar] = offset;
-    this.lineCountSoFar += 1;
-  }
-
-  private keepForMatching(bytes: Buffer): void {
-    if (this.partialBytes >= MATCHED_BYTES || bytes.length === 0) return;
-    const kept = bytes.subarray(0, MATCHED_BYTES - this.partialBytes);
-    this.partial.push(Buffer.from(kept));
-    this.partialBytes += kept.length;
-  }
-
-  private finishLine(): void {
-    const text = Buffer.concat(this.partial, this.partialBytes).toString('utf8');
-    this.partial = [];
-    this.partialBytes = 0;
-    this.matchLine(text);
-  }
-
-  /** The line just ended (the last one started): is it an error? */
-  private matchLine(raw: string): void {
-    this.atLineStart = true;
-    const text = stripAnsi(raw).replace(/\r$/, '');
-    if (!this.matchErrors || this.errorsCut || !this.errorPattern.test(text)) return;
-    if (this.errorList.length >= MAX_ERRORS) {
-      this.errorsCut = true;
-      return;
-    }
-    this.errorList.push({ line: this.lineCountSoFar, text: text.slice(0, SHOWN_CHARACTERS) });
+    this.lineStarts[index] = offset;
   }
 }

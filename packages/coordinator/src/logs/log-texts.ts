@@ -2,37 +2,51 @@ import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '@switchyard/protocol';
 import type { JobStore } from '../store/port.ts';
-import type { LogReader } from './log-reader.ts';
+import { ArchivedText, type IndexedStep, readStepIndex } from './archived-text.ts';
+import type { LogArchive } from './log-archive.ts';
+import { type LogReader, logPlace } from './log-reader.ts';
 import { LogText } from './log-text.ts';
+import { patternKey, STEP_INDEX_FORMAT } from './step-index.ts';
 
 /** Text renderings kept at once; each costs its log's size on disk and 8 bytes a line in memory. */
 const KEPT_TEXTS = 16;
+/** Stored indexes kept at once; each costs its sections, error lines and a checkpoint per 64 KiB of log. */
+const KEPT_INDEXES = 64;
+
+/** A log as numbered lines, whether read through here (LogText) or from the indexes stored with its archives (ArchivedText). */
+export type NumberedLog = LogText | ArchivedText;
 
 export interface OpenedLog {
   jobId: number;
   /** null: the job has no attempt yet, so no log. */
   attemptNumber: number | null;
-  text: LogText | null;
+  text: NumberedLog | null;
 }
 
 /**
- * The line-numbered logs the dashboard reads (see LogText), the most recently used ones kept: a
- * cache of this coordinator's own. Their files live in a scratch directory, unlinked once open:
- * they can always be rebuilt from the step logs (chunks or archive, LogReader), which stay the
- * truth, so each replica builds the ones its readers ask it for. Changing the error patterns (a config reload) drops them all,
- * so the error lines shown always follow the config in force.
+ * The line-numbered logs the dashboard reads. A finished attempt whose steps are all compacted
+ * is read from the line indexes the compacting coordinator stored beside each archive
+ * (ArchivedText): every replica opens it at once. Any other log (running, not yet compacted,
+ * compacted before the indexes, or indexed for error patterns other than those in force) is
+ * read through once by this coordinator (LogText), the most recently used ones kept: a cache of
+ * its own, in files in a scratch directory, unlinked once open. Both can always be rebuilt
+ * from the step logs (chunks or archive, LogReader), which stay the truth. Changing the error
+ * patterns (a config reload) drops them all, so the error lines shown always follow the config
+ * in force: a stored index of other patterns is not used, its log is read through instead.
  */
 export class LogTexts {
   private readonly texts = new Map<number, Promise<LogText>>();
+  private readonly indexed = new Map<number, Promise<ArchivedText | null>>();
   /** One extension at a time per attempt: two readers of a running log must not both append. */
   private readonly extending = new Map<number, Promise<void>>();
-  private patternSource = '';
+  private patternsInForce = '';
   private sequence = 0;
 
   constructor(
     private readonly dir: string,
     private readonly jobs: JobStore,
     private readonly reader: LogReader,
+    private readonly archive: LogArchive,
     private readonly errorPattern: () => RegExp,
   ) {}
 
@@ -49,6 +63,10 @@ export class LogTexts {
       return { jobId, attemptNumber: null, text: null };
     }
     const attempt = found.attempt;
+    if (attempt.state !== 'running') {
+      const stored = await this.storedTextOf(attempt.id);
+      if (stored) return { jobId, attemptNumber: attempt.number, text: stored };
+    }
     const text = await this.textOf(attempt.id);
     if (!text.complete) await this.extend(attempt.id, text);
     return { jobId, attemptNumber: attempt.number, text };
@@ -60,12 +78,63 @@ export class LogTexts {
     await Promise.allSettled(all.map(async (text) => (await text).close()));
   }
 
-  private textOf(attemptId: number): Promise<LogText> {
-    const pattern = this.errorPattern();
-    if (pattern.source !== this.patternSource) {
-      this.patternSource = pattern.source;
-      for (const id of [...this.texts.keys()]) this.forget(id);
+  /**
+   * The attempt's log from its stored indexes, or null when one is missing: a step not yet
+   * compacted, compacted before the indexes, or indexed for other error patterns.
+   */
+  private storedTextOf(attemptId: number): Promise<ArchivedText | null> {
+    this.followPatterns();
+    let text = this.indexed.get(attemptId);
+    if (text) {
+      this.indexed.delete(attemptId);
+      this.indexed.set(attemptId, text);
+      return text;
     }
+    text = this.readStoredText(attemptId, patternKey(this.errorPattern()));
+    this.indexed.set(attemptId, text);
+    // A miss is not kept: the log may be compacted, and indexed, the next time.
+    void text.then(
+      (found) => {
+        if (!found && this.indexed.get(attemptId) === text) this.indexed.delete(attemptId);
+      },
+      () => this.indexed.delete(attemptId),
+    );
+    while (this.indexed.size > KEPT_INDEXES) this.indexed.delete(this.indexed.keys().next().value as number);
+    return text;
+  }
+
+  private async readStoredText(attemptId: number, pattern: string): Promise<ArchivedText | null> {
+    const records = await this.jobs.stepsOf(attemptId);
+    if (records.some((record) => record.log_compressed === 0)) return null;
+    const steps: IndexedStep[] = [];
+    for (const record of records) {
+      if (record.log_bytes === 0) {
+        steps.push({ record, stored: null });
+        continue;
+      }
+      const place = logPlace(record);
+      if (place.kind !== 'archive' || !place.archive.index) return null;
+      const index = await readStepIndex(this.archive, place.archive.index);
+      if (index.format !== STEP_INDEX_FORMAT || index.errorPattern !== pattern || index.bytes !== record.log_bytes) {
+        return null;
+      }
+      steps.push({ record, stored: { log: place.archive, index } });
+    }
+    return new ArchivedText(this.archive, steps);
+  }
+
+  /** A config reload changed the error patterns: every log's error lines are to be found again. */
+  private followPatterns(): void {
+    const key = patternKey(this.errorPattern());
+    if (key === this.patternsInForce) return;
+    this.patternsInForce = key;
+    for (const id of [...this.texts.keys()]) this.forget(id);
+    this.indexed.clear();
+  }
+
+  private textOf(attemptId: number): Promise<LogText> {
+    this.followPatterns();
+    const pattern = this.errorPattern();
     let text = this.texts.get(attemptId);
     if (text) {
       // Most recently used last: eviction takes from the front.

@@ -238,6 +238,11 @@ export interface ArchivedLog {
   memberBytes: number;
   /** Where each member starts in the gzip file. */
   members: number[];
+  /**
+   * The log's line index (logs/step-index.ts), a blob of the same archive; absent for a log
+   * compacted by a coordinator from before the indexes, which readers index themselves.
+   */
+  index?: { sha256: string; size: number };
 }
 
 /** A log gzipped on disk by a coordinator from before the log archive. */
