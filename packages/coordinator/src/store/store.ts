@@ -10,7 +10,7 @@ import {
   type StepFinishedRequest,
   type StepStartedRequest,
 } from '@switchyard/protocol';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Farm } from '../config/farm-config.ts';
 import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
 import { planPush } from '../scheduler/plan-push.ts';
@@ -167,6 +167,8 @@ export class Store {
     request: ClaimRequest,
     credential: string | null,
   ): Promise<{ benchedUntil: number | null }> {
+    const idle = await this.checkInIdle(workerName, request, credential);
+    if (idle) return idle;
     return this.write(async (ctx) => {
       const found = await ctx.trx
         .selectFrom('workers')
@@ -212,6 +214,33 @@ export class Store {
       const row = await this.touchWorker(ctx, workerName, request, before, credential);
       return { benchedUntil: row.benched_until !== null && row.benched_until > ctx.now ? row.benched_until : null };
     }, true);
+  }
+
+  /**
+   * The usual check-in, a worker known, online and holding no attempt asking again, is one
+   * statement outside any transaction: it has nothing to settle and no event to announce (every
+   * statement is a round trip on PostgreSQL). Undefined when the worker is new, offline, holds an
+   * attempt or is bound to another credential: the full check-in settles those.
+   */
+  private async checkInIdle(
+    workerName: string,
+    request: ClaimRequest,
+    credential: string | null,
+  ): Promise<{ benchedUntil: number | null } | undefined> {
+    const row = await this.db
+      .updateTable('workers')
+      .set(workerValues(request, credential, this.databaseTime ? DATABASE_NOW_MS : this.clock()))
+      .where('name', '=', workerName)
+      .where('online', '=', 1)
+      .where('current_attempt', 'is', null)
+      .$if(credential !== null, (q) =>
+        q.where((eb) => eb.or([eb('credential', 'is', null), eb('credential', '=', credential)])),
+      )
+      .returning(['benched_until', 'last_seen'])
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const now = Number(row.last_seen);
+    return { benchedUntil: row.benched_until !== null && row.benched_until > now ? row.benched_until : null };
   }
 
   /**
@@ -424,17 +453,7 @@ export class Store {
     existing: WorkerRow | undefined,
     credential: string | null,
   ): Promise<WorkerRow> {
-    const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
-    const values = {
-      ...(credential !== null && { credential }),
-      pool: request.pool,
-      tags: JSON.stringify(request.tags ?? {}),
-      version: request.version ?? null,
-      instance: request.instance ?? null,
-      online: 1,
-      last_seen: ctx.now,
-      warm: JSON.stringify(warm),
-    };
+    const values = workerValues(request, credential, ctx.now);
     const row = existing
       ? await ctx.trx
           .updateTable('workers')
@@ -657,6 +676,21 @@ export class Store {
   }
 
   // ---- row helpers -------------------------------------------------------------------------
+}
+
+/** What a check-in records on its worker's row, seen at `now`. */
+function workerValues(request: ClaimRequest, credential: string | null, now: number | RawBuilder<number>) {
+  const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
+  return {
+    ...(credential !== null && { credential }),
+    pool: request.pool,
+    tags: JSON.stringify(request.tags ?? {}),
+    version: request.version ?? null,
+    instance: request.instance ?? null,
+    online: 1,
+    last_seen: now,
+    warm: JSON.stringify(warm),
+  };
 }
 
 /** Only the credential a worker was bound to by its first claim may act for it (none is checked without auth). */
