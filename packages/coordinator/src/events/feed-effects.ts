@@ -27,16 +27,38 @@ export interface FeedEffectTargets {
 export function feedEffects(targets: FeedEffectTargets): FeedSubscriber {
   return (batch) => {
     const poolsWithWork = new Set<string>();
+    const endedHere = attemptsEndedIn(batch);
     for (const logged of batch) {
       targets.metrics.events.inc({ type: logged.type });
       if (logged.attributes.job !== null) targets.activity.jobChanged(logged.attributes.job);
-      applyEffect(logged, targets, poolsWithWork);
+      applyEffect(logged, targets, poolsWithWork, endedHere);
     }
     if (poolsWithWork.size > 0) targets.broker.offer(poolsWithWork);
   };
 }
 
-function applyEffect(logged: LoggedEvent, targets: FeedEffectTargets, poolsWithWork: Set<string>): void {
+/**
+ * The attempts (job id/number) that this batch says ended, not cancelled: compacting all their
+ * logs at once covers the steps the same batch finished, which then need no look-up and no
+ * compaction claim of their own (a worker's batched report ends its last step and its attempt in
+ * one transaction).
+ */
+function attemptsEndedIn(batch: readonly LoggedEvent[]): Set<string> {
+  const ended = new Set<string>();
+  for (const logged of batch) {
+    if (logged.type !== 'attempt.finished') continue;
+    const { job, attempt } = logged.event.data as EventDataMap['attempt.finished'];
+    if (attempt.state !== 'cancelled') ended.add(`${job.id}/${attempt.number}`);
+  }
+  return ended;
+}
+
+function applyEffect(
+  logged: LoggedEvent,
+  targets: FeedEffectTargets,
+  poolsWithWork: Set<string>,
+  endedHere: ReadonlySet<string>,
+): void {
   switch (logged.type) {
     case 'job.pending': {
       const { job } = logged.event.data as EventDataMap['job.pending'];
@@ -45,7 +67,7 @@ function applyEffect(logged: LoggedEvent, targets: FeedEffectTargets, poolsWithW
     }
     case 'step.finished': {
       const { job, attempt, step } = logged.event.data as EventDataMap['step.finished'];
-      targets.logs.stepCompleteOf(job.id, attempt, step.index);
+      if (!endedHere.has(`${job.id}/${attempt}`)) targets.logs.stepCompleteOf(job.id, attempt, step.index);
       return;
     }
     case 'attempt.finished': {
