@@ -73,7 +73,8 @@ builders:
       readdirSync(join(farm.data, 'log-archive'))
         .filter((dir) => /^[0-9a-f]{2}$/.test(dir))
         .flatMap((dir) => readdirSync(join(farm.data, 'log-archive', dir)).map((file) => join(dir, file)));
-    await waitUntil(() => archived().length === 2, 15_000, 'the logs to be compacted into the archive');
+    // Two steps: each one's log and its line index (step-index.ts).
+    await waitUntil(() => archived().length === 4, 15_000, 'the logs to be compacted into the archive');
     const sizes = archived().map((file) => statSync(join(farm.data, 'log-archive', file)).size);
     expect(Math.max(...sizes)).toBeLessThan(588_895 / 2);
     expect((await readAll(server.client.log(jobId, { stream: 'stdout', attempt: 1 }))) === expected).toBe(true);

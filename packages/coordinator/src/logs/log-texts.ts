@@ -80,7 +80,7 @@ export class LogTexts {
 
   /**
    * The attempt's log from its stored indexes, or null when one is missing: a step not yet
-   * compacted, compacted before the indexes, or indexed for other error patterns.
+   * compacted, compacted before the indexes, its index unreadable, or indexed for other error patterns.
    */
   private storedTextOf(attemptId: number): Promise<ArchivedText | null> {
     this.followPatterns();
@@ -114,8 +114,9 @@ export class LogTexts {
       }
       const place = logPlace(record);
       if (place.kind !== 'archive' || !place.archive.index) return null;
-      const index = await readStepIndex(this.archive, place.archive.index);
-      if (index.format !== STEP_INDEX_FORMAT || index.errorPattern !== pattern || index.bytes !== record.log_bytes) {
+      // An index that cannot be read is no worse than none: the log itself, read through, stays the truth.
+      const index = await readStepIndex(this.archive, place.archive.index).catch(() => null);
+      if (!index || index.format !== STEP_INDEX_FORMAT || index.errorPattern !== pattern || index.bytes !== record.log_bytes) {
         return null;
       }
       steps.push({ record, stored: { log: place.archive, index } });
