@@ -136,6 +136,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     types: { getTypeParser: numbersAsNumbers },
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool hears a client's 'error' only while the client is idle in the pool. A session that
+  // ends while checked out (the server's idle-in-transaction timeout ended a stalled holder of a
+  // digest lock, or the server restarted) would emit it unheard, which crashes the process. The
+  // holder learns of it anyway: its next statement on that client fails with it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({
     dialect: withDiskFullErrors(new PostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),
   });
