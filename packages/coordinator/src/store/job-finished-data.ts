@@ -12,12 +12,14 @@ export async function jobFinishedData(
   given: Omit<JobFinishedData, keyof JobFinishedFacts>,
 ): Promise<JobFinishedData> {
   const { job } = given;
-  const artifacts = await ctx.trx
-    .selectFrom('artifacts')
-    .select(['name', 'size', 'sha256', 'content_type'])
-    .where('job_id', '=', job.id)
-    .orderBy('name')
-    .execute();
+  const artifacts = ctx.withoutArtifacts.has(job.id)
+    ? []
+    : await ctx.trx
+        .selectFrom('artifacts')
+        .select(['name', 'size', 'sha256', 'content_type'])
+        .where('job_id', '=', job.id)
+        .orderBy('name')
+        .execute();
   return {
     ...given,
     result: job.state,

@@ -1,6 +1,7 @@
 import { type EventDataMap, isFinalJobState, type JobState } from '@switchyard/protocol';
 import { summarizePush } from '../stats/push-outcome.ts';
 import { toPush } from './mappers.ts';
+import { jobsOfPush } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
 /**
@@ -18,7 +19,7 @@ export async function announceCompletedPushes(ctx: WriteContext): Promise<void> 
     if (allFinal || event.type === 'job.finished') touched.add(attributes.push);
   }
   for (const pushId of touched) {
-    const jobs = await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
+    const jobs = await jobsOfPush(ctx, pushId);
     if (!jobs.every((job) => isFinalJobState(job.state as JobState))) continue;
     const push = await ctx.trx.selectFrom('pushes').selectAll().where('id', '=', pushId).executeTakeFirstOrThrow();
     const summary = summarizePush(

@@ -30,7 +30,7 @@ export async function insertJob(
 ): Promise<JobRow> {
   const spec: Omit<JobSpec, 'id'> = { pushId: push.id, ...plan.spec };
   const final = isFinalJobState(plan.state);
-  return ctx.trx
+  const row = await ctx.trx
     .insertInto('jobs')
     .values({
       push_id: push.id,
@@ -63,6 +63,9 @@ export async function insertJob(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+  ctx.jobs.set(row.id, row);
+  ctx.pushJobs.get(push.id)?.push(row.id);
+  return row;
 }
 
 /** The event for a job's first state. */
@@ -198,7 +201,8 @@ export async function closeAttempt(
 /** Makes a job final and settles the jobs waiting for it (scheduler/settle-dependents.ts). */
 export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
   await markFinal(ctx, job.id, state, reason);
-  for (const settlement of settleDependents(job.id, await waitingJobsAndTheirDependencies(ctx, job.push_id))) {
+  const pushJobs = (await jobsOfPush(ctx, job.push_id)).map(toPushJob);
+  for (const settlement of settleDependents(job.id, pushJobs)) {
     if (settlement.state === 'skipped') {
       await markFinal(ctx, settlement.jobId, 'skipped', settlement.reason);
       continue;
@@ -215,37 +219,39 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
 }
 
 async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reason: string | null): Promise<void> {
-  const finished = await ctx.trx
+  // The same statement says whether the job has artifacts, which job.finished lists.
+  const { has_artifacts, ...finished } = await ctx.trx
     .updateTable('jobs')
     .set({ state, reason, finished_at: ctx.now })
     .where('id', '=', jobId)
     .returningAll()
+    .returning((eb) =>
+      eb
+        .exists(eb.selectFrom('artifacts').select('artifacts.id').whereRef('artifacts.job_id', '=', 'jobs.id'))
+        .as('has_artifacts'),
+    )
     .executeTakeFirstOrThrow();
   ctx.jobs.set(finished.id, finished);
+  if (!Number(has_artifacts)) ctx.withoutArtifacts.add(finished.id);
   await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
 }
 
-/** The push's waiting jobs and every job they wait for: what settling a finished job needs. */
-async function waitingJobsAndTheirDependencies(ctx: WriteContext, pushId: number): Promise<PushJob[]> {
-  const waiting = (
-    await ctx.trx
-      .selectFrom('jobs')
-      .select(['id', 'builder', 'state', 'depends_on'])
-      .where('push_id', '=', pushId)
-      .where('state', '=', 'waiting')
-      .orderBy('id')
-      .execute()
-  ).map(toPushJob);
-  if (waiting.length === 0) return [];
-  const waitingIds = new Set(waiting.map((job) => job.id));
-  const others = [...new Set(waiting.flatMap((job) => job.dependsOn))].filter((id) => !waitingIds.has(id));
-  if (others.length === 0) return waiting;
-  const dependencies = await ctx.trx
-    .selectFrom('jobs')
-    .select(['id', 'builder', 'state', 'depends_on'])
-    .where('id', 'in', others)
-    .execute();
-  return [...waiting, ...dependencies.map(toPushJob)];
+/**
+ * Every job of a push, in id order, as this transaction has them: what settling a finished job
+ * needs (a job only waits for jobs of its own push) and what says whether the push is complete
+ * (push-completion.ts). Read once per transaction; later calls take the rows it keeps current
+ * (WriteContext.jobs), or read again if any of them is missing.
+ */
+export async function jobsOfPush(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
+  const known = ctx.pushJobs.get(pushId)?.map((id) => ctx.jobs.get(id));
+  if (known?.every((row) => row !== undefined)) return known as JobRow[];
+  const rows = await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
+  for (const row of rows) ctx.jobs.set(row.id, row);
+  ctx.pushJobs.set(
+    pushId,
+    rows.map((row) => row.id),
+  );
+  return rows;
 }
 
 function toPushJob(row: { id: number; builder: string; state: string; depends_on: string }): PushJob {

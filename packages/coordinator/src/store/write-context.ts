@@ -55,6 +55,10 @@ export class WriteContext {
    */
   readonly attempts = new Map<number, AttemptRow>();
   readonly jobs = new Map<number, JobRow>();
+  /** The ids of every job of a push, once this transaction read them all (their rows are in `jobs`). */
+  readonly pushJobs = new Map<number, number[]>();
+  /** Jobs this transaction made final and found without artifacts: their `job.finished` needs no look-up. */
+  readonly withoutArtifacts = new Set<number>();
 
   constructor(
     readonly trx: Transaction<Database> | Kysely<Database>,
