@@ -34,6 +34,12 @@ const ATTEMPTS_PER_NOTIFY = 400;
 
 const RECONNECT_MS = 1000;
 
+/** One NOTIFY: a channel and its payload. */
+export interface Notification {
+  channel: string;
+  payload: string;
+}
+
 /**
  * Commits on PostgreSQL, seen from every coordinator of the farm: a commit here is announced in
  * this process at once and to the others with NOTIFY, sent after the commit in its own statement
@@ -44,18 +50,20 @@ const RECONNECT_MS = 1000;
  *
  * Log chunks stored are announced the same way on a second channel, with the attempts' ids, so
  * that a log followed through one coordinator wakes when another stores its next batch. Those
- * commits append no events: the change feed would not see them.
+ * commits append no events: the change feed would not see them. A report that stores log chunks
+ * and appends events announces both in one statement (one round trip, not two).
  */
 export class PostgresCommits implements CommitSignal, LogSignal {
   private readonly local = new LocalCommits();
   private listener: pg.Client | null = null;
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
-  private notifying = false;
-  private notifyAgain = false;
+  /** Whether a send is scheduled or in flight; what comes meanwhile goes with the next one. */
+  private sending = false;
+  /** Whether events committed since the last notification was sent. */
+  private eventsCommitted = false;
   /** Attempts whose logs grew since the last log notification was sent. */
   private readonly grownLogs = new Set<number>();
-  private notifyingLogs = false;
   /** Sent with each NOTIFY, so this coordinator's own notifications, already acted on, are ignored. */
   private readonly sender = randomUUID();
   readonly channel: string;
@@ -65,7 +73,8 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     private readonly connectionString: string,
     /** The farm's schema, when not the default: channels are per database, so tests sharing one don't cross. */
     schema: string | null,
-    private readonly notify: (channel: string, payload: string) => Promise<void>,
+    /** Sends the notifications in one statement. */
+    private readonly notify: (notifications: readonly Notification[]) => Promise<void>,
     private readonly logger: Logger,
   ) {
     this.channel = schema ? `switchyard_events_${schema}` : 'switchyard_events';
@@ -76,31 +85,11 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     return this.local.onLogAppended(listener);
   }
 
-  /** As `committed`: one NOTIFY at a time, naming every attempt whose log grew meanwhile. */
+  /** As `committed`: the next NOTIFY names every attempt whose log grew meanwhile. */
   logAppended(attemptId: number): void {
     this.local.logAppended(attemptId);
     this.grownLogs.add(attemptId);
-    if (this.notifyingLogs) return;
-    this.notifyingLogs = true;
-    void this.sendLogNotifications();
-  }
-
-  private async sendLogNotifications(): Promise<void> {
-    try {
-      while (this.grownLogs.size > 0 && !this.closed) {
-        const ids = [...this.grownLogs].slice(0, ATTEMPTS_PER_NOTIFY);
-        for (const id of ids) this.grownLogs.delete(id);
-        await this.notify(this.logChannel, `${this.sender} ${ids.join(',')}`);
-      }
-    } catch (error) {
-      this.grownLogs.clear();
-      this.logger.warn(
-        { err: error },
-        'NOTIFY of stored log chunks failed; followers elsewhere see them at their next poll',
-      );
-    } finally {
-      this.notifyingLogs = false;
-    }
+    this.send();
   }
 
   onCommit(listener: () => void): () => void {
@@ -108,30 +97,50 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   }
 
   /**
-   * One NOTIFY at a time: commits made while one is in flight share the next, since a woken
-   * coordinator reads every event after its cursor anyway. Under load that is one statement for
-   * many commits instead of one for each.
+   * One NOTIFY statement at a time: commits made while one is in flight share the next, since a
+   * woken coordinator reads every event after its cursor anyway. Under load that is one statement
+   * for many commits instead of one for each.
    */
   committed(): void {
     this.local.committed();
-    if (this.notifying) {
-      this.notifyAgain = true;
-      return;
-    }
-    this.notifying = true;
-    void this.sendNotifications();
+    this.eventsCommitted = true;
+    this.send();
   }
 
-  private async sendNotifications(): Promise<void> {
+  /**
+   * Sends what is pending once the current turn of the event loop is over, so that a report's
+   * commit (events) and the log chunks it stored, told one after the other, share a statement.
+   */
+  private send(): void {
+    if (this.sending) return;
+    this.sending = true;
+    setImmediate(() => void this.sendPending());
+  }
+
+  private async sendPending(): Promise<void> {
     try {
-      do {
-        this.notifyAgain = false;
-        await this.notify(this.channel, this.sender);
-      } while (this.notifyAgain && !this.closed);
+      while (!this.closed && (this.eventsCommitted || this.grownLogs.size > 0)) {
+        const notifications: Notification[] = [];
+        if (this.eventsCommitted) {
+          this.eventsCommitted = false;
+          notifications.push({ channel: this.channel, payload: this.sender });
+        }
+        if (this.grownLogs.size > 0) {
+          const ids = [...this.grownLogs].slice(0, ATTEMPTS_PER_NOTIFY);
+          for (const id of ids) this.grownLogs.delete(id);
+          notifications.push({ channel: this.logChannel, payload: `${this.sender} ${ids.join(',')}` });
+        }
+        await this.notify(notifications);
+      }
     } catch (error) {
-      this.logger.warn({ err: error }, 'NOTIFY after a commit failed; other coordinators see it at their next poll');
+      this.eventsCommitted = false;
+      this.grownLogs.clear();
+      this.logger.warn(
+        { err: error },
+        'NOTIFY after a commit failed; other coordinators see its events and log chunks at their next poll',
+      );
     } finally {
-      this.notifying = false;
+      this.sending = false;
     }
   }
 

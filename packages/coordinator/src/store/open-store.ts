@@ -42,8 +42,9 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
   const commits = new PostgresCommits(
     url.toString(),
     schema,
-    async (channel, payload) => {
-      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+    async (notifications) => {
+      const calls = notifications.map(({ channel, payload }) => sql`pg_notify(${channel}, ${payload})`);
+      await sql`select ${sql.join(calls)}`.execute(db);
     },
     options.logger,
   );
