@@ -1,16 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrame, type LogStream } from '@switchyard/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
-import type { ArchivedLog, StepRecord } from '../store/port.ts';
+import type { ArchivedLog, JobStore, StepRecord } from '../store/port.ts';
 import { ArchivedText, type IndexedStep } from './archived-text.ts';
 import { writeArchiveFile } from './log-archive.ts';
 import { LegacyLogFiles } from './log-files.ts';
 import { LogReader } from './log-reader.ts';
 import { LogText } from './log-text.ts';
+import { LogTexts } from './log-texts.ts';
 import { CHECKPOINT_BYTES, type StepIndex, StepIndexBuilder } from './step-index.ts';
 
 const PATTERN = /^(error|FAIL)\b/;
@@ -109,7 +110,11 @@ describe('a log read from its stored line index', () => {
       members: written.members,
     };
     const index: StepIndex = builder.finish();
-    return { record: record(idx, data.length, log), stored: { log, index } };
+    const indexPath = join(dir, `${idx}.index.json`);
+    await writeFile(indexPath, JSON.stringify(index));
+    const indexBlob = await archive.putFile(indexPath);
+    const named: ArchivedLog = { ...log, index: { sha256: indexBlob.sha256, size: indexBlob.size } };
+    return { record: record(idx, data.length, named), stored: { log, index } };
   }
 
   /** The same steps read through by LogText, as a coordinator without stored indexes does. */
@@ -186,6 +191,50 @@ describe('a log read from its stored line index', () => {
       expect(through.errorsTruncated).toBe(true);
     } finally {
       await through.close();
+    }
+  });
+
+  it('is what a coordinator opens for a finished, compacted attempt whose index matches the error patterns in force', async () => {
+    const steps = [await archived(0, frames(4, 2_000, false)), await archived(1, frames(5, 2_000, true))];
+    let records = steps.map((s) => s.record);
+    const jobs = {
+      findAttempt: async () => ({ job: { id: 7, state: 'failure' }, attempt: { id: 1, number: 1, state: 'failure' } }),
+      stepsOf: async () => records,
+      attemptState: async () => ({ state: 'failure', reason: null }),
+    } as unknown as JobStore;
+    const reader = new LogReader(
+      { chunks: () => Promise.reject(new Error('archived logs have no chunks')) },
+      jobs,
+      archive,
+      new LegacyLogFiles(join(dir, 'legacy')),
+    );
+    let pattern = PATTERN;
+    const texts = new LogTexts(join(dir, 'log-text'), jobs, reader, archive, () => pattern);
+    await texts.start();
+    try {
+      const stored = (await texts.open(7, undefined)).text;
+      expect(stored).toBeInstanceOf(ArchivedText);
+      const lineCount = stored?.lineCount ?? 0;
+      expect(lineCount).toBeGreaterThan(3_000);
+
+      // Another error pattern (a config reload): read through, its error lines those of the new pattern.
+      pattern = /^line 1\d\b/;
+      const reread = (await texts.open(7, undefined)).text;
+      expect(reread).toBeInstanceOf(LogText);
+      expect(reread?.lineCount).toBe(lineCount);
+      expect(reread?.errors.map((e) => e.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^line 1\d /)]));
+
+      // A log compacted before the stored indexes: read through too.
+      pattern = PATTERN;
+      records = records.map((r) => ({
+        ...r,
+        log_archive: JSON.stringify({ ...JSON.parse(r.log_archive as string), index: undefined }),
+      }));
+      const old = (await texts.open(7, undefined)).text;
+      expect(old).toBeInstanceOf(LogText);
+      expect(await old?.lines(lineCount - 5, lineCount)).toEqual(await stored?.lines(lineCount - 5, lineCount));
+    } finally {
+      await texts.close();
     }
   });
 });
