@@ -94,6 +94,9 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
   (kind) => {
     let moto: Moto | null = null;
     let schema: TestSchema;
+    /** The case's number: its worker and its two contents (2 bytes each) are its own. */
+    let round = 0;
+    const content = (which: 'first' | 'second') => `${which === 'first' ? 'A' : 'B'}${round}`;
     let dir: string;
     let farm: Farm;
     const now = Date.parse('2026-11-26T12:00:00Z');
@@ -103,19 +106,10 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
     let blobsB: BlobStore;
 
     beforeAll(async () => {
-      if (kind !== 'a blob directory') {
-        moto = await startMoto();
-        await moto.bucket('replica-blobs');
-      }
-    });
-
-    afterAll(async () => {
-      await moto?.stop();
-    });
-
-    beforeEach(async () => {
+      // One schema and one pair of stores for the file's cases (each uses its own worker, job and
+      // contents): a store's migration scans every schema of the database, and fails when another
+      // test drops one during the scan; fewer opens and drops, fewer such failures.
       schema = await createTestSchema();
-      dir = mkdtempSync(join(tmpdir(), 'switchyard-replica-blobs-'));
       farm = parseConfig('farm.yml', CONFIG);
       const open = () =>
         openFarmStore(schema.url, {
@@ -125,6 +119,22 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
         });
       storeA = await open();
       storeB = await open();
+      if (kind !== 'a blob directory') {
+        moto = await startMoto();
+        await moto.bucket('replica-blobs');
+      }
+    });
+
+    afterAll(async () => {
+      await storeA?.close();
+      await storeB?.close();
+      await moto?.stop();
+      await schema?.drop();
+    });
+
+    beforeEach(async () => {
+      round += 1;
+      dir = mkdtempSync(join(tmpdir(), 'switchyard-replica-blobs-'));
       const prefix = `${randomBytes(4).toString('hex')}/`;
       const openBlobs: SharedBlobs = () =>
         openBlobStore(
@@ -148,10 +158,7 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
     });
 
     afterEach(async () => {
-      await storeA.close();
-      await storeB.close();
       rmSync(dir, { recursive: true, force: true });
-      await schema.drop();
     });
 
     const service = (store: FarmStore, blobs: BlobStore, locks: DigestLockStore) =>
@@ -166,25 +173,30 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
       );
 
     /**
-     * Replica A, with a running build, stored `v1` and then replaced it with `v2`: v1's blob is
-     * stored and unreferenced, for A's collector to delete. Replica B's upload of the same bytes
-     * under another name, announcing their digest, is admitted.
+     * Replica A, with a running build, stored the case's first content and then replaced it with
+     * its second: the first's blob is stored and unreferenced, for A's collector to delete.
+     * Replica B's upload of the same bytes under another name, announcing their digest, is admitted.
      */
     async function unreferencedBlob(locks: [DigestLockStore, DigestLockStore]) {
       const a = service(storeA, blobsA, locks[0]);
       const b = service(storeB, blobsB, locks[1]);
       await storeA.pushes.create(farm, { repo: 'demo', branch: 'main', revision: 'abcdef1' });
-      await storeA.workers.checkIn('w1', { pool: 'linux' });
-      const assigned = await storeA.jobs.assignWork('linux', [{ name: 'w1', idleSince: 0 }], schedulingPolicy(farm), {
-        leaseMs: 30_000,
-        heartbeatSeconds: 10,
-      });
-      const build = assigned.get('w1');
+      await storeA.workers.checkIn(`w${round}`, { pool: 'linux' });
+      const assigned = await storeA.jobs.assignWork(
+        'linux',
+        [{ name: `w${round}`, idleSince: 0 }],
+        schedulingPolicy(farm),
+        {
+          leaseMs: 30_000,
+          heartbeatSeconds: 10,
+        },
+      );
+      const build = assigned.get(`w${round}`);
       if (!build) throw new Error('no job to claim');
-      for (const content of ['v1', 'v2']) {
-        await a.receive(await a.admit(build.job.id, build.attemptId, 'app.tar.gz', {}), body(content));
+      for (const bytes of [content('first'), content('second')]) {
+        await a.receive(await a.admit(build.job.id, build.attemptId, 'app.tar.gz', {}), body(bytes));
       }
-      const digest = sha256('v1');
+      const digest = sha256(content('first'));
       const headers = { 'content-length': '2', [CONTENT_SHA256_HEADER]: digest };
       const upload = await b.admit(build.job.id, build.attemptId, 'copy.tar.gz', headers);
       return { a, b, digest, upload, jobId: build.job.id };
@@ -221,7 +233,10 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
       expect(await collecting).toMatchObject({ deletedBlobs: 1, freedBytes: 2 });
       expect(await deduplicating).toBeNull();
       // So the body comes, and is stored again.
-      expect(await b.receive(upload, body('v1'))).toMatchObject({ deduplicated: false, artifact: { sha256: digest } });
+      expect(await b.receive(upload, body(content('first')))).toMatchObject({
+        deduplicated: false,
+        artifact: { sha256: digest },
+      });
       expect((await storeB.artifacts.find(jobId, 'copy.tar.gz')).sha256).toBe(digest);
       expect(await blobsB.size(digest)).toBe(2);
     });
@@ -230,7 +245,7 @@ describe.each(['a blob directory', 'an S3 bucket on moto'])(
       const { a, b, digest, upload, jobId } = await unreferencedBlob([storeA.digestLocks, storeB.digestLocks]);
       // B's copy to the digest found it there (S3's 412) and wrote nothing; its record is next.
       const paused = pauseNext(blobsB, 'commit', 'after');
-      const receiving = b.receive(upload, body('v1'));
+      const receiving = b.receive(upload, body(content('first')));
       await paused.entered;
       const collecting = a.collect();
       await until(async () => (await advisoryLockWaiters(digestLockKey(digest))) === 1, "A's collector waits for B");

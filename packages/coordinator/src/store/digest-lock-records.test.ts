@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DigestLockRecords } from './digest-lock-records.ts';
 import { type OpenedDatabase, openDatabase } from './open-database.ts';
 import { createTestSchema, type TestSchema } from './test-database.ts';
@@ -25,12 +25,15 @@ describe('digest locks on PostgreSQL: a holder the server gives up on', () => {
   let schema: TestSchema;
   const opened: OpenedDatabase[] = [];
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     schema = await createTestSchema();
   });
 
   afterEach(async () => {
     for (const database of opened.splice(0)) await database.db.destroy();
+  });
+
+  afterAll(async () => {
     await schema.drop();
   });
 
