@@ -87,6 +87,7 @@ export class LogRecords implements LogStore {
     bytes: number,
     archive: ArchivedLog | null,
   ): Promise<boolean> {
+    // Nothing in it is timed (no lease, no event): on PostgreSQL it reads no clock (Store.write).
     return this.core.write(async (ctx) => {
       // The archive is named before the chunks go, in one transaction: a crash keeps one or the other.
       const updated = await ctx.trx
@@ -100,7 +101,7 @@ export class LogRecords implements LogStore {
       if (Number(updated.numUpdatedRows) === 0) return false;
       await ctx.trx.deleteFrom('log_chunks').where('attempt_id', '=', attemptId).where('idx', '=', index).execute();
       return true;
-    });
+    }, true);
   }
 
   async legacyLogs(after: { attemptId: number; index: number } | null, limit: number): Promise<LegacyLog[]> {

@@ -96,7 +96,8 @@ export class Store {
    *
    * On the database's time, the transaction reads it first, one round trip, unless
    * `timeFromFirstStatement`: then the verb's first statement reads it along with its rows
-   * (requireAttempt; the claim's worker rows), saving that round trip on the hot paths.
+   * (requireAttempt; the claim's worker rows), saving that round trip on the hot paths. A verb
+   * that uses no time at all passes it too, and reads none; `ctx.now` would throw if it did.
    */
   async write<T>(work: (ctx: WriteContext) => Promise<T>, timeFromFirstStatement = false): Promise<T> {
     let ctx: WriteContext | undefined;
