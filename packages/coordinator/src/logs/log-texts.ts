@@ -116,7 +116,12 @@ export class LogTexts {
       if (place.kind !== 'archive' || !place.archive.index) return null;
       // An index that cannot be read is no worse than none: the log itself, read through, stays the truth.
       const index = await readStepIndex(this.archive, place.archive.index).catch(() => null);
-      if (!index || index.format !== STEP_INDEX_FORMAT || index.errorPattern !== pattern || index.bytes !== record.log_bytes) {
+      if (
+        !index ||
+        index.format !== STEP_INDEX_FORMAT ||
+        index.errorPattern !== pattern ||
+        index.bytes !== record.log_bytes
+      ) {
         return null;
       }
       steps.push({ record, stored: { log: place.archive, index } });
