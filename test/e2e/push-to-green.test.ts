@@ -219,6 +219,9 @@ describe.each(DATABASES)('a push runs its builders on real workers (%s)', (kind)
         'workerUtilisation',
         'takeCpuProfile',
         'takeHeapSnapshot',
+        'listReplicas',
+        'health',
+        'ready',
       ].sort(),
     );
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

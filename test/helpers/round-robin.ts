@@ -3,6 +3,10 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 
 const HEALTH_CHECK_MS = 250;
 const HEALTH_TIMEOUT_MS = 1000;
+/** How long a request without a body waits for a replica's answer before trying the next one. */
+const BODILESS_ANSWER_TIMEOUT_MS = 5_000;
+/** How long a request with a body (a long-poll claim among them) waits, as nginx's proxy_read_timeout. */
+const ANSWER_TIMEOUT_MS = 60_000;
 
 /**
  * A load balancer for tests: each request goes to the next healthy replica in turn, unbuffered
@@ -10,8 +14,9 @@ const HEALTH_TIMEOUT_MS = 1000;
  * off` does. Like a real balancer's active health check, it asks each replica's `/healthz` every
  * quarter second and leaves out one that doesn't answer within a second (a stopped process
  * accepts connections but answers nothing). A request without a body whose replica fails before
- * answering (refused, reset) goes to the next one; one with a body gets a 502, which clients
- * retry as they would behind a real balancer.
+ * answering (refused, reset, or silent for 5 s: a stopped process) goes to the next one; one with
+ * a body gets a 502 (504 after a minute's silence), which clients retry as they would behind a
+ * real balancer.
  */
 export class RoundRobin {
   private next = 0;
@@ -65,22 +70,29 @@ export class RoundRobin {
     const upstream = request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        clearTimeout(silence);
         this.served.set(target.origin, (this.served.get(target.origin) ?? 0) + 1);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
         answer.on('error', () => res.destroy());
       },
     );
+    const silence = setTimeout(
+      () => upstream.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' })),
+      hasBody ? ANSWER_TIMEOUT_MS : BODILESS_ANSWER_TIMEOUT_MS,
+    );
     upstream.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(silence);
       if (res.headersSent) return res.destroy();
       // As nginx's proxy_next_upstream: a request without a body is tried on the next replica.
       if (!hasBody && tried + 1 < this.targets.length) {
         return this.forward(req, res, tried + 1);
       }
-      res.writeHead(502, { 'content-type': 'application/json' });
+      res.writeHead(error.code === 'ETIMEDOUT' ? 504 : 502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: 'upstream-unavailable', message: `${target.origin}: ${error.message}` }));
     });
     res.on('close', () => {
+      clearTimeout(silence);
       if (!res.writableFinished) upstream.destroy();
     });
     if (hasBody) req.pipe(upstream);
