@@ -160,6 +160,7 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
       logs,
       webhooks,
       metrics,
+      committedHere: (eventId) => store.commits.committedHere(eventId),
       leaseMs: () => farm().settings.leaseSeconds * 1000,
       onError: (error, what) => logger.error({ err: error }, `${what} failed`),
     }),

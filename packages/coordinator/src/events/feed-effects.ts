@@ -13,6 +13,8 @@ export interface FeedEffectTargets {
   logs: Pick<LogService, 'attemptComplete' | 'attemptCompleteLater' | 'stepCompleteOf'>;
   webhooks: Pick<WebhookDispatcher, 'refresh' | 'kick'>;
   metrics: Pick<Metrics, 'events'>;
+  /** Whether this process committed the event: a finished log is compacted where its end was committed. */
+  committedHere(eventId: number): boolean;
   /** How long a cancelled attempt's worker may still send its killed step's last output. */
   leaseMs(): number;
   onError(error: unknown, what: string): void;
@@ -22,7 +24,9 @@ export interface FeedEffectTargets {
  * What committed events set in motion in this process: pending jobs offered to the workers
  * waiting here, followers and held heartbeats woken, finished logs compressed, webhook loops
  * told of subscription changes. Every process runs the same effects from the same feed, so a
- * change made through one coordinator acts in all of them.
+ * change made through one coordinator acts in all of them; only compaction starts in the one
+ * process that committed the log's end (the others would only lose the race for its claim), and
+ * every process's sweep takes over a log whose compactor died first.
  */
 export function feedEffects(targets: FeedEffectTargets): FeedSubscriber {
   return (batch) => {
@@ -67,18 +71,18 @@ function applyEffect(
     }
     case 'step.finished': {
       const { job, attempt, step } = logged.event.data as EventDataMap['step.finished'];
-      if (!endedHere.has(`${job.id}/${attempt}`)) targets.logs.stepCompleteOf(job.id, attempt, step.index);
+      if (!endedHere.has(`${job.id}/${attempt}`) && targets.committedHere(logged.event.id)) {
+        targets.logs.stepCompleteOf(job.id, attempt, step.index);
+      }
       return;
     }
     case 'attempt.finished': {
       const { attempt } = logged.event.data as EventDataMap['attempt.finished'];
       targets.activity.attemptChanged(attempt.id);
-      if (attempt.state === 'cancelled') {
-        targets.activity.attemptCancelled(attempt.id);
-        targets.logs.attemptCompleteLater(attempt.id, targets.leaseMs());
-      } else {
-        targets.logs.attemptComplete(attempt.id);
-      }
+      if (attempt.state === 'cancelled') targets.activity.attemptCancelled(attempt.id);
+      if (!targets.committedHere(logged.event.id)) return;
+      if (attempt.state === 'cancelled') targets.logs.attemptCompleteLater(attempt.id, targets.leaseMs());
+      else targets.logs.attemptComplete(attempt.id);
       return;
     }
     case 'subscription.changed': {

@@ -3,19 +3,33 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { CommitSignal, LogSignal } from './port.ts';
 
+/** How many of this process's latest committed event ids it remembers (far more than a feed read lags). */
+const REMEMBERED_EVENT_IDS = 10_000;
+
 /** Tells listeners in this process that a transaction with events committed, or that a log grew. */
 export class LocalCommits implements CommitSignal, LogSignal {
   private readonly listeners = new Set<() => void>();
   private readonly logListeners = new Set<(attemptId: number) => void>();
+  /** Ids of events committed by this process, oldest first. */
+  private readonly committedIds = new Set<number>();
 
   onCommit(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Called by the store after each commit that appended events. */
-  committed(): void {
+  /** Called after each commit that appended events: by the store with their ids, or on another's notification. */
+  committed(eventIds: readonly number[] = []): void {
+    for (const id of eventIds) this.committedIds.add(id);
+    for (const id of this.committedIds) {
+      if (this.committedIds.size <= REMEMBERED_EVENT_IDS) break;
+      this.committedIds.delete(id);
+    }
     for (const listener of this.listeners) listener();
+  }
+
+  committedHere(eventId: number): boolean {
+    return this.committedIds.has(eventId);
   }
 
   onLogAppended(listener: (attemptId: number) => void): () => void {
@@ -96,13 +110,17 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     return this.local.onCommit(listener);
   }
 
+  committedHere(eventId: number): boolean {
+    return this.local.committedHere(eventId);
+  }
+
   /**
    * One NOTIFY statement at a time: commits made while one is in flight share the next, since a
    * woken coordinator reads every event after its cursor anyway. Under load that is one statement
    * for many commits instead of one for each.
    */
-  committed(): void {
-    this.local.committed();
+  committed(eventIds: readonly number[]): void {
+    this.local.committed(eventIds);
     this.eventsCommitted = true;
     this.send();
   }

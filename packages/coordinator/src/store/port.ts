@@ -520,6 +520,12 @@ export interface SessionStore {
 export interface CommitSignal {
   /** `listener` runs after commits; returns the function that stops it. */
   onCommit(listener: () => void): () => void;
+  /**
+   * Whether this process committed the event (among its recent commits): work that one
+   * coordinator should start, such as compacting a finished log, starts where its event was
+   * committed, and the others' sweeps take it over if that coordinator dies first.
+   */
+  committedHere(eventId: number): boolean;
 }
 
 /**

@@ -18,8 +18,8 @@ import { ToolRecords } from './tool-records.ts';
 export interface SqlFarmStoreOptions {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** Told after each commit that appended events (the change feed's wake-up). */
-  committed(): void;
+  /** Told after each commit that appended events, with their ids (the change feed's wake-up). */
+  committed(eventIds: readonly number[]): void;
   commits: FarmStore['commits'];
   /** Told after each commit that stored log chunks of an attempt (its followers' wake-up). */
   logAppended(attemptId: number): void;

@@ -77,8 +77,8 @@ const QUEUE_RANK_LOCK = 0x5377_7972;
 export class Store {
   constructor(
     readonly db: Kysely<Database>,
-    /** Told after every commit that appended events, so the change feed reads them. */
-    private readonly committed: () => void,
+    /** Told after every commit that appended events (their ids), so the change feed reads them. */
+    private readonly committed: (eventIds: readonly number[]) => void,
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
@@ -109,7 +109,8 @@ export class Store {
       await ctx.flushEvents();
       return result;
     });
-    if ((ctx as WriteContext).events.length > 0) this.committed();
+    const { events } = ctx as WriteContext;
+    if (events.length > 0) this.committed(events.map((committed) => committed.event.id));
     return result;
   }
 
