@@ -8,6 +8,7 @@ import type { DialectName } from './dialect.ts';
 import { withDiskFullErrors } from './disk-full-dialect.ts';
 import type { StoreError } from './errors.ts';
 import { migrationProvider } from './migrations.ts';
+import { PreparedStatements } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
 
@@ -140,7 +141,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
   // ends while checked out (the server's idle-in-transaction timeout ended a stalled holder of a
   // digest lock, or the server restarted) would emit it unheard, which crashes the process. The
   // holder learns of it anyway: its next statement on that client fails with it.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  const prepared = new PreparedStatements();
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepared.adopt(client as pg.PoolClient);
+  });
   const db = new Kysely<Database>({
     dialect: withDiskFullErrors(new PostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),
   });
