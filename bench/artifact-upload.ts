@@ -27,7 +27,7 @@ import { SwitchyardClient } from '@switchyard/protocol';
 import { TestFarm } from '../test/helpers/farm.ts';
 import { startMoto } from '../test/helpers/moto.ts';
 import { freePort, killAll, startServer, type TestServer } from '../test/helpers/processes.ts';
-import { describeMachine, percentile } from './machine.ts';
+import { describeMachine, percentile, processCpuSeconds } from './machine.ts';
 import { flagOption, numberOption, textOption } from './options.ts';
 
 const MIB = numberOption('mib', 1024);
@@ -97,13 +97,6 @@ function upload(url: string, bytes: number, headers: Record<string, string>): Pr
   });
 }
 
-/** CPU seconds a process has used, all its threads (hashing, writing, flushing) included. */
-function cpuSeconds(pid: number): number {
-  // /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second on Linux).
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /**
  * The floor to compare against: a bare node:http server that does only what an upload must —
  * sha256 of the body and a streamed write with fsync — and answers 201.
@@ -154,7 +147,7 @@ class Series {
   ) {}
 
   async run(run: number, url: string, mib = MIB): Promise<void> {
-    const cpuBefore = cpuSeconds(this.pid);
+    const cpuBefore = processCpuSeconds(this.pid);
     const sampler = setInterval(() => {
       this.peakRss = Math.max(this.peakRss, residentMiB(this.pid).rss);
     }, 50);
@@ -162,7 +155,7 @@ class Series {
     const status = await upload(url, mib * 2 ** 20, this.headers).finally(() => clearInterval(sampler));
     const seconds = (performance.now() - start) / 1000;
     if (status !== 201) throw new Error(`upload answered ${status}`);
-    const cpu = cpuSeconds(this.pid) - cpuBefore;
+    const cpu = processCpuSeconds(this.pid) - cpuBefore;
     const megabytes = (mib * 2 ** 20) / 1e6;
     this.rates.push(megabytes / seconds);
     this.perCpuSecond.push(megabytes / cpu);
