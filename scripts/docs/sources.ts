@@ -95,7 +95,9 @@ export async function coordinatorSources(): Promise<{ openapi: OpenApiDocument; 
 
 export function proxyMetrics(): MetricDoc[] {
   const none = () => 0;
-  return metricsOf(new ProxyMetrics([], { entries: none, bytes: none, maxBytes: none, evictions: none }).registry);
+  return metricsOf(
+    new ProxyMetrics([], { entries: none, bytes: none, maxBytes: none, memoryBytes: none, evictions: none }).registry,
+  );
 }
 
 export function signerMetrics(): MetricDoc[] {

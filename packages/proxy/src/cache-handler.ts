@@ -192,6 +192,13 @@ export class CacheHandler {
       res.end();
       return true;
     }
+    if (body.bytes) {
+      body.release();
+      const bytes = body.bytes.subarray(start, end === undefined ? undefined : end + 1);
+      metrics.served(route.upstream.name, bytes.length);
+      res.end(bytes);
+      return true;
+    }
     const readAt: ReadAt = (buffer, length, position) => readFdNow(body.fd, buffer, length, position);
     void this.pump(res, readAt, start, end, route).finally(() => body.release());
     return true;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { fstatSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type Digest, digestFile } from './digest.ts';
 import { chooseEvictions } from './eviction.ts';
 import { closeFd, openFd } from './fd-io.ts';
+import { HotBodies } from './hot-bodies.ts';
 import { receivedResponse, type StoredResponse } from './stored-response.ts';
 import { type FieldLines, selectingValue } from './vary.ts';
 
@@ -36,6 +37,8 @@ export interface CacheEntry {
 /** A stored body held open for one response; `release()` when the response is done with it. */
 export interface BodyLease {
   fd: number;
+  /** The whole body, when it is small enough to be held in memory: send these rather than read `fd`. */
+  bytes?: Buffer;
   release(): void;
 }
 
@@ -57,6 +60,8 @@ export interface EntryStoreOptions {
   maxBytes: number;
   /** @see EvictionBudget.headroom */
   headroom: number;
+  /** The bound on the bytes of small bodies also held in memory (0: none); see HotBodies. */
+  memoryBytes: number;
   logger: Logger;
 }
 
@@ -68,6 +73,11 @@ const DISK_FULL_BACKOFF_MS = 10_000;
 const DISK_SAFETY_MARGIN = 64 * 2 ** 20;
 /** Bodies kept open between hits, most recently used first; idle ones beyond this are closed. */
 const OPEN_BODY_LIMIT = 256;
+/**
+ * The largest body held in memory: a few times a typical artifact or tool, so hits on them cost one
+ * socket write; bigger bodies gain little over reading the page cache in 512 KiB chunks.
+ */
+const MEMORY_BODY_LIMIT = 4 * 2 ** 20;
 
 /**
  * The entries on disk (`entries/<ab>/<id>.body` and `.json`) and their index in memory, in LRU
@@ -80,12 +90,15 @@ export class EntryStore {
   private readonly checking = new Map<string, Promise<boolean>>();
   private readonly lastTouched = new Map<string, number>();
   private readonly openBodies = new Map<CacheEntry, OpenBody>();
+  private readonly hotBodies: HotBodies<CacheEntry>;
   private storedBytes = 0;
   private reservedBytes = 0;
   private diskFullUntil = 0;
   evictions = 0;
 
-  constructor(private readonly options: EntryStoreOptions) {}
+  constructor(private readonly options: EntryStoreOptions) {
+    this.hotBodies = new HotBodies({ maxBytes: options.memoryBytes, maxBodyBytes: MEMORY_BODY_LIMIT });
+  }
 
   get usedBytes(): number {
     return this.storedBytes + this.reservedBytes;
@@ -172,20 +185,42 @@ export class EntryStore {
     return vary ? this.entries.get(EntryStore.variantId(key, vary, fieldLines)) : undefined;
   }
 
+  /** Bytes of bodies held in memory. */
+  get memoryBytes(): number {
+    return this.hotBodies.heldBytes;
+  }
+
   /**
    * Holds an entry's body open for reading, or removes the entry if the body is damaged: wrong size,
    * or changed since its digest last matched (checked again then, once per change and per process).
-   * Descriptors stay open between hits, so a hit costs one fstat and its reads.
+   * Descriptors stay open between hits, so a hit costs one fstat and its reads. A small body comes
+   * with its bytes, held in memory from its first hit until its file changes or it is let go.
    */
   async acquireBody(entry: CacheEntry): Promise<BodyLease | undefined> {
     const body = await this.openBody(entry);
     if (!body) return undefined;
     body.users += 1;
     const lease: BodyLease = { fd: body.fd, release: () => this.releaseBody(body) };
-    const { size, mtimeMs } = fstatSync(body.fd);
-    const checked = entry.checked;
-    if (size === entry.meta.size && checked?.size === size && checked.mtimeMs === mtimeMs) return lease;
-    if (size === entry.meta.size && (await this.checkDigest(entry, size, mtimeMs))) return lease;
+    const stamp = fstatSync(body.fd);
+    const held = this.hotBodies.get(entry, stamp);
+    if (held) {
+      lease.bytes = held;
+      return lease;
+    }
+    const { size, mtimeMs } = stamp;
+    if (size === entry.meta.size) {
+      const checked = entry.checked;
+      const intact = checked?.size === size && checked.mtimeMs === mtimeMs;
+      if (this.hotBodies.admits(size)) {
+        const bytes = readIntactBody(body.fd, size, intact ? undefined : entry.meta.digest);
+        if (bytes) {
+          entry.checked = { size, mtimeMs };
+          this.hotBodies.set(entry, stamp, bytes);
+          lease.bytes = bytes;
+          return lease;
+        }
+      } else if (intact || (await this.checkDigest(entry, size, mtimeMs))) return lease;
+    }
     lease.release();
     this.options.logger.warn({ key: entry.meta.key, id: entry.meta.id }, 'cache entry damaged, removed');
     await this.remove(entry);
@@ -320,6 +355,7 @@ export class EntryStore {
   }
 
   private forget(entry: CacheEntry): void {
+    this.hotBodies.delete(entry);
     const body = this.openBodies.get(entry);
     if (body) {
       this.openBodies.delete(entry);
@@ -376,6 +412,27 @@ export class EntryStore {
     this.diskFullUntil = Date.now() + DISK_FULL_BACKOFF_MS;
     this.options.logger.warn({ dir: this.options.dir }, 'cache disk full: passing requests through');
   }
+}
+
+/**
+ * A small body read whole, on the event loop like every hit's reads (`readFdNow`), and, when its
+ * file changed since its digest last matched, checked against `digest` (the check `digestFile`
+ * makes of bigger bodies); undefined when it is short or does not match.
+ */
+function readIntactBody(fd: number, size: number, digest: Digest | undefined): Buffer | undefined {
+  const bytes = Buffer.allocUnsafeSlow(size);
+  let position = 0;
+  try {
+    while (position < size) {
+      const read = readSync(fd, bytes, position, size - position, position);
+      if (read === 0) return undefined;
+      position += read;
+    }
+  } catch {
+    return undefined;
+  }
+  if (digest && createHash(digest.algorithm).update(bytes).digest('hex') !== digest.hex) return undefined;
+  return bytes;
 }
 
 /** The metadata of the first format: the response inside an http-cache-semantics policy object. */

@@ -14,6 +14,8 @@ export type { CacheStatus, ProxyStats, UpstreamStats } from './stats.ts';
 export { InvalidUpstreamError, parseUpstream, type Upstream } from './upstreams.ts';
 
 export const DEFAULT_PROXY_PORT = 7430;
+/** Memory for copies of small hot bodies, by default: a few hundred artifacts and tools. */
+export const DEFAULT_MEMORY_BYTES = 256 * 2 ** 20;
 
 export interface ProxyOptions {
   upstreams: Upstream[];
@@ -25,6 +27,11 @@ export interface ProxyOptions {
   port?: number;
   /** @default '127.0.0.1' */
   host?: string;
+  /**
+   * The bound on the bytes of small bodies (up to 4 MiB each) also kept in memory, most recently
+   * served first, so that a hit on one is one socket write; 0 keeps none. @default DEFAULT_MEMORY_BYTES
+   */
+  memoryBytes?: number;
   /** The share of `maxBytes` an eviction frees beyond what it needs. @default 0.1 */
   headroom?: number;
   /** How long an origin may take to answer, or stay silent mid-body. @default 30000 */
@@ -54,6 +61,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     dir: options.cacheDir,
     maxBytes: options.maxBytes,
     headroom: options.headroom ?? 0.1,
+    memoryBytes: options.memoryBytes ?? DEFAULT_MEMORY_BYTES,
     logger,
   });
   await store.open();
@@ -61,6 +69,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     entries: () => store.entryCount,
     bytes: () => store.usedBytes,
     maxBytes: () => store.maxBytes,
+    memoryBytes: () => store.memoryBytes,
     evictions: () => store.evictions,
   });
   const client = new UpstreamClient(options.upstreamTimeoutMs ?? 30_000);

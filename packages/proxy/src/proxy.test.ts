@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { get as httpGet, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,12 +21,16 @@ async function originWith(handle: Parameters<typeof startOrigin>[0]): Promise<Or
   return origin;
 }
 
-async function proxyFor(origin: Origin, options: { maxBytes?: number; cacheDir?: string } = {}): Promise<RunningProxy> {
+async function proxyFor(
+  origin: Origin,
+  options: { maxBytes?: number; cacheDir?: string; memoryBytes?: number } = {},
+): Promise<RunningProxy> {
   const cacheDir = options.cacheDir ?? mkdtempSync(join(tmpdir(), 'switchyard-proxy-'));
   const proxy = await startProxy({
     upstreams: [{ name: 'origin', base: origin.url }],
     cacheDir,
     maxBytes: options.maxBytes ?? 2 ** 30,
+    memoryBytes: options.memoryBytes,
     port: 0,
     logger: pino({ level: 'silent' }),
   });
@@ -625,6 +629,101 @@ describe('disk bound', () => {
     expect(sha256(a?.body as Buffer)).toBe(sha256(body));
     expect(sha256(b?.body as Buffer)).toBe(sha256(body));
     expect(proxy.stats().cache).toMatchObject({ entries: 0, bytes: 0 });
+  });
+});
+
+describe('bodies held in memory', () => {
+  async function memoryBytes(proxy: RunningProxy): Promise<number> {
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    return Number(/^switchyard_proxy_cache_memory_bytes (\d+)$/m.exec(metrics)?.[1]);
+  }
+
+  test('a hit keeps a small body in memory, within --memory-size; 0 keeps none', async () => {
+    const objects = new Map<string, Buffer>(Array.from({ length: 3 }, (_, i) => [`/o${i}`, randomBytes(2 ** 20)]));
+    const origin = await originWith((req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(objects.get(req.url ?? ''));
+    });
+    const proxy = await proxyFor(origin, { memoryBytes: 2.5 * 2 ** 20 });
+    for (const [path, body] of objects) {
+      for (const cache of ['MISS', 'HIT', 'HIT']) {
+        const answer = await get(`${proxy.url}/origin${path}`);
+        expect(answer.cache).toBe(cache);
+        expect(sha256(answer.body)).toBe(sha256(body));
+      }
+    }
+    expect(await memoryBytes(proxy)).toBe(2 * 2 ** 20);
+    const range = await get(`${proxy.url}/origin/o2`, { range: 'bytes=10-19' });
+    expect(range.status).toBe(206);
+    expect(range.body).toEqual((objects.get('/o2') as Buffer).subarray(10, 20));
+
+    const withoutMemory = await proxyFor(origin, { memoryBytes: 0 });
+    await get(`${withoutMemory.url}/origin/o0`);
+    const hit = await get(`${withoutMemory.url}/origin/o0`);
+    expect(hit.cache).toBe('HIT');
+    expect(sha256(hit.body)).toBe(sha256(objects.get('/o0') as Buffer));
+    expect(await memoryBytes(withoutMemory)).toBe(0);
+  });
+
+  test('a body replaced by a new version, or invalidated, is never served from memory', async () => {
+    let version = 1;
+    const origin = await originWith((req, res) => {
+      if (req.method !== 'GET') {
+        version += 1;
+        req.resume();
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      const etag = `"v${version}"`;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag, 'cache-control': 'max-age=0' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag, 'cache-control': req.url === '/stale' ? 'max-age=0' : 'max-age=600' });
+      res.end(`${req.url} v${version}`);
+    });
+    const proxy = await proxyFor(origin);
+    const body = async (path: string) => (await get(`${proxy.url}/origin${path}`)).body.toString();
+
+    expect(await body('/stale')).toBe('/stale v1');
+    expect(await body('/stale')).toBe('/stale v1');
+    version = 2;
+    expect(await body('/stale')).toBe('/stale v2');
+    expect(await get(`${proxy.url}/origin/stale`)).toMatchObject({ cache: 'REVALIDATED' });
+    expect(await body('/stale')).toBe('/stale v2');
+
+    expect(await body('/fresh')).toBe('/fresh v2');
+    expect(await get(`${proxy.url}/origin/fresh`)).toMatchObject({ cache: 'HIT' });
+    await fetch(`${proxy.url}/origin/fresh`, { method: 'PUT', body: 'new' }).then((r) => r.text());
+    expect(await body('/fresh')).toBe('/fresh v3');
+    expect(await get(`${proxy.url}/origin/fresh`)).toMatchObject({ cache: 'HIT' });
+    expect(await body('/fresh')).toBe('/fresh v3');
+  });
+
+  test('a body whose file changed on disk is checked again, not served from memory', async () => {
+    const body = randomBytes(2 ** 16);
+    const origin = await originWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(body);
+    });
+    const cacheDir = mkdtempSync(join(tmpdir(), 'switchyard-proxy-'));
+    cleanups.push(() => rmSync(cacheDir, { recursive: true, force: true }));
+    const proxy = await proxyFor(origin, { cacheDir });
+    await get(`${proxy.url}/origin/x`);
+    expect(await get(`${proxy.url}/origin/x`)).toMatchObject({ cache: 'HIT' });
+    const [bodyFile] = readdirSync(join(cacheDir, 'entries'), { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.body'))
+      .map((name) => join(cacheDir, 'entries', name));
+    writeFileSync(bodyFile as string, randomBytes(body.length));
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(bodyFile as string, later, later);
+
+    const after = await get(`${proxy.url}/origin/x`);
+    expect(after.cache).toBe('MISS');
+    expect(sha256(after.body)).toBe(sha256(body));
+    expect(origin.count('/x')).toBe(2);
   });
 });
 

@@ -36,6 +36,7 @@ export interface CacheGauges {
   entries(): number;
   bytes(): number;
   maxBytes(): number;
+  memoryBytes(): number;
   evictions(): number;
 }
 
@@ -106,6 +107,14 @@ export class ProxyMetrics {
       registers: [this.registry],
       collect() {
         this.set(cache.maxBytes());
+      },
+    });
+    new Gauge({
+      name: 'switchyard_proxy_cache_memory_bytes',
+      help: 'Bytes of small bodies also held in memory, under --memory-size',
+      registers: [this.registry],
+      collect() {
+        this.set(cache.memoryBytes());
       },
     });
     new Gauge({

@@ -10,6 +10,7 @@ interface ProxyCommandOptions {
   listen: { host: string; port: number };
   cacheDir: string;
   maxSize: number;
+  memorySize?: number;
   upstream: Upstream[];
   adminTokenFile?: string;
 }
@@ -31,6 +32,12 @@ export function addProxyCommand(program: Command): void {
       new Option('--max-size <size>', 'the bound on the bytes in --cache-dir, e.g. 50GiB or 500MB')
         .argParser(parseByteSize)
         .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        '--memory-size <size>',
+        'the bound on the memory for copies of hot bodies of up to 4 MiB, served without reading the disk; 0: none (default: 256MiB)',
+      ).argParser(parseByteSize),
     )
     .addOption(
       new Option('--upstream <name=url>', 'an origin served under /<name>/ (repeatable)')
@@ -63,6 +70,7 @@ Example:
         upstreams: options.upstream,
         cacheDir: resolve(options.cacheDir),
         maxBytes: options.maxSize,
+        memoryBytes: options.memorySize,
         host: options.listen.host,
         port: options.listen.port,
       });
