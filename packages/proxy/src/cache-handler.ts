@@ -51,7 +51,7 @@ export class CacheHandler {
     if (method !== 'GET' && method !== 'HEAD') return this.passThrough(req, res, route, 'BYPASS');
     const key = `${route.upstream.name}${route.path}`;
     const collapseKey = `${key}\0${req.headers.authorization ?? ''}`;
-    const entry = this.context.store.find(key, req.headersDistinct);
+    const entry = this.context.store.find(key, req);
     const reuse = entry && chooseReuse(entry.meta.response, req.headers, entry.meta.immutable, Date.now());
     if (entry && reuse === 'fresh') {
       if (await this.serveEntry(entry, req, res, route, 'HIT')) return;
@@ -171,7 +171,8 @@ export class CacheHandler {
     store.touch(entry);
     metrics.request(route.upstream.name, status);
     const stored = entry.meta.response;
-    const headers: OutgoingHttpHeaders = { ...headersToServe(stored, Date.now()), [STATUS_HEADER]: status };
+    const headers: OutgoingHttpHeaders = headersToServe(stored, Date.now());
+    headers[STATUS_HEADER] = status;
     if (warning) headers.warning = warning;
     if (clientConditionHolds(req.headers, stored)) {
       body.release();

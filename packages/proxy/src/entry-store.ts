@@ -86,7 +86,8 @@ const MEMORY_BODY_LIMIT = 4 * 2 ** 20;
  */
 export class EntryStore {
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly varyByKey = new Map<string, string[]>();
+  /** Per key, the Vary of the variant stored last, and the id of its one variant when that Vary is empty. */
+  private readonly varyByKey = new Map<string, { vary: string[]; soleId?: string }>();
   private readonly checking = new Map<string, Promise<boolean>>();
   private readonly lastTouched = new Map<string, number>();
   private readonly openBodies = new Map<CacheEntry, OpenBody>();
@@ -162,7 +163,7 @@ export class EntryStore {
 
   private index(entry: CacheEntry): void {
     this.entries.set(entry.meta.id, entry);
-    this.varyByKey.set(entry.meta.key, entry.meta.vary);
+    this.varyByKey.set(entry.meta.key, { vary: entry.meta.vary });
     this.storedBytes += entry.meta.size;
   }
 
@@ -179,10 +180,18 @@ export class EntryStore {
     return hash.digest('hex');
   }
 
-  /** The entry a request would be served from, if any, by the Vary of the variant stored last. */
-  find(key: string, fieldLines: FieldLines): CacheEntry | undefined {
-    const vary = this.varyByKey.get(key);
-    return vary ? this.entries.get(EntryStore.variantId(key, vary, fieldLines)) : undefined;
+  /**
+   * The entry a request would be served from, if any, by the Vary of the variant stored last. The
+   * request's field lines are read only if that Vary names any: node builds them on first use.
+   */
+  find(key: string, request: { readonly headersDistinct: FieldLines }): CacheEntry | undefined {
+    const variants = this.varyByKey.get(key);
+    if (!variants) return undefined;
+    if (variants.vary.length > 0) {
+      return this.entries.get(EntryStore.variantId(key, variants.vary, request.headersDistinct));
+    }
+    variants.soleId ??= EntryStore.variantId(key, [], {});
+    return this.entries.get(variants.soleId);
   }
 
   /** Bytes of bodies held in memory. */

@@ -8,6 +8,18 @@ export interface Route {
   target: URL;
 }
 
+/** Each upstream's base path without its last slash, parsed once rather than on every request. */
+const basePaths = new WeakMap<Upstream, string>();
+
+function basePathOf(upstream: Upstream): string {
+  let basePath = basePaths.get(upstream);
+  if (basePath === undefined) {
+    basePath = new URL(upstream.base).pathname.replace(/\/$/, '');
+    basePaths.set(upstream, basePath);
+  }
+  return basePath;
+}
+
 /**
  * Maps a request target to its upstream, or says why it can't: no upstream of that name, or a path
  * whose dot segments climb out of the upstream's base path. The path is otherwise passed on as sent,
@@ -24,7 +36,6 @@ export function resolveRoute(
   const rest = match?.[2] ?? '/';
   const path = rest.startsWith('?') ? `/${rest}` : rest;
   const target = new URL(`${upstream.base}${path}`);
-  const basePath = new URL(upstream.base).pathname.replace(/\/$/, '');
-  if (!`${target.pathname}`.startsWith(`${basePath}/`)) return { escapes: path };
+  if (!target.pathname.startsWith(`${basePathOf(upstream)}/`)) return { escapes: path };
   return { upstream, path, target };
 }
