@@ -51,6 +51,12 @@ describe('three replicas, one database, one S3, and faults', () => {
   let hooks: Server;
   const published: number[] = [];
   const hooked: number[] = [];
+  const runningPids = () =>
+    new Set(
+      replicas
+        .filter((replica) => replica.child.exitCode === null && replica.child.signalCode === null)
+        .map((replica) => replica.child.pid as number),
+    );
 
   afterAll(async () => {
     // A replica left paused by a failed run could not be killed otherwise.
@@ -178,12 +184,12 @@ builders:
     phase('replica 1 restarted');
 
     await waitUntil(finishedPart(0.55), 120_000, '55% of the jobs to finish');
-    const holder = await singletonHolder(client);
+    const holder = await singletonHolder(client, runningPids());
     process.kill(holder.pid, 'SIGSTOP');
     phase('stopped the singleton holder');
     // Paused past its lease: another replica takes the singletons over, then the paused one wakes.
     const deadline = Date.now() + 60_000;
-    while ((await singletonHolder(client)).pid === holder.pid) {
+    while ((await singletonHolder(client, runningPids())).pid === holder.pid) {
       if (Date.now() > deadline) throw new Error('no replica took over the singletons of a paused one');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -291,11 +297,17 @@ async function storedEvents(databaseUrl: string): Promise<Array<{ id: number; ty
   return rows.map((row) => ({ id: Number(row.id), type: row.type }));
 }
 
-async function singletonHolder(client: SwitchyardClient): Promise<{ pid: number }> {
+/**
+ * The running replica that holds the singletons. A replica killed a moment ago is listed alive
+ * with its singletons until its heartbeat runs out, so only `running` processes count.
+ */
+async function singletonHolder(client: SwitchyardClient, running: ReadonlySet<number>): Promise<{ pid: number }> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const list = (await client.request('GET', '/api/v1/replicas').catch(() => null)) as ReplicaList | null;
-    const holder = list?.replicas.find((replica) => replica.singletons.length > 0 && replica.state === 'alive');
+    const holder = list?.replicas.find(
+      (replica) => replica.singletons.length > 0 && replica.state === 'alive' && running.has(replica.pid),
+    );
     if (holder) return { pid: holder.pid };
     if (Date.now() > deadline) throw new Error(`no replica holds a singleton: ${JSON.stringify(list)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
