@@ -48,15 +48,20 @@ export class ChangeFeed {
   }
 
   start(): void {
-    this.stopListening = this.commits.onCommit(() => this.wake());
+    this.stopListening = this.commits.onCommit((lastEventId) => this.wake(lastEventId));
     this.poll = setInterval(() => this.wake(), this.pollMs);
     this.poll.unref();
     this.wake();
   }
 
-  /** Reads what committed since the cursor; calls made while a read runs fold into one more read. */
-  wake(): void {
+  /**
+   * Reads what committed since the cursor; calls made while a read runs fold into one more read.
+   * A commit of events up to `lastEventId` that the feed has read already needs no read: another
+   * coordinator's commit is often read with one of this one's before its notification arrives.
+   */
+  wake(lastEventId: number | null = null): void {
     if (this.stopped) return;
+    if (lastEventId !== null && lastEventId <= this.cursor) return;
     if (this.reading) {
       this.readAgain = true;
       return;

@@ -8,24 +8,29 @@ const REMEMBERED_EVENT_IDS = 10_000;
 
 /** Tells listeners in this process that a transaction with events committed, or that a log grew. */
 export class LocalCommits implements CommitSignal, LogSignal {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(lastEventId: number | null) => void>();
   private readonly logListeners = new Set<(attemptId: number) => void>();
   /** Ids of events committed by this process, oldest first. */
   private readonly committedIds = new Set<number>();
 
-  onCommit(listener: () => void): () => void {
+  onCommit(listener: (lastEventId: number | null) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Called after each commit that appended events: by the store with their ids, or on another's notification. */
-  committed(eventIds: readonly number[] = []): void {
+  /** Called by the store after each commit that appended events, with their ids. */
+  committed(eventIds: readonly number[]): void {
     for (const id of eventIds) this.committedIds.add(id);
     for (const id of this.committedIds) {
       if (this.committedIds.size <= REMEMBERED_EVENT_IDS) break;
       this.committedIds.delete(id);
     }
-    for (const listener of this.listeners) listener();
+    this.announce(eventIds.length > 0 ? Math.max(...eventIds) : null);
+  }
+
+  /** Events up to `lastEventId` (or, when null, an unknown range) committed, here or in another process. */
+  announce(lastEventId: number | null): void {
+    for (const listener of this.listeners) listener(lastEventId);
   }
 
   committedHere(eventId: number): boolean {
@@ -76,6 +81,11 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   private sending = false;
   /** Whether events committed since the last notification was sent. */
   private eventsCommitted = false;
+  /**
+   * The highest event id committed here since the last NOTIFY: sent with it, so that a coordinator
+   * whose change feed has already read that far skips the read (an older one reads anyway).
+   */
+  private lastCommittedId: number | null = null;
   /** Attempts whose logs grew since the last log notification was sent. */
   private readonly grownLogs = new Set<number>();
   /** Sent with each NOTIFY, so this coordinator's own notifications, already acted on, are ignored. */
@@ -106,7 +116,7 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     this.send();
   }
 
-  onCommit(listener: () => void): () => void {
+  onCommit(listener: (lastEventId: number | null) => void): () => void {
     return this.local.onCommit(listener);
   }
 
@@ -121,6 +131,7 @@ export class PostgresCommits implements CommitSignal, LogSignal {
    */
   committed(eventIds: readonly number[]): void {
     this.local.committed(eventIds);
+    for (const id of eventIds) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, id);
     this.eventsCommitted = true;
     this.send();
   }
@@ -141,7 +152,9 @@ export class PostgresCommits implements CommitSignal, LogSignal {
         const notifications: Notification[] = [];
         if (this.eventsCommitted) {
           this.eventsCommitted = false;
-          notifications.push({ channel: this.channel, payload: this.sender });
+          const payload = this.lastCommittedId === null ? this.sender : `${this.sender} ${this.lastCommittedId}`;
+          this.lastCommittedId = null;
+          notifications.push({ channel: this.channel, payload });
         }
         if (this.grownLogs.size > 0) {
           const ids = [...this.grownLogs].slice(0, ATTEMPTS_PER_NOTIFY);
@@ -166,7 +179,7 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: 'switchyard-listen' });
     client.on('notification', (message) => {
       if (message.channel === this.logChannel) this.receivedLogNotification(message.payload ?? '');
-      else if (message.payload !== this.sender) this.local.committed();
+      else this.receivedCommitNotification(message.payload ?? '');
     });
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'the LISTEN connection to PostgreSQL failed; reconnecting');
@@ -178,7 +191,13 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     await client.query(`LISTEN ${pg.escapeIdentifier(this.logChannel)}`);
     this.listener = client;
     // Whatever committed while no one listened is read now.
-    this.local.committed();
+    this.local.announce(null);
+  }
+
+  private receivedCommitNotification(payload: string): void {
+    const [sender, lastId = ''] = payload.split(' ');
+    if (sender === this.sender) return;
+    this.local.announce(/^\d+$/.test(lastId) ? Number(lastId) : null);
   }
 
   private receivedLogNotification(payload: string): void {

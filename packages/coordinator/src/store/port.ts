@@ -518,8 +518,11 @@ export interface SessionStore {
 
 /** Wakes a reader of the event log when events may have committed (in this process or another). */
 export interface CommitSignal {
-  /** `listener` runs after commits; returns the function that stops it. */
-  onCommit(listener: () => void): () => void;
+  /**
+   * `listener` runs after commits, with the id of the last event committed when it is known (null:
+   * read whatever is there); returns the function that stops it.
+   */
+  onCommit(listener: (lastEventId: number | null) => void): () => void;
   /**
    * Whether this process committed the event (among its recent commits): work that one
    * coordinator should start, such as compacting a finished log, starts where its event was

@@ -1,0 +1,96 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalCommits } from '../store/commit-signal.ts';
+import type { EventRecord } from '../store/port.ts';
+import { ChangeFeed } from './change-feed.ts';
+
+const POLL_MS = 60_000;
+
+/** An events table in memory that counts its reads. */
+class EventTable {
+  readonly rows: EventRecord[] = [];
+  reads = 0;
+
+  append(count: number): number[] {
+    const ids = [];
+    for (let i = 0; i < count; i++) {
+      const id = this.rows.length + 1;
+      this.rows.push({
+        id,
+        type: 'config.reloaded',
+        created_at: 0,
+        repo: null,
+        branch: null,
+        builder: null,
+        job_id: null,
+        push_id: null,
+        data: JSON.stringify({ builders: 1, repos: 1 }),
+      });
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  async readAfter(afterId: number, limit: number): Promise<EventRecord[]> {
+    this.reads += 1;
+    return this.rows.filter((row) => row.id > afterId).slice(0, limit);
+  }
+}
+
+const settled = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('the change feed', () => {
+  let feed: ChangeFeed | undefined;
+
+  afterEach(async () => {
+    await feed?.stop();
+  });
+
+  function started(table: EventTable, commits: LocalCommits): number[] {
+    const delivered: number[] = [];
+    feed = new ChangeFeed(table, commits, 0, POLL_MS, pino({ level: 'silent' }));
+    feed.subscribe((batch) => delivered.push(...batch.map((logged) => logged.event.id)));
+    feed.start();
+    return delivered;
+  }
+
+  it('delivers each commit once, in id order', async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    const delivered = started(table, commits);
+    commits.committed(table.append(2));
+    commits.committed(table.append(3));
+    await settled();
+    expect(delivered).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('does not read again for a commit it has already read past', async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    const delivered = started(table, commits);
+    await settled();
+    // Another coordinator's events are read with this one's, before its notification arrives.
+    const theirs = table.append(2);
+    commits.committed(table.append(1));
+    await settled();
+    const reads = table.reads;
+    commits.announce(Math.max(...theirs));
+    await settled();
+    expect(table.reads).toBe(reads);
+    expect(delivered).toEqual([1, 2, 3]);
+  });
+
+  it('reads for a commit past its cursor, or of an unknown range', async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    const delivered = started(table, commits);
+    await settled();
+    commits.announce(Math.max(...table.append(2)));
+    await settled();
+    expect(delivered).toEqual([1, 2]);
+    table.append(1);
+    commits.announce(null);
+    await settled();
+    expect(delivered).toEqual([1, 2, 3]);
+  });
+});

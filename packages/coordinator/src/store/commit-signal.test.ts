@@ -1,0 +1,68 @@
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Notification, PostgresCommits } from './commit-signal.ts';
+import { createTestSchema, TEST_POSTGRES_URL, type TestSchema } from './test-database.ts';
+
+describe('commit signals between coordinators on PostgreSQL', () => {
+  let schema: TestSchema;
+  let sender: pg.Client;
+  const signals: PostgresCommits[] = [];
+
+  beforeAll(async () => {
+    schema = await createTestSchema();
+    sender = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await sender.connect();
+  });
+
+  afterAll(async () => {
+    for (const signal of signals) await signal.close();
+    await sender.end();
+    await schema.drop();
+  });
+
+  async function coordinator(): Promise<{ signal: PostgresCommits; heard: Array<number | null> }> {
+    const notify = async (notifications: readonly Notification[]) => {
+      for (const { channel, payload } of notifications)
+        await sender.query('select pg_notify($1, $2)', [channel, payload]);
+    };
+    const signal = new PostgresCommits(TEST_POSTGRES_URL, schema.name, notify, pino({ level: 'silent' }));
+    signals.push(signal);
+    const heard: Array<number | null> = [];
+    signal.onCommit((lastEventId) => heard.push(lastEventId));
+    await signal.listen();
+    return { signal, heard };
+  }
+
+  const until = async (condition: () => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('no notification arrived');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
+  it('tells the others the last event id of a commit, and itself at once but not twice', async () => {
+    const a = await coordinator();
+    const b = await coordinator();
+    a.heard.length = 0;
+    b.heard.length = 0;
+    a.signal.committed([41, 42]);
+    expect(a.heard).toEqual([42]);
+    await until(() => b.heard.length > 0);
+    expect(b.heard).toEqual([42]);
+    expect(a.signal.committedHere(42)).toBe(true);
+    expect(b.signal.committedHere(42)).toBe(false);
+    // Its own notification came back to it too: it was not told again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(a.heard).toEqual([42]);
+  });
+
+  it('reads whatever is there on a notification without an id, as an older coordinator sends', async () => {
+    const b = await coordinator();
+    b.heard.length = 0;
+    await sender.query('select pg_notify($1, $2)', [b.signal.channel, 'an-older-coordinator']);
+    await until(() => b.heard.length > 0);
+    expect(b.heard).toEqual([null]);
+  });
+});
