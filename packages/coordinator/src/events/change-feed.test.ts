@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCommits } from '../store/commit-signal.ts';
 import type { EventRecord } from '../store/port.ts';
 import { ChangeFeed } from './change-feed.ts';
+import { configReloadedRow } from './test-event-rows.ts';
 
 const POLL_MS = 60_000;
 
@@ -15,17 +16,7 @@ class EventTable {
     const ids = [];
     for (let i = 0; i < count; i++) {
       const id = this.rows.length + 1;
-      this.rows.push({
-        id,
-        type: 'config.reloaded',
-        created_at: 0,
-        repo: null,
-        branch: null,
-        builder: null,
-        job_id: null,
-        push_id: null,
-        data: JSON.stringify({ builders: 1, repos: 1 }),
-      });
+      this.rows.push(configReloadedRow(id));
       ids.push(id);
     }
     return ids;

@@ -7,20 +7,10 @@ import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
 import { EventLog } from './event-log.ts';
 import { type LoggedEvent, selectEvents, toLoggedEvent } from './logged-event.ts';
+import { configReloadedRow } from './test-event-rows.ts';
 
 function reloaded(id: number): LoggedEvent {
-  const data = { builders: 1, repos: 1 };
-  return toLoggedEvent({
-    id,
-    type: 'config.reloaded',
-    created_at: 0,
-    repo: null,
-    branch: null,
-    builder: null,
-    job_id: null,
-    push_id: null,
-    data: JSON.stringify(data),
-  });
+  return toLoggedEvent(configReloadedRow(id));
 }
 
 describe('EventLog', () => {
