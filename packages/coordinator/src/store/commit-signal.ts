@@ -176,7 +176,10 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   }
 
   async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'switchyard-listen' });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: `switchyard-listen ${process.pid}`,
+    });
     client.on('notification', (message) => {
       if (message.channel === this.logChannel) this.receivedLogNotification(message.payload ?? '');
       else this.receivedCommitNotification(message.payload ?? '');
