@@ -6,6 +6,13 @@ import type { CommitSignal, LogSignal } from './port.ts';
 /** How many of this process's latest committed event ids it remembers (far more than a feed read lags). */
 const REMEMBERED_EVENT_IDS = 10_000;
 
+/** The highest of a commit's event ids (null for none): a commit may carry thousands, too many to spread. */
+function highestOf(eventIds: readonly number[]): number | null {
+  let highest: number | null = null;
+  for (const id of eventIds) if (highest === null || id > highest) highest = id;
+  return highest;
+}
+
 /** Tells listeners in this process that a transaction with events committed, or that a log grew. */
 export class LocalCommits implements CommitSignal, LogSignal {
   private readonly listeners = new Set<(lastEventId: number | null) => void>();
@@ -25,7 +32,7 @@ export class LocalCommits implements CommitSignal, LogSignal {
       if (this.committedIds.size <= REMEMBERED_EVENT_IDS) break;
       this.committedIds.delete(id);
     }
-    this.announce(eventIds.length > 0 ? Math.max(...eventIds) : null);
+    this.announce(highestOf(eventIds));
   }
 
   /** Events up to `lastEventId` (or, when null, an unknown range) committed, here or in another process. */
@@ -131,7 +138,8 @@ export class PostgresCommits implements CommitSignal, LogSignal {
    */
   committed(eventIds: readonly number[]): void {
     this.local.committed(eventIds);
-    for (const id of eventIds) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, id);
+    const highest = highestOf(eventIds);
+    if (highest !== null) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, highest);
     this.eventsCommitted = true;
     this.send();
   }
