@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCommits } from '../store/commit-signal.ts';
 import type { EventRecord } from '../store/port.ts';
+import { configReloadedRow } from '../store/test-event-rows.ts';
 import { ChangeFeed } from './change-feed.ts';
-import { configReloadedRow } from './test-event-rows.ts';
 
 const POLL_MS = 60_000;
 
@@ -12,14 +12,11 @@ class EventTable {
   readonly rows: EventRecord[] = [];
   reads = 0;
 
-  append(count: number): number[] {
-    const ids = [];
-    for (let i = 0; i < count; i++) {
-      const id = this.rows.length + 1;
-      this.rows.push(configReloadedRow(id));
-      ids.push(id);
-    }
-    return ids;
+  /** Commits `count` events (ids go on from the last one, or from `from`); returns their rows. */
+  append(count: number, from = (this.rows.at(-1)?.id ?? 0) + 1): EventRecord[] {
+    const added = Array.from({ length: count }, (_, i) => configReloadedRow(from + i));
+    this.rows.push(...added);
+    return added;
   }
 
   async readAfter(afterId: number, limit: number): Promise<EventRecord[]> {
@@ -55,6 +52,40 @@ describe('the change feed', () => {
     expect(delivered).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("delivers this process's commits that follow its cursor without reading them", async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    const delivered = started(table, commits);
+    await settled();
+    const reads = table.reads;
+    commits.committed(table.append(2));
+    commits.committed(table.append(1));
+    await settled();
+    commits.committed(table.append(3));
+    await settled();
+    expect(delivered).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(table.reads).toBe(reads);
+  });
+
+  it('reads when a commit of its own leaves a gap after its cursor, and skips nothing', async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    const delivered = started(table, commits);
+    await settled();
+    const reads = table.reads;
+    // Another coordinator committed 1 and 2; this one's notification is still on its way.
+    table.append(2);
+    commits.committed(table.append(1));
+    await settled();
+    expect(delivered).toEqual([1, 2, 3]);
+    expect(table.reads).toBe(reads + 1);
+    // An id a rolled-back transaction drew is never committed: the gap is read past as well.
+    commits.committed(table.append(1, 5));
+    await settled();
+    expect(delivered).toEqual([1, 2, 3, 5]);
+    expect(table.reads).toBe(reads + 2);
+  });
+
   it('does not read again for a commit it has already read past', async () => {
     const table = new EventTable();
     const commits = new LocalCommits();
@@ -65,7 +96,7 @@ describe('the change feed', () => {
     commits.committed(table.append(1));
     await settled();
     const reads = table.reads;
-    commits.announce(Math.max(...theirs));
+    commits.announce(Math.max(...theirs.map((row) => row.id)));
     await settled();
     expect(table.reads).toBe(reads);
     expect(delivered).toEqual([1, 2, 3]);
@@ -76,7 +107,7 @@ describe('the change feed', () => {
     const commits = new LocalCommits();
     const delivered = started(table, commits);
     await settled();
-    commits.announce(Math.max(...table.append(2)));
+    commits.announce(Math.max(...table.append(2).map((row) => row.id)));
     await settled();
     expect(delivered).toEqual([1, 2]);
     table.append(1);

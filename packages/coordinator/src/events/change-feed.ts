@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CommitSignal, EventStore } from '../store/port.ts';
+import type { CommitSignal, EventRecord, EventStore } from '../store/port.ts';
 import { type LoggedEvent, toLoggedEvent } from './logged-event.ts';
 
 const PAGE = 1000;
@@ -13,11 +13,19 @@ export type FeedSubscriber = (batch: readonly LoggedEvent[]) => void;
  * says something committed — in this process, or in another through the database's
  * notifications — and every `pollMs` besides, so a lost wake-up costs at most one poll.
  * Because event ids are handed out in commit order, `id > cursor` never skips a row.
+ *
+ * A commit of this process comes with its rows: when they follow the cursor with no gap, they
+ * are exactly what a read would return first (no commit can add a smaller id later), so the feed
+ * delivers them without reading. A gap (another coordinator's commit, an id a rolled-back
+ * transaction drew) means a read.
  */
 export class ChangeFeed {
   private readonly subscribers = new Set<FeedSubscriber>();
-  private reading: Promise<void> | null = null;
+  private running: Promise<void> | null = null;
+  /** Whether a wake-up came, while a read or delivery ran, that only a read can answer. */
   private readAgain = false;
+  /** Rows of this process's commits announced while a read or delivery ran, in id order. */
+  private committedMeanwhile: EventRecord[] = [];
   private stopped = false;
   private stopListening: () => void = () => {};
   private poll: NodeJS.Timeout | null = null;
@@ -48,38 +56,60 @@ export class ChangeFeed {
   }
 
   start(): void {
-    this.stopListening = this.commits.onCommit((lastEventId) => this.wake(lastEventId));
+    this.stopListening = this.commits.onCommit((lastEventId, events) => this.wake(lastEventId, events));
     this.poll = setInterval(() => this.wake(), this.pollMs);
     this.poll.unref();
     this.wake();
   }
 
   /**
-   * Reads what committed since the cursor; calls made while a read runs fold into one more read.
-   * A commit of events up to `lastEventId` that the feed has read already needs no read: another
-   * coordinator's commit is often read with one of this one's before its notification arrives.
+   * Catches up with what committed since the cursor; calls made meanwhile fold into one more
+   * turn. A commit of events up to `lastEventId` that the feed has read already needs nothing:
+   * another coordinator's commit is often read with one of this one's before its notification
+   * arrives. `committed`: the commit's rows, when this process made it.
    */
-  wake(lastEventId: number | null = null): void {
+  wake(lastEventId: number | null = null, committed?: readonly EventRecord[]): void {
     if (this.stopped) return;
     if (lastEventId !== null && lastEventId <= this.cursor) return;
-    if (this.reading) {
-      this.readAgain = true;
-      return;
-    }
-    this.reading = this.drain().finally(() => {
-      this.reading = null;
-      if (this.readAgain && !this.stopped) {
-        this.readAgain = false;
-        this.wake();
-      }
+    if (committed) this.committedMeanwhile.push(...committed);
+    else this.readAgain = true;
+    if (!this.running) this.catchUp();
+  }
+
+  private catchUp(): void {
+    const rows = this.readAgain ? null : this.takeFollowingRows();
+    this.readAgain = false;
+    this.committedMeanwhile = [];
+    this.running = (rows ? this.deliverCommitted(rows) : this.drain()).finally(() => {
+      this.running = null;
+      if (this.stopped) return;
+      this.committedMeanwhile = this.committedMeanwhile.filter((row) => row.id > this.cursor);
+      if (this.readAgain || this.committedMeanwhile.length > 0) this.catchUp();
     });
+  }
+
+  /** The rows committed here, if they continue the cursor without a gap; else null (read instead). */
+  private takeFollowingRows(): EventRecord[] | null {
+    const rows = this.committedMeanwhile.filter((row) => row.id > this.cursor).sort((a, b) => a.id - b.id);
+    let expected = this.cursor + 1;
+    for (const row of rows) {
+      if (row.id !== expected) return null;
+      expected += 1;
+    }
+    return rows;
+  }
+
+  /** Delivers after the committing verb's own turn, as a read would, not inside its call. */
+  private async deliverCommitted(rows: readonly EventRecord[]): Promise<void> {
+    await Promise.resolve();
+    if (rows.length > 0 && !this.stopped) this.deliver(rows);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopListening();
     if (this.poll) clearInterval(this.poll);
-    await this.reading;
+    await this.running;
   }
 
   private async drain(): Promise<void> {
@@ -88,20 +118,24 @@ export class ChangeFeed {
         const rows = await this.events.readAfter(this.cursor, PAGE);
         this.lastReadAt = performance.now();
         if (rows.length === 0) return;
-        const batch = rows.map(toLoggedEvent);
-        this.cursor = (rows.at(-1) as { id: number }).id;
-        for (const subscriber of this.subscribers) {
-          try {
-            subscriber(batch);
-          } catch (error) {
-            this.logger.error({ err: error }, 'a change feed subscriber failed; the others still get the events');
-          }
-        }
+        this.deliver(rows);
         if (rows.length < PAGE) return;
       }
     } catch (error) {
       // The next commit or poll reads again from the same cursor: nothing is skipped.
       this.logger.error({ err: error }, 'reading the change feed failed; will retry');
+    }
+  }
+
+  private deliver(rows: readonly EventRecord[]): void {
+    const batch = rows.map(toLoggedEvent);
+    this.cursor = (rows.at(-1) as EventRecord).id;
+    for (const subscriber of this.subscribers) {
+      try {
+        subscriber(batch);
+      } catch (error) {
+        this.logger.error({ err: error }, 'a change feed subscriber failed; the others still get the events');
+      }
     }
   }
 }

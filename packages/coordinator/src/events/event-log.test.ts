@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFarmStore } from '../store/open-store.ts';
 import type { FarmStore } from '../store/port.ts';
+import { configReloadedRow } from '../store/test-event-rows.ts';
 import { EventLog } from './event-log.ts';
 import { type LoggedEvent, selectEvents, toLoggedEvent } from './logged-event.ts';
-import { configReloadedRow } from './test-event-rows.ts';
 
 function reloaded(id: number): LoggedEvent {
   return toLoggedEvent(configReloadedRow(id));

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Notification, PostgresCommits } from './commit-signal.ts';
 import { createTestSchema, TEST_POSTGRES_URL, type TestSchema } from './test-database.ts';
+import { configReloadedRow } from './test-event-rows.ts';
 
 describe('commit signals between coordinators on PostgreSQL', () => {
   let schema: TestSchema;
@@ -47,7 +48,7 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     const b = await coordinator();
     a.heard.length = 0;
     b.heard.length = 0;
-    a.signal.committed([41, 42]);
+    a.signal.committed([configReloadedRow(41), configReloadedRow(42)]);
     expect(a.heard).toEqual([42]);
     await until(() => b.heard.length > 0);
     expect(b.heard).toEqual([42]);

@@ -1,38 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { CommitSignal, LogSignal } from './port.ts';
+import type { CommitListener, CommitSignal, EventRecord, LogSignal } from './port.ts';
 
 /** How many of this process's latest committed event ids it remembers (far more than a feed read lags). */
 const REMEMBERED_EVENT_IDS = 10_000;
 
-/** The highest of a commit's event ids (null for none): a commit may carry thousands, too many to spread. */
-function highestOf(eventIds: readonly number[]): number | null {
-  let highest: number | null = null;
-  for (const id of eventIds) if (highest === null || id > highest) highest = id;
-  return highest;
+/** The last of a commit's event rows, which come in id order (null for none). */
+function lastIdOf(events: readonly EventRecord[]): number | null {
+  return events.at(-1)?.id ?? null;
 }
 
 /** Tells listeners in this process that a transaction with events committed, or that a log grew. */
 export class LocalCommits implements CommitSignal, LogSignal {
-  private readonly listeners = new Set<(lastEventId: number | null) => void>();
+  private readonly listeners = new Set<CommitListener>();
   private readonly logListeners = new Set<(attemptId: number) => void>();
   /** Ids of events committed by this process, oldest first. */
   private readonly committedIds = new Set<number>();
 
-  onCommit(listener: (lastEventId: number | null) => void): () => void {
+  onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** Called by the store after each commit that appended events, with their ids. */
-  committed(eventIds: readonly number[]): void {
-    for (const id of eventIds) this.committedIds.add(id);
+  /** Called by the store after each commit that appended events, with their rows in id order. */
+  committed(events: readonly EventRecord[]): void {
+    for (const { id } of events) this.committedIds.add(id);
     for (const id of this.committedIds) {
       if (this.committedIds.size <= REMEMBERED_EVENT_IDS) break;
       this.committedIds.delete(id);
     }
-    this.announce(highestOf(eventIds));
+    for (const listener of this.listeners) listener(lastIdOf(events), events);
   }
 
   /** Events up to `lastEventId` (or, when null, an unknown range) committed, here or in another process. */
@@ -123,7 +121,7 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     this.send();
   }
 
-  onCommit(listener: (lastEventId: number | null) => void): () => void {
+  onCommit(listener: CommitListener): () => void {
     return this.local.onCommit(listener);
   }
 
@@ -136,10 +134,10 @@ export class PostgresCommits implements CommitSignal, LogSignal {
    * woken coordinator reads every event after its cursor anyway. Under load that is one statement
    * for many commits instead of one for each.
    */
-  committed(eventIds: readonly number[]): void {
-    this.local.committed(eventIds);
-    const highest = highestOf(eventIds);
-    if (highest !== null) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, highest);
+  committed(events: readonly EventRecord[]): void {
+    this.local.committed(events);
+    const last = lastIdOf(events);
+    if (last !== null) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, last);
     this.eventsCommitted = true;
     this.send();
   }

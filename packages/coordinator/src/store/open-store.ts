@@ -31,7 +31,7 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
       db,
       dialect,
       commits,
-      committed: (eventIds) => commits.committed(eventIds),
+      committed: (events) => commits.committed(events),
       logAppends: commits,
       logAppended: (attemptId) => commits.logAppended(attemptId),
     });
@@ -59,7 +59,7 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
     db,
     dialect,
     commits,
-    committed: (eventIds) => commits.committed(eventIds),
+    committed: (events) => commits.committed(events),
     logAppends: commits,
     logAppended: (attemptId) => commits.logAppended(attemptId),
     onClose: () => commits.close(),

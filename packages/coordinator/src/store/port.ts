@@ -517,12 +517,16 @@ export interface SessionStore {
 }
 
 /** Wakes a reader of the event log when events may have committed (in this process or another). */
+export type CommitListener = (lastEventId: number | null, events?: readonly EventRecord[]) => void;
+
 export interface CommitSignal {
   /**
    * `listener` runs after commits, with the id of the last event committed when it is known (null:
-   * read whatever is there); returns the function that stops it.
+   * read whatever is there), and, for a commit of this process, its event rows in id order: a
+   * reader whose cursor is just before them has them without reading. Returns the function that
+   * stops it.
    */
-  onCommit(listener: (lastEventId: number | null) => void): () => void;
+  onCommit(listener: CommitListener): () => void;
   /**
    * Whether this process committed the event (among its recent commits): work that one
    * coordinator should start, such as compacting a finished log, starts where its event was

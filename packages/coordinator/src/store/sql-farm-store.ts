@@ -5,7 +5,7 @@ import { DigestLockRecords } from './digest-lock-records.ts';
 import { EventRecords } from './event-records.ts';
 import { KeyRecords } from './key-records.ts';
 import { LogRecords } from './log-records.ts';
-import type { FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
+import type { EventRecord, FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import { ReplicaRecords } from './replica-records.ts';
 import type { Database } from './schema.ts';
@@ -18,8 +18,8 @@ import { ToolRecords } from './tool-records.ts';
 export interface SqlFarmStoreOptions {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** Told after each commit that appended events, with their ids (the change feed's wake-up). */
-  committed(eventIds: readonly number[]): void;
+  /** Told after each commit that appended events, with their rows in id order (the change feed's wake-up). */
+  committed(events: readonly EventRecord[]): void;
   commits: FarmStore['commits'];
   /** Told after each commit that stored log chunks of an attempt (its followers' wake-up). */
   logAppended(attemptId: number): void;

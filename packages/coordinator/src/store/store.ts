@@ -21,7 +21,7 @@ import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
-import type { JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
+import type { EventRecord, JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
@@ -77,8 +77,8 @@ const QUEUE_RANK_LOCK = 0x5377_7972;
 export class Store {
   constructor(
     readonly db: Kysely<Database>,
-    /** Told after every commit that appended events (their ids), so the change feed reads them. */
-    private readonly committed: (eventIds: readonly number[]) => void,
+    /** Told after every commit that appended events (their rows, in id order), for the change feed. */
+    private readonly committed: (events: readonly EventRecord[]) => void,
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
@@ -109,8 +109,8 @@ export class Store {
       await ctx.flushEvents();
       return result;
     });
-    const { events } = ctx as WriteContext;
-    if (events.length > 0) this.committed(events.map((committed) => committed.event.id));
+    const { rows } = ctx as WriteContext;
+    if (rows.length > 0) this.committed(rows);
     return result;
   }
 

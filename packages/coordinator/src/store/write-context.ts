@@ -6,11 +6,12 @@ import {
   routingKeyOf,
   type SwitchyardEvent,
 } from '@switchyard/protocol';
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { AttemptRow, JobRow } from './mappers.ts';
-import type { Database, EventsTable } from './schema.ts';
+import type { EventRecord } from './port.ts';
+import type { Database } from './schema.ts';
 
 /** The columns an event can be filtered on, stored beside its JSON. */
 export interface EventDimensions {
@@ -41,7 +42,12 @@ export type EmitData<T extends EventType> = T extends 'job.finished'
 export class WriteContext {
   /** Every event of the transaction, in emission order; ids are set once inserted (flushEvents). */
   readonly events: CommittedEvent[] = [];
-  private readonly unflushed: Array<{ committed: CommittedEvent; row: Insertable<EventsTable> }> = [];
+  /**
+   * The inserted rows of those events, as a reader of the events table gets them, in id order:
+   * after the commit they go to this process's change feed, which then needs no read for them.
+   */
+  readonly rows: EventRecord[] = [];
+  private readonly unflushed: Array<{ committed: CommittedEvent; row: Omit<EventRecord, 'id'> }> = [];
   /** Whether this transaction holds the event-order lock (see insertEvents). */
   private eventOrderHeld = false;
   private nowMs: number | null;
@@ -129,8 +135,10 @@ export class WriteContext {
       this.eventOrderHeld,
     );
     this.eventOrderHeld = true;
-    batch.forEach(({ committed }, index) => {
-      committed.event.id = ids[index] as number;
+    batch.forEach(({ committed, row }, index) => {
+      const id = ids[index] as number;
+      committed.event.id = id;
+      this.rows.push({ id, ...row });
     });
   }
 }
