@@ -82,7 +82,7 @@ describeStoreContract('log compaction by any coordinator', (t) => {
     await finish(t, attemptId, 'success');
 
     // A claims the log and dies before storing it: B leaves it alone while A's claim lasts…
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toEqual({ bytes: expect.any(Number) });
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toMatchObject([{ idx: 0 }]);
     await startAndSettle(b.service);
     expect(await other.logs.chunks(attemptId, 0, 0, 10)).toHaveLength(6);
     expect(await text(b.service, jobId)).toBe(lines.join(''));
@@ -106,5 +106,31 @@ describeStoreContract('log compaction by any coordinator', (t) => {
       for (const chunk of decoder.push(slice)) decoded.push(chunk.data.toString());
     }
     expect(decoded.join('')).toBe(lines.join(''));
+  });
+
+  it('compacts a finished step’s log while its attempt runs, and the rest of them once it is over', async () => {
+    const a = coordinator(t.store, 'a');
+    await a.service.start();
+    const pushed = await push(t);
+    const jobId = pushed.jobs[0]?.id as number;
+    const { attemptId, attemptNumber } = await claimJob(t, 'w1');
+    const lines = ['compiling\n', 'packaging\n', 'testing\n'];
+    for (const [index, line] of lines.entries()) {
+      await startStep(t, attemptId, index);
+      await a.service.append(attemptId, index, 0, encodeFrame('stdout', Buffer.from(line)));
+    }
+    const compacted = async () =>
+      (await t.store.jobs.stepsOf(attemptId)).filter((step) => step.log_archive !== null).map((step) => step.idx);
+
+    a.service.stepCompleteOf(jobId, attemptNumber, 1);
+    await a.service.drain();
+    expect(await compacted()).toEqual([1]);
+    expect(await t.store.logs.chunks(attemptId, 1, 0, 10)).toEqual([]);
+
+    await finish(t, attemptId, 'success');
+    a.service.attemptComplete(attemptId);
+    await a.service.drain();
+    expect(await compacted()).toEqual([0, 1, 2]);
+    expect(await text(a.service, jobId)).toBe(lines.join(''));
   });
 });

@@ -5,6 +5,9 @@ import type { LegacyLogFiles } from './log-files.ts';
 /** Chunks per query: at most a few MiB of a running log in memory per reader. */
 const CHUNKS_PER_READ = 32;
 
+/** What a reader needs of a step's row: which step it is, and where its log is. */
+export type StoredLog = Pick<StepRecord, 'idx' | 'log_compressed' | 'log_archive'>;
+
 /** The log, as the step's row names it: where its bytes are now. */
 export type LogPlace = { kind: 'chunks' } | { kind: 'archive'; archive: ArchivedLog } | { kind: 'legacy-gzip' };
 
@@ -29,9 +32,9 @@ export class LogReader {
   ) {}
 
   /** The frames of `step`'s log from `start` to `end` (exclusive): bytes its row says are stored. */
-  async *read(attemptId: number, step: StepRecord, start: number, end: number): AsyncGenerator<Buffer> {
+  async *read(attemptId: number, step: StoredLog, start: number, end: number): AsyncGenerator<Buffer> {
     let position = start;
-    let record = step;
+    let record: StoredLog = step;
     let refreshed = false;
     while (position < end) {
       const place = logPlace(record);

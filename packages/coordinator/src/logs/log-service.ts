@@ -15,7 +15,7 @@ import {
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
 import { conflict, leaseLost, StoreError } from '../store/errors.ts';
-import type { ArchivedLog, JobStore, LogStore, ReportRecord } from '../store/port.ts';
+import type { ArchivedLog, ClaimedLog, JobStore, LogStore, ReportRecord } from '../store/port.ts';
 import { type LogArchive, MEMBER_BYTES, writeArchiveFile } from './log-archive.ts';
 import type { LegacyLogFiles } from './log-files.ts';
 import type { LogReader } from './log-reader.ts';
@@ -24,8 +24,9 @@ import { StepIndexBuilder } from './step-index.ts';
 /** A follower looks again this often even when no wake-up came (one another process missed). */
 const FOLLOW_POLL_MS = 2000;
 /**
- * How long a coordinator compacting a log holds it: far longer than gzipping and storing the
- * largest log takes, so that only a coordinator that died meanwhile loses it to another.
+ * How long a coordinator compacting an attempt's logs holds them: far longer than gzipping and
+ * storing the largest logs of an attempt, one after another, takes, so that only a coordinator
+ * that died meanwhile loses them to another.
  */
 const COMPACTION_HOLD_MS = 5 * 60 * 1000;
 /** How often every coordinator looks for logs whose compaction was interrupted (a crash, a shutdown). */
@@ -299,13 +300,7 @@ export class LogService {
 
   /** An attempt is over: compact whatever of its logs is not yet. */
   attemptComplete(attemptId: number): void {
-    const lookUp = this.jobs.stepsOf(attemptId).then((steps) =>
-      this.schedule(
-        attemptId,
-        steps.filter((s) => s.log_compressed === 0).map((s) => s.idx),
-      ),
-    );
-    this.track(lookUp, { attemptId }, 'log compaction failed');
+    this.schedule(attemptId);
   }
 
   private track(work: Promise<void>, context: Record<string, unknown>, failure: string): void {
@@ -326,38 +321,46 @@ export class LogService {
     this.delayed.add(timer);
   }
 
-  private schedule(attemptId: number, steps: number[]): void {
-    for (const step of steps) {
-      this.compression = this.compression.then(() =>
-        this.serialized(`${attemptId}/${step}`, () => this.compact(attemptId, step)).catch((error: unknown) =>
-          this.logger.error({ err: error, attemptId, step }, 'log compaction failed'),
-        ),
+  /** Compacts the attempt's logs (those of `steps`, when given) after the compactions scheduled before. */
+  private schedule(attemptId: number, steps?: readonly number[]): void {
+    this.compression = this.compression.then(() =>
+      this.compactAttempt(attemptId, steps).catch((error: unknown) =>
+        this.logger.error({ err: error, attemptId }, 'log compaction failed'),
+      ),
+    );
+  }
+
+  /**
+   * The attempt's logs not yet compacted that the store's claim gives this coordinator, one
+   * after another. Any coordinator may be looking at the same attempt (its sweep, or one told a
+   * step finished): the claim, one statement for all of the attempt's logs, gives each log to
+   * one of them, and holds them all from then on.
+   */
+  private async compactAttempt(attemptId: number, steps?: readonly number[]): Promise<void> {
+    const claimed = await this.store.claimCompactions(attemptId, COMPACTION_HOLD_MS, steps);
+    for (const log of claimed) {
+      await this.serialized(`${attemptId}/${log.idx}`, () => this.compact(attemptId, log)).catch((error: unknown) =>
+        this.logger.error({ err: error, attemptId, step: log.idx }, 'log compaction failed'),
       );
     }
   }
 
   /**
    * Moves a finished step's log from its chunks into the archive: gzipped into a scratch file,
-   * stored as a blob, then named on the step's row in the transaction that deletes the chunks.
-   * Every coordinator is told a step finished; the store's claim lets one of them do it. A
-   * coordinator that dies midway leaves the chunks in place (and perhaps a blob no row names,
-   * which the next compaction of the same bytes stores again under the same digest); its claim
-   * runs out and another coordinator's sweep compacts the log again from the start.
+   * stored as a blob, then named on the step's row as the chunks are deleted, atomically. Only
+   * the bytes there were when the log was claimed are compacted: if more came since, the record
+   * is refused and the log is compacted again once the hold runs out. A coordinator that dies
+   * midway leaves the chunks in place (and perhaps a blob no row names, which the next
+   * compaction of the same bytes stores again under the same digest); its claim runs out and
+   * another coordinator's sweep compacts the log again from the start.
    */
-  private async compact(attemptId: number, step: number): Promise<void> {
-    const claim = await this.store.claimCompaction(attemptId, step, COMPACTION_HOLD_MS);
-    if (!claim) return;
-    const record = (await this.jobs.stepsOf(attemptId)).find((s) => s.idx === step);
-    if (!record) return;
+  private async compact(attemptId: number, log: ClaimedLog): Promise<void> {
     const archive =
-      claim.bytes > 0
-        ? await this.archiveFrom(
-            `${attemptId}-${step}`,
-            this.options.reader.read(attemptId, { ...record, log_bytes: claim.bytes }, 0, claim.bytes),
-          )
+      log.log_bytes > 0
+        ? await this.archiveFrom(`${attemptId}-${log.idx}`, this.options.reader.read(attemptId, log, 0, log.log_bytes))
         : null;
-    if (await this.store.recordCompacted(attemptId, step, claim.bytes, archive)) {
-      await this.options.legacy.removeRaw(attemptId, step);
+    if (await this.store.recordCompacted(attemptId, log.idx, log.log_bytes, archive)) {
+      await this.options.legacy.removeRaw(attemptId, log.idx);
     }
   }
 

@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { ArchivedLog, LegacyLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
+import type { Kysely, QueryCreator } from 'kysely';
+import { dialectOf } from './dialect.ts';
+import type { ArchivedLog, ClaimedLog, LegacyLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
 import { recordLogBatch } from './worker-reports.ts';
@@ -45,15 +46,19 @@ export class LogRecords implements LogStore {
 
   async chunks(attemptId: number, index: number, from: number, limit: number): Promise<LogChunk[]> {
     // The chunk holding `from` starts at or before it: the last one to start there, and all after.
-    const first = await this.db
-      .selectFrom('log_chunks')
-      .select('seq')
-      .where('attempt_id', '=', attemptId)
-      .where('idx', '=', index)
-      .where('offset', '<=', from)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    // Chunks are never empty, so from the start that is the first chunk there is: no look-up.
+    const first =
+      from === 0
+        ? undefined
+        : await this.db
+            .selectFrom('log_chunks')
+            .select('seq')
+            .where('attempt_id', '=', attemptId)
+            .where('idx', '=', index)
+            .where('offset', '<=', from)
+            .orderBy('seq', 'desc')
+            .limit(1)
+            .executeTakeFirst();
     const rows = await this.db
       .selectFrom('log_chunks')
       .select(['seq', 'offset', 'data'])
@@ -66,19 +71,20 @@ export class LogRecords implements LogStore {
     return rows.map((row) => ({ seq: row.seq, offset: Number(row.offset), data: Buffer.from(row.data) }));
   }
 
-  async claimCompaction(attemptId: number, index: number, holdMs: number): Promise<{ bytes: number } | null> {
+  async claimCompactions(attemptId: number, holdMs: number, indexes?: readonly number[]): Promise<ClaimedLog[]> {
+    if (indexes?.length === 0) return [];
     const now = this.clock();
     // One statement: of coordinators racing for the same log, the one whose update matched holds it.
-    const row = await this.db
+    let claim = this.db
       .updateTable('steps')
       .set({ log_compacting_until: now + holdMs })
       .where('attempt_id', '=', attemptId)
-      .where('idx', '=', index)
       .where('log_compressed', '=', 0)
-      .where((eb) => eb.or([eb('log_compacting_until', 'is', null), eb('log_compacting_until', '<', now)]))
-      .returning('log_bytes')
-      .executeTakeFirst();
-    return row ? { bytes: row.log_bytes } : null;
+      .where((eb) => eb.or([eb('log_compacting_until', 'is', null), eb('log_compacting_until', '<', now)]));
+    if (indexes) claim = claim.where('idx', 'in', indexes);
+    const rows = await claim.returning(['idx', 'log_bytes', 'log_compressed', 'log_archive']).execute();
+    // RETURNING promises no order.
+    return rows.sort((a, b) => a.idx - b.idx);
   }
 
   async recordCompacted(
@@ -87,21 +93,38 @@ export class LogRecords implements LogStore {
     bytes: number,
     archive: ArchivedLog | null,
   ): Promise<boolean> {
-    // Nothing in it is timed (no lease, no event): on PostgreSQL it reads no clock (Store.write).
-    return this.core.write(async (ctx) => {
-      // The archive is named before the chunks go, in one transaction: a crash keeps one or the other.
-      const updated = await ctx.trx
+    const name = (db: QueryCreator<Database>) =>
+      db
         .updateTable('steps')
         .set({ log_compressed: 1, log_archive: archive ? JSON.stringify(archive) : null, log_compacting_until: null })
         .where('attempt_id', '=', attemptId)
         .where('idx', '=', index)
         .where('log_compressed', '=', 0)
-        .where('log_bytes', '=', bytes)
+        .where('log_bytes', '=', bytes);
+    // The archive is named before the chunks go, atomically: a crash keeps one or the other.
+    if (dialectOf(this.db) === 'postgres') {
+      // One statement, its own transaction: the chunks go only if the step's update matched.
+      const named = await this.db
+        .with('named', (db) => name(db).returning('idx'))
+        .with('removed', (db) =>
+          db
+            .deleteFrom('log_chunks')
+            .where('attempt_id', '=', attemptId)
+            .where('idx', '=', index)
+            .where((eb) => eb.exists(eb.selectFrom('named').select('idx'))),
+        )
+        .selectFrom('named')
+        .select('idx')
         .executeTakeFirst();
+      return named !== undefined;
+    }
+    // SQLite has no data-modifying CTE: a transaction of the two.
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await name(trx).executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return false;
-      await ctx.trx.deleteFrom('log_chunks').where('attempt_id', '=', attemptId).where('idx', '=', index).execute();
+      await trx.deleteFrom('log_chunks').where('attempt_id', '=', attemptId).where('idx', '=', index).execute();
       return true;
-    }, true);
+    });
   }
 
   async legacyLogs(after: { attemptId: number; index: number } | null, limit: number): Promise<LegacyLog[]> {

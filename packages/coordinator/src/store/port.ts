@@ -227,6 +227,9 @@ export interface LogChunk {
   data: Buffer;
 }
 
+/** A log taken for compaction: its step, its length then, and where it is, as LogReader reads it. */
+export type ClaimedLog = Pick<StepRecord, 'idx' | 'log_bytes' | 'log_compressed' | 'log_archive'>;
+
 /**
  * A compacted log in the log archive: one gzip file made of independent members, each holding
  * `memberBytes` of the log (the last one the rest), so a reader can start at any member.
@@ -269,14 +272,17 @@ export interface LogStore {
   /** The chunks holding the step's bytes from `from` on, in order, at most `limit` of them. */
   chunks(attemptId: number, index: number, from: number, limit: number): Promise<LogChunk[]>;
   /**
-   * Takes a log not yet compacted for compaction, for `holdMs`: its length, or null when it is
-   * compacted already or another coordinator holds it (until its hold runs out).
+   * Takes the attempt's logs not yet compacted (only those of the steps `indexes`, when given)
+   * for compaction, for `holdMs`, in one statement: the logs taken, in step order. A log
+   * compacted already, or held by another coordinator until its hold runs out, is not taken; of
+   * coordinators racing, each log goes to one of them.
    */
-  claimCompaction(attemptId: number, index: number, holdMs: number): Promise<{ bytes: number } | null>;
+  claimCompactions(attemptId: number, holdMs: number, indexes?: readonly number[]): Promise<ClaimedLog[]>;
   /**
-   * The log of `bytes` bytes is in the archive (null: an empty log, nothing archived): recorded
-   * on the step and its chunks deleted, in one transaction. False, changing nothing, when the
-   * log is compacted already or its length is no longer `bytes`.
+   * The log of `bytes` bytes (its length when claimed) is in the archive (null: an empty log,
+   * nothing archived): named on the step and its chunks deleted, atomically. False, changing
+   * nothing, when the log is compacted already or its length is no longer `bytes` (a batch came
+   * after the claim: the log is compacted again once the hold runs out).
    */
   recordCompacted(attemptId: number, index: number, bytes: number, archive: ArchivedLog | null): Promise<boolean>;
   /**

@@ -61,6 +61,7 @@ describeStoreContract('logs', (t) => {
       [1, 4],
       [3, 8],
     ]);
+    expect((await t.store.logs.chunks(attemptId, 0, 0, 2)).map((c) => c.seq)).toEqual([0, 1]);
     // From the middle of a chunk: that chunk and the ones after it, `limit` of them.
     expect(await storedLog(t, attemptId, 0, 5)).toBe('wo\nfour\n');
     expect((await t.store.logs.chunks(attemptId, 0, 5, 1)).map((c) => c.seq)).toEqual([1]);
@@ -119,16 +120,20 @@ describeStoreContract('logs', (t) => {
     await t.store.logs.append(attemptId, 0, { seq: 0, offset: 0, data: text('0123456789') });
     await finish(t, attemptId, 'success');
 
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toEqual({ bytes: 10 });
-    // Another coordinator, told the same step finished, leaves it alone while the hold lasts…
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toBeNull();
+    const claimed = [{ idx: 0, log_bytes: 10, log_compressed: 0, log_archive: null }];
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual(claimed);
+    // Another coordinator, told the same attempt ended, leaves its log alone while the hold lasts…
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual([]);
+    t.clock.advance(MINUTE);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [0])).toEqual([]);
     // …and takes it over once the first one's hold ran out (it died midway).
-    t.clock.advance(MINUTE + 1);
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toEqual({ bytes: 10 });
+    t.clock.advance(1);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual(claimed);
 
     // A length that is no longer the log's is refused, and changes nothing.
     expect(await t.store.logs.recordCompacted(attemptId, 0, 9, ARCHIVE)).toBe(false);
     expect(await storedLog(t, attemptId, 0)).toBe('0123456789');
+    expect(await t.store.logs.stepLogState(attemptId, 0)).toMatchObject({ bytes: 10, compressed: false });
     expect(await t.store.logs.recordCompacted(attemptId, 0, 10, ARCHIVE)).toBe(true);
     // Whoever compacted it too, later, finds it done: its record is refused, the first one stays.
     expect(await t.store.logs.recordCompacted(attemptId, 0, 10, { ...ARCHIVE, sha256: 'b'.repeat(64) })).toBe(false);
@@ -136,7 +141,73 @@ describeStoreContract('logs', (t) => {
     expect(await t.store.logs.stepLogState(attemptId, 0)).toMatchObject({ bytes: 10, compressed: true });
     const [step] = await t.store.jobs.stepsOf(attemptId);
     expect(JSON.parse(step?.log_archive ?? 'null')).toEqual(ARCHIVE);
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toBeNull();
+    expect(step?.log_compacting_until).toBeNull();
+    t.clock.advance(MINUTE + 1);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual([]);
+  });
+
+  it('claims all of an attempt’s logs not yet compacted in one go, or only those of the steps given', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    for (const index of [0, 1, 2]) {
+      await startStep(t, attemptId, index);
+      await t.store.logs.append(attemptId, index, { seq: 0, offset: 0, data: text(`step ${index}\n`) });
+    }
+    const idxOf = (logs: { idx: number }[]) => logs.map((log) => log.idx);
+    // A step that finished while the attempt runs: its log only.
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [1])).toEqual([
+      { idx: 1, log_bytes: 7, log_compressed: 0, log_archive: null },
+    ]);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [])).toEqual([]);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [7])).toEqual([]);
+    expect(await t.store.logs.recordCompacted(attemptId, 1, 7, ARCHIVE)).toBe(true);
+    await finish(t, attemptId, 'success');
+    // The attempt is over: the rest, in step order, none twice.
+    expect(idxOf(await t.store.logs.claimCompactions(attemptId, MINUTE))).toEqual([0, 2]);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual([]);
+    expect(await t.store.logs.recordCompacted(attemptId, 0, 7, ARCHIVE)).toBe(true);
+    t.clock.advance(MINUTE + 1);
+    expect(idxOf(await t.store.logs.claimCompactions(attemptId, MINUTE, [0, 1, 2]))).toEqual([2]);
+    // Another attempt's logs are not its own.
+    expect(await t.store.logs.claimCompactions(attemptId + 100, MINUTE)).toEqual([]);
+  });
+
+  it('gives each log to one of the coordinators racing to claim it', async () => {
+    const other = await t.openAnother();
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const steps = [0, 1, 2, 3, 4];
+    for (const index of steps) await startStep(t, attemptId, index);
+    await finish(t, attemptId, 'success');
+    for (let round = 0; round < 3; round++) {
+      const claims = await Promise.all([
+        t.store.logs.claimCompactions(attemptId, MINUTE),
+        other.logs.claimCompactions(attemptId, MINUTE),
+        t.store.logs.claimCompactions(attemptId, MINUTE, [1, 3]),
+      ]);
+      expect(claims.flatMap((logs) => logs.map((log) => log.idx)).sort()).toEqual(steps);
+      // Each hold runs out before the next round: the logs are up for grabs again.
+      t.clock.advance(MINUTE + 1);
+    }
+  });
+
+  it('refuses to record a log compacted without the batches stored after its claim, and leaves them', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await startStep(t, attemptId, 0);
+    await t.store.logs.append(attemptId, 0, { seq: 0, offset: 0, data: text('one\n') });
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [0])).toMatchObject([{ idx: 0, log_bytes: 4 }]);
+    await t.store.logs.append(attemptId, 0, { seq: 1, offset: 4, data: text('two\n') });
+    expect(await t.store.logs.recordCompacted(attemptId, 0, 4, ARCHIVE)).toBe(false);
+    expect(await storedLog(t, attemptId, 0)).toBe('one\ntwo\n');
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_compressed: 0, log_archive: null }]);
+    // Its hold runs out and the log is claimed again, whole.
+    t.clock.advance(MINUTE + 1);
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE, [0])).toMatchObject([{ idx: 0, log_bytes: 8 }]);
+    expect(await t.store.logs.recordCompacted(attemptId, 0, 8, ARCHIVE)).toBe(true);
+    expect(await t.store.logs.chunks(attemptId, 0, 0, 10)).toEqual([]);
+    // A step never started has nothing to record.
+    expect(await t.store.logs.recordCompacted(attemptId, 5, 0, null)).toBe(false);
   });
 
   it('records an empty log compacted with nothing archived', async () => {
@@ -144,7 +215,9 @@ describeStoreContract('logs', (t) => {
     const { attemptId } = await claimJob(t, 'w1');
     await startStep(t, attemptId, 0);
     await finish(t, attemptId, 'success');
-    expect(await t.store.logs.claimCompaction(attemptId, 0, MINUTE)).toEqual({ bytes: 0 });
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toEqual([
+      { idx: 0, log_bytes: 0, log_compressed: 0, log_archive: null },
+    ]);
     expect(await t.store.logs.recordCompacted(attemptId, 0, 0, null)).toBe(true);
     expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_compressed: 1, log_archive: null }]);
   });
@@ -158,10 +231,8 @@ describeStoreContract('logs', (t) => {
     }
     await finish(t, attemptId, 'success');
     // What a coordinator of the old layout did once a step was over: gzip its file, mark it.
-    for (const index of [0, 1, 2]) {
-      expect(await t.store.logs.claimCompaction(attemptId, index, MINUTE)).not.toBeNull();
-      await t.store.logs.recordCompacted(attemptId, index, index < 2 ? 4 : 0, null);
-    }
+    expect(await t.store.logs.claimCompactions(attemptId, MINUTE)).toHaveLength(3);
+    for (const index of [0, 1, 2]) await t.store.logs.recordCompacted(attemptId, index, index < 2 ? 4 : 0, null);
     // The empty one has nothing to import.
     expect(await t.store.logs.legacyLogs(null, 10)).toEqual([
       { attemptId, index: 0, bytes: 4 },
