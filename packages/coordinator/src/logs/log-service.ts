@@ -224,13 +224,15 @@ export class LogService {
       steps.map((step) => `${attemptId}/${step}`),
       async () => {
         const stored = new Map<number, { bytes: number; seq: number }>();
+        const startedHere = new Set(entries.flatMap((entry) => (entry.kind === 'step-started' ? [entry.index] : [])));
         for (const step of steps) {
-          const state = await this.store.stepLogState(attemptId, step);
+          // A step this report starts has an empty log, so no read. (Were the report a repeat, the
+          // store would find its batches stored already, with the same offsets, and keep them.)
+          const state = startedHere.has(step) ? null : await this.store.stepLogState(attemptId, step);
           if (state && state.attemptState !== 'running' && state.attemptState !== 'cancelled') {
             throw leaseLost({ id: attemptId, state: state.attemptState, reason: null });
           }
-          // A step this same report starts has an empty log. Whether its attempt exists and still
-          // takes reports, the store's transaction checks, as for every report: no read of its own.
+          // Whether its attempt exists and still takes reports, the store's transaction checks.
           stored.set(step, state ? { bytes: state.bytes, seq: state.seq } : { bytes: 0, seq: 0 });
         }
         let written = 0;
