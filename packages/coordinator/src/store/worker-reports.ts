@@ -22,14 +22,21 @@ async function requireReportable(ctx: WriteContext, attemptId: number) {
   return attempt;
 }
 
-/** Idempotent per (attempt, index); `conflict` when the index holds another step's name. */
+/**
+ * Idempotent per (attempt, index); `conflict` when the index holds another step's name. With
+ * `firstBatch` (its log's batch 0, sent in the same report), a step inserted now holds that
+ * batch too, and true says so: one statement fewer than storing it after. A step started
+ * already takes no batch here: the caller stores it as any other, which tells a repeat.
+ */
 export async function recordStepStarted(
   ctx: WriteContext,
   attemptId: number,
   index: number,
   request: StepStartedRequest,
-): Promise<void> {
+  firstBatch?: LogBatch,
+): Promise<boolean> {
   const attempt = await requireReportable(ctx, attemptId);
+  const log = firstBatch ? { log_bytes: firstBatch.data.length, log_seq: 1 } : { log_bytes: 0, log_seq: 0 };
   // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
   const step = await ctx.trx
     .insertInto('steps')
@@ -42,8 +49,7 @@ export async function recordStepStarted(
       signal: null,
       started_at: Date.parse(request.startedAt),
       finished_at: null,
-      log_bytes: 0,
-      log_seq: 0,
+      ...log,
       log_compressed: 0,
       log_archive: null,
       log_compacting_until: null,
@@ -61,10 +67,19 @@ export async function recordStepStarted(
     if (existing.name !== request.name) {
       throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
     }
-    return;
+    return false;
   }
+  if (firstBatch && firstBatch.data.length > 0) await insertChunk(ctx, attemptId, index, firstBatch);
   const job = await jobRow(ctx, attempt.job_id);
   await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
+  return firstBatch !== undefined;
+}
+
+function insertChunk(ctx: WriteContext, attemptId: number, step: number, batch: LogBatch) {
+  return ctx.trx
+    .insertInto('log_chunks')
+    .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
+    .execute();
 }
 
 /** Idempotent; `conflict` for a step never started. */
@@ -180,12 +195,7 @@ export async function recordLogBatch(
     .executeTakeFirst();
   if (Number(moved.numUpdatedRows) === 1) {
     // An empty batch (all of it past the log limit) still moves the sequence on, with no chunk.
-    if (batch.data.length > 0) {
-      await ctx.trx
-        .insertInto('log_chunks')
-        .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
-        .execute();
-    }
+    if (batch.data.length > 0) await insertChunk(ctx, attemptId, step, batch);
     return { bytes, cancel };
   }
   const row = await ctx.trx
@@ -225,11 +235,16 @@ export async function recordReport(
       return { cancel: false };
     }
   }
-  for (const entry of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as ReportRecord;
     switch (entry.kind) {
-      case 'step-started':
-        await recordStepStarted(ctx, attemptId, entry.index, entry.request);
+      case 'step-started': {
+        const next = entries[i + 1];
+        const firstBatch =
+          next?.kind === 'log' && next.step === entry.index && next.seq === 0 && next.offset === 0 ? next : undefined;
+        if (await recordStepStarted(ctx, attemptId, entry.index, entry.request, firstBatch)) i += 1;
         break;
+      }
       case 'log':
         await recordLogBatch(ctx, attemptId, entry.step, entry);
         break;
