@@ -43,6 +43,22 @@ describeStoreContract('jobs: several reports of an attempt in one transaction', 
     expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_bytes: 120, log_seq: 1 }]);
   });
 
+  it('stores a step’s first batch with its start, and takes the next batch after a repeat of both', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const [started, first] = wholeJob(t, 5) as [ReportRecord, ReportRecord];
+    await t.store.jobs.report(attemptId, [started, first]);
+    // The answer was lost: the worker sends both again, with the batch its step wrote meanwhile.
+    const second: ReportRecord = { kind: 'log', step: 0, seq: 1, offset: 5, data: Buffer.from('bbb') };
+    await t.store.jobs.report(attemptId, [started, first, second]);
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ idx: 0, log_bytes: 8, log_seq: 2 }]);
+    const chunks = await t.store.logs.chunks(attemptId, 0, 0, 10);
+    expect(chunks.map((chunk) => [chunk.seq, chunk.offset, chunk.data.toString()])).toEqual([
+      [0, 0, 'aaaaa'],
+      [1, 5, 'bbb'],
+    ]);
+  });
+
   it('applies all of it or none: a refused entry leaves the earlier ones unapplied', async () => {
     await push(t);
     const { attemptId } = await claimJob(t, 'w1');
