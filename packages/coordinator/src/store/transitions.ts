@@ -10,7 +10,7 @@ import {
   type JobSpec,
   type JobState,
 } from '@switchyard/protocol';
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
@@ -18,6 +18,7 @@ import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { leaseExpired, notFound } from './errors.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
+import type { Database } from './schema.ts';
 import { recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
 
@@ -164,25 +165,36 @@ export async function closeAttempt(
   job: JobRow,
   end: { state: AttemptState; reason: string | null; message: string | null; finishedAt: number },
 ): Promise<void> {
-  const ended = await ctx.trx
-    .updateTable('attempts')
-    .set({
-      state: end.state,
-      reason: end.reason,
-      message: end.message,
-      finished_at: end.finishedAt,
-      lease_expires_at: null,
-    })
-    .where('id', '=', attempt.id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const closeSteps = (db: QueryCreator<Database>) =>
+    db
+      .updateTable('steps')
+      .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
+      .where('attempt_id', '=', attempt.id)
+      .where('finished_at', 'is', null);
+  const endRow = (db: QueryCreator<Database>) =>
+    db
+      .updateTable('attempts')
+      .set({
+        state: end.state,
+        reason: end.reason,
+        message: end.message,
+        finished_at: end.finishedAt,
+        lease_expires_at: null,
+      })
+      .where('id', '=', attempt.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  // On PostgreSQL the steps close in the attempt's statement (a data-modifying WITH): one round
+  // trip. SQLite has no such WITH, and a statement there costs no round trip.
+  let ended: AttemptRow;
+  if (dialectOf(ctx.trx) === 'postgres') {
+    // The WITH adds a table the update never names, which Kysely's types cannot widen to.
+    ended = await endRow(ctx.trx.with('closed_steps', (db) => closeSteps(db)) as unknown as QueryCreator<Database>);
+  } else {
+    await closeSteps(ctx.trx).execute();
+    ended = await endRow(ctx.trx);
+  }
   ctx.attempts.set(ended.id, ended);
-  await ctx.trx
-    .updateTable('steps')
-    .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
-    .where('attempt_id', '=', attempt.id)
-    .where('finished_at', 'is', null)
-    .execute();
   // Only the attempt's worker ever holds it; its row, read by the same statement, is what the
   // outcome's lesson starts from.
   const worker = await ctx.trx
