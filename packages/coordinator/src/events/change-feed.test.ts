@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCommits } from '../store/commit-signal.ts';
 import type { EventRecord } from '../store/port.ts';
-import { configReloadedRow } from '../store/test-event-rows.ts';
+import { commitOf, configReloadedRow } from '../store/test-event-rows.ts';
 import { ChangeFeed } from './change-feed.ts';
 
 const POLL_MS = 60_000;
@@ -46,8 +46,8 @@ describe('the change feed', () => {
     const table = new EventTable();
     const commits = new LocalCommits();
     const delivered = started(table, commits);
-    commits.committed(table.append(2));
-    commits.committed(table.append(3));
+    commits.committed(commitOf(table.append(2)));
+    commits.committed(commitOf(table.append(3)));
     await settled();
     expect(delivered).toEqual([1, 2, 3, 4, 5]);
   });
@@ -58,10 +58,10 @@ describe('the change feed', () => {
     const delivered = started(table, commits);
     await settled();
     const reads = table.reads;
-    commits.committed(table.append(2));
-    commits.committed(table.append(1));
+    commits.committed(commitOf(table.append(2)));
+    commits.committed(commitOf(table.append(1)));
     await settled();
-    commits.committed(table.append(3));
+    commits.committed(commitOf(table.append(3)));
     await settled();
     expect(delivered).toEqual([1, 2, 3, 4, 5, 6]);
     expect(table.reads).toBe(reads);
@@ -75,12 +75,12 @@ describe('the change feed', () => {
     const reads = table.reads;
     // Another coordinator committed 1 and 2; this one's notification is still on its way.
     table.append(2);
-    commits.committed(table.append(1));
+    commits.committed(commitOf(table.append(1)));
     await settled();
     expect(delivered).toEqual([1, 2, 3]);
     expect(table.reads).toBe(reads + 1);
     // An id a rolled-back transaction drew is never committed: the gap is read past as well.
-    commits.committed(table.append(1, 5));
+    commits.committed(commitOf(table.append(1, 5)));
     await settled();
     expect(delivered).toEqual([1, 2, 3, 5]);
     expect(table.reads).toBe(reads + 2);
@@ -93,7 +93,7 @@ describe('the change feed', () => {
     await settled();
     // Another coordinator's events are read with this one's, before its notification arrives.
     const theirs = table.append(2);
-    commits.committed(table.append(1));
+    commits.committed(commitOf(table.append(1)));
     await settled();
     const reads = table.reads;
     commits.announce(Math.max(...theirs.map((row) => row.id)));

@@ -2,8 +2,10 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Notification, PostgresCommits } from './commit-signal.ts';
+import { insertEvents } from './dialect.ts';
+import { openDatabase } from './open-database.ts';
 import { createTestSchema, TEST_POSTGRES_URL, type TestSchema } from './test-database.ts';
-import { configReloadedRow } from './test-event-rows.ts';
+import { commitOf, configReloadedRow } from './test-event-rows.ts';
 
 describe('commit signals between coordinators on PostgreSQL', () => {
   let schema: TestSchema;
@@ -22,8 +24,14 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     await schema.drop();
   });
 
-  async function coordinator(): Promise<{ signal: PostgresCommits; heard: Array<number | null> }> {
+  async function coordinator(): Promise<{
+    signal: PostgresCommits;
+    heard: Array<number | null>;
+    sent: Notification[];
+  }> {
+    const sent: Notification[] = [];
     const notify = async (notifications: readonly Notification[]) => {
+      sent.push(...notifications);
       for (const { channel, payload } of notifications)
         await sender.query('select pg_notify($1, $2)', [channel, payload]);
     };
@@ -32,7 +40,7 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     const heard: Array<number | null> = [];
     signal.onCommit((lastEventId) => heard.push(lastEventId));
     await signal.listen();
-    return { signal, heard };
+    return { signal, heard, sent };
   }
 
   const until = async (condition: () => boolean) => {
@@ -48,7 +56,7 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     const b = await coordinator();
     a.heard.length = 0;
     b.heard.length = 0;
-    a.signal.committed([configReloadedRow(41), configReloadedRow(42)]);
+    a.signal.committed(commitOf([configReloadedRow(41), configReloadedRow(42)]));
     expect(a.heard).toEqual([42]);
     await until(() => b.heard.length > 0);
     expect(b.heard).toEqual([42]);
@@ -57,6 +65,37 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     // Its own notification came back to it too: it was not told again.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(a.heard).toEqual([42]);
+  });
+
+  it('lets a transaction announce its events and grown logs from its event insert, delivered only if it commits', async () => {
+    const { db } = await openDatabase(schema.url, {});
+    try {
+      const a = await coordinator();
+      const b = await coordinator();
+      const grown: number[] = [];
+      b.signal.onLogAppended((attemptId) => grown.push(attemptId));
+      b.heard.length = 0;
+      const row = { ...configReloadedRow(0), id: undefined };
+      const insert = (trx: typeof db) => insertEvents(trx, [row, row], false, a.signal.insertNotice([7]));
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await insert(trx);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      const ids = await db.transaction().execute((trx) => insert(trx));
+      await until(() => b.heard.length > 0 && grown.length > 0);
+      expect(b.heard).toEqual([ids[1]]);
+      expect(grown).toEqual([7]);
+      // Told the commit was announced, the signal sends nothing of its own.
+      const events = ids.map((id) => configReloadedRow(id));
+      a.signal.committed({ events, grownLogs: [7], announced: { events: true, logs: new Set([7]) } });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(a.sent).toEqual([]);
+      expect(b.heard).toEqual([ids[1]]);
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('reads whatever is there on a notification without an id, as an older coordinator sends', async () => {

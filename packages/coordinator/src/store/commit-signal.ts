@@ -6,6 +6,31 @@ import type { CommitListener, CommitSignal, EventRecord, LogSignal } from './por
 /** How many of this process's latest committed event ids it remembers (far more than a feed read lags). */
 const REMEMBERED_EVENT_IDS = 10_000;
 
+/** What one write transaction committed, as the store tells the commit signal after the commit. */
+export interface CommittedWrite {
+  /** Its event rows, in id order. */
+  events: readonly EventRecord[];
+  /** The attempts whose log chunks it stored. */
+  grownLogs: readonly number[];
+  /**
+   * What the transaction announced to the other coordinators itself (on PostgreSQL, a NOTIFY sent
+   * by its event insert, which the commit delivers): whether its events, and which grown logs.
+   */
+  announced: { events: boolean; logs: ReadonlySet<number> };
+}
+
+/**
+ * The notifications a transaction's event insert sends on PostgreSQL (dialect.ts): the events
+ * channel with the sender and, appended by the insert, its last event id; and the logs that grew.
+ */
+export interface InsertNotice {
+  channel: string;
+  sender: string;
+  logs: Notification | null;
+  /** The attempts `logs` names. */
+  logIds: readonly number[];
+}
+
 /** The last of a commit's event rows, which come in id order (null for none). */
 function lastIdOf(events: readonly EventRecord[]): number | null {
   return events.at(-1)?.id ?? null;
@@ -23,8 +48,10 @@ export class LocalCommits implements CommitSignal, LogSignal {
     return () => this.listeners.delete(listener);
   }
 
-  /** Called by the store after each commit that appended events, with their rows in id order. */
-  committed(events: readonly EventRecord[]): void {
+  /** Called by the store after each commit that appended events or stored log chunks. */
+  committed({ events, grownLogs }: CommittedWrite): void {
+    for (const attemptId of grownLogs) this.logAppended(attemptId);
+    if (events.length === 0) return;
     for (const { id } of events) this.committedIds.add(id);
     for (const id of this.committedIds) {
       if (this.committedIds.size <= REMEMBERED_EVENT_IDS) break;
@@ -47,7 +74,7 @@ export class LocalCommits implements CommitSignal, LogSignal {
     return () => this.logListeners.delete(listener);
   }
 
-  /** Called by the store after each commit that stored log chunks of the attempt. */
+  /** Log chunks of the attempt were stored, here or in another process. */
   logAppended(attemptId: number): void {
     for (const listener of this.logListeners) listener(attemptId);
   }
@@ -66,16 +93,18 @@ export interface Notification {
 
 /**
  * Commits on PostgreSQL, seen from every coordinator of the farm: a commit here is announced in
- * this process at once and to the others with NOTIFY, sent after the commit in its own statement
- * (a NOTIFY inside the transaction would serialize every commit of the database, see the
- * distributed reference, section 4). One dedicated connection LISTENs and reconnects when it
- * drops; notifications missed meanwhile are covered by the change feed's poll, and by a wake-up
- * right after reconnecting.
+ * this process at once and to the others with NOTIFY. A transaction with events sends it from
+ * its event insert (`insertNotice`), so the commit delivers it: no statement of its own. A NOTIFY
+ * inside a transaction makes commits that notify take turns (the distributed reference, section
+ * 4), but those commits take turns already, under the lock that hands event ids out in commit
+ * order (dialect.ts). A commit without events (log chunks alone) notifies after the commit, in a
+ * statement that commits made meanwhile share. One dedicated connection LISTENs and reconnects
+ * when it drops; notifications missed meanwhile are covered by the change feed's poll, and by a
+ * wake-up right after reconnecting.
  *
- * Log chunks stored are announced the same way on a second channel, with the attempts' ids, so
- * that a log followed through one coordinator wakes when another stores its next batch. Those
- * commits append no events: the change feed would not see them. A report that stores log chunks
- * and appends events announces both in one statement (one round trip, not two).
+ * Log chunks stored are announced on a second channel, with the attempts' ids, so that a log
+ * followed through one coordinator wakes when another stores its next batch: the change feed
+ * would not see a commit of chunks alone.
  */
 export class PostgresCommits implements CommitSignal, LogSignal {
   private readonly local = new LocalCommits();
@@ -114,11 +143,15 @@ export class PostgresCommits implements CommitSignal, LogSignal {
     return this.local.onLogAppended(listener);
   }
 
-  /** As `committed`: the next NOTIFY names every attempt whose log grew meanwhile. */
-  logAppended(attemptId: number): void {
-    this.local.logAppended(attemptId);
-    this.grownLogs.add(attemptId);
-    this.send();
+  /** What a transaction's event insert sends, naming the logs it grew (see the class comment). */
+  insertNotice(grownLogs: readonly number[]): InsertNotice {
+    const logIds = grownLogs.slice(0, ATTEMPTS_PER_NOTIFY);
+    const logs = logIds.length > 0 ? this.logNotification(logIds) : null;
+    return { channel: this.channel, sender: this.sender, logs, logIds };
+  }
+
+  private logNotification(attemptIds: readonly number[]): Notification {
+    return { channel: this.logChannel, payload: `${this.sender} ${attemptIds.join(',')}` };
   }
 
   onCommit(listener: CommitListener): () => void {
@@ -130,16 +163,21 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   }
 
   /**
-   * One NOTIFY statement at a time: commits made while one is in flight share the next, since a
-   * woken coordinator reads every event after its cursor anyway. Under load that is one statement
-   * for many commits instead of one for each.
+   * Tells this process at once, and the others what the transaction did not announce itself:
+   * one NOTIFY statement at a time, commits made while one is in flight sharing the next (a
+   * woken coordinator reads every event after its cursor anyway).
    */
-  committed(events: readonly EventRecord[]): void {
-    this.local.committed(events);
-    const last = lastIdOf(events);
-    if (last !== null) this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, last);
-    this.eventsCommitted = true;
-    this.send();
+  committed(write: CommittedWrite): void {
+    this.local.committed(write);
+    const last = lastIdOf(write.events);
+    if (last !== null && !write.announced.events) {
+      this.lastCommittedId = Math.max(this.lastCommittedId ?? 0, last);
+      this.eventsCommitted = true;
+    }
+    for (const attemptId of write.grownLogs) {
+      if (!write.announced.logs.has(attemptId)) this.grownLogs.add(attemptId);
+    }
+    if (this.eventsCommitted || this.grownLogs.size > 0) this.send();
   }
 
   /**
@@ -165,7 +203,7 @@ export class PostgresCommits implements CommitSignal, LogSignal {
         if (this.grownLogs.size > 0) {
           const ids = [...this.grownLogs].slice(0, ATTEMPTS_PER_NOTIFY);
           for (const id of ids) this.grownLogs.delete(id);
-          notifications.push({ channel: this.logChannel, payload: `${this.sender} ${ids.join(',')}` });
+          notifications.push(this.logNotification(ids));
         }
         await this.notify(notifications);
       }

@@ -6,6 +6,7 @@ import {
   type QueryExecutorProvider,
   sql,
 } from 'kysely';
+import type { InsertNotice } from './commit-signal.ts';
 import type { Database, EventsTable } from './schema.ts';
 
 /**
@@ -71,18 +72,23 @@ const EVENTS_PER_INSERT = 1000;
  * events just before the commit (WriteContext.flushEvents), so it is held for one statement and
  * the commit rather than across the transaction's round trips. SQLite has one writer at a time,
  * so its ids are already in commit order.
+ *
+ * With a `notice` (PostgreSQL), the same statement NOTIFYs the other coordinators: the events
+ * channel with the last id inserted, and the logs the transaction grew. The commit delivers it;
+ * a rollback drops it.
  */
 export async function insertEvents(
   trx: QueryExecutorProvider & Pick<Kysely<Database>, 'insertInto'>,
   events: readonly Insertable<EventsTable>[],
   orderHeld: boolean,
+  notice: InsertNotice | null = null,
 ): Promise<number[]> {
   const ids: number[] = [];
+  const postgres = dialectOf(trx) === 'postgres';
   for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
     const batch = events.slice(start, start + EVENTS_PER_INSERT);
-    const lock = !orderHeld && start === 0 && dialectOf(trx) === 'postgres';
-    const rows = lock
-      ? (await insertUnderEventOrderLock(trx, batch)).rows
+    const rows = postgres
+      ? (await insertOnPostgres(batch, !orderHeld && start === 0, notice).execute(trx)).rows
       : await trx.insertInto('events').values(batch).returning('id').execute();
     // Ids are drawn in the order the rows are given; RETURNING promises no order.
     ids.push(...rows.map((row) => row.id).sort((a, b) => a - b));
@@ -90,18 +96,31 @@ export async function insertEvents(
   return ids;
 }
 
-function insertUnderEventOrderLock(trx: QueryExecutorProvider, events: readonly Insertable<EventsTable>[]) {
+function insertOnPostgres(
+  events: readonly Insertable<EventsTable>[],
+  takeOrderLock: boolean,
+  notice: InsertNotice | null,
+) {
   const rows = events.map(
     (event, index) =>
       sql`(${index}::integer, ${event.type}::text, ${event.created_at}::bigint, ${event.repo ?? null}::text,
         ${event.branch ?? null}::text, ${event.builder ?? null}::text, ${event.job_id ?? null}::bigint,
         ${event.push_id ?? null}::bigint, ${event.data}::text)`,
   );
-  return sql<{ id: number }>`
+  const orderLock = takeOrderLock
+    ? sql`(select pg_advisory_xact_lock(${sql.lit(EVENT_ORDER_LOCK)})) as event_order cross join`
+    : sql``;
+  const insert = sql`
     insert into events (type, created_at, repo, branch, builder, job_id, push_id, data)
     select type, created_at, repo, branch, builder, job_id, push_id, data
-    from (select pg_advisory_xact_lock(${sql.lit(EVENT_ORDER_LOCK)})) as event_order
-    cross join (values ${sql.join(rows)}) as event (n, type, created_at, repo, branch, builder, job_id, push_id, data)
+    from ${orderLock} (values ${sql.join(rows)}) as event (n, type, created_at, repo, branch, builder, job_id, push_id, data)
     order by n
-    returning id`.execute(trx);
+    returning id`;
+  if (!notice) return sql<{ id: number }>`${insert}`;
+  // Uncorrelated subqueries run once, not once per row.
+  const logs = notice.logs ? sql`, (select pg_notify(${notice.logs.channel}, ${notice.logs.payload}))` : sql``;
+  return sql<{ id: number }>`
+    with inserted as (${insert})
+    select id, (select pg_notify(${notice.channel}, ${notice.sender} || ' ' || max(id)) from inserted) ${logs}
+    from inserted`;
 }

@@ -15,8 +15,6 @@ export class LogRecords implements LogStore {
     private readonly db: Kysely<Database>,
     private readonly core: Store,
     private readonly clock: () => number,
-    /** Told after the commit of each batch stored (LogSignal). */
-    private readonly appended: (attemptId: number) => void,
   ) {}
 
   async stepLogState(attemptId: number, index: number): Promise<StepLogState | null> {
@@ -39,9 +37,8 @@ export class LogRecords implements LogStore {
 
   async append(attemptId: number, index: number, batch: LogBatch): Promise<{ bytes: number; cancel: boolean }> {
     // Its first statement (requireAttempt) reads the database's time: no extra round trip per batch.
-    const result = await this.core.write((ctx) => recordLogBatch(ctx, attemptId, index, batch), true);
-    this.appended(attemptId);
-    return result;
+    // The batch's followers are woken after the commit (LogSignal).
+    return this.core.write((ctx) => recordLogBatch(ctx, attemptId, index, batch), true);
   }
 
   async chunks(attemptId: number, index: number, from: number, limit: number): Promise<LogChunk[]> {

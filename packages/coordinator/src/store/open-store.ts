@@ -31,9 +31,8 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
       db,
       dialect,
       commits,
-      committed: (events) => commits.committed(events),
+      committed: (write) => commits.committed(write),
       logAppends: commits,
-      logAppended: (attemptId) => commits.logAppended(attemptId),
     });
   }
   const url = new URL(target);
@@ -59,9 +58,9 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
     db,
     dialect,
     commits,
-    committed: (events) => commits.committed(events),
+    committed: (write) => commits.committed(write),
+    insertNotice: (grownLogs) => commits.insertNotice(grownLogs),
     logAppends: commits,
-    logAppended: (attemptId) => commits.logAppended(attemptId),
     onClose: () => commits.close(),
   });
 }

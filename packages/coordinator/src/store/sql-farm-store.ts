@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import { ArtifactRecords } from './artifact-records.ts';
+import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import type { DialectName } from './dialect.ts';
 import { DigestLockRecords } from './digest-lock-records.ts';
 import { EventRecords } from './event-records.ts';
 import { KeyRecords } from './key-records.ts';
 import { LogRecords } from './log-records.ts';
-import type { EventRecord, FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
+import type { FarmStore, JobStore, PushStore, WorkerStore } from './port.ts';
 import { Queries } from './queries.ts';
 import { ReplicaRecords } from './replica-records.ts';
 import type { Database } from './schema.ts';
@@ -18,11 +19,11 @@ import { ToolRecords } from './tool-records.ts';
 export interface SqlFarmStoreOptions {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** Told after each commit that appended events, with their rows in id order (the change feed's wake-up). */
-  committed(events: readonly EventRecord[]): void;
+  /** Told after each commit that appended events or stored log chunks (the change feed's and log followers' wake-up). */
+  committed(write: CommittedWrite): void;
+  /** On PostgreSQL, what a transaction's event insert notifies (commit-signal.ts). */
+  insertNotice?: (grownLogs: readonly number[]) => InsertNotice;
   commits: FarmStore['commits'];
-  /** Told after each commit that stored log chunks of an attempt (its followers' wake-up). */
-  logAppended(attemptId: number): void;
   logAppends: FarmStore['logAppends'];
   /** The current aging setting (it may change on reload). */
   agingMs(): number;
@@ -41,7 +42,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
   const clock = options.clock ?? Date.now;
   // A clock given (a test's, a simulation's) is the farm's time on either database.
   const databaseTime = options.dialect === 'postgres' && options.clock === undefined;
-  const core = new Store(db, options.committed, options.agingMs, clock, databaseTime);
+  const core = new Store(db, options.committed, options.agingMs, clock, databaseTime, options.insertNotice ?? null);
   const queries = new Queries(db, clock);
   const pushes: PushStore = {
     create: (farm, request) => core.createPush(farm, request),
@@ -58,11 +59,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     stepStarted: (attemptId, index, request) => core.stepStarted(attemptId, index, request),
     stepFinished: (attemptId, index, request) => core.stepFinished(attemptId, index, request),
     attemptFinished: (attemptId, request) => core.attemptFinished(attemptId, request),
-    report: async (attemptId, entries) => {
-      const result = await core.report(attemptId, entries);
-      if (entries.some((entry) => entry.kind === 'log')) options.logAppended(attemptId);
-      return result;
-    },
+    report: (attemptId, entries) => core.report(attemptId, entries),
     cancel: (jobId) => core.cancelJob(jobId),
     retrigger: (farm, jobId) => core.retriggerJob(farm, jobId),
     list: (filter) => queries.listJobs(filter),
@@ -84,7 +81,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     pushes,
     jobs,
     workers,
-    logs: new LogRecords(db, core, clock, options.logAppended),
+    logs: new LogRecords(db, core, clock),
     artifacts: new ArtifactRecords(db, core, clock),
     tools: new ToolRecords(db, core),
     digestLocks: new DigestLockRecords(db, options.dialect),

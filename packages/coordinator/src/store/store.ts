@@ -17,11 +17,12 @@ import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
+import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
-import type { EventRecord, JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
+import type { JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
@@ -77,8 +78,8 @@ const QUEUE_RANK_LOCK = 0x5377_7972;
 export class Store {
   constructor(
     readonly db: Kysely<Database>,
-    /** Told after every commit that appended events (their rows, in id order), for the change feed. */
-    private readonly committed: (events: readonly EventRecord[]) => void,
+    /** Told after every commit that appended events or stored log chunks (the commit signal). */
+    private readonly committed: (write: CommittedWrite) => void,
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
@@ -88,6 +89,8 @@ export class Store {
      * test or simulation moves).
      */
     private readonly databaseTime = false,
+    /** On PostgreSQL, what a transaction's event insert notifies (commit-signal.ts). */
+    private readonly insertNotice: ((grownLogs: readonly number[]) => InsertNotice) | null = null,
   ) {}
 
   /**
@@ -102,15 +105,20 @@ export class Store {
   async write<T>(work: (ctx: WriteContext) => Promise<T>, timeFromFirstStatement = false): Promise<T> {
     let ctx: WriteContext | undefined;
     const result = await this.db.transaction().execute(async (trx) => {
-      ctx = new WriteContext(trx, this.databaseTime ? null : this.clock(), priorityLevelMs(this.agingMs()));
+      ctx = new WriteContext(
+        trx,
+        this.databaseTime ? null : this.clock(),
+        priorityLevelMs(this.agingMs()),
+        this.insertNotice,
+      );
       if (this.databaseTime && !timeFromFirstStatement) ctx.setNow(await readDatabaseTime(trx));
       const result = await work(ctx);
       await announceCompletedPushes(ctx);
       await ctx.flushEvents();
       return result;
     });
-    const { rows } = ctx as WriteContext;
-    if (rows.length > 0) this.committed(rows);
+    const write = (ctx as WriteContext).committedWrite();
+    if (write) this.committed(write);
     return result;
   }
 

@@ -1,4 +1,5 @@
 import type { EventRecord } from '../store/port.ts';
+import type { CommittedWrite } from './commit-signal.ts';
 
 /** A stored `config.reloaded` event row with this id, for tests of what reads the events table. */
 export function configReloadedRow(id: number): EventRecord {
@@ -13,4 +14,9 @@ export function configReloadedRow(id: number): EventRecord {
     push_id: null,
     data: JSON.stringify({ builders: 1, repos: 1 }),
   };
+}
+
+/** A commit of these event rows alone, not announced to other coordinators yet, as the store tells its commit signal. */
+export function commitOf(events: readonly EventRecord[]): CommittedWrite {
+  return { events, grownLogs: [], announced: { events: false, logs: new Set() } };
 }

@@ -75,11 +75,12 @@ export async function recordStepStarted(
   return firstBatch !== undefined;
 }
 
-function insertChunk(ctx: WriteContext, attemptId: number, step: number, batch: LogBatch) {
-  return ctx.trx
+async function insertChunk(ctx: WriteContext, attemptId: number, step: number, batch: LogBatch): Promise<void> {
+  await ctx.trx
     .insertInto('log_chunks')
     .values({ attempt_id: attemptId, idx: step, seq: batch.seq, offset: batch.offset, data: batch.data })
     .execute();
+  ctx.logGrew(attemptId);
 }
 
 /** Idempotent; `conflict` for a step never started. */

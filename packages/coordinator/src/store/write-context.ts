@@ -7,6 +7,7 @@ import {
   type SwitchyardEvent,
 } from '@switchyard/protocol';
 import type { Kysely, Transaction } from 'kysely';
+import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { AttemptRow, JobRow } from './mappers.ts';
@@ -50,6 +51,12 @@ export class WriteContext {
   private readonly unflushed: Array<{ committed: CommittedEvent; row: Omit<EventRecord, 'id'> }> = [];
   /** Whether this transaction holds the event-order lock (see insertEvents). */
   private eventOrderHeld = false;
+  /** The attempts whose log chunks this transaction stored. */
+  private readonly grownLogs = new Set<number>();
+  /** Of those, the ones an event insert's notice named. */
+  private readonly announcedLogs = new Set<number>();
+  /** Whether every event insert carried a notice, announcing the events to the other coordinators. */
+  private eventsAnnounced = true;
   private nowMs: number | null;
   /**
    * Attempt and job rows as this transaction last read or wrote them, by id, so that a verb
@@ -72,6 +79,8 @@ export class WriteContext {
     now: number | null,
     /** What one priority level is worth in queue rank (see scheduler/queue-order.ts). */
     readonly priorityLevelMs: number,
+    /** On PostgreSQL, what an event insert notifies, given the logs grown so far (null: nothing). */
+    private readonly insertNotice: ((grownLogs: readonly number[]) => InsertNotice) | null = null,
   ) {
     this.nowMs = now;
   }
@@ -94,6 +103,21 @@ export class WriteContext {
   /** The database's time, read by the transaction's first statement; later readings are ignored. */
   setNow(ms: number): void {
     this.nowMs ??= ms;
+  }
+
+  /** Log chunks of the attempt were stored: its followers are woken once the transaction commits. */
+  logGrew(attemptId: number): void {
+    this.grownLogs.add(attemptId);
+  }
+
+  /** What the transaction committed, for the commit signal; null when there is nothing to tell. */
+  committedWrite(): CommittedWrite | null {
+    if (this.rows.length === 0 && this.grownLogs.size === 0) return null;
+    return {
+      events: this.rows,
+      grownLogs: [...this.grownLogs],
+      announced: { events: this.eventsAnnounced, logs: this.announcedLogs },
+    };
   }
 
   /** Adds an event to the outbox; it is inserted, and gets its id, at flushEvents. */
@@ -129,12 +153,16 @@ export class WriteContext {
   async flushEvents(): Promise<void> {
     if (this.unflushed.length === 0) return;
     const batch = this.unflushed.splice(0);
+    const notice = this.insertNotice?.([...this.grownLogs]) ?? null;
     const ids = await insertEvents(
       this.trx,
       batch.map(({ row }) => row),
       this.eventOrderHeld,
+      notice,
     );
     this.eventOrderHeld = true;
+    if (notice) for (const id of notice.logIds) this.announcedLogs.add(id);
+    else this.eventsAnnounced = false;
     batch.forEach(({ committed, row }, index) => {
       const id = ids[index] as number;
       committed.event.id = id;
