@@ -14,17 +14,18 @@ export type FeedSubscriber = (batch: readonly LoggedEvent[]) => void;
  * notifications — and every `pollMs` besides, so a lost wake-up costs at most one poll.
  * Because event ids are handed out in commit order, `id > cursor` never skips a row.
  *
- * A commit of this process comes with its rows: when they follow the cursor with no gap, they
- * are exactly what a read would return first (no commit can add a smaller id later), so the feed
- * delivers them without reading. A gap (another coordinator's commit, an id a rolled-back
- * transaction drew) means a read.
+ * A commit of this process comes with its rows, and so does another's whose notification had
+ * room for them: when they follow the cursor with no gap, they are exactly what a read would
+ * return first (no commit can add a smaller id later), so the feed delivers them without
+ * reading. A gap (a commit whose rows did not come, an id a rolled-back transaction drew) means
+ * a read.
  */
 export class ChangeFeed {
   private readonly subscribers = new Set<FeedSubscriber>();
   private running: Promise<void> | null = null;
   /** Whether a wake-up came, while a read or delivery ran, that only a read can answer. */
   private readAgain = false;
-  /** Rows of this process's commits announced while a read or delivery ran, in id order. */
+  /** Rows of commits announced with their rows while a read or delivery ran. */
   private committedMeanwhile: EventRecord[] = [];
   private stopped = false;
   private stopListening: () => void = () => {};
@@ -66,7 +67,7 @@ export class ChangeFeed {
    * Catches up with what committed since the cursor; calls made meanwhile fold into one more
    * turn. A commit of events up to `lastEventId` that the feed has read already needs nothing:
    * another coordinator's commit is often read with one of this one's before its notification
-   * arrives. `committed`: the commit's rows, when this process made it.
+   * arrives. `committed`: the commit's rows, when they came with it.
    */
   wake(lastEventId: number | null = null, committed?: readonly EventRecord[]): void {
     if (this.stopped) return;
@@ -88,7 +89,7 @@ export class ChangeFeed {
     });
   }
 
-  /** The rows committed here, if they continue the cursor without a gap; else null (read instead). */
+  /** The rows announced, if they continue the cursor without a gap; else null (read instead). */
   private takeFollowingRows(): EventRecord[] | null {
     const rows = this.committedMeanwhile.filter((row) => row.id > this.cursor).sort((a, b) => a.id - b.id);
     let expected = this.cursor + 1;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Notification, PostgresCommits } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { openDatabase } from './open-database.ts';
+import type { EventRecord } from './port.ts';
 import { createTestSchema, TEST_POSTGRES_URL, type TestSchema } from './test-database.ts';
 import { commitOf, configReloadedRow } from './test-event-rows.ts';
 
@@ -27,6 +28,7 @@ describe('commit signals between coordinators on PostgreSQL', () => {
   async function coordinator(): Promise<{
     signal: PostgresCommits;
     heard: Array<number | null>;
+    heardRows: Array<readonly EventRecord[] | undefined>;
     sent: Notification[];
   }> {
     const sent: Notification[] = [];
@@ -38,9 +40,13 @@ describe('commit signals between coordinators on PostgreSQL', () => {
     const signal = new PostgresCommits(TEST_POSTGRES_URL, schema.name, notify, pino({ level: 'silent' }));
     signals.push(signal);
     const heard: Array<number | null> = [];
-    signal.onCommit((lastEventId) => heard.push(lastEventId));
+    const heardRows: Array<readonly EventRecord[] | undefined> = [];
+    signal.onCommit((lastEventId, rows) => {
+      heard.push(lastEventId);
+      heardRows.push(rows);
+    });
     await signal.listen();
-    return { signal, heard, sent };
+    return { signal, heard, heardRows, sent };
   }
 
   const until = async (condition: () => boolean) => {
@@ -75,8 +81,9 @@ describe('commit signals between coordinators on PostgreSQL', () => {
       const grown: number[] = [];
       b.signal.onLogAppended((attemptId) => grown.push(attemptId));
       b.heard.length = 0;
+      b.heardRows.length = 0;
       const row = { ...configReloadedRow(0), id: undefined };
-      const insert = (trx: typeof db) => insertEvents(trx, [row, row], false, a.signal.insertNotice([7]));
+      const insert = (trx: typeof db, rows = [row, row]) => insertEvents(trx, rows, false, a.signal.insertNotice([7]));
       await expect(
         db.transaction().execute(async (trx) => {
           await insert(trx);
@@ -86,6 +93,8 @@ describe('commit signals between coordinators on PostgreSQL', () => {
       const ids = await db.transaction().execute((trx) => insert(trx));
       await until(() => b.heard.length > 0 && grown.length > 0);
       expect(b.heard).toEqual([ids[1]]);
+      // The rows came along: the other's change feed need not read them.
+      expect(b.heardRows).toEqual([ids.map((id) => configReloadedRow(id))]);
       expect(grown).toEqual([7]);
       // Told the commit was announced, the signal sends nothing of its own.
       const events = ids.map((id) => configReloadedRow(id));
@@ -93,6 +102,12 @@ describe('commit signals between coordinators on PostgreSQL', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(a.sent).toEqual([]);
       expect(b.heard).toEqual([ids[1]]);
+      // Rows too long for a notification are left for the reader to read.
+      const long = { ...row, data: JSON.stringify({ builders: 1, repos: 1, padding: 'x'.repeat(8000) }) };
+      const [longId] = await db.transaction().execute((trx) => insert(trx, [long]));
+      await until(() => b.heard.length > 1);
+      expect(b.heard.at(-1)).toBe(longId);
+      expect(b.heardRows.at(-1)).toBeUndefined();
     } finally {
       await db.destroy();
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { parseCommitNotification } from './commit-notification.ts';
 import type { CommitListener, CommitSignal, EventRecord, LogSignal } from './port.ts';
 
 /** How many of this process's latest committed event ids it remembers (far more than a feed read lags). */
@@ -60,9 +61,12 @@ export class LocalCommits implements CommitSignal, LogSignal {
     for (const listener of this.listeners) listener(lastIdOf(events), events);
   }
 
-  /** Events up to `lastEventId` (or, when null, an unknown range) committed, here or in another process. */
-  announce(lastEventId: number | null): void {
-    for (const listener of this.listeners) listener(lastEventId);
+  /**
+   * Events up to `lastEventId` (or, when null, an unknown range) committed, here or in another
+   * process; `events`: the commit's rows, when its notification carried them.
+   */
+  announce(lastEventId: number | null, events?: readonly EventRecord[]): void {
+    for (const listener of this.listeners) listener(lastEventId, events);
   }
 
   committedHere(eventId: number): boolean {
@@ -242,9 +246,9 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   }
 
   private receivedCommitNotification(payload: string): void {
-    const [sender, lastId = ''] = payload.split(' ');
+    const { sender, lastEventId, events } = parseCommitNotification(payload);
     if (sender === this.sender) return;
-    this.local.announce(/^\d+$/.test(lastId) ? Number(lastId) : null);
+    this.local.announce(lastEventId, events ?? undefined);
   }
 
   private receivedLogNotification(payload: string): void {

@@ -6,6 +6,7 @@ import {
   type QueryExecutorProvider,
   sql,
 } from 'kysely';
+import { MAX_NOTIFY_PAYLOAD_BYTES } from './commit-notification.ts';
 import type { InsertNotice } from './commit-signal.ts';
 import type { Database, EventsTable } from './schema.ts';
 
@@ -114,13 +115,19 @@ function insertOnPostgres(
     insert into events (type, created_at, repo, branch, builder, job_id, push_id, data)
     select type, created_at, repo, branch, builder, job_id, push_id, data
     from ${orderLock} (values ${sql.join(rows)}) as event (n, type, created_at, repo, branch, builder, job_id, push_id, data)
-    order by n
-    returning id`;
-  if (!notice) return sql<{ id: number }>`${insert}`;
-  // Uncorrelated subqueries run once, not once per row.
+    order by n`;
+  if (!notice) return sql<{ id: number }>`${insert} returning id`;
+  // The payload is commit-notification.ts's: the rows too when they fit. Uncorrelated subqueries
+  // run once, not once per row.
   const logs = notice.logs ? sql`, (select pg_notify(${notice.logs.channel}, ${notice.logs.payload}))` : sql``;
   return sql<{ id: number }>`
-    with inserted as (${insert})
-    select id, (select pg_notify(${notice.channel}, ${notice.sender} || ' ' || max(id)) from inserted) ${logs}
+    with inserted as (${insert} returning *)
+    select id, (
+      select pg_notify(${notice.channel}, case when octet_length(payload.with_rows) <= ${MAX_NOTIFY_PAYLOAD_BYTES}
+        then payload.with_rows else payload.last_id end)
+      from (select ${notice.sender} || ' ' || max(id) as last_id,
+                   ${notice.sender} || ' ' || max(id) || ' ' || json_agg(inserted order by id)::text as with_rows
+            from inserted) as payload
+    ) ${logs}
     from inserted`;
 }

@@ -528,9 +528,9 @@ export type CommitListener = (lastEventId: number | null, events?: readonly Even
 export interface CommitSignal {
   /**
    * `listener` runs after commits, with the id of the last event committed when it is known (null:
-   * read whatever is there), and, for a commit of this process, its event rows in id order: a
-   * reader whose cursor is just before them has them without reading. Returns the function that
-   * stops it.
+   * read whatever is there), and the commit's event rows in id order when known (a commit of this
+   * process; another's whose notification carried them): a reader whose cursor is just before
+   * them has them without reading. Returns the function that stops it.
    */
   onCommit(listener: CommitListener): () => void;
   /**
