@@ -98,16 +98,8 @@ export async function copyDatabase(from: string, to: string, options: CopyOption
 /** A table this copy does not know (a newer migration's) would be left behind: refuse instead. */
 async function assertEveryTableKnown(db: Kysely<AnyTables>): Promise<void> {
   const known = new Set(TABLES.map((table) => table.name));
-  // PostgreSQL's introspection lists every schema of the database; the farm's is the current one.
-  const schema =
-    dialectOf(db) === 'postgres'
-      ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name
-      : undefined;
   const tables = await db.introspection.getTables();
-  const unknown = tables
-    .filter((table) => schema === undefined || table.schema === schema)
-    .map((table) => table.name)
-    .filter((name) => !known.has(name));
+  const unknown = tables.map((table) => table.name).filter((name) => !known.has(name));
   if (unknown.length > 0) throw new Error(`db copy does not know the tables ${unknown.join(', ')}`);
 }
 

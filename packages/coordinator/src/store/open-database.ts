@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { CurrentSchemaPostgresDialect } from './current-schema-introspector.ts';
 import type { DialectName } from './dialect.ts';
 import { withDiskFullErrors } from './disk-full-dialect.ts';
 import type { StoreError } from './errors.ts';
@@ -83,7 +84,7 @@ export async function openSqlite(
   // the schema current.
   await beginImmediate(sqlite);
   try {
-    await migrate(db, 'sqlite', file, undefined);
+    await migrate(db, 'sqlite', file);
     sqlite.exec('commit');
   } catch (error) {
     if (sqlite.inTransaction) sqlite.exec('rollback');
@@ -147,12 +148,10 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     prepared.adopt(client as pg.PoolClient);
   });
   const db = new Kysely<Database>({
-    dialect: withDiskFullErrors(new PostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),
+    dialect: withDiskFullErrors(new CurrentSchemaPostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),
   });
   try {
-    // Named, because the migrator looks for its own tables in every schema of the database.
-    const { rows } = await sql<{ name: string }>`select current_schema() as name`.execute(db);
-    await migrate(db, 'postgres', location, rows[0]?.name);
+    await migrate(db, 'postgres', location);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -161,13 +160,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
 }
 
 /** On PostgreSQL Kysely's migrator runs in one transaction under an advisory lock. */
-async function migrate(
-  db: Kysely<Database>,
-  dialect: DialectName,
-  location: string,
-  schema: string | undefined,
-): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema: schema });
+async function migrate(db: Kysely<Database>, dialect: DialectName, location: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
