@@ -246,8 +246,9 @@ export class PostgresCommits implements CommitSignal, LogSignal {
   }
 
   private receivedCommitNotification(payload: string): void {
-    const { sender, lastEventId, events } = parseCommitNotification(payload);
-    if (sender === this.sender) return;
+    // This coordinator's own notification, acted on at its commit: not worth parsing its rows.
+    if (payload === this.sender || payload.startsWith(`${this.sender} `)) return;
+    const { lastEventId, events } = parseCommitNotification(payload);
     this.local.announce(lastEventId, events ?? undefined);
   }
 
