@@ -17,6 +17,7 @@ import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
+import { beginAttempt } from './attempt-start.ts';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
@@ -364,39 +365,9 @@ export class Store {
     why: string,
     lease: { leaseMs: number; heartbeatSeconds: number },
   ): Promise<{ assignment: JobAssignment; job: JobRow }> {
-    const jobRow = await ctx.trx
-      .updateTable('jobs')
-      .set((eb) => ({
-        state: 'running',
-        reason: null,
-        attempt_count: eb('attempt_count', '+', 1),
-        worker: workerName,
-        started_at: ctx.now,
-        claim_reason: why,
-      }))
-      .where('id', '=', jobId)
-      .where('state', '=', 'pending')
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const attempt = await ctx.trx
-      .insertInto('attempts')
-      .values({
-        job_id: jobRow.id,
-        number: jobRow.attempt_count,
-        worker: workerName,
-        state: 'running',
-        reason: null,
-        message: null,
-        started_at: ctx.now,
-        finished_at: null,
-        lease_expires_at: ctx.now + lease.leaseMs,
-        timings: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const { jobRow, attempt } = await beginAttempt(ctx, jobId, workerName, why, lease.leaseMs);
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
-    await ctx.trx.updateTable('workers').set({ current_attempt: attempt.id }).where('name', '=', workerName).execute();
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
     const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
     const assignment = {
