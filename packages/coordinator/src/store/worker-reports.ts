@@ -1,8 +1,10 @@
 import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } from '@switchyard/protocol';
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
+import { dialectOf } from './dialect.ts';
 import { conflict, leaseLost, StoreError } from './errors.ts';
 import { toJob, toStep } from './mappers.ts';
 import type { LogBatch, ReportRecord } from './port.ts';
+import type { Database } from './schema.ts';
 import { endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
@@ -38,25 +40,51 @@ export async function recordStepStarted(
   const attempt = await requireReportable(ctx, attemptId);
   const log = firstBatch ? { log_bytes: firstBatch.data.length, log_seq: 1 } : { log_bytes: 0, log_seq: 0 };
   // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
-  const step = await ctx.trx
-    .insertInto('steps')
-    .values({
-      attempt_id: attemptId,
-      idx: index,
-      name: request.name,
-      state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
-      exit_code: null,
-      signal: null,
-      started_at: Date.parse(request.startedAt),
-      finished_at: null,
-      ...log,
-      log_compressed: 0,
-      log_archive: null,
-      log_compacting_until: null,
-    })
-    .onConflict((oc) => oc.columns(['attempt_id', 'idx']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
+  const insertStep = (db: QueryCreator<Database>) =>
+    db
+      .insertInto('steps')
+      .values({
+        attempt_id: attemptId,
+        idx: index,
+        name: request.name,
+        state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
+        exit_code: null,
+        signal: null,
+        started_at: Date.parse(request.startedAt),
+        finished_at: null,
+        ...log,
+        log_compressed: 0,
+        log_archive: null,
+        log_compacting_until: null,
+      })
+      .onConflict((oc) => oc.columns(['attempt_id', 'idx']).doNothing())
+      .returningAll();
+  const chunk = firstBatch && firstBatch.data.length > 0 ? firstBatch : undefined;
+  // On PostgreSQL the first batch's chunk goes in the step's statement, stored only if the step was.
+  const withChunk = chunk !== undefined && dialectOf(ctx.trx) === 'postgres';
+  const step = withChunk
+    ? await ctx.trx
+        .with('step', (db) => insertStep(db))
+        .with('chunk', (db) =>
+          db
+            .insertInto('log_chunks')
+            .columns(['attempt_id', 'idx', 'seq', 'offset', 'data'])
+            .expression((eb) =>
+              eb
+                .selectFrom('step')
+                .select([
+                  'attempt_id',
+                  'idx',
+                  sql.lit(0).as('seq'),
+                  sql.lit(0).as('offset'),
+                  sql`${chunk.data}`.as('data'),
+                ]),
+            ),
+        )
+        .selectFrom('step')
+        .selectAll()
+        .executeTakeFirst()
+    : await insertStep(ctx.trx).executeTakeFirst();
   if (!step) {
     const existing = await ctx.trx
       .selectFrom('steps')
@@ -69,7 +97,8 @@ export async function recordStepStarted(
     }
     return false;
   }
-  if (firstBatch && firstBatch.data.length > 0) await insertChunk(ctx, attemptId, index, firstBatch);
+  if (chunk && !withChunk) await insertChunk(ctx, attemptId, index, chunk);
+  else if (chunk) ctx.logGrew(attemptId);
   const job = await jobRow(ctx, attempt.job_id);
   await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
   return firstBatch !== undefined;
