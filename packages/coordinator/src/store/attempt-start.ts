@@ -3,6 +3,19 @@ import { dialectOf } from './dialect.ts';
 import type { AttemptRow, JobRow } from './mappers.ts';
 import type { WriteContext } from './write-context.ts';
 
+/** Which pending job starts, on which worker, why the scheduler chose it, and its lease. */
+export interface AttemptStart {
+  jobId: number;
+  workerName: string;
+  why: string;
+  leaseMs: number;
+}
+
+export interface StartedAttempt {
+  jobRow: JobRow;
+  attempt: AttemptRow;
+}
+
 /**
  * A pending job starts on a worker: the job runs, its attempt begins with a lease of `leaseMs`,
  * and the worker holds the attempt. Throws when the job is no longer pending (the caller read
@@ -10,14 +23,9 @@ import type { WriteContext } from './write-context.ts';
  * three writes are one statement (data-modifying WITHs): this is every claim's path, and every
  * statement a round trip. SQLite has no such WITH, and its statements cost no round trip.
  */
-export async function beginAttempt(
-  ctx: WriteContext,
-  jobId: number,
-  workerName: string,
-  why: string,
-  leaseMs: number,
-): Promise<{ jobRow: JobRow; attempt: AttemptRow }> {
-  if (dialectOf(ctx.trx) === 'postgres') return beginAttemptInOneStatement(ctx, jobId, workerName, why, leaseMs);
+export async function beginAttempt(ctx: WriteContext, start: AttemptStart): Promise<StartedAttempt> {
+  if (dialectOf(ctx.trx) === 'postgres') return beginAttemptInOneStatement(ctx, start);
+  const { jobId, workerName, why, leaseMs } = start;
   const jobRow = await ctx.trx
     .updateTable('jobs')
     .set((eb) => ({
@@ -52,13 +60,8 @@ export async function beginAttempt(
   return { jobRow, attempt };
 }
 
-async function beginAttemptInOneStatement(
-  ctx: WriteContext,
-  jobId: number,
-  workerName: string,
-  why: string,
-  leaseMs: number,
-): Promise<{ jobRow: JobRow; attempt: AttemptRow }> {
+async function beginAttemptInOneStatement(ctx: WriteContext, start: AttemptStart): Promise<StartedAttempt> {
+  const { jobId, workerName, why, leaseMs } = start;
   // Each WITH sees the rows the one before it returned; the worker is updated only if an attempt began.
   const { rows } = await sql<{ job: JobRow; attempt: AttemptRow }>`
     with started as (

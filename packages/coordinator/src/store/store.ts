@@ -365,7 +365,7 @@ export class Store {
     why: string,
     lease: { leaseMs: number; heartbeatSeconds: number },
   ): Promise<{ assignment: JobAssignment; job: JobRow }> {
-    const { jobRow, attempt } = await beginAttempt(ctx, jobId, workerName, why, lease.leaseMs);
+    const { jobRow, attempt } = await beginAttempt(ctx, { jobId, workerName, why, leaseMs: lease.leaseMs });
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
