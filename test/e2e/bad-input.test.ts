@@ -293,7 +293,12 @@ describe('a server without an auth section', () => {
     const args = ['server', '--config', farm.writeConfig(GOOD), '--data', farm.data, '--port', String(port)];
     const server = runSwitchyard([...args, '--host', '0.0.0.0']);
     await waitUntil(() => server.output().includes('listening on http://127.0.0.1'), 20_000, 'the server to listen');
-    expect(server.output()).toContain('binding to 127.0.0.1 only, not 0.0.0.0');
+    // The warning goes through the logger, whose writes may reach the pipe after the plain line.
+    await waitUntil(
+      () => server.output().includes('binding to 127.0.0.1 only, not 0.0.0.0'),
+      5_000,
+      'the warning that it binds to 127.0.0.1 only',
+    );
     expect((await fetch(`http://127.0.0.1:${port}/api/v1/server`)).status).toBe(200);
   });
 });
