@@ -19,7 +19,7 @@ import { dialectOf } from './dialect.ts';
 import { leaseExpired, notFound } from './errors.ts';
 import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
 import type { Database } from './schema.ts';
-import { recordWorkerOutcome } from './worker-record.ts';
+import { recentSuccessDurations, recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
 
 /** Inserts a job as planned (scheduler/plan-push.ts), its dependencies resolved to job ids. */
@@ -196,16 +196,22 @@ export async function closeAttempt(
   }
   ctx.attempts.set(ended.id, ended);
   // Only the attempt's worker ever holds it; its row, read by the same statement, is what the
-  // outcome's lesson starts from.
-  const worker = await ctx.trx
+  // outcome's lesson starts from. On PostgreSQL a success brings the builder's recent durations
+  // along, which the worker's learned speed compares it with: no statement of their own.
+  const withDurations = dialectOf(ctx.trx) === 'postgres' && end.state === 'success';
+  const freed = await ctx.trx
     .updateTable('workers')
     .set({
       current_attempt: sql<number | null>`case when current_attempt = ${attempt.id} then null else current_attempt end`,
     })
     .where('name', '=', attempt.worker)
     .returningAll()
+    .$if(withDurations, (q) => q.returning(recentSuccessDurations(ctx, job.builder).as('recent_durations')))
     .executeTakeFirst();
-  if (worker) await recordWorkerOutcome(ctx, ended, job, worker);
+  if (freed) {
+    const { recent_durations: recentDurations, ...worker } = freed as typeof freed & { recent_durations?: number[] };
+    await recordWorkerOutcome(ctx, ended, job, worker, recentDurations);
+  }
   const { steps: _steps, ...attemptView } = toAttempt(ended, []);
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
 }
