@@ -306,34 +306,38 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
  * (Store.write) reads the database's clock here. Read once per transaction: later calls (each
  * report of a batch) get the row as this transaction left it (WriteContext.attempts).
  */
-export async function requireAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
+export async function requireAttempt(ctx: WriteContext, id: number, withJob = false): Promise<AttemptRow> {
   const known = ctx.awaitingNow ? undefined : ctx.attempts.get(id);
   if (known) return known;
-  const row = await lockAttempt(ctx, id);
+  const row = await lockAttempt(ctx, id, withJob);
   ctx.attempts.set(id, row);
   return row;
 }
 
-async function lockAttempt(ctx: WriteContext, id: number): Promise<AttemptRow> {
+/** `withJob`: the caller will need the attempt's job (jobRow), which PostgreSQL then reads along. */
+async function lockAttempt(ctx: WriteContext, id: number, withJob: boolean): Promise<AttemptRow> {
   if (dialectOf(ctx.trx) === 'sqlite') {
     const row = await attemptRow(ctx, id);
     if (!row) throw notFound(`attempt ${id} does not exist`);
     return row;
   }
-  // The job comes along (every report but a log batch needs it for its event): one round trip, not two.
-  // FOR UPDATE locks the attempt only; a subquery's rows are not locked.
+  // The job in the same statement: one round trip, not two. Heartbeats and log batches, the
+  // frequent callers, need no job and read none. FOR UPDATE locks the attempt only; a subquery's
+  // rows are not locked.
   const found = await ctx.trx
     .selectFrom('attempts')
     .selectAll()
     .select(DATABASE_NOW_MS.as('database_now'))
-    .select(sql<JobRow>`(select to_jsonb(jobs) from jobs where jobs.id = attempts.job_id)`.as('job'))
+    .$if(withJob, (q) =>
+      q.select(sql<JobRow>`(select to_jsonb(jobs) from jobs where jobs.id = attempts.job_id)`.as('job')),
+    )
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst();
   await settleNow(ctx, found?.database_now);
   if (!found) throw notFound(`attempt ${id} does not exist`);
-  const { database_now: _, job, ...row } = found;
-  if (!ctx.jobs.has(row.job_id)) ctx.jobs.set(row.job_id, job);
+  const { database_now: _, job, ...row } = found as typeof found & { job?: JobRow };
+  if (job && !ctx.jobs.has(row.job_id)) ctx.jobs.set(row.job_id, job);
   return row;
 }
 

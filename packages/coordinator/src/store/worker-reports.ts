@@ -17,8 +17,8 @@ import type { WriteContext } from './write-context.ts';
  * what it is not sure was received.
  */
 
-async function requireReportable(ctx: WriteContext, attemptId: number) {
-  const attempt = await requireAttempt(ctx, attemptId);
+async function requireReportable(ctx: WriteContext, attemptId: number, withJob = false) {
+  const attempt = await requireAttempt(ctx, attemptId, withJob);
   if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
   requireLiveLease(ctx, attempt);
   return attempt;
@@ -37,7 +37,7 @@ export async function recordStepStarted(
   request: StepStartedRequest,
   firstBatch?: LogBatch,
 ): Promise<boolean> {
-  const attempt = await requireReportable(ctx, attemptId);
+  const attempt = await requireReportable(ctx, attemptId, true);
   const log = firstBatch ? { log_bytes: firstBatch.data.length, log_seq: 1 } : { log_bytes: 0, log_seq: 0 };
   // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
   const insertStep = (db: QueryCreator<Database>) =>
@@ -119,7 +119,7 @@ export async function recordStepFinished(
   index: number,
   request: StepFinishedRequest,
 ): Promise<void> {
-  const attempt = await requireReportable(ctx, attemptId);
+  const attempt = await requireReportable(ctx, attemptId, true);
   const state = request.cancelled
     ? 'cancelled'
     : request.timedOut
@@ -163,7 +163,7 @@ export async function recordAttemptFinished(
   attemptId: number,
   request: AttemptFinishedRequest,
 ): Promise<void> {
-  const attempt = await requireAttempt(ctx, attemptId);
+  const attempt = await requireAttempt(ctx, attemptId, true);
   if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
     const timings = JSON.stringify(request.timings);
     await ctx.trx.updateTable('attempts').set({ timings }).where('id', '=', attemptId).execute();
@@ -258,7 +258,7 @@ export async function recordReport(
 ): Promise<{ cancel: boolean }> {
   const last = entries.at(-1);
   if (last?.kind === 'attempt-finished') {
-    const attempt = await requireAttempt(ctx, attemptId);
+    const attempt = await requireAttempt(ctx, attemptId, true);
     const ended = attempt.state !== 'running' && attempt.state !== 'cancelled';
     // The report that ended the attempt, sent again after its answer was lost: nothing to do.
     if (ended && attempt.state === last.request.result && attempt.reason === (last.request.reason ?? null)) {
