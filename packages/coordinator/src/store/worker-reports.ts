@@ -27,8 +27,10 @@ async function requireReportable(ctx: WriteContext, attemptId: number, withJob =
 /**
  * Idempotent per (attempt, index); `conflict` when the index holds another step's name. With
  * `firstBatch` (its log's batch 0, sent in the same report), a step inserted now holds that
- * batch too, and true says so: one statement fewer than storing it after. A step started
- * already takes no batch here: the caller stores it as any other, which tells a repeat.
+ * batch too; with `finish` (how it ended, in the same report), it is inserted finished. Each is
+ * one statement fewer than storing it after, and what was stored with the step is said in the
+ * answer. A step started already takes neither here: the caller stores them as any others,
+ * which tells a repeat.
  */
 export async function recordStepStarted(
   ctx: WriteContext,
@@ -36,9 +38,21 @@ export async function recordStepStarted(
   index: number,
   request: StepStartedRequest,
   firstBatch?: LogBatch,
-): Promise<boolean> {
+  finish?: StepFinishedRequest,
+): Promise<{ batch: boolean; finish: boolean }> {
   const attempt = await requireReportable(ctx, attemptId, true);
   const log = firstBatch ? { log_bytes: firstBatch.data.length, log_seq: 1 } : { log_bytes: 0, log_seq: 0 };
+  const startedAt = Date.parse(request.startedAt);
+  const startState = attempt.state === 'cancelled' ? 'cancelled' : 'running';
+  const end = finish
+    ? {
+        state: stepEndState(finish),
+        exit_code: finish.exitCode,
+        signal: finish.signal,
+        // Never before it started, as recordStepFinished has it.
+        finished_at: Math.max(startedAt, Date.parse(finish.finishedAt)),
+      }
+    : { state: startState, exit_code: null, signal: null, finished_at: null };
   // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
   const insertStep = (db: QueryCreator<Database>) =>
     db
@@ -47,11 +61,8 @@ export async function recordStepStarted(
         attempt_id: attemptId,
         idx: index,
         name: request.name,
-        state: attempt.state === 'cancelled' ? 'cancelled' : 'running',
-        exit_code: null,
-        signal: null,
-        started_at: Date.parse(request.startedAt),
-        finished_at: null,
+        started_at: startedAt,
+        ...end,
         ...log,
         log_compressed: 0,
         log_archive: null,
@@ -95,13 +106,24 @@ export async function recordStepStarted(
     if (existing.name !== request.name) {
       throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
     }
-    return false;
+    return { batch: false, finish: false };
   }
   if (chunk && !withChunk) await insertChunk(ctx, attemptId, index, chunk);
   else if (chunk) ctx.logGrew(attemptId);
   const job = await jobRow(ctx, attempt.job_id);
-  await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
-  return firstBatch !== undefined;
+  // The step as it was when it started, although it is stored finished already.
+  const started = { ...step, state: startState, exit_code: null, signal: null, finished_at: null };
+  await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(started) }, jobDims(job));
+  if (finish) {
+    await ctx.emit('step.finished', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
+  }
+  return { batch: firstBatch !== undefined, finish: finish !== undefined };
+}
+
+function stepEndState(request: StepFinishedRequest): string {
+  if (request.cancelled) return 'cancelled';
+  if (request.timedOut) return 'exception';
+  return request.exitCode === 0 ? 'success' : 'failure';
 }
 
 async function insertChunk(ctx: WriteContext, attemptId: number, step: number, batch: LogBatch): Promise<void> {
@@ -120,13 +142,7 @@ export async function recordStepFinished(
   request: StepFinishedRequest,
 ): Promise<void> {
   const attempt = await requireReportable(ctx, attemptId, true);
-  const state = request.cancelled
-    ? 'cancelled'
-    : request.timedOut
-      ? 'exception'
-      : request.exitCode === 0
-        ? 'success'
-        : 'failure';
+  const state = stepEndState(request);
   // A step not yet finished is finished in one statement (never before it started); only when none
   // was, the step is read, to tell a repeat from a step never started.
   const finishedAt = Date.parse(request.finishedAt);
@@ -272,7 +288,12 @@ export async function recordReport(
         const next = entries[i + 1];
         const firstBatch =
           next?.kind === 'log' && next.step === entry.index && next.seq === 0 && next.offset === 0 ? next : undefined;
-        if (await recordStepStarted(ctx, attemptId, entry.index, entry.request, firstBatch)) i += 1;
+        const after = entries[firstBatch ? i + 2 : i + 1];
+        const finish = after?.kind === 'step-finished' && after.index === entry.index ? after.request : undefined;
+        const stored = await recordStepStarted(ctx, attemptId, entry.index, entry.request, firstBatch, finish);
+        // A batch stored with the step precedes its end in the report: both were applied, or neither.
+        if (stored.batch) i += 1;
+        if (stored.finish) i += 1;
         break;
       }
       case 'log':

@@ -1,6 +1,17 @@
 import { expect, it } from 'vitest';
 import type { ReportRecord } from '../port.ts';
-import { claimJob, eventTypesAfter, expectRefusal, finish, jobOf, push, startStep, stepEnded } from './builders.ts';
+import {
+  claimJob,
+  dataOf,
+  eventsAfter,
+  eventTypesAfter,
+  expectRefusal,
+  finish,
+  jobOf,
+  push,
+  startStep,
+  stepEnded,
+} from './builders.ts';
 import { type ContractContext, describeStoreContract } from './harness.ts';
 
 /** What a worker's outbox holds once a one-step job is over: started, one log batch, finished, the end. */
@@ -41,6 +52,38 @@ describeStoreContract('jobs: several reports of an attempt in one transaction', 
     expect(await t.store.jobs.report(attemptId, wholeJob(t))).toEqual({ cancel: false });
     expect(await t.store.events.lastId()).toBe(before);
     expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ log_bytes: 120, log_seq: 1 }]);
+  });
+
+  it('announces a step that started and ended in one report as started, then finished', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const startedAt = t.clock.iso();
+    t.clock.advance(1500);
+    const before = await t.store.events.lastId();
+    await t.store.jobs.report(attemptId, [
+      { kind: 'step-started', index: 0, request: { name: 'compile', startedAt } },
+      { kind: 'step-finished', index: 0, request: stepEnded(t, { exitCode: 2 }) },
+    ]);
+    const [started, finished] = await eventsAfter(t, before);
+    expect(dataOf(started).step).toMatchObject({
+      state: 'running',
+      exitCode: null,
+      finishedAt: null,
+      durationMs: null,
+    });
+    expect(dataOf(finished).step).toMatchObject({ state: 'failure', exitCode: 2, durationMs: 1500 });
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ idx: 0, state: 'failure', exit_code: 2 }]);
+  });
+
+  it('ends a step whose start was stored alone when the start comes again with its end', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const [started, , ended] = wholeJob(t) as [ReportRecord, ReportRecord, ReportRecord];
+    await t.store.jobs.report(attemptId, [started]);
+    const before = await t.store.events.lastId();
+    await t.store.jobs.report(attemptId, [started, ended]);
+    expect(await eventTypesAfter(t, before)).toEqual(['step.finished']);
+    expect(await t.store.jobs.stepsOf(attemptId)).toMatchObject([{ idx: 0, state: 'success', log_bytes: 0 }]);
   });
 
   it('stores a step’s first batch with its start, and takes the next batch after a repeat of both', async () => {
