@@ -8,6 +8,7 @@ import {
 } from 'kysely';
 import { MAX_NOTIFY_PAYLOAD_BYTES } from './commit-notification.ts';
 import type { InsertNotice } from './commit-signal.ts';
+import { commitWith } from './pipelined-transaction.ts';
 import type { Database, EventsTable } from './schema.ts';
 
 /**
@@ -74,23 +75,33 @@ const EVENTS_PER_INSERT = 1000;
  * the commit rather than across the transaction's round trips. SQLite has one writer at a time,
  * so its ids are already in commit order.
  *
+ * With `thenCommit` (PostgreSQL; the caller began the transaction on this connection), the last
+ * insert goes out with the COMMIT right behind it (`commitWith`), so the server releases the
+ * lock without waiting on this process.
+ *
  * With a `notice` (PostgreSQL), the same statement NOTIFYs the other coordinators: the events
  * channel with the last id inserted, and the logs the transaction grew. The commit delivers it;
  * a rollback drops it.
  */
 export async function insertEvents(
-  trx: QueryExecutorProvider & Pick<Kysely<Database>, 'insertInto'>,
+  trx: QueryExecutorProvider & Pick<Kysely<Database>, 'insertInto' | 'executeQuery'>,
   events: readonly Insertable<EventsTable>[],
   orderHeld: boolean,
   notice: InsertNotice | null = null,
+  thenCommit = false,
 ): Promise<number[]> {
   const ids: number[] = [];
   const postgres = dialectOf(trx) === 'postgres';
+  if (thenCommit && !postgres) throw new Error('only a PostgreSQL write commits with its event insert');
   for (let start = 0; start < events.length; start += EVENTS_PER_INSERT) {
     const batch = events.slice(start, start + EVENTS_PER_INSERT);
-    const rows = postgres
-      ? (await insertOnPostgres(batch, !orderHeld && start === 0, notice).execute(trx)).rows
-      : await trx.insertInto('events').values(batch).returning('id').execute();
+    const last = start + EVENTS_PER_INSERT >= events.length;
+    const statement = postgres ? insertOnPostgres(batch, !orderHeld && start === 0, notice) : null;
+    const rows = !statement
+      ? await trx.insertInto('events').values(batch).returning('id').execute()
+      : thenCommit && last
+        ? await commitWith(trx, statement.compile(trx))
+        : (await statement.execute(trx)).rows;
     // Ids are drawn in the order the rows are given; RETURNING promises no order.
     ids.push(...rows.map((row) => row.id).sort((a, b) => a - b));
   }

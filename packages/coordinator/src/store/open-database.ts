@@ -9,6 +9,7 @@ import type { DialectName } from './dialect.ts';
 import { withDiskFullErrors } from './disk-full-dialect.ts';
 import type { StoreError } from './errors.ts';
 import { migrationProvider } from './migrations.ts';
+import { forgetPendingBegin, pipelineTransactionEnds } from './pipelined-transaction.ts';
 import { PreparedStatements } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -136,8 +137,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     application_name: options.applicationName ?? `switchyard-coordinator ${process.pid}`,
     options: settings.join(' '),
     types: { getTypeParser: numbersAsNumbers },
+    // Queries are written as they are given; Kysely still sends one at a time on a connection,
+    // except where pipelined-transaction.ts sends BEGIN or COMMIT along with a statement.
+    pipeline: true,
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  pool.on('release', (_error, client) => forgetPendingBegin(client as pg.PoolClient));
   // pg-pool hears a client's 'error' only while the client is idle in the pool. A session that
   // ends while checked out (the server's idle-in-transaction timeout ended a stalled holder of a
   // digest lock, or the server restarted) would emit it unheard, which crashes the process. The
@@ -146,6 +151,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
   pool.on('connect', (client) => {
     client.on('error', () => {});
     prepared.adopt(client as pg.PoolClient);
+    pipelineTransactionEnds(client as pg.PoolClient);
   });
   const db = new Kysely<Database>({
     dialect: withDiskFullErrors(new CurrentSchemaPostgresDialect({ pool }), options.onDiskFull ?? ignoreDiskFull),

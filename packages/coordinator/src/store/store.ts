@@ -23,6 +23,7 @@ import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
+import { beginWithNextStatement } from './pipelined-transaction.ts';
 import type { JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
@@ -105,7 +106,7 @@ export class Store {
    */
   async write<T>(work: (ctx: WriteContext) => Promise<T>, timeFromFirstStatement = false): Promise<T> {
     let ctx: WriteContext | undefined;
-    const result = await this.db.transaction().execute(async (trx) => {
+    const run = async (trx: Kysely<Database>) => {
       ctx = new WriteContext(
         trx,
         this.databaseTime ? null : this.clock(),
@@ -115,9 +116,29 @@ export class Store {
       if (this.databaseTime && !timeFromFirstStatement) ctx.setNow(await readDatabaseTime(trx));
       const result = await work(ctx);
       await announceCompletedPushes(ctx);
-      await ctx.flushEvents();
-      return result;
-    });
+      return { ctx, result };
+    };
+    const result =
+      dialectOf(this.db) === 'postgres'
+        ? await this.db.connection().execute(async (connection) => {
+            // Begun and ended here rather than by Kysely, so that BEGIN goes out with the first
+            // statement and COMMIT with the event insert (pipelined-transaction.ts).
+            await beginWithNextStatement(connection);
+            try {
+              const done = await run(connection);
+              await done.ctx.commitOnPostgres();
+              return done.result;
+            } catch (error) {
+              // Also after a failed commit, which may have ended the transaction: a ROLLBACK then only warns.
+              await sql`rollback`.execute(connection);
+              throw error;
+            }
+          })
+        : await this.db.transaction().execute(async (trx) => {
+            const done = await run(trx);
+            await done.ctx.flushEvents();
+            return done.result;
+          });
     const write = (ctx as WriteContext).committedWrite();
     if (write) this.committed(write);
     return result;

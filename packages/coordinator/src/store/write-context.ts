@@ -6,7 +6,7 @@ import {
   routingKeyOf,
   type SwitchyardEvent,
 } from '@switchyard/protocol';
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
@@ -151,6 +151,24 @@ export class WriteContext {
    * emitted calls it first.
    */
   async flushEvents(): Promise<void> {
+    await this.insertUnflushed(false);
+  }
+
+  /**
+   * Ends a PostgreSQL transaction that the store began on its connection (Store.write): the
+   * events not yet inserted go out with the COMMIT right behind them (insertEvents' `thenCommit`).
+   */
+  async commitOnPostgres(): Promise<void> {
+    if (this.unflushed.length > 0) {
+      await this.insertUnflushed(true);
+      return;
+    }
+    const { rows } = await sql<{ command?: string }>`commit`.execute(this.trx);
+    // PostgreSQL answers COMMIT with ROLLBACK when a failed statement left the transaction aborted.
+    if (rows[0]?.command === 'ROLLBACK') throw new Error('the transaction was aborted by a failed statement');
+  }
+
+  private async insertUnflushed(thenCommit: boolean): Promise<void> {
     if (this.unflushed.length === 0) return;
     const batch = this.unflushed.splice(0);
     const notice = this.insertNotice?.([...this.grownLogs]) ?? null;
@@ -159,6 +177,7 @@ export class WriteContext {
       batch.map(({ row }) => row),
       this.eventOrderHeld,
       notice,
+      thenCommit,
     );
     this.eventOrderHeld = true;
     if (notice) for (const id of notice.logIds) this.announcedLogs.add(id);
