@@ -21,7 +21,9 @@ export async function announceCompletedPushes(ctx: WriteContext): Promise<void> 
   for (const pushId of touched) {
     const jobs = await jobsOfPush(ctx, pushId);
     if (!jobs.every((job) => isFinalJobState(job.state as JobState))) continue;
-    const push = await ctx.trx.selectFrom('pushes').selectAll().where('id', '=', pushId).executeTakeFirstOrThrow();
+    const push =
+      ctx.pushes.get(pushId) ??
+      (await ctx.trx.selectFrom('pushes').selectAll().where('id', '=', pushId).executeTakeFirstOrThrow());
     const summary = summarizePush(
       push.created_at,
       jobs.map((job) => ({

@@ -17,7 +17,7 @@ import { type PushJob, settleDependents } from '../scheduler/settle-dependents.t
 import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { leaseExpired, notFound } from './errors.ts';
-import { type AttemptRow, type JobRow, toAttempt, toJob } from './mappers.ts';
+import { type AttemptRow, type JobRow, type PushRow, toAttempt, toJob } from './mappers.ts';
 import type { Database } from './schema.ts';
 import { recentSuccessDurations, recordWorkerOutcome } from './worker-record.ts';
 import type { WriteContext } from './write-context.ts';
@@ -263,13 +263,39 @@ async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reas
 export async function jobsOfPush(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
   const known = ctx.pushJobs.get(pushId)?.map((id) => ctx.jobs.get(id));
   if (known?.every((row) => row !== undefined)) return known as JobRow[];
-  const rows = await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
+  const rows =
+    dialectOf(ctx.trx) === 'postgres'
+      ? await jobsWithPushOnPostgres(ctx, pushId)
+      : await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
   for (const row of rows) ctx.jobs.set(row.id, row);
   ctx.pushJobs.set(
     pushId,
     rows.map((row) => row.id),
   );
   return rows;
+}
+
+/**
+ * On PostgreSQL the push's row comes along in the same round trip, kept in `ctx.pushes`: a job
+ * made final reads its push's jobs (settleDependents), and announcing the push complete then
+ * needs the row.
+ */
+async function jobsWithPushOnPostgres(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
+  const found = await ctx.trx
+    .selectFrom('pushes')
+    .select([
+      sql<PushRow>`to_jsonb(pushes)`.as('push'),
+      sql<
+        JobRow[]
+      >`(select coalesce(json_agg(jobs order by jobs.id), '[]'::json) from jobs where jobs.push_id = pushes.id)`.as(
+        'jobs',
+      ),
+    ])
+    .where('id', '=', pushId)
+    .executeTakeFirst();
+  if (!found) return [];
+  ctx.pushes.set(pushId, found.push);
+  return found.jobs;
 }
 
 function toPushJob(row: { id: number; builder: string; state: string; depends_on: string }): PushJob {

@@ -10,7 +10,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
-import type { AttemptRow, JobRow } from './mappers.ts';
+import type { AttemptRow, JobRow, PushRow } from './mappers.ts';
 import type { EventRecord } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -70,6 +70,8 @@ export class WriteContext {
   readonly jobs = new Map<number, JobRow>();
   /** The ids of every job of a push, once this transaction read them all (their rows are in `jobs`). */
   readonly pushJobs = new Map<number, number[]>();
+  /** Push rows read along with their jobs (jobsOfPush on PostgreSQL); a push row never changes. */
+  readonly pushes = new Map<number, PushRow>();
   /** Jobs this transaction made final and found without artifacts: their `job.finished` needs no look-up. */
   readonly withoutArtifacts = new Set<number>();
 
