@@ -56,6 +56,40 @@ function queuePageSize(waitingWorkers: number): number {
 }
 
 /**
+ * A matching round's snapshot on PostgreSQL in one statement: the waiting workers of the pool
+ * that hold no attempt, the database's time, and the first page of the pool's queue, locked as
+ * assignWork's pages are (passing over the jobs another coordinator is assigning).
+ */
+async function workersAndFirstPageOnPostgres(
+  ctx: WriteContext,
+  pool: string,
+  names: readonly string[],
+  pageSize: number,
+): Promise<{ workers: (WorkerRow & { database_now?: number })[]; page: SchedulableRow[]; databaseNow: number }> {
+  const found = await ctx.trx
+    .with('page', (db) =>
+      db
+        .selectFrom('jobs')
+        .select(SCHEDULABLE_COLUMNS)
+        .where('state', '=', 'pending')
+        .where('pool', '=', pool)
+        .orderBy('queue_rank')
+        .orderBy('id')
+        .limit(pageSize)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .selectNoFrom([
+      DATABASE_NOW_MS.as('database_now'),
+      sql<WorkerRow[]>`(select coalesce(json_agg(workers), '[]'::json) from workers
+        where name = any(${[...names]}::text[]) and pool = ${pool} and current_attempt is null)`.as('workers'),
+      sql<SchedulableRow[]>`(select coalesce(json_agg(page order by queue_rank, id), '[]'::json) from page)`.as('page'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { workers: found.workers, page: found.page, databaseNow: found.database_now };
+}
+
+/**
  * How many expired attempts (or silent workers) one reaper transaction ends: small enough that a
  * farm-wide outage's backlog is ended in short transactions that other writes interleave with.
  */
@@ -288,44 +322,33 @@ export class Store {
   ): Promise<Map<string, JobAssignment>> {
     return this.write(async (ctx) => {
       const assignments = new Map<string, JobAssignment>();
-      const found = await ctx.trx
-        .selectFrom('workers')
-        .selectAll()
-        .$if(ctx.awaitingNow, (q) => q.select(DATABASE_NOW_MS.as('database_now')))
-        .where(
-          'name',
-          'in',
-          waiting.map((w) => w.name),
-        )
-        .where('pool', '=', pool)
-        .where('current_attempt', 'is', null)
-        .execute();
-      await settleNow(ctx, found[0]?.database_now);
+      const names = waiting.map((w) => w.name);
+      // On PostgreSQL the queue's first page comes with the workers, one round trip for both;
+      // sized for every waiting worker, as the idle ones among them are not known before.
+      const snapshot =
+        dialectOf(ctx.trx) === 'postgres'
+          ? await workersAndFirstPageOnPostgres(ctx, pool, names, queuePageSize(names.length))
+          : null;
+      const found =
+        snapshot?.workers ??
+        (await ctx.trx
+          .selectFrom('workers')
+          .selectAll()
+          .$if(ctx.awaitingNow, (q) => q.select(DATABASE_NOW_MS.as('database_now')))
+          .where('name', 'in', names)
+          .where('pool', '=', pool)
+          .where('current_attempt', 'is', null)
+          .execute());
+      await settleNow(ctx, snapshot?.databaseNow ?? found[0]?.database_now);
       const rows: WorkerRow[] = found.map(({ database_now: _, ...row }) => row);
       const idleSince = new Map(waiting.map((w) => [w.name, w.idleSince]));
       let idle = rows.map((row) => toSchedulableWorker(row, idleSince.get(row.name) ?? ctx.now));
       let after: { rank: number; id: number } | null = null;
+      let prefetched = snapshot?.page;
       while (idle.length > 0) {
-        let query = ctx.trx
-          .selectFrom('jobs')
-          .select(SCHEDULABLE_COLUMNS)
-          .where('state', '=', 'pending')
-          .where('pool', '=', pool);
-        if (after) {
-          const { rank, id } = after;
-          query = query.where((eb) =>
-            eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
-          );
-        }
-        const pageSize = queuePageSize(idle.length);
-        // Coordinators sharing a PostgreSQL database pass over the jobs another one is assigning
-        // rather than wait for it; SQLite has one writer and no such clause.
-        const page = await query
-          .orderBy('queue_rank')
-          .orderBy('id')
-          .limit(pageSize)
-          .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
-          .execute();
+        const pageSize = prefetched ? queuePageSize(names.length) : queuePageSize(idle.length);
+        const page = prefetched ?? (await this.pendingPage(ctx, pool, after, pageSize));
+        prefetched = undefined;
         const pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
         if (page.length === pageSize && policy.coalescing) pending.push(...(await this.newerCoalescible(ctx, page)));
         const decisions = schedule({ now: ctx.now, pending, idle, policy });
@@ -341,6 +364,34 @@ export class Store {
       }
       return assignments;
     }, true);
+  }
+
+  /** A page of the pool's queue, after the job `after` stands at. */
+  private pendingPage(
+    ctx: WriteContext,
+    pool: string,
+    after: { rank: number; id: number } | null,
+    pageSize: number,
+  ): Promise<SchedulableRow[]> {
+    let query = ctx.trx
+      .selectFrom('jobs')
+      .select(SCHEDULABLE_COLUMNS)
+      .where('state', '=', 'pending')
+      .where('pool', '=', pool);
+    if (after) {
+      const { rank, id } = after;
+      query = query.where((eb) =>
+        eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
+      );
+    }
+    // Coordinators sharing a PostgreSQL database pass over the jobs another one is assigning
+    // rather than wait for it; SQLite has one writer and no such clause.
+    return query
+      .orderBy('queue_rank')
+      .orderBy('id')
+      .limit(pageSize)
+      .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
+      .execute();
   }
 
   /**
