@@ -5,7 +5,10 @@
  * on PostgreSQL (runs alternate between the two, so drift in the machine's load hits both), and
  * PostgreSQL's median as a ratio of SQLite's. With 4 workers, Buildbot 3.7 (when installed:
  * `apt-get install -y buildbot buildbot-worker`) runs the same trivial builds in the same rounds,
- * triggered by `buildbot sendchange`, and the ratios to it are printed beside.
+ * triggered by `buildbot sendchange`, and the ratios to it are printed beside. Each run also says
+ * how much CPU a job cost the coordinator, the workers (with their job processes), PostgreSQL
+ * and the rest of the machine: on two cores the farm is CPU-bound, and that is where the two
+ * databases differ.
  *
  *   npm run bench:throughput [-- --jobs 400 --runs 3 --buildbot-jobs 100]
  */
@@ -13,7 +16,7 @@ import { DATABASES, type DatabaseKind } from '../test/helpers/databases.ts';
 import { killAll, startWorker } from '../test/helpers/processes.ts';
 import { buildbotInstalled, buildbotVersion, runBuildbotTrivialJobs } from './buildbot-farm.ts';
 import { countFinishedJobs } from './claimers.ts';
-import { describeMachine, percentile } from './machine.ts';
+import { cpuByRole, describeCpuPerUnit, describeMachine, percentile } from './machine.ts';
 import { numberOption } from './options.ts';
 import { startTrivialFarm } from './trivial-farm.ts';
 
@@ -47,6 +50,7 @@ async function run(workers: number, database: DatabaseKind): Promise<number> {
   );
   await new Promise((r) => setTimeout(r, 200));
 
+  const cpuBefore = cpuByRole();
   const start = performance.now();
   let next = 0;
   await Promise.all(
@@ -61,11 +65,13 @@ async function run(workers: number, database: DatabaseKind): Promise<number> {
   const submitted = performance.now();
   await finished.done;
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = describeCpuPerUnit(cpuBefore, cpuByRole(), JOBS);
   await finished.stop();
   latencies.sort((a, b) => a - b);
   console.log(
     `${database.padEnd(8)} | ${workers} worker${workers > 1 ? 's' : ' '} | ${JOBS} jobs | ${(JOBS / elapsed).toFixed(1)} jobs/s | ` +
-      `submit ${(JOBS / ((submitted - start) / 1000)).toFixed(0)} pushes/s | push→success p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+      `submit ${(JOBS / ((submitted - start) / 1000)).toFixed(0)} pushes/s | push→success p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms | ` +
+      `CPU ms a job: ${cpu}`,
   );
   await killAll();
   await remove();
