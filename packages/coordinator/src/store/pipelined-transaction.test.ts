@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenedDatabase, openDatabase } from './open-database.ts';
-import { beginWithNextStatement, commitWith } from './pipelined-transaction.ts';
+import { beginWithNextStatement, commitAlone, commitWith } from './pipelined-transaction.ts';
 import { createTestSchema, type TestSchema, testDatabaseQuery } from './test-database.ts';
 
 describe('transactions whose BEGIN and COMMIT travel with their statements, on PostgreSQL', () => {
@@ -50,6 +50,17 @@ describe('transactions whose BEGIN and COMMIT travel with their statements, on P
     });
     await expect(attempt).rejects.toThrow(/duplicate key value violates unique constraint/);
     expect(await committed()).toEqual([1, 2]);
+  });
+
+  it('refuses to call a COMMIT that rolled back an aborted transaction a success', async () => {
+    const attempt = opened.db.connection().execute(async (connection) => {
+      await beginWithNextStatement(connection);
+      await insert(1)
+        .execute(connection)
+        .catch(() => undefined);
+      await commitAlone(connection);
+    });
+    await expect(attempt).rejects.toThrow(/aborted by a failed statement/);
   });
 
   it('sends nothing for a transaction ended before its first statement, and the next statement commits alone', async () => {

@@ -33,6 +33,17 @@ export async function commitWith<Row>(connection: Connection, statement: Compile
   return rows;
 }
 
+/** Commits a PostgreSQL transaction that has no statement left to send with its COMMIT. */
+export async function commitAlone(connection: Connection): Promise<void> {
+  const { rows } = await connection.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
+  refuseRolledBack(rows[0]?.command);
+}
+
+/** PostgreSQL answers COMMIT with ROLLBACK when a failed statement left the transaction aborted. */
+function refuseRolledBack(command: string | undefined): void {
+  if (command === 'ROLLBACK') throw new Error('the transaction was aborted by a failed statement');
+}
+
 interface PipelineState {
   beginPending: boolean;
 }
@@ -87,9 +98,7 @@ async function settleInOrder(
   if (b.status === 'rejected') throw b.reason;
   if (s.status === 'rejected') throw s.reason;
   if (c.status === 'rejected') throw c.reason;
-  if ((c.value as { command?: string } | null)?.command === 'ROLLBACK') {
-    throw new Error('the transaction was aborted by a failed statement');
-  }
+  refuseRolledBack((c.value as { command?: string } | null)?.command);
   return s.value;
 }
 

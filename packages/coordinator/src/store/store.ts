@@ -163,8 +163,10 @@ export class Store {
               await done.ctx.commitOnPostgres();
               return done.result;
             } catch (error) {
-              // Also after a failed commit, which may have ended the transaction: a ROLLBACK then only warns.
-              await sql`rollback`.execute(connection);
+              // Also after a failed commit, which may have ended the transaction: a ROLLBACK then
+              // only warns. A connection too broken to roll back is dropped by the pool, not given
+              // out again, so the error to tell is the one that failed the write.
+              await sql`rollback`.execute(connection).catch(() => undefined);
               throw error;
             }
           })

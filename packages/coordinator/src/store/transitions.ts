@@ -281,16 +281,11 @@ export async function jobsOfPush(ctx: WriteContext, pushId: number): Promise<Job
  * needs the row.
  */
 async function jobsWithPushOnPostgres(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
+  const jobs = sql<JobRow[]>`(select coalesce(json_agg(jobs order by jobs.id), '[]'::json)
+    from jobs where jobs.push_id = pushes.id)`;
   const found = await ctx.trx
     .selectFrom('pushes')
-    .select([
-      sql<PushRow>`to_jsonb(pushes)`.as('push'),
-      sql<
-        JobRow[]
-      >`(select coalesce(json_agg(jobs order by jobs.id), '[]'::json) from jobs where jobs.push_id = pushes.id)`.as(
-        'jobs',
-      ),
-    ])
+    .select([sql<PushRow>`to_jsonb(pushes)`.as('push'), jobs.as('jobs')])
     .where('id', '=', pushId)
     .executeTakeFirst();
   if (!found) return [];

@@ -6,11 +6,12 @@ import {
   routingKeyOf,
   type SwitchyardEvent,
 } from '@switchyard/protocol';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
 import type { AttemptRow, JobRow, PushRow } from './mappers.ts';
+import { commitAlone } from './pipelined-transaction.ts';
 import type { EventRecord } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -165,9 +166,7 @@ export class WriteContext {
       await this.insertUnflushed(true);
       return;
     }
-    const { rows } = await sql<{ command?: string }>`commit`.execute(this.trx);
-    // PostgreSQL answers COMMIT with ROLLBACK when a failed statement left the transaction aborted.
-    if (rows[0]?.command === 'ROLLBACK') throw new Error('the transaction was aborted by a failed statement');
+    await commitAlone(this.trx);
   }
 
   private async insertUnflushed(thenCommit: boolean): Promise<void> {
