@@ -10,7 +10,7 @@ import {
   type StepFinishedRequest,
   type StepStartedRequest,
 } from '@switchyard/protocol';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type QueryCreator, type RawBuilder, sql } from 'kysely';
 import type { Farm } from '../config/farm-config.ts';
 import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
 import { planPush } from '../scheduler/plan-push.ts';
@@ -20,7 +20,7 @@ import { schedule } from '../scheduler/schedule.ts';
 import { beginAttempt } from './attempt-start.ts';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
-import { dialectOf } from './dialect.ts';
+import { type DialectName, dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
 import { beginWithNextStatement } from './pipelined-transaction.ts';
@@ -56,6 +56,32 @@ function queuePageSize(waitingWorkers: number): number {
 }
 
 /**
+ * A page of the pool's queue, after the job `after` stands at. Coordinators sharing a PostgreSQL
+ * database pass over the jobs another one is assigning rather than wait for it; SQLite has one
+ * writer and no such clause.
+ */
+function pendingPage(
+  db: QueryCreator<Database>,
+  dialect: DialectName,
+  pool: string,
+  after: { rank: number; id: number } | null,
+  pageSize: number,
+) {
+  let query = db.selectFrom('jobs').select(SCHEDULABLE_COLUMNS).where('state', '=', 'pending').where('pool', '=', pool);
+  if (after) {
+    const { rank, id } = after;
+    query = query.where((eb) =>
+      eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
+    );
+  }
+  return query
+    .orderBy('queue_rank')
+    .orderBy('id')
+    .limit(pageSize)
+    .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+}
+
+/**
  * A matching round's snapshot on PostgreSQL in one statement: the waiting workers of the pool
  * that hold no attempt, the database's time, and the first page of the pool's queue, locked as
  * assignWork's pages are (passing over the jobs another coordinator is assigning).
@@ -67,18 +93,7 @@ async function workersAndFirstPageOnPostgres(
   pageSize: number,
 ): Promise<{ workers: (WorkerRow & { database_now?: number })[]; page: SchedulableRow[]; databaseNow: number }> {
   const found = await ctx.trx
-    .with('page', (db) =>
-      db
-        .selectFrom('jobs')
-        .select(SCHEDULABLE_COLUMNS)
-        .where('state', '=', 'pending')
-        .where('pool', '=', pool)
-        .orderBy('queue_rank')
-        .orderBy('id')
-        .limit(pageSize)
-        .forUpdate()
-        .skipLocked(),
-    )
+    .with('page', (db) => pendingPage(db, 'postgres', pool, null, pageSize))
     .selectNoFrom([
       DATABASE_NOW_MS.as('database_now'),
       sql<WorkerRow[]>`(select coalesce(json_agg(workers), '[]'::json) from workers
@@ -349,7 +364,7 @@ export class Store {
       let prefetched = snapshot?.page;
       while (idle.length > 0) {
         const pageSize = prefetched ? queuePageSize(names.length) : queuePageSize(idle.length);
-        const page = prefetched ?? (await this.pendingPage(ctx, pool, after, pageSize));
+        const page = prefetched ?? (await pendingPage(ctx.trx, dialectOf(ctx.trx), pool, after, pageSize).execute());
         prefetched = undefined;
         const pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
         if (page.length === pageSize && policy.coalescing) pending.push(...(await this.newerCoalescible(ctx, page)));
@@ -366,34 +381,6 @@ export class Store {
       }
       return assignments;
     }, true);
-  }
-
-  /** A page of the pool's queue, after the job `after` stands at. */
-  private pendingPage(
-    ctx: WriteContext,
-    pool: string,
-    after: { rank: number; id: number } | null,
-    pageSize: number,
-  ): Promise<SchedulableRow[]> {
-    let query = ctx.trx
-      .selectFrom('jobs')
-      .select(SCHEDULABLE_COLUMNS)
-      .where('state', '=', 'pending')
-      .where('pool', '=', pool);
-    if (after) {
-      const { rank, id } = after;
-      query = query.where((eb) =>
-        eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
-      );
-    }
-    // Coordinators sharing a PostgreSQL database pass over the jobs another one is assigning
-    // rather than wait for it; SQLite has one writer and no such clause.
-    return query
-      .orderBy('queue_rank')
-      .orderBy('id')
-      .limit(pageSize)
-      .$if(dialectOf(ctx.trx) === 'postgres', (q) => q.forUpdate().skipLocked())
-      .execute();
   }
 
   /**
