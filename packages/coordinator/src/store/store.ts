@@ -20,7 +20,7 @@ import { schedule } from '../scheduler/schedule.ts';
 import { beginAttempt } from './attempt-start.ts';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
-import { type DialectName, dialectOf } from './dialect.ts';
+import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
 import { beginWithNextStatement } from './pipelined-transaction.ts';
@@ -56,13 +56,14 @@ function queuePageSize(waitingWorkers: number): number {
 }
 
 /**
- * A page of the pool's queue, after the job `after` stands at. Coordinators sharing a PostgreSQL
- * database pass over the jobs another one is assigning rather than wait for it; SQLite has one
- * writer and no such clause.
+ * A page of the pool's queue, after the job `after` stands at. Read without locks, on both
+ * databases: a round starts only the jobs the scheduler chose, each still pending and unlocked at
+ * that moment (attempt-start.ts), and schedules again without a job another coordinator took.
+ * Locking the whole page (FOR UPDATE SKIP LOCKED) cost PostgreSQL a row lock, with its WAL record,
+ * for each of up to 500 rows a round, to start one job or a few.
  */
 function pendingPage(
   db: QueryCreator<Database>,
-  dialect: DialectName,
   pool: string,
   after: { rank: number; id: number } | null,
   pageSize: number,
@@ -74,17 +75,12 @@ function pendingPage(
       eb.or([eb('queue_rank', '>', rank), eb.and([eb('queue_rank', '=', rank), eb('id', '>', id)])]),
     );
   }
-  return query
-    .orderBy('queue_rank')
-    .orderBy('id')
-    .limit(pageSize)
-    .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked());
+  return query.orderBy('queue_rank').orderBy('id').limit(pageSize);
 }
 
 /**
  * A matching round's snapshot on PostgreSQL in one statement: the waiting workers of the pool
- * that hold no attempt, the database's time, and the first page of the pool's queue, locked as
- * assignWork's pages are (passing over the jobs another coordinator is assigning).
+ * that hold no attempt, the database's time, and the first page of the pool's queue.
  */
 async function workersAndFirstPageOnPostgres(
   ctx: WriteContext,
@@ -93,7 +89,7 @@ async function workersAndFirstPageOnPostgres(
   pageSize: number,
 ): Promise<{ workers: (WorkerRow & { database_now?: number })[]; page: SchedulableRow[]; databaseNow: number }> {
   const found = await ctx.trx
-    .with('page', (db) => pendingPage(db, 'postgres', pool, null, pageSize))
+    .with('page', (db) => pendingPage(db, pool, null, pageSize))
     .selectNoFrom([
       DATABASE_NOW_MS.as('database_now'),
       sql<WorkerRow[]>`(select coalesce(json_agg(workers), '[]'::json) from workers
@@ -364,18 +360,34 @@ export class Store {
       let prefetched = snapshot?.page;
       while (idle.length > 0) {
         const pageSize = prefetched ? queuePageSize(names.length) : queuePageSize(idle.length);
-        const page = prefetched ?? (await pendingPage(ctx.trx, dialectOf(ctx.trx), pool, after, pageSize).execute());
+        const page = prefetched ?? (await pendingPage(ctx.trx, pool, after, pageSize).execute());
         prefetched = undefined;
-        const pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
+        let pending = page.map((row) => toSchedulableJob(row, ctx.priorityLevelMs));
         if (page.length === pageSize && policy.coalescing) pending.push(...(await this.newerCoalescible(ctx, page)));
-        const decisions = schedule({ now: ctx.now, pending, idle, policy });
-        for (const decision of decisions) {
-          const started = await this.startAttempt(ctx, decision.jobId, decision.worker, decision.why, lease);
-          assignments.set(decision.worker, started.assignment);
-          for (const id of decision.coalesced) await coalesceJob(ctx, id, started.job);
+        for (;;) {
+          const decisions = schedule({ now: ctx.now, pending, idle, policy });
+          const decided = new Set<number>();
+          let lost = false;
+          for (const decision of decisions) {
+            decided.add(decision.jobId);
+            const started = await this.startAttempt(ctx, decision.jobId, decision.worker, decision.why, lease);
+            if (!started) {
+              lost = true;
+              continue;
+            }
+            assignments.set(decision.worker, started.assignment);
+            for (const id of decision.coalesced) {
+              decided.add(id);
+              await coalesceJob(ctx, id, started.job);
+            }
+          }
+          idle = idle.filter((w) => !assignments.has(w.name));
+          if (!lost || idle.length === 0) break;
+          // Another coordinator started a chosen job after this page was read: the workers it
+          // was meant for are matched again with what is left.
+          pending = pending.filter((job) => !decided.has(job.id));
         }
         if (page.length < pageSize) break;
-        idle = idle.filter((w) => !assignments.has(w.name));
         const last = page.at(-1) as SchedulableRow;
         after = { rank: last.queue_rank, id: last.id };
       }
@@ -425,8 +437,10 @@ export class Store {
     workerName: string,
     why: string,
     lease: { leaseMs: number; heartbeatSeconds: number },
-  ): Promise<{ assignment: JobAssignment; job: JobRow }> {
-    const { jobRow, attempt } = await beginAttempt(ctx, { jobId, workerName, why, leaseMs: lease.leaseMs });
+  ): Promise<{ assignment: JobAssignment; job: JobRow } | null> {
+    const started = await beginAttempt(ctx, { jobId, workerName, why, leaseMs: lease.leaseMs });
+    if (!started) return null;
+    const { jobRow, attempt } = started;
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));

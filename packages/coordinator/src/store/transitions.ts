@@ -302,13 +302,27 @@ function pendingRank(ctx: WriteContext) {
   return sql<number>`priority * ${ctx.priorityLevelMs} + ${ctx.now}`;
 }
 
-/** A pending job another run stands for: final, pointing at the job that ran in its place. */
+/**
+ * A pending job another run stands for: final, pointing at the job that ran in its place. Nothing
+ * when it is no longer pending; on PostgreSQL also when another transaction holds it, which this
+ * one passes over rather than waits for (as a matching round's start does, attempt-start.ts).
+ */
 export async function coalesceJob(ctx: WriteContext, jobId: number, into: JobRow): Promise<void> {
   const job = await ctx.trx
     .updateTable('jobs')
     .set({ coalesced_into: into.id })
-    .where('id', '=', jobId)
-    .where('state', '=', 'pending')
+    .$if(dialectOf(ctx.trx) === 'sqlite', (q) => q.where('id', '=', jobId).where('state', '=', 'pending'))
+    .$if(dialectOf(ctx.trx) === 'postgres', (q) =>
+      q.where('id', '=', (eb) =>
+        eb
+          .selectFrom('jobs as held')
+          .select('held.id')
+          .where('held.id', '=', jobId)
+          .where('held.state', '=', 'pending')
+          .forUpdate()
+          .skipLocked(),
+      ),
+    )
     .returningAll()
     .executeTakeFirst();
   if (!job) return;
