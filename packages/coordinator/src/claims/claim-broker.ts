@@ -1,6 +1,6 @@
 import type { ClaimRequest } from '@switchyard/protocol';
 import type { Logger } from 'pino';
-import type { JobAssignment, WaitingWorker } from '../store/port.ts';
+import type { CheckedIn, JobAssignment, WaitingWorker } from '../store/port.ts';
 
 /** Settles what a claiming worker held before and records it; says until when it is benched. */
 export type CheckIn = (
@@ -50,17 +50,22 @@ export class ClaimBroker {
     return names;
   }
 
-  /** `credential`: the name of the farm token the worker claims with (null without auth); it binds the worker. */
+  /**
+   * `credential`: the name of the farm token the worker claims with (null without auth); it binds
+   * the worker. `checkedIn`: the check-in was written already, with the reports the claim came
+   * with (JobStore.report).
+   */
   async claim(
     workerName: string,
     request: ClaimRequest,
     waitMs: number,
     signal: AbortSignal,
     credential: string | null = null,
+    checkedIn?: CheckedIn,
   ): Promise<JobAssignment | null> {
     // A worker has one claim at a time; a new one means the old connection is stale.
     this.release(workerName);
-    const { benchedUntil } = await this.checkIn(workerName, request, credential);
+    const { benchedUntil } = checkedIn ?? (await this.checkIn(workerName, request, credential));
     if (signal.aborted) return null;
     const idleSince = this.idleSince.get(workerName) ?? Date.now();
     this.idleSince.set(workerName, idleSince);

@@ -15,7 +15,15 @@ import {
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
 import { conflict, leaseLost, StoreError } from '../store/errors.ts';
-import type { ArchivedLog, ClaimedLog, JobStore, LogStore, ReportRecord } from '../store/port.ts';
+import type {
+  ArchivedLog,
+  CheckedIn,
+  ClaimAfterReport,
+  ClaimedLog,
+  JobStore,
+  LogStore,
+  ReportRecord,
+} from '../store/port.ts';
 import { type LogArchive, MEMBER_BYTES, writeArchiveFile } from './log-archive.ts';
 import type { LegacyLogFiles } from './log-files.ts';
 import type { LogReader } from './log-reader.ts';
@@ -208,9 +216,14 @@ export class LogService {
   /**
    * Applies several reports of one attempt together (`JobStore.report`): each log batch is cut to
    * the step's limit where the step's stored log ends, under the same per-step order as `append`;
-   * the store then checks and records everything, chunks included, in one transaction.
+   * the store then checks and records everything, chunks included, in one transaction, with the
+   * check-in of the claim they came with (`claimAfter`) when they end the attempt.
    */
-  async report(attemptId: number, entries: readonly ReportEntry[]): Promise<{ cancel: boolean }> {
+  async report(
+    attemptId: number,
+    entries: readonly ReportEntry[],
+    claimAfter?: ClaimAfterReport,
+  ): Promise<{ cancel: boolean; checkedIn?: CheckedIn }> {
     const bodies = new Map<ReportEntry, Buffer>();
     for (const entry of entries) {
       if (entry.kind !== 'log') continue;
@@ -252,7 +265,7 @@ export class LogService {
             written += data.length;
           }
         }
-        const result = await this.jobs.report(attemptId, records);
+        const result = await this.jobs.report(attemptId, records, claimAfter);
         this.stats.requests += bodies.size;
         this.stats.bytes += written;
         return result;

@@ -66,6 +66,19 @@ export interface WaitingWorker {
   idleSince: number;
 }
 
+/** A worker's claim for its next job, sent with the reports that end its attempt. */
+export interface ClaimAfterReport {
+  workerName: string;
+  request: ClaimRequest;
+  /** The farm token's name it claims with (null without auth). */
+  credential: string | null;
+}
+
+/** A check-in done: until when the worker is benched (null: it is not). */
+export interface CheckedIn {
+  benchedUntil: number | null;
+}
+
 export interface LeaseTerms {
   leaseMs: number;
   heartbeatSeconds: number;
@@ -164,8 +177,17 @@ export interface JobStore {
    * must start where the stored log ends, else `conflict`): all are applied or none is. The
    * whole may be repeated, also once it has ended the attempt (a repeat of that end is
    * accepted, as `attemptFinished` accepts one). Says whether the attempt is cancelled.
+   *
+   * With `claimAfter`, the claim the worker sends with these reports: when they end its attempt
+   * and it would check in as an idle, online worker of its credential, the check-in is written
+   * with the attempt's end (`checkedIn`), and the caller need not check it in again
+   * (`WorkerStore.checkIn`); otherwise `checkedIn` is absent.
    */
-  report(attemptId: number, entries: readonly ReportRecord[]): Promise<{ cancel: boolean }>;
+  report(
+    attemptId: number,
+    entries: readonly ReportRecord[],
+    claimAfter?: ClaimAfterReport,
+  ): Promise<{ cancel: boolean; checkedIn?: CheckedIn }>;
   /** `conflict` when the job has already ended; a running attempt is cancelled with it. */
   cancel(jobId: number): Promise<Job>;
   /** A new job of the same push and builder; `conflict` while the job runs or when a dependency can't let it. */

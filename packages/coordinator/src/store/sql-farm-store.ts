@@ -59,7 +59,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
     stepStarted: (attemptId, index, request) => core.stepStarted(attemptId, index, request),
     stepFinished: (attemptId, index, request) => core.stepFinished(attemptId, index, request),
     attemptFinished: (attemptId, request) => core.attemptFinished(attemptId, request),
-    report: (attemptId, entries) => core.report(attemptId, entries),
+    report: (attemptId, entries, claimAfter) => core.report(attemptId, entries, claimAfter),
     cancel: (jobId) => core.cancelJob(jobId),
     retrigger: (farm, jobId) => core.retriggerJob(farm, jobId),
     list: (filter) => queries.listJobs(filter),

@@ -4,14 +4,14 @@ import {
   type CreatePushRequest,
   type HeartbeatResponse,
   isFinalJobState,
-  type JobSpec,
   type JobState,
   type Push,
   type StepFinishedRequest,
   type StepStartedRequest,
 } from '@switchyard/protocol';
-import { type Kysely, type QueryCreator, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type QueryCreator, sql } from 'kysely';
 import type { Farm } from '../config/farm-config.ts';
+import type { FrozenJobSpec } from '../scheduler/job-spec.ts';
 import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
 import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
@@ -24,8 +24,9 @@ import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
 import { beginWithNextStatement } from './pipelined-transaction.ts';
-import type { JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
+import type { CheckedIn, ClaimAfterReport, JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
+import { insertPushWithJobs } from './push-insert.ts';
 import { SCHEDULABLE_COLUMNS, type SchedulableRow, toSchedulableJob, toSchedulableWorker } from './schedulable.ts';
 import type { Database } from './schema.ts';
 import {
@@ -43,6 +44,7 @@ import {
   requireJob,
   requireLiveLease,
 } from './transitions.ts';
+import { checkCredential, workerValues } from './worker-check-in.ts';
 import { recordAttemptFinished, recordReport, recordStepFinished, recordStepStarted } from './worker-reports.ts';
 import { WriteContext } from './write-context.ts';
 
@@ -204,9 +206,9 @@ export class Store {
       throw invalidInput(`unknown repo "${request.repo}"`, { field: 'repo', known: plan.knownRepos });
     }
     return this.write(async (ctx) => {
-      const pushRow = await ctx.trx
-        .insertInto('pushes')
-        .values({
+      const { push: pushRow, jobs: created } = await insertPushWithJobs(
+        ctx,
+        {
           repo: plan.repo.name,
           repo_url: plan.repo.url,
           branch: request.branch,
@@ -214,20 +216,9 @@ export class Store {
           author: request.author ?? '',
           message: request.message ?? '',
           files: JSON.stringify(request.files ?? []),
-          // On the database's time, this first statement reads it.
-          created_at: ctx.awaitingNow ? DATABASE_NOW_MS : ctx.now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await settleNow(ctx, pushRow.created_at);
-      const jobIdByBuilder = new Map<string, number>();
-      const created: JobRow[] = [];
-      for (const job of plan.jobs) {
-        const dependsOn = job.dependsOn.map((builder) => jobIdByBuilder.get(builder) as number);
-        const row = await insertJob(ctx, pushRow, job, { dependsOn, retriggeredFrom: null });
-        jobIdByBuilder.set(job.builder, row.id);
-        created.push(row);
-      }
+        },
+        plan.jobs,
+      );
       const push = toPush(pushRow, created);
       await ctx.emit('push.created', { push }, { repo: push.repo, branch: push.branch, pushId: push.id });
       for (const row of created) await announceJob(ctx, row);
@@ -444,13 +435,14 @@ export class Store {
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
-    const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
+    // Jobs created before 0.1 kept their push's id in the spec too: the same value.
+    const spec = JSON.parse(jobRow.spec) as FrozenJobSpec;
     const assignment = {
       attemptId: attempt.id,
       attemptNumber: attempt.number,
       leaseSeconds: Math.round(lease.leaseMs / 1000),
       heartbeatSeconds: lease.heartbeatSeconds,
-      job: { id: jobRow.id, ...spec },
+      job: { id: jobRow.id, pushId: jobRow.push_id, ...spec },
     };
     return { assignment, job: jobRow };
   }
@@ -671,8 +663,12 @@ export class Store {
     await this.write((ctx) => recordAttemptFinished(ctx, attemptId, request), true);
   }
 
-  async report(attemptId: number, entries: readonly ReportRecord[]): Promise<{ cancel: boolean }> {
-    return this.write((ctx) => recordReport(ctx, attemptId, entries), true);
+  async report(
+    attemptId: number,
+    entries: readonly ReportRecord[],
+    claimAfter?: ClaimAfterReport,
+  ): Promise<{ cancel: boolean; checkedIn?: CheckedIn }> {
+    return this.write((ctx) => recordReport(ctx, attemptId, entries, claimAfter), true);
   }
 
   // ---- user actions ------------------------------------------------------------------------
@@ -730,32 +726,4 @@ export class Store {
       return toJob(row);
     });
   }
-
-  // ---- row helpers -------------------------------------------------------------------------
-}
-
-/** What a check-in records on its worker's row, seen at `now`. */
-function workerValues(request: ClaimRequest, credential: string | null, now: number | RawBuilder<number>) {
-  const warm = (request.warm ?? []).map((w) => ({ ...w, at: Date.parse(w.at) }));
-  return {
-    ...(credential !== null && { credential }),
-    pool: request.pool,
-    tags: JSON.stringify(request.tags ?? {}),
-    version: request.version ?? null,
-    instance: request.instance ?? null,
-    online: 1,
-    last_seen: now,
-    warm: JSON.stringify(warm),
-  };
-}
-
-/** Only the credential a worker was bound to by its first claim may act for it (none is checked without auth). */
-function checkCredential(worker: { name: string; credential: string | null }, credential: string | null): void {
-  if (credential === null || worker.credential === null || worker.credential === credential) return;
-  throw new StoreError(
-    'forbidden',
-    `worker ${worker.name} is bound to the token "${worker.credential}"; token "${credential}" may not act for it ` +
-      `(give each machine its own token; an admin can release the binding: DELETE /api/v1/workers/${worker.name}/credential)`,
-    { worker: worker.name },
-  );
 }

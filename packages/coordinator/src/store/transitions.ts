@@ -3,24 +3,47 @@
  * and settling what waited for them. Each runs inside the caller's transaction (`ctx`) and
  * appends the events it causes there; none commits on its own.
  */
-import {
-  type AttemptResult,
-  type AttemptState,
-  isFinalJobState,
-  type JobSpec,
-  type JobState,
-} from '@switchyard/protocol';
-import { type QueryCreator, sql } from 'kysely';
+import { type AttemptResult, type AttemptState, isFinalJobState, type JobState } from '@switchyard/protocol';
+import { type QueryCreator, type RawBuilder, sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
 import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { leaseExpired, notFound } from './errors.ts';
-import { type AttemptRow, type JobRow, type PushRow, toAttempt, toJob } from './mappers.ts';
+import {
+  type AttemptRow,
+  iso,
+  type JobRow,
+  type PushRow,
+  toAttempt,
+  toJob,
+  toWorker,
+  type WorkerRow,
+} from './mappers.ts';
+import type { CheckedIn, ClaimAfterReport } from './port.ts';
 import type { Database } from './schema.ts';
-import { recentSuccessDurations, recordWorkerOutcome } from './worker-record.ts';
-import type { WriteContext } from './write-context.ts';
+import { checkInFoldsIntoEnd, workerValues } from './worker-check-in.ts';
+import { recentSuccessDurations, workerOutcome } from './worker-record.ts';
+import type { AttemptWorkerRow, WriteContext } from './write-context.ts';
+
+/** A planned job's columns that depend neither on its push nor on the time. */
+export function plannedJobColumns(plan: JobPlan) {
+  return {
+    builder: plan.builder,
+    pool: plan.pool,
+    state: plan.state,
+    reason: plan.reason,
+    // The spec as the builder was when the job was created; its push is the job's push_id.
+    spec: JSON.stringify(plan.spec),
+    required_tags: JSON.stringify(plan.requiredTags),
+    priority: plan.priority,
+    prefer: plan.prefer,
+    coalesce_limit: plan.coalesceLimit,
+    exact: plan.exact ? 1 : 0,
+    max_attempts: plan.maxAttempts,
+  };
+}
 
 /** Inserts a job as planned (scheduler/plan-push.ts), its dependencies resolved to job ids. */
 export async function insertJob(
@@ -29,32 +52,21 @@ export async function insertJob(
   plan: JobPlan,
   links: { dependsOn: number[]; retriggeredFrom: number | null },
 ): Promise<JobRow> {
-  const spec: Omit<JobSpec, 'id'> = { pushId: push.id, ...plan.spec };
   const final = isFinalJobState(plan.state);
   const row = await ctx.trx
     .insertInto('jobs')
     .values({
+      ...plannedJobColumns(plan),
       push_id: push.id,
-      builder: plan.builder,
       repo: push.repo,
       branch: push.branch,
       revision: push.revision,
       author: push.author,
-      pool: plan.pool,
-      state: plan.state,
-      reason: plan.reason,
-      spec: JSON.stringify(spec),
-      required_tags: JSON.stringify(plan.requiredTags),
       depends_on: JSON.stringify(links.dependsOn),
-      priority: plan.priority,
-      prefer: plan.prefer,
-      coalesce_limit: plan.coalesceLimit,
       coalesced_into: null,
-      exact: plan.exact ? 1 : 0,
       claim_reason: null,
       queue_rank: ctx.now + plan.priority * ctx.priorityLevelMs,
       attempt_count: 0,
-      max_attempts: plan.maxAttempts,
       retriggered_from: links.retriggeredFrom,
       worker: null,
       created_at: ctx.now,
@@ -117,14 +129,15 @@ export async function endAttempt(
   attempt: AttemptRow,
   result: AttemptResult,
   reason: string | null,
-  details: { message?: string | null; finishedAt?: number },
-): Promise<void> {
+  details: { message?: string | null; finishedAt?: number; claimAfter?: ClaimAfterReport },
+): Promise<CheckedIn | null> {
   const job = await jobRow(ctx, attempt.job_id);
-  await closeAttempt(ctx, attempt, job, {
+  const checkedIn = await closeAttempt(ctx, attempt, job, {
     state: result,
     reason,
     message: details.message ?? null,
     finishedAt: details.finishedAt ?? ctx.now,
+    claimAfter: details.claimAfter,
   });
   const next = jobAfterAttempt({
     result,
@@ -149,22 +162,33 @@ export async function endAttempt(
       .executeTakeFirstOrThrow();
     ctx.jobs.set(requeued.id, requeued);
     await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
-    return;
+    return checkedIn;
   }
   await finishJob(ctx, job, next.state, next.reason);
+  return checkedIn;
 }
 
 /**
  * Records how an attempt ended: its unfinished steps end with it (as `cancelled`, or as
  * `exception` when the attempt did not end on purpose), its worker is free, and
  * `attempt.finished` announces it. What becomes of the job is the caller's business.
+ *
+ * The worker's row is written once: freed, with what the end teaches about the worker
+ * (worker-record.ts), and, with `claimAfter` (the claim its worker sent with the end), checked in
+ * when that is the usual check-in (worker-check-in.ts), which is then said in the answer.
  */
 export async function closeAttempt(
   ctx: WriteContext,
   attempt: AttemptRow,
   job: JobRow,
-  end: { state: AttemptState; reason: string | null; message: string | null; finishedAt: number },
-): Promise<void> {
+  end: {
+    state: AttemptState;
+    reason: string | null;
+    message: string | null;
+    finishedAt: number;
+    claimAfter?: ClaimAfterReport;
+  },
+): Promise<CheckedIn | null> {
   const closeSteps = (db: QueryCreator<Database>) =>
     db
       .updateTable('steps')
@@ -195,30 +219,70 @@ export async function closeAttempt(
     ended = await endRow(ctx.trx);
   }
   ctx.attempts.set(ended.id, ended);
-  // Only the attempt's worker ever holds it; its row, read by the same statement, is what the
-  // outcome's lesson starts from. On PostgreSQL a success brings the builder's recent durations
-  // along, which the worker's learned speed compares it with: no statement of their own.
-  const withDurations = dialectOf(ctx.trx) === 'postgres' && end.state === 'success';
-  const freed = await ctx.trx
-    .updateTable('workers')
-    .set({
-      current_attempt: sql<number | null>`case when current_attempt = ${attempt.id} then null else current_attempt end`,
-    })
-    .where('name', '=', attempt.worker)
-    .returningAll()
-    .$if(withDurations, (q) => q.returning(recentSuccessDurations(ctx, job.builder).as('recent_durations')))
-    .executeTakeFirst();
-  if (freed) {
-    const { recent_durations: recentDurations, ...worker } = freed as typeof freed & { recent_durations?: number[] };
-    await recordWorkerOutcome(ctx, ended, job, worker, recentDurations);
+  let checkedIn: CheckedIn | null = null;
+  const worker = await attemptWorker(ctx, attempt, job, end.state === 'success');
+  if (worker) {
+    const { recent_durations: recentDurations, ...before } = worker;
+    const outcome = await workerOutcome(ctx, ended, job, before, recentDurations);
+    const claim = end.claimAfter && checkInFoldsIntoEnd(end.claimAfter, before, attempt.id) ? end.claimAfter : null;
+    const after = await ctx.trx
+      .updateTable('workers')
+      .set({
+        // The row is locked, so what it holds is known: this attempt, unless the worker restarted
+        // and was given other work meanwhile.
+        current_attempt: before.current_attempt === attempt.id ? null : before.current_attempt,
+        ...outcome.values,
+        ...(claim && workerValues(claim.request, claim.credential, ctx.now)),
+      })
+      .where('name', '=', before.name)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (outcome.bench) {
+      await ctx.emit('worker.benched', {
+        worker: toWorker(after, null, ctx.now),
+        until: iso(outcome.bench.until),
+        streak: outcome.bench.streak,
+        reason: outcome.bench.reason,
+      });
+    }
+    if (claim) {
+      const benched = after.benched_until !== null && after.benched_until > ctx.now;
+      checkedIn = { benchedUntil: benched ? after.benched_until : null };
+    }
   }
   const { steps: _steps, ...attemptView } = toAttempt(ended, []);
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
+  return checkedIn;
+}
+
+/**
+ * The row of the attempt's worker as it was before the attempt ended, locked to the commit on
+ * PostgreSQL, with the builder's recent durations there when the attempt succeeded (what its
+ * learned speed compares with): read with the attempt (requireAttempt) when the verb said it
+ * would end it, else read now. Undefined for a worker without a row.
+ */
+async function attemptWorker(
+  ctx: WriteContext,
+  attempt: AttemptRow,
+  job: JobRow,
+  succeeded: boolean,
+): Promise<AttemptWorkerRow | undefined> {
+  const known = ctx.attemptWorkers.get(attempt.id);
+  ctx.attemptWorkers.delete(attempt.id);
+  if (known) return known;
+  const postgres = dialectOf(ctx.trx) === 'postgres';
+  return ctx.trx
+    .selectFrom('workers')
+    .selectAll()
+    .where('name', '=', attempt.worker)
+    .$if(postgres && succeeded, (q) => q.select(recentSuccessDurations(ctx, job.builder).as('recent_durations')))
+    .$if(postgres, (q) => q.forUpdate())
+    .executeTakeFirst();
 }
 
 /** Makes a job final and settles the jobs waiting for it (scheduler/settle-dependents.ts). */
 export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
-  await markFinal(ctx, job.id, state, reason);
+  await markFinal(ctx, job.id, state, reason, job.push_id);
   const pushJobs = (await jobsOfPush(ctx, job.push_id)).map(toPushJob);
   for (const settlement of settleDependents(job.id, pushJobs)) {
     if (settlement.state === 'skipped') {
@@ -236,9 +300,21 @@ export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState,
   }
 }
 
-async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reason: string | null): Promise<void> {
+/**
+ * `pushId`: the job's push, whose jobs the caller reads next (settling dependents, completing the
+ * push). On PostgreSQL, unless this transaction knows them already, they come back with the update,
+ * one round trip instead of two.
+ */
+async function markFinal(
+  ctx: WriteContext,
+  jobId: number,
+  state: JobState,
+  reason: string | null,
+  pushId?: number,
+): Promise<void> {
+  const withPush = pushId !== undefined && dialectOf(ctx.trx) === 'postgres' && !knownJobsOfPush(ctx, pushId);
   // The same statement says whether the job has artifacts, which job.finished lists.
-  const { has_artifacts, ...finished } = await ctx.trx
+  const { has_artifacts, push_with_jobs, ...finished } = await ctx.trx
     .updateTable('jobs')
     .set({ state, reason, finished_at: ctx.now })
     .where('id', '=', jobId)
@@ -248,8 +324,18 @@ async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reas
         .exists(eb.selectFrom('artifacts').select('artifacts.id').whereRef('artifacts.job_id', '=', 'jobs.id'))
         .as('has_artifacts'),
     )
+    .$if(withPush, (q) => q.returning(pushWithJobs(sql.ref('jobs.push_id')).as('push_with_jobs')))
     .executeTakeFirstOrThrow();
   ctx.jobs.set(finished.id, finished);
+  if (push_with_jobs) {
+    // The statement's subquery sees the jobs as they were before it: this one as it is now.
+    const { push, jobs } = push_with_jobs;
+    rememberJobsOfPush(
+      ctx,
+      push,
+      jobs.map((row) => (row.id === finished.id ? finished : row)),
+    );
+  }
   if (!Number(has_artifacts)) ctx.withoutArtifacts.add(finished.id);
   await ctx.emit('job.finished', { job: toJob(finished) }, jobDims(finished));
 }
@@ -261,12 +347,15 @@ async function markFinal(ctx: WriteContext, jobId: number, state: JobState, reas
  * (WriteContext.jobs), or read again if any of them is missing.
  */
 export async function jobsOfPush(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
-  const known = ctx.pushJobs.get(pushId)?.map((id) => ctx.jobs.get(id));
-  if (known?.every((row) => row !== undefined)) return known as JobRow[];
-  const rows =
-    dialectOf(ctx.trx) === 'postgres'
-      ? await jobsWithPushOnPostgres(ctx, pushId)
-      : await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
+  const known = knownJobsOfPush(ctx, pushId);
+  if (known) return known;
+  if (dialectOf(ctx.trx) === 'postgres') {
+    const found = await ctx.trx.selectNoFrom(pushWithJobs(pushId).as('found')).executeTakeFirstOrThrow();
+    if (!found.found) return [];
+    rememberJobsOfPush(ctx, found.found.push, found.found.jobs);
+    return found.found.jobs;
+  }
+  const rows = await ctx.trx.selectFrom('jobs').selectAll().where('push_id', '=', pushId).orderBy('id').execute();
   for (const row of rows) ctx.jobs.set(row.id, row);
   ctx.pushJobs.set(
     pushId,
@@ -275,22 +364,29 @@ export async function jobsOfPush(ctx: WriteContext, pushId: number): Promise<Job
   return rows;
 }
 
+function knownJobsOfPush(ctx: WriteContext, pushId: number): JobRow[] | undefined {
+  const known = ctx.pushJobs.get(pushId)?.map((id) => ctx.jobs.get(id));
+  return known?.every((row) => row !== undefined) ? (known as JobRow[]) : undefined;
+}
+
 /**
- * On PostgreSQL the push's row comes along in the same round trip, kept in `ctx.pushes`: a job
- * made final reads its push's jobs (settleDependents), and announcing the push complete then
- * needs the row.
+ * On PostgreSQL a push's row comes along with its jobs, kept in `ctx.pushes`: a job made final
+ * reads its push's jobs (settleDependents), and announcing the push complete then needs the row.
  */
-async function jobsWithPushOnPostgres(ctx: WriteContext, pushId: number): Promise<JobRow[]> {
-  const jobs = sql<JobRow[]>`(select coalesce(json_agg(jobs order by jobs.id), '[]'::json)
-    from jobs where jobs.push_id = pushes.id)`;
-  const found = await ctx.trx
-    .selectFrom('pushes')
-    .select([sql<PushRow>`to_jsonb(pushes)`.as('push'), jobs.as('jobs')])
-    .where('id', '=', pushId)
-    .executeTakeFirst();
-  if (!found) return [];
-  ctx.pushes.set(pushId, found.push);
-  return found.jobs;
+function rememberJobsOfPush(ctx: WriteContext, push: PushRow, jobs: JobRow[]): void {
+  ctx.pushes.set(push.id, push);
+  for (const row of jobs) ctx.jobs.set(row.id, row);
+  ctx.pushJobs.set(
+    push.id,
+    jobs.map((row) => row.id),
+  );
+}
+
+/** On PostgreSQL, the push `pushId` (a value or a column) with its jobs in id order, as one JSON value. */
+function pushWithJobs(pushId: number | RawBuilder<number>) {
+  return sql<{ push: PushRow; jobs: JobRow[] } | null>`(select json_build_object('push', to_json(pushes),
+    'jobs', (select coalesce(json_agg(jobs order by jobs.id), '[]'::json) from jobs where jobs.push_id = pushes.id))
+    from pushes where pushes.id = ${pushId})`;
 }
 
 function toPushJob(row: { id: number; builder: string; state: string; depends_on: string }): PushJob {
@@ -338,41 +434,72 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
  * The attempt a worker's heartbeat or report acts on. On PostgreSQL its row is locked to the
  * commit, so that a renewal and the lease reaper (or two reports) take turns rather than both
  * acting on what each read; and a transaction whose time comes from its first statement
- * (Store.write) reads the database's clock here. Read once per transaction: later calls (each
+ * (Store.write) reads the database's time here. Read once per transaction: later calls (each
  * report of a batch) get the row as this transaction left it (WriteContext.attempts).
  */
-export async function requireAttempt(ctx: WriteContext, id: number, withJob = false): Promise<AttemptRow> {
+export async function requireAttempt(ctx: WriteContext, id: number, reads: AttemptReads = {}): Promise<AttemptRow> {
   const known = ctx.awaitingNow ? undefined : ctx.attempts.get(id);
   if (known) return known;
-  const row = await lockAttempt(ctx, id, withJob);
+  const row = await lockAttempt(ctx, id, reads);
   ctx.attempts.set(id, row);
   return row;
 }
 
-/** `withJob`: the caller will need the attempt's job (jobRow), which PostgreSQL then reads along. */
-async function lockAttempt(ctx: WriteContext, id: number, withJob: boolean): Promise<AttemptRow> {
+/**
+ * What else the caller will need, which PostgreSQL then reads in the attempt's statement: one
+ * round trip, not several. Heartbeats and log batches, the frequent callers, need nothing more.
+ */
+export interface AttemptReads {
+  /** The attempt's job (jobRow). */
+  job?: boolean;
+  /**
+   * The verb may end the attempt: its worker's row, locked with it (closeAttempt writes it once,
+   * from what it was), and for a success the builder's recent durations.
+   */
+  ending?: 'success' | 'other';
+}
+
+async function lockAttempt(ctx: WriteContext, id: number, reads: AttemptReads): Promise<AttemptRow> {
   if (dialectOf(ctx.trx) === 'sqlite') {
     const row = await attemptRow(ctx, id);
     if (!row) throw notFound(`attempt ${id} does not exist`);
     return row;
   }
-  // The job in the same statement: one round trip, not two. Heartbeats and log batches, the
-  // frequent callers, need no job and read none. FOR UPDATE locks the attempt only; a subquery's
-  // rows are not locked.
+  const withJob = reads.job === true || reads.ending !== undefined;
+  const ownBuilder = sql<string>`(select own.builder from jobs as own where own.id = attempts.job_id)`;
+  // FOR UPDATE locks the attempt, and with `ending` its worker (in that order, as every end
+  // of an attempt takes them); a subquery's rows are not locked. Every attempt's worker has a row
+  // (it is written before an attempt starts on it, and never deleted).
   const found = await ctx.trx
     .selectFrom('attempts')
-    .selectAll()
+    .selectAll('attempts')
     .select(DATABASE_NOW_MS.as('database_now'))
     .$if(withJob, (q) =>
       q.select(sql<JobRow>`(select to_jsonb(jobs) from jobs where jobs.id = attempts.job_id)`.as('job')),
     )
-    .where('id', '=', id)
-    .forUpdate()
+    .$if(reads.ending !== undefined, (q) =>
+      q
+        .innerJoin('workers', 'workers.name', 'attempts.worker')
+        .select(sql<WorkerRow>`to_jsonb(workers)`.as('worker_row'))
+        .$if(reads.ending === 'success', (q) =>
+          q.select(recentSuccessDurations(ctx, ownBuilder).as('recent_durations')),
+        ),
+    )
+    .where('attempts.id', '=', id)
+    .$if(reads.ending === undefined, (q) => q.forUpdate())
+    .$if(reads.ending !== undefined, (q) => q.modifyEnd(sql`for update of attempts, workers`))
     .executeTakeFirst();
   await settleNow(ctx, found?.database_now);
   if (!found) throw notFound(`attempt ${id} does not exist`);
-  const { database_now: _, job, ...row } = found as typeof found & { job?: JobRow };
+  const {
+    database_now: _,
+    job,
+    worker_row: worker,
+    recent_durations: recentDurations,
+    ...row
+  } = found as typeof found & { job?: JobRow; worker_row?: WorkerRow; recent_durations?: number[] };
   if (job && !ctx.jobs.has(row.job_id)) ctx.jobs.set(row.job_id, job);
+  if (worker) ctx.attemptWorkers.set(row.id, { ...worker, recent_durations: recentDurations });
   return row;
 }
 

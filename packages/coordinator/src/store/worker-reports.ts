@@ -3,9 +3,9 @@ import { type QueryCreator, sql } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import { conflict, leaseLost, StoreError } from './errors.ts';
 import { toJob, toStep } from './mappers.ts';
-import type { LogBatch, ReportRecord } from './port.ts';
+import type { CheckedIn, ClaimAfterReport, LogBatch, ReportRecord } from './port.ts';
 import type { Database } from './schema.ts';
-import { endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
+import { type AttemptReads, endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
 /**
@@ -18,7 +18,7 @@ import type { WriteContext } from './write-context.ts';
  */
 
 async function requireReportable(ctx: WriteContext, attemptId: number, withJob = false) {
-  const attempt = await requireAttempt(ctx, attemptId, withJob);
+  const attempt = await requireAttempt(ctx, attemptId, { job: withJob });
   if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
   requireLiveLease(ctx, attempt);
   return attempt;
@@ -173,13 +173,18 @@ export async function recordStepFinished(
   await ctx.emit('step.finished', { job: toJob(job), attempt: attempt.number, step: toStep(updated) }, jobDims(job));
 }
 
-/** Ends the attempt and moves its job on (final, or pending again for a retry); a repeat is accepted. */
+/**
+ * Ends the attempt and moves its job on (final, or pending again for a retry); a repeat is
+ * accepted. With `claimAfter`, the claim sent with this end: whether it was checked in with it
+ * (closeAttempt) is the answer.
+ */
 export async function recordAttemptFinished(
   ctx: WriteContext,
   attemptId: number,
   request: AttemptFinishedRequest,
-): Promise<void> {
-  const attempt = await requireAttempt(ctx, attemptId, true);
+  claimAfter?: ClaimAfterReport,
+): Promise<CheckedIn | null> {
+  const attempt = await requireAttempt(ctx, attemptId, endingReads(request));
   if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
     const timings = JSON.stringify(request.timings);
     await ctx.trx.updateTable('attempts').set({ timings }).where('id', '=', attemptId).execute();
@@ -191,10 +196,10 @@ export async function recordAttemptFinished(
       await ctx.trx.updateTable('attempts').set({ message: request.message }).where('id', '=', attemptId).execute();
       ctx.attempts.set(attemptId, { ...(ctx.attempts.get(attemptId) ?? attempt), message: request.message });
     }
-    return;
+    return null;
   }
   if (attempt.state !== 'running') {
-    if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return; // a repeat
+    if (attempt.state === request.result && attempt.reason === (request.reason ?? null)) return null; // a repeat
     throw leaseLost(attempt);
   }
   requireLiveLease(ctx, attempt);
@@ -206,10 +211,16 @@ export async function recordAttemptFinished(
       jobDims(job),
     );
   }
-  await endAttempt(ctx, attempt, request.result, request.reason ?? null, {
+  return endAttempt(ctx, attempt, request.result, request.reason ?? null, {
     message: request.message ?? null,
     finishedAt: Math.max(attempt.started_at, Date.parse(request.finishedAt)),
+    claimAfter,
   });
+}
+
+/** What a verb that ends an attempt reads with it (requireAttempt). */
+function endingReads(request: AttemptFinishedRequest): AttemptReads {
+  return { job: true, ending: request.result === 'success' ? 'success' : 'other' };
 }
 
 /**
@@ -271,16 +282,18 @@ export async function recordReport(
   ctx: WriteContext,
   attemptId: number,
   entries: readonly ReportRecord[],
-): Promise<{ cancel: boolean }> {
+  claimAfter?: ClaimAfterReport,
+): Promise<{ cancel: boolean; checkedIn?: CheckedIn }> {
   const last = entries.at(-1);
   if (last?.kind === 'attempt-finished') {
-    const attempt = await requireAttempt(ctx, attemptId, true);
+    const attempt = await requireAttempt(ctx, attemptId, endingReads(last.request));
     const ended = attempt.state !== 'running' && attempt.state !== 'cancelled';
     // The report that ended the attempt, sent again after its answer was lost: nothing to do.
     if (ended && attempt.state === last.request.result && attempt.reason === (last.request.reason ?? null)) {
       return { cancel: false };
     }
   }
+  let checkedIn: CheckedIn | undefined;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as ReportRecord;
     switch (entry.kind) {
@@ -303,10 +316,10 @@ export async function recordReport(
         await recordStepFinished(ctx, attemptId, entry.index, entry.request);
         break;
       case 'attempt-finished':
-        await recordAttemptFinished(ctx, attemptId, entry.request);
+        checkedIn = (await recordAttemptFinished(ctx, attemptId, entry.request, claimAfter)) ?? undefined;
         break;
     }
   }
   const attempt = await requireAttempt(ctx, attemptId);
-  return { cancel: attempt.state === 'cancelled' };
+  return checkedIn ? { cancel: attempt.state === 'cancelled', checkedIn } : { cancel: attempt.state === 'cancelled' };
 }

@@ -10,12 +10,15 @@ import type { Kysely, Transaction } from 'kysely';
 import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
 import { insertEvents } from './dialect.ts';
 import { type JobFinishedFacts, jobFinishedData } from './job-finished-data.ts';
-import type { AttemptRow, JobRow, PushRow } from './mappers.ts';
+import type { AttemptRow, JobRow, PushRow, WorkerRow } from './mappers.ts';
 import { commitAlone } from './pipelined-transaction.ts';
 import type { EventRecord } from './port.ts';
 import type { Database } from './schema.ts';
 
 /** The columns an event can be filtered on, stored beside its JSON. */
+/** A worker's row, with the recent durations of the builder of the attempt it may end (on PostgreSQL, for a success). */
+export type AttemptWorkerRow = WorkerRow & { recent_durations?: number[] };
+
 export interface EventDimensions {
   repo?: string | null;
   branch?: string | null;
@@ -73,6 +76,12 @@ export class WriteContext {
   readonly pushJobs = new Map<number, number[]>();
   /** Push rows read along with their jobs (jobsOfPush on PostgreSQL); a push row never changes. */
   readonly pushes = new Map<number, PushRow>();
+  /**
+   * The rows of the workers of attempts this transaction may end, read locked with the attempt
+   * (requireAttempt, on PostgreSQL), by attempt id: the attempt's end writes its worker's row
+   * once, from what it was (transitions.ts, closeAttempt), and takes its entry.
+   */
+  readonly attemptWorkers = new Map<number, AttemptWorkerRow>();
   /** Jobs this transaction made final and found without artifacts: their `job.finished` needs no look-up. */
   readonly withoutArtifacts = new Set<number>();
 

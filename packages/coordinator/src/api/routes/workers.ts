@@ -17,6 +17,7 @@ import {
 } from '@switchyard/protocol';
 import Type from 'typebox';
 import { StoreError } from '../../store/errors.ts';
+import type { CheckedIn, ClaimAfterReport } from '../../store/port.ts';
 import { type App, errorResponses } from '../app-types.ts';
 import { checkAttemptCredential } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -87,8 +88,9 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
     },
     async (request) => {
       const { report, ...claim } = request.body;
-      const reportRefused = report ? await applyReportBeforeClaim(ctx, report) : undefined;
       const credential = request.credentialName ?? null;
+      const claimAfter = { workerName: request.params.name, request: claim, credential };
+      const applied = report ? await applyReportBeforeClaim(ctx, report, claimAfter) : {};
       const settings = ctx.farm().settings;
       // The worker asks; the farm's setting caps it (a proxy in between may cut idle requests).
       const waitSeconds = Math.min(request.body.waitSeconds ?? settings.claimWaitSeconds, settings.claimWaitSeconds);
@@ -99,9 +101,16 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
       ctx.shutdown.addEventListener('abort', stop);
       ctx.metrics.claimsWaiting.inc();
       try {
-        const claimed = await ctx.broker.claim(request.params.name, claim, waitMs, abort.signal, credential);
+        const claimed = await ctx.broker.claim(
+          request.params.name,
+          claim,
+          waitMs,
+          abort.signal,
+          credential,
+          applied.checkedIn,
+        );
         const assignment = claimed && ctx.credentials.issue(claimed);
-        return reportRefused ? { assignment, reportRefused } : { assignment };
+        return applied.refused ? { assignment, reportRefused: applied.refused } : { assignment };
       } finally {
         ctx.metrics.claimsWaiting.dec();
         request.raw.socket.off('close', stop);
@@ -247,23 +256,28 @@ export function registerWorkerRoutes(app: App, ctx: ApiContext): void {
 }
 
 /**
- * Applies the reports a claim carries. A refusal (the attempt was given away meanwhile, or a
- * report no longer fits) does not stop the claim: the attempt is over for this worker either
- * way, so the refusal is said in the answer, for the worker to log, as the outbox logs a report
- * it drops. Failures of the coordinator itself fail the claim, which the worker sends again.
+ * Applies the reports a claim carries, with the claim's check-in when they end the attempt
+ * (`checkedIn`: the claim need not check in again). A refusal (the attempt was given away
+ * meanwhile, or a report no longer fits) does not stop the claim: the attempt is over for this
+ * worker either way, so the refusal is said in the answer, for the worker to log, as the outbox
+ * logs a report it drops. Failures of the coordinator itself fail the claim, which the worker
+ * sends again.
  */
 async function applyReportBeforeClaim(
   ctx: ApiContext,
   report: NonNullable<ClaimAfterReportRequest['report']>,
-): Promise<{ code: string; message: string } | undefined> {
+  claimAfter: ClaimAfterReport,
+): Promise<{ refused?: { code: string; message: string }; checkedIn?: CheckedIn }> {
   try {
     checkAttemptCredential(ctx.credentials, 'attempt', String(report.attemptId), `Bearer ${report.attemptToken}`);
-    await ctx.logs.report(report.attemptId, report.entries);
+    const { checkedIn } = await ctx.logs.report(report.attemptId, report.entries, claimAfter);
     countLogBatches(ctx, report.entries);
-    return undefined;
+    return { checkedIn };
   } catch (error) {
     const refusal = error instanceof StoreError ? apiErrorOf(error) : error;
-    if (refusal instanceof ApiError && refusal.status < 500) return { code: refusal.code, message: refusal.message };
+    if (refusal instanceof ApiError && refusal.status < 500) {
+      return { refused: { code: refusal.code, message: refusal.message } };
+    }
     throw error;
   }
 }

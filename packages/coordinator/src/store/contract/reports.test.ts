@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { schedulingPolicy } from '../../scheduler/live-policy.ts';
 import type { ReportRecord } from '../port.ts';
 import {
   claimJob,
@@ -8,11 +9,12 @@ import {
   expectRefusal,
   finish,
   jobOf,
+  LEASE,
   push,
   startStep,
   stepEnded,
 } from './builders.ts';
-import { type ContractContext, describeStoreContract } from './harness.ts';
+import { type ContractContext, describeStoreContract, iso, SECOND } from './harness.ts';
 
 /** What a worker's outbox holds once a one-step job is over: started, one log batch, finished, the end. */
 function wholeJob(t: ContractContext, logBytes = 120): ReportRecord[] {
@@ -165,5 +167,74 @@ describeStoreContract('jobs: several reports of an attempt in one transaction', 
     await finish(t, attemptId, 'failure');
     await expectRefusal(t.store.jobs.report(attemptId, wholeJob(t)), 'lease-lost');
     await expectRefusal(t.store.jobs.report(attemptId + 100, wholeJob(t)), 'not-found');
+  });
+
+  it('checks its worker in with the end when the worker’s next claim came with the report', async () => {
+    const pushed = await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    t.clock.advance(5 * SECOND);
+    const before = await t.store.events.lastId();
+    const next = { pool: 'linux', instance: 'w1-process', tags: { os: 'debian' }, version: '9.9.9' };
+    expect(
+      await t.store.jobs.report(attemptId, wholeJob(t), { workerName: 'w1', request: next, credential: null }),
+    ).toEqual({ cancel: false, checkedIn: { benchedUntil: null } });
+    expect(await t.store.workers.list()).toMatchObject([
+      { name: 'w1', state: 'idle', tags: { os: 'debian' }, version: '9.9.9', lastSeen: iso(t.clock.now) },
+    ]);
+    // Checked in: a matching round gives it the job its success let start, with no check-in of its own.
+    const assigned = await t.store.jobs.assignWork(
+      'linux',
+      [{ name: 'w1', idleSince: t.clock.now }],
+      schedulingPolicy(t.farm),
+      LEASE,
+    );
+    expect(assigned.get('w1')?.job.id).toBe(jobOf(pushed, 'test'));
+    expect(await eventTypesAfter(t, before)).not.toContain('worker.connected');
+  });
+
+  it('says until when the end benched the worker it checked in', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    const ended: ReportRecord = {
+      kind: 'attempt-finished',
+      request: { result: 'exception', reason: 'worker-error', finishedAt: t.clock.iso() },
+    };
+    const claimAfter = { workerName: 'w1', request: { pool: 'linux', instance: 'w1-process' }, credential: null };
+    expect(await t.store.jobs.report(attemptId, [ended], claimAfter)).toEqual({
+      cancel: false,
+      checkedIn: { benchedUntil: t.clock.now + 10 * SECOND },
+    });
+    expect((await t.store.workers.list())[0]).toMatchObject({ state: 'idle', exceptionStreak: 1 });
+  });
+
+  it('leaves the check-in to the claim when the end is not the usual check-in’s to write', async () => {
+    const pushed = await push(t, { branch: 'a' });
+    await push(t, { branch: 'b' });
+    await t.store.workers.checkIn('w1', { pool: 'linux', instance: 'w1-process' }, 'token-a');
+    const request = { pool: 'linux', instance: 'w1-process' };
+    // Another worker's claim.
+    const first = await claimJob(t, 'w1');
+    expect(
+      await t.store.jobs.report(first.attemptId, wholeJob(t), { workerName: 'w2', request, credential: null }),
+    ).toEqual({
+      cancel: false,
+    });
+    // A claim with a credential that may not act for the worker: the full check-in refuses it.
+    const second = await claimJob(t, 'w1');
+    const refused = { workerName: 'w1', request, credential: 'token-b' };
+    expect(await t.store.jobs.report(second.attemptId, wholeJob(t), refused)).toEqual({ cancel: false });
+    await expectRefusal(t.store.workers.checkIn('w1', request, 'token-b'), 'forbidden');
+    // The same report again, whose end was written already.
+    const claimAfter = { workerName: 'w1', request, credential: 'token-a' };
+    expect(await t.store.jobs.report(second.attemptId, wholeJob(t), claimAfter)).toEqual({ cancel: false });
+    // The end of a cancelled attempt: cancelling freed the worker.
+    const third = await claimJob(t, 'w1');
+    await t.store.jobs.cancel(third.job.id);
+    const cancelled: ReportRecord = {
+      kind: 'attempt-finished',
+      request: { result: 'exception', reason: 'cancelled', finishedAt: t.clock.iso() },
+    };
+    expect(await t.store.jobs.report(third.attemptId, [cancelled], claimAfter)).toEqual({ cancel: true });
+    expect(await t.store.jobs.jobState(jobOf(pushed, 'build'))).toMatchObject({ state: 'success' });
   });
 });
