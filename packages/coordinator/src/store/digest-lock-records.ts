@@ -1,6 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { DialectName } from './dialect.ts';
 import { DigestLocks } from './digest-locks.ts';
+import { IDLE_IN_TRANSACTION_MS } from './open-database.ts';
 import type { DigestLockStore } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -11,7 +12,7 @@ export interface DigestLockOptions {
    * must never take the whole pool, or each would wait for a connection another holds.
    */
   connections?: number;
-  /** How often a held lock's idle transaction says a word to the server (default 20 s). */
+  /** How often a held lock's idle transaction says a word to the server (default a third of IDLE_IN_TRANSACTION_MS: 5 s). */
   keepAliveMs?: number;
 }
 
@@ -33,7 +34,7 @@ export class DigestLockRecords implements DigestLockStore {
     options: DigestLockOptions = {},
   ) {
     this.connections = new Slots(options.connections ?? 4);
-    this.keepAliveMs = options.keepAliveMs ?? 20_000;
+    this.keepAliveMs = options.keepAliveMs ?? IDLE_IN_TRANSACTION_MS / 3;
   }
 
   withDigestLock<T>(sha256: string, work: () => Promise<T>): Promise<T> {
@@ -48,7 +49,7 @@ export class DigestLockRecords implements DigestLockStore {
    *
    * A holder that crashes loses its connection and with it the lock at once. One that hangs with
    * its connection open is ended by the server: the session's `idle_in_transaction_session_timeout`
-   * (60 s, open-database.ts) ends the transaction, and the lock with it. So that a long section
+   * (15 s, open-database.ts) ends the transaction, and the lock with it. So that a long section
    * (a multi-gigabyte S3 copy) is not taken for a hung one, the holder runs `select 1` on its
    * transaction every `keepAliveMs` while `work` runs; a hung event loop stops those too.
    */

@@ -63,6 +63,17 @@ export async function openDatabase(target: string, options: DatabaseOptions = {}
 const ignoreDiskFull = () => {};
 
 /**
+ * How long PostgreSQL lets a coordinator's session sit idle inside a transaction before it ends
+ * the session. A coordinator frozen mid-transaction (SIGSTOP, a stalled VM) holds what that
+ * transaction locked, the event-order lock or a singleton's row among them, until then: no
+ * longer than a singleton's lease (replicas/replica-loops.ts), so the other replicas take over
+ * its loops when the lease runs out, not a minute later. A store transaction idles for
+ * milliseconds between statements; a digest-lock section, which holds its transaction while
+ * other work runs, pings it well within this (digest-lock-records.ts).
+ */
+export const IDLE_IN_TRANSACTION_MS = 15_000;
+
+/**
  * Opens the embedded SQLite store and brings its schema up to date. WAL with synchronous=NORMAL:
  * a committed transaction survives a crash of the coordinator process (not of the machine's
  * power), which is the promise the API makes for accepted pushes, results and log lines.
@@ -132,8 +143,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     connectionString: parsed.toString(),
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: 10_000,
-    // A coordinator stopped mid-transaction must not hold the event lock (and row locks) for good.
-    idle_in_transaction_session_timeout: 60_000,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     application_name: options.applicationName ?? `switchyard-coordinator ${process.pid}`,
     options: settings.join(' '),
     types: { getTypeParser: numbersAsNumbers },
