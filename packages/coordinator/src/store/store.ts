@@ -435,7 +435,7 @@ export class Store {
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
-    // Jobs created before 0.1 kept their push's id in the spec too: the same value.
+    // A job's spec as 0.1.0 stored it also holds its push's id: the same value.
     const spec = JSON.parse(jobRow.spec) as FrozenJobSpec;
     const assignment = {
       attemptId: attempt.id,
