@@ -59,7 +59,8 @@ async function insertOneByOne(ctx: WriteContext, push: NewPush, plans: readonly 
 }
 
 async function insertAtOnce(ctx: WriteContext, push: NewPush, plans: readonly JobPlan[]) {
-  // What the jobs take from the push (its id, revision and time) the statement fills in; queue
+  // What the jobs take from the push (its id, revision and time) the statement fills in: the
+  // spec gets the push's id first, as storedSpec writes it (a planned spec is never empty); queue
   // ranks are the push's time plus each job's priority offset, as insertJob ranks them.
   const planned = plans.map((plan, n) => ({
     n,
@@ -79,7 +80,7 @@ async function insertAtOnce(ctx: WriteContext, push: NewPush, plans: readonly Jo
         depends_on, priority, prefer, coalesce_limit, coalesced_into, exact, claim_reason, queue_rank, attempt_count,
         max_attempts, retriggered_from, worker, created_at, pending_at, started_at, finished_at)
       select push.id, push.repo, push.branch, push.revision, push.author, planned.builder, planned.pool, planned.state,
-        planned.reason, planned.spec, planned.required_tags, '[]', planned.priority, planned.prefer,
+        planned.reason, '{"pushId":' || push.id || ',' || substr(planned.spec, 2), planned.required_tags, '[]', planned.priority, planned.prefer,
         planned.coalesce_limit, null, planned.exact, null, push.created_at + planned.rank_offset, 0,
         planned.max_attempts, null, null, push.created_at, case when planned.pending then push.created_at end, null,
         case when planned.final then push.created_at end

@@ -4,6 +4,7 @@ import {
   type CreatePushRequest,
   type HeartbeatResponse,
   isFinalJobState,
+  type JobSpec,
   type JobState,
   type Push,
   type StepFinishedRequest,
@@ -11,7 +12,6 @@ import {
 } from '@switchyard/protocol';
 import { type Kysely, type QueryCreator, sql } from 'kysely';
 import type { Farm } from '../config/farm-config.ts';
-import type { FrozenJobSpec } from '../scheduler/job-spec.ts';
 import type { SchedulableJob, SchedulingPolicy } from '../scheduler/model.ts';
 import { planPush } from '../scheduler/plan-push.ts';
 import { planRetrigger } from '../scheduler/plan-retrigger.ts';
@@ -435,14 +435,13 @@ export class Store {
     ctx.jobs.set(jobRow.id, jobRow);
     ctx.attempts.set(attempt.id, attempt);
     await ctx.emit('job.started', { job: toJob(jobRow), attempt: attempt.number, worker: workerName }, jobDims(jobRow));
-    // A job's spec as 0.1.0 stored it also holds its push's id: the same value.
-    const spec = JSON.parse(jobRow.spec) as FrozenJobSpec;
+    const spec = JSON.parse(jobRow.spec) as Omit<JobSpec, 'id'>;
     const assignment = {
       attemptId: attempt.id,
       attemptNumber: attempt.number,
       leaseSeconds: Math.round(lease.leaseMs / 1000),
       heartbeatSeconds: lease.heartbeatSeconds,
-      job: { id: jobRow.id, pushId: jobRow.push_id, ...spec },
+      job: { id: jobRow.id, ...spec },
     };
     return { assignment, job: jobRow };
   }

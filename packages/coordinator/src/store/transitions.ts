@@ -27,14 +27,22 @@ import { checkInFoldsIntoEnd, workerValues } from './worker-check-in.ts';
 import { recentSuccessDurations, workerOutcome } from './worker-record.ts';
 import type { AttemptWorkerRow, WriteContext } from './write-context.ts';
 
-/** A planned job's columns that depend neither on its push nor on the time. */
+/**
+ * The stored spec of a job of push `pushId`: the builder as it was when the job was created, with
+ * the push's id first. Coordinators of 0.1.0 hand it out as the assignment's job, so during a
+ * rolling upgrade every replica must find the push's id in it.
+ */
+export function storedSpec(pushId: number, plan: JobPlan): string {
+  return JSON.stringify({ pushId, ...plan.spec });
+}
+
+/** A planned job's columns that depend neither on its push nor on the time (the spec without the push's id). */
 export function plannedJobColumns(plan: JobPlan) {
   return {
     builder: plan.builder,
     pool: plan.pool,
     state: plan.state,
     reason: plan.reason,
-    // The spec as the builder was when the job was created; its push is the job's push_id.
     spec: JSON.stringify(plan.spec),
     required_tags: JSON.stringify(plan.requiredTags),
     priority: plan.priority,
@@ -57,6 +65,7 @@ export async function insertJob(
     .insertInto('jobs')
     .values({
       ...plannedJobColumns(plan),
+      spec: storedSpec(push.id, plan),
       push_id: push.id,
       repo: push.repo,
       branch: push.branch,
