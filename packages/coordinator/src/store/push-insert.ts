@@ -80,10 +80,10 @@ async function insertAtOnce(ctx: WriteContext, push: NewPush, plans: readonly Jo
         depends_on, priority, prefer, coalesce_limit, coalesced_into, exact, claim_reason, queue_rank, attempt_count,
         max_attempts, retriggered_from, worker, created_at, pending_at, started_at, finished_at)
       select push.id, push.repo, push.branch, push.revision, push.author, planned.builder, planned.pool, planned.state,
-        planned.reason, '{"pushId":' || push.id || ',' || substr(planned.spec, 2), planned.required_tags, '[]', planned.priority, planned.prefer,
-        planned.coalesce_limit, null, planned.exact, null, push.created_at + planned.rank_offset, 0,
-        planned.max_attempts, null, null, push.created_at, case when planned.pending then push.created_at end, null,
-        case when planned.final then push.created_at end
+        planned.reason, '{"pushId":' || push.id || ',' || substr(planned.spec, 2), planned.required_tags, '[]',
+        planned.priority, planned.prefer, planned.coalesce_limit, null, planned.exact, null,
+        push.created_at + planned.rank_offset, 0, planned.max_attempts, null, null, push.created_at,
+        case when planned.pending then push.created_at end, null, case when planned.final then push.created_at end
       from push cross join json_to_recordset(${JSON.stringify(planned)}::json) as planned(n integer, builder text,
         pool text, state text, reason text, spec text, required_tags text, priority integer, prefer text,
         coalesce_limit integer, exact integer, max_attempts integer, rank_offset double precision, pending boolean,
