@@ -29,8 +29,8 @@ import type { AttemptWorkerRow, WriteContext } from './write-context.ts';
 
 /**
  * The stored spec of a job of push `pushId`: the builder as it was when the job was created, with
- * the push's id first. Coordinators of 0.1.0 hand it out as the assignment's job, so during a
- * rolling upgrade every replica must find the push's id in it.
+ * the push's id first. A claim hands it out as the assignment's job, as every coordinator since
+ * 0.1.0 does: replicas of several versions share the rows during a rolling upgrade.
  */
 export function storedSpec(pushId: number, plan: JobPlan): string {
   return JSON.stringify({ pushId, ...plan.spec });
