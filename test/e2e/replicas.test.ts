@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { isFinalJobState, type ReplicaList, SwitchyardClient, type SwitchyardEvent } from '@switchyard/protocol';
+import {
+  ApiRequestError,
+  isFinalJobState,
+  type ReplicaList,
+  SwitchyardClient,
+  type SwitchyardEvent,
+} from '@switchyard/protocol';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, describe, expect, it, onTestFailed } from 'vitest';
 import { testDatabaseQuery } from '../../packages/coordinator/src/store/test-database.ts';
@@ -203,17 +209,17 @@ builders:
 
     await pushing;
     phase('every push accepted');
-    const all = await everyPush(client);
+    const all = await againWhileUnavailable(() => everyPush(client));
     const jobIds = all.flatMap((push) => push.jobs.map((job) => job.id));
     expect(jobIds.length).toBeGreaterThanOrEqual(JOBS);
     const finalDeadline = Date.now() + 180_000;
-    let jobs = await Promise.all(jobIds.map((id) => client.getJob(id)));
+    let jobs = await againWhileUnavailable(() => Promise.all(jobIds.map((id) => client.getJob(id))));
     while (!jobs.every((job) => isFinalJobState(job.state))) {
       if (Date.now() > finalDeadline) {
         throw new Error(`not final: ${jobs.filter((j) => !isFinalJobState(j.state)).map((j) => `${j.id} ${j.state}`)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      jobs = await Promise.all(jobIds.map((id) => client.getJob(id)));
+      jobs = await againWhileUnavailable(() => Promise.all(jobIds.map((id) => client.getJob(id))));
     }
     phase('every job final');
     expect(jobs.filter((job) => job.state !== 'success').map((job) => `${job.id} ${job.state}`)).toEqual([]);
@@ -311,6 +317,21 @@ async function singletonHolder(client: SwitchyardClient, running: ReadonlySet<nu
     if (holder) return { pid: holder.pid };
     if (Date.now() > deadline) throw new Error(`no replica holds a singleton: ${JSON.stringify(list)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Reads again after a 503 `database-unavailable`, as the answer asks: a read that met one of the
+ * sessions the test just cut ends with it, and nothing was stored. Any other error fails the test.
+ */
+async function againWhileUnavailable<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof ApiRequestError && error.code === 'database-unavailable') || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }
 

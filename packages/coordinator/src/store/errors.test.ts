@@ -34,6 +34,14 @@ describe('unavailableOf: a database out of reach, from the real driver', () => {
     }
   });
 
+  it('takes a statement written to a session the server had just ended (EPIPE, ECONNRESET)', () => {
+    // What node's socket reports, as a pool client met it while pg_terminate_backend cut a replica's sessions.
+    for (const code of ['EPIPE', 'ECONNRESET']) {
+      const error = Object.assign(new Error(`write ${code}`), { code, syscall: 'write' });
+      expect(unavailableOf(error)).toMatchObject({ kind: 'unavailable' });
+    }
+  });
+
   it('takes a pool that waited too long for a connection', async () => {
     const pool = new pg.Pool({ connectionString: TEST_POSTGRES_URL, max: 1, connectionTimeoutMillis: 50 });
     const held = await pool.connect();

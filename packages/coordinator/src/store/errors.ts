@@ -113,6 +113,11 @@ export function leaseLost(attempt: { id: number; state: string; reason: string |
 
 /** PostgreSQL's SQLSTATEs for a session it refused or ended: connection exceptions, shutdown, too many connections. */
 const SESSION_LOST_STATES = /^(08...|57P01|57P02|57P03|53300)$/;
+/**
+ * Node's socket errors for a session that never came or broke: a statement written just as the
+ * server ended the session fails with EPIPE or ECONNRESET rather than the server's own error.
+ */
+const SESSION_LOST_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 /** node-postgres's own words for a session that broke or never came. */
 const SESSION_LOST_MESSAGES = [
   'Connection terminated',
@@ -129,8 +134,7 @@ const SESSION_LOST_MESSAGES = [
 export function unavailableOf(error: unknown): StoreError | null {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const lost =
-    (typeof code === 'string' &&
-      (SESSION_LOST_STATES.test(code) || code === 'ECONNREFUSED' || code === 'ECONNRESET')) ||
+    (typeof code === 'string' && (SESSION_LOST_STATES.test(code) || SESSION_LOST_SOCKET_CODES.has(code))) ||
     (typeof message === 'string' && SESSION_LOST_MESSAGES.some((words) => message.startsWith(words)));
   if (!lost) return null;
   const unavailable = new StoreError(
