@@ -5,7 +5,7 @@ import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import type { JobRow, PushRow } from './mappers.ts';
 import type { PushesTable } from './schema.ts';
-import { insertJob, plannedJobColumns } from './transitions.ts';
+import { insertJob, plannedJobColumns, rememberJobsOfPush } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
 export type NewPush = Omit<Insertable<PushesTable>, 'id' | 'created_at'>;
@@ -27,12 +27,7 @@ export async function insertPushWithJobs(
 ): Promise<{ push: PushRow; jobs: JobRow[] }> {
   const inserted =
     dialectOf(ctx.trx) === 'postgres' ? await insertAtOnce(ctx, push, plans) : await insertOneByOne(ctx, push, plans);
-  ctx.pushes.set(inserted.push.id, inserted.push);
-  for (const row of inserted.jobs) ctx.jobs.set(row.id, row);
-  ctx.pushJobs.set(
-    inserted.push.id,
-    inserted.jobs.map((row) => row.id),
-  );
+  rememberJobsOfPush(ctx, inserted.push, inserted.jobs);
   return inserted;
 }
 

@@ -379,10 +379,11 @@ function knownJobsOfPush(ctx: WriteContext, pushId: number): JobRow[] | undefine
 }
 
 /**
- * On PostgreSQL a push's row comes along with its jobs, kept in `ctx.pushes`: a job made final
- * reads its push's jobs (settleDependents), and announcing the push complete then needs the row.
+ * Keeps a push's row and all its jobs, as this transaction has them, on the write context: a job
+ * made final reads its push's jobs (settleDependents), and announcing the push complete needs the
+ * row. A push just inserted is kept so; on PostgreSQL so is one read along with its jobs.
  */
-function rememberJobsOfPush(ctx: WriteContext, push: PushRow, jobs: JobRow[]): void {
+export function rememberJobsOfPush(ctx: WriteContext, push: PushRow, jobs: JobRow[]): void {
   ctx.pushes.set(push.id, push);
   for (const row of jobs) ctx.jobs.set(row.id, row);
   ctx.pushJobs.set(
@@ -462,8 +463,8 @@ export interface AttemptReads {
   /** The attempt's job (jobRow). */
   job?: boolean;
   /**
-   * The verb may end the attempt: its worker's row, locked with it (closeAttempt writes it once,
-   * from what it was), and for a success the builder's recent durations.
+   * The verb may end the attempt: its job, its worker's row, locked with it (closeAttempt writes
+   * it once, from what it was), and for a success the builder's recent durations.
    */
   ending?: 'success' | 'other';
 }

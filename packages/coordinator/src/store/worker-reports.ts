@@ -220,7 +220,7 @@ export async function recordAttemptFinished(
 
 /** What a verb that ends an attempt reads with it (requireAttempt). */
 function endingReads(request: AttemptFinishedRequest): AttemptReads {
-  return { job: true, ending: request.result === 'success' ? 'success' : 'other' };
+  return { ending: request.result === 'success' ? 'success' : 'other' };
 }
 
 /**
