@@ -686,12 +686,14 @@ export class Store {
           .where('state', '=', 'running')
           .executeTakeFirst();
         if (attempt) {
-          await closeAttempt(ctx, attempt, job, {
-            state: 'cancelled',
-            reason: 'cancelled',
-            message: null,
-            finishedAt: ctx.now,
-          });
+          await closeAttempt(
+            ctx,
+            attempt,
+            job,
+            { state: 'cancelled', reason: 'cancelled', message: null, finishedAt: ctx.now },
+            { change: { kind: 'final', state: 'cancelled', reason: 'cancelled' } },
+          );
+          return toJob(await jobRow(ctx, jobId));
         }
       }
       await finishJob(ctx, job, 'cancelled', 'cancelled');

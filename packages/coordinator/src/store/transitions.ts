@@ -3,11 +3,20 @@
  * and settling what waited for them. Each runs inside the caller's transaction (`ctx`) and
  * appends the events it causes there; none commits on its own.
  */
-import { type AttemptResult, type AttemptState, isFinalJobState, type JobState } from '@switchyard/protocol';
-import { type QueryCreator, type RawBuilder, sql } from 'kysely';
+import { type AttemptResult, isFinalJobState, type JobState } from '@switchyard/protocol';
+import { sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
+import {
+  type AttemptEnd,
+  type AttemptEndWrites,
+  type FinalJobRow,
+  finalJobUpdate,
+  type JobChange,
+  pushWithJobs,
+  writeAttemptEnd,
+} from './attempt-end.ts';
 import { DATABASE_NOW_MS, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { leaseExpired, notFound } from './errors.ts';
@@ -22,9 +31,8 @@ import {
   type WorkerRow,
 } from './mappers.ts';
 import type { CheckedIn, ClaimAfterReport } from './port.ts';
-import type { Database } from './schema.ts';
 import { checkInFoldsIntoEnd, workerValues } from './worker-check-in.ts';
-import { recentSuccessDurations, workerOutcome } from './worker-record.ts';
+import { recentSuccessDurations, type WorkerOutcome, workerOutcome } from './worker-record.ts';
 import type { AttemptWorkerRow, WriteContext } from './write-context.ts';
 
 /**
@@ -141,13 +149,6 @@ export async function endAttempt(
   details: { message?: string | null; finishedAt?: number; claimAfter?: ClaimAfterReport },
 ): Promise<CheckedIn | null> {
   const job = await jobRow(ctx, attempt.job_id);
-  const checkedIn = await closeAttempt(ctx, attempt, job, {
-    state: result,
-    reason,
-    message: details.message ?? null,
-    finishedAt: details.finishedAt ?? ctx.now,
-    claimAfter: details.claimAfter,
-  });
   const next = jobAfterAttempt({
     result,
     reason,
@@ -155,112 +156,102 @@ export async function endAttempt(
     attemptCount: job.attempt_count,
     maxAttempts: job.max_attempts,
   });
-  if (next.kind === 'retry') {
-    const requeued = await ctx.trx
-      .updateTable('jobs')
-      .set({
-        state: 'pending',
-        reason: next.reason,
-        pending_at: ctx.now,
-        // Its place in the queue stays: a lost machine should not send the job to the back.
-        worker: null,
-        claim_reason: null,
-      })
-      .where('id', '=', job.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    ctx.jobs.set(requeued.id, requeued);
-    await ctx.emit('job.pending', { job: toJob(requeued) }, jobDims(requeued));
-    return checkedIn;
-  }
-  await finishJob(ctx, job, next.state, next.reason);
-  return checkedIn;
+  const change: JobChange = next.kind === 'retry' ? next : { kind: 'final', state: next.state, reason: next.reason };
+  return closeAttempt(
+    ctx,
+    attempt,
+    job,
+    {
+      state: result,
+      reason,
+      message: details.message ?? null,
+      finishedAt: details.finishedAt ?? ctx.now,
+    },
+    { change, claimAfter: details.claimAfter },
+  );
 }
 
 /**
  * Records how an attempt ended: its unfinished steps end with it (as `cancelled`, or as
  * `exception` when the attempt did not end on purpose), its worker is free, and
- * `attempt.finished` announces it. What becomes of the job is the caller's business.
+ * `attempt.finished` announces it. With `then.change`, its job moves on as well (pending again,
+ * or final with the jobs waiting for it settled); without, what becomes of the job is the
+ * caller's business.
  *
- * The worker's row is written once: freed, with what the end teaches about the worker
- * (worker-record.ts), and, with `claimAfter` (the claim its worker sent with the end), checked in
- * when that is the usual check-in (worker-check-in.ts), which is then said in the answer.
+ * Every write is decided first and sent together (attempt-end.ts). The worker's row is written
+ * once: freed, with what the end teaches about the worker (worker-record.ts), and, with
+ * `then.claimAfter` (the claim its worker sent with the end), checked in when that is the usual
+ * check-in (worker-check-in.ts), which is then said in the answer.
  */
 export async function closeAttempt(
   ctx: WriteContext,
   attempt: AttemptRow,
   job: JobRow,
-  end: {
-    state: AttemptState;
-    reason: string | null;
-    message: string | null;
-    finishedAt: number;
-    claimAfter?: ClaimAfterReport;
-  },
+  end: AttemptEnd,
+  then: { change?: JobChange; claimAfter?: ClaimAfterReport } = {},
 ): Promise<CheckedIn | null> {
-  const closeSteps = (db: QueryCreator<Database>) =>
-    db
-      .updateTable('steps')
-      .set({ state: end.state === 'cancelled' ? 'cancelled' : 'exception', finished_at: end.finishedAt })
-      .where('attempt_id', '=', attempt.id)
-      .where('finished_at', 'is', null);
-  const endRow = (db: QueryCreator<Database>) =>
-    db
-      .updateTable('attempts')
-      .set({
-        state: end.state,
-        reason: end.reason,
-        message: end.message,
-        finished_at: end.finishedAt,
-        lease_expires_at: null,
-      })
-      .where('id', '=', attempt.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-  // On PostgreSQL the steps close in the attempt's statement (a data-modifying WITH): one round
-  // trip. SQLite has no such WITH, and a statement there costs no round trip.
-  let ended: AttemptRow;
-  if (dialectOf(ctx.trx) === 'postgres') {
-    // The WITH adds a table the update never names, which Kysely's types cannot widen to.
-    ended = await endRow(ctx.trx.with('closed_steps', (db) => closeSteps(db)) as unknown as QueryCreator<Database>);
-  } else {
-    await closeSteps(ctx.trx).execute();
-    ended = await endRow(ctx.trx);
-  }
-  ctx.attempts.set(ended.id, ended);
-  let checkedIn: CheckedIn | null = null;
+  const { change, claimAfter } = then;
+  // As the update will return it; a report of the same transaction may have changed it (timings).
+  const ended: AttemptRow = {
+    ...(ctx.attempts.get(attempt.id) ?? attempt),
+    state: end.state,
+    reason: end.reason,
+    message: end.message,
+    finished_at: end.finishedAt,
+    lease_expires_at: null,
+  };
   const worker = await attemptWorker(ctx, attempt, job, end.state === 'success');
+  let workerWrite: AttemptEndWrites['worker'] = null;
+  let outcome: WorkerOutcome | null = null;
+  let claim: ClaimAfterReport | null = null;
   if (worker) {
     const { recent_durations: recentDurations, ...before } = worker;
-    const outcome = await workerOutcome(ctx, ended, job, before, recentDurations);
-    const claim = end.claimAfter && checkInFoldsIntoEnd(end.claimAfter, before, attempt.id) ? end.claimAfter : null;
-    const after = await ctx.trx
-      .updateTable('workers')
-      .set({
+    outcome = await workerOutcome(ctx, ended, job, before, recentDurations);
+    claim = claimAfter && checkInFoldsIntoEnd(claimAfter, before, attempt.id) ? claimAfter : null;
+    workerWrite = {
+      name: before.name,
+      values: {
         // The row is locked, so what it holds is known: this attempt, unless the worker restarted
         // and was given other work meanwhile.
         current_attempt: before.current_attempt === attempt.id ? null : before.current_attempt,
         ...outcome.values,
         ...(claim && workerValues(claim.request, claim.credential, ctx.now)),
-      })
-      .where('name', '=', before.name)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    if (outcome.bench) {
+      },
+    };
+  }
+  const withPush = change?.kind === 'final' && dialectOf(ctx.trx) === 'postgres' && !knownJobsOfPush(ctx, job.push_id);
+  const rows = await writeAttemptEnd(ctx, {
+    attempt,
+    end,
+    worker: workerWrite,
+    job: change ? { row: job, change, withPush } : null,
+  });
+  ctx.attempts.set(rows.attempt.id, rows.attempt);
+  let checkedIn: CheckedIn | null = null;
+  if (rows.worker) {
+    if (outcome?.bench) {
       await ctx.emit('worker.benched', {
-        worker: toWorker(after, null, ctx.now),
+        worker: toWorker(rows.worker, null, ctx.now),
         until: iso(outcome.bench.until),
         streak: outcome.bench.streak,
         reason: outcome.bench.reason,
       });
     }
     if (claim) {
-      const benched = after.benched_until !== null && after.benched_until > ctx.now;
-      checkedIn = { benchedUntil: benched ? after.benched_until : null };
+      const benched = rows.worker.benched_until !== null && rows.worker.benched_until > ctx.now;
+      checkedIn = { benchedUntil: benched ? rows.worker.benched_until : null };
     }
   }
-  const { steps: _steps, ...attemptView } = toAttempt(ended, []);
+  const { steps: _steps, ...attemptView } = toAttempt(rows.attempt, []);
   await ctx.emit('attempt.finished', { job: toJob(job), attempt: attemptView }, jobDims(job));
+  if (!rows.job) return checkedIn;
+  if (change?.kind === 'final') {
+    await announceFinal(ctx, rows.job as FinalJobRow);
+    await settleDependentsOf(ctx, job);
+  } else {
+    ctx.jobs.set(rows.job.id, rows.job);
+    await ctx.emit('job.pending', { job: toJob(rows.job) }, jobDims(rows.job));
+  }
   return checkedIn;
 }
 
@@ -268,7 +259,8 @@ export async function closeAttempt(
  * The row of the attempt's worker as it was before the attempt ended, locked to the commit on
  * PostgreSQL, with the builder's recent durations there when the attempt succeeded (what its
  * learned speed compares with): read with the attempt (requireAttempt) when the verb said it
- * would end it, else read now. Undefined for a worker without a row.
+ * would end it, else read now, with the attempt locked first, the order every end of an attempt
+ * takes them. Undefined for a worker without a row.
  */
 async function attemptWorker(
   ctx: WriteContext,
@@ -279,19 +271,27 @@ async function attemptWorker(
   const known = ctx.attemptWorkers.get(attempt.id);
   ctx.attemptWorkers.delete(attempt.id);
   if (known) return known;
-  const postgres = dialectOf(ctx.trx) === 'postgres';
+  if (dialectOf(ctx.trx) === 'sqlite') {
+    return ctx.trx.selectFrom('workers').selectAll().where('name', '=', attempt.worker).executeTakeFirst();
+  }
   return ctx.trx
-    .selectFrom('workers')
-    .selectAll()
-    .where('name', '=', attempt.worker)
-    .$if(postgres && succeeded, (q) => q.select(recentSuccessDurations(ctx, job.builder).as('recent_durations')))
-    .$if(postgres, (q) => q.forUpdate())
+    .selectFrom('attempts')
+    .innerJoin('workers', 'workers.name', 'attempts.worker')
+    .selectAll('workers')
+    .$if(succeeded, (q) => q.select(recentSuccessDurations(ctx, job.builder).as('recent_durations')))
+    .where('attempts.id', '=', attempt.id)
+    .modifyEnd(sql`for update of attempts, workers`)
     .executeTakeFirst();
 }
 
 /** Makes a job final and settles the jobs waiting for it (scheduler/settle-dependents.ts). */
 export async function finishJob(ctx: WriteContext, job: JobRow, state: JobState, reason: string | null): Promise<void> {
   await markFinal(ctx, job.id, state, reason, job.push_id);
+  await settleDependentsOf(ctx, job);
+}
+
+/** Settles the jobs of `job`'s push that waited for it, now that it is final. */
+async function settleDependentsOf(ctx: WriteContext, job: JobRow): Promise<void> {
   const pushJobs = (await jobsOfPush(ctx, job.push_id)).map(toPushJob);
   for (const settlement of settleDependents(job.id, pushJobs)) {
     if (settlement.state === 'skipped') {
@@ -322,19 +322,13 @@ async function markFinal(
   pushId?: number,
 ): Promise<void> {
   const withPush = pushId !== undefined && dialectOf(ctx.trx) === 'postgres' && !knownJobsOfPush(ctx, pushId);
-  // The same statement says whether the job has artifacts, which job.finished lists.
-  const { has_artifacts, push_with_jobs, ...finished } = await ctx.trx
-    .updateTable('jobs')
-    .set({ state, reason, finished_at: ctx.now })
-    .where('id', '=', jobId)
-    .returningAll()
-    .returning((eb) =>
-      eb
-        .exists(eb.selectFrom('artifacts').select('artifacts.id').whereRef('artifacts.job_id', '=', 'jobs.id'))
-        .as('has_artifacts'),
-    )
-    .$if(withPush, (q) => q.returning(pushWithJobs(sql.ref('jobs.push_id')).as('push_with_jobs')))
-    .executeTakeFirstOrThrow();
+  const finished = await finalJobUpdate(ctx, ctx.trx, jobId, state, reason, withPush).executeTakeFirstOrThrow();
+  await announceFinal(ctx, finished);
+}
+
+/** Keeps a job just made final (finalJobUpdate) on the write context and announces it. */
+async function announceFinal(ctx: WriteContext, row: FinalJobRow): Promise<void> {
+  const { has_artifacts, push_with_jobs, ...finished } = row;
   ctx.jobs.set(finished.id, finished);
   if (push_with_jobs) {
     // The statement's subquery sees the jobs as they were before it: this one as it is now.
@@ -342,7 +336,7 @@ async function markFinal(
     rememberJobsOfPush(
       ctx,
       push,
-      jobs.map((row) => (row.id === finished.id ? finished : row)),
+      jobs.map((job) => (job.id === finished.id ? finished : job)),
     );
   }
   if (!Number(has_artifacts)) ctx.withoutArtifacts.add(finished.id);
@@ -390,13 +384,6 @@ export function rememberJobsOfPush(ctx: WriteContext, push: PushRow, jobs: JobRo
     push.id,
     jobs.map((row) => row.id),
   );
-}
-
-/** On PostgreSQL, the push `pushId` (a value or a column) with its jobs in id order, as one JSON value. */
-function pushWithJobs(pushId: number | RawBuilder<number>) {
-  return sql<{ push: PushRow; jobs: JobRow[] } | null>`(select json_build_object('push', to_json(pushes),
-    'jobs', (select coalesce(json_agg(jobs order by jobs.id), '[]'::json) from jobs where jobs.push_id = pushes.id))
-    from pushes where pushes.id = ${pushId})`;
 }
 
 function toPushJob(row: { id: number; builder: string; state: string; depends_on: string }): PushJob {
