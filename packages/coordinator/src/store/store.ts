@@ -651,7 +651,7 @@ export class Store {
   // ---- worker reports ----------------------------------------------------------------------
 
   async stepStarted(attemptId: number, index: number, request: StepStartedRequest): Promise<void> {
-    await this.write((ctx) => recordStepStarted(ctx, attemptId, index, request), true);
+    await this.write((ctx) => recordStepStarted(ctx, attemptId, { index, request }), true);
   }
 
   async stepFinished(attemptId: number, index: number, request: StepFinishedRequest): Promise<void> {

@@ -4,7 +4,7 @@
  * appends the events it causes there; none commits on its own.
  */
 import { type AttemptResult, isFinalJobState, type JobState } from '@switchyard/protocol';
-import { sql } from 'kysely';
+import { type QueryCreator, type RawBuilder, sql } from 'kysely';
 import { coalescedReason, jobAfterAttempt } from '../scheduler/job-outcome.ts';
 import type { JobPlan } from '../scheduler/plan-push.ts';
 import { type PushJob, settleDependents } from '../scheduler/settle-dependents.ts';
@@ -31,6 +31,7 @@ import {
   type WorkerRow,
 } from './mappers.ts';
 import type { CheckedIn, ClaimAfterReport } from './port.ts';
+import type { Database } from './schema.ts';
 import { checkInFoldsIntoEnd, workerValues } from './worker-check-in.ts';
 import { recentSuccessDurations, type WorkerOutcome, workerOutcome } from './worker-record.ts';
 import type { AttemptWorkerRow, WriteContext } from './write-context.ts';
@@ -437,7 +438,7 @@ export async function attemptRow(ctx: WriteContext, id: number): Promise<Attempt
 export async function requireAttempt(ctx: WriteContext, id: number, reads: AttemptReads = {}): Promise<AttemptRow> {
   const known = ctx.awaitingNow ? undefined : ctx.attempts.get(id);
   if (known) return known;
-  const row = await lockAttempt(ctx, id, reads);
+  const { row } = await lockAttempt(ctx, id, reads);
   ctx.attempts.set(id, row);
   return row;
 }
@@ -456,18 +457,50 @@ export interface AttemptReads {
   ending?: 'success' | 'other';
 }
 
-async function lockAttempt(ctx: WriteContext, id: number, reads: AttemptReads): Promise<AttemptRow> {
+/**
+ * On PostgreSQL, a write sent in the statement that reads and locks an attempt, from the locked row
+ * (the table `locked_attempt`): one round trip fewer. It is made whatever the attempt turns out
+ * to be; a caller that then refuses the attempt throws, which undoes it with the transaction.
+ */
+export interface AttemptRider<Row> {
+  /** Adds the rider's WITHs to the statement. */
+  with: (query: QueryCreator<Database>) => QueryCreator<Database>;
+  /** What the statement selects of them: the rider's rows as one JSON value. */
+  result: RawBuilder<Row | null>;
+}
+
+/**
+ * requireAttempt for an attempt this transaction has not read yet, with `rider` sent in the same
+ * statement; its rows are the answer's `ridden`.
+ */
+export async function requireAttemptWith<Row>(
+  ctx: WriteContext,
+  id: number,
+  reads: AttemptReads,
+  rider: AttemptRider<Row>,
+): Promise<{ attempt: AttemptRow; ridden: Row | null }> {
+  const locked = await lockAttempt(ctx, id, reads, rider);
+  ctx.attempts.set(id, locked.row);
+  return { attempt: locked.row, ridden: locked.ridden };
+}
+
+async function lockAttempt<Row = never>(
+  ctx: WriteContext,
+  id: number,
+  reads: AttemptReads,
+  rider?: AttemptRider<Row>,
+): Promise<{ row: AttemptRow; ridden: Row | null }> {
   if (dialectOf(ctx.trx) === 'sqlite') {
     const row = await attemptRow(ctx, id);
     if (!row) throw notFound(`attempt ${id} does not exist`);
-    return row;
+    return { row, ridden: null };
   }
   const withJob = reads.job === true || reads.ending !== undefined;
   const ownBuilder = sql<string>`(select own.builder from jobs as own where own.id = attempts.job_id)`;
   // FOR UPDATE locks the attempt, and with `ending` its worker (in that order, as every end
   // of an attempt takes them); a subquery's rows are not locked. Every attempt's worker has a row
   // (it is written before an attempt starts on it, and never deleted).
-  const found = await ctx.trx
+  const locking = ctx.trx
     .selectFrom('attempts')
     .selectAll('attempts')
     .select(DATABASE_NOW_MS.as('database_now'))
@@ -484,20 +517,34 @@ async function lockAttempt(ctx: WriteContext, id: number, reads: AttemptReads): 
     )
     .where('attempts.id', '=', id)
     .$if(reads.ending === undefined, (q) => q.forUpdate())
-    .$if(reads.ending !== undefined, (q) => q.modifyEnd(sql`for update of attempts, workers`))
-    .executeTakeFirst();
-  await settleNow(ctx, found?.database_now);
+    .$if(reads.ending !== undefined, (q) => q.modifyEnd(sql`for update of attempts, workers`));
+  const found = rider
+    ? await rider
+        .with(ctx.trx.with('locked_attempt', () => locking) as unknown as QueryCreator<Database>)
+        .selectFrom(sql<Record<string, unknown>>`locked_attempt`.as('locked'))
+        .selectAll()
+        .select(rider.result.as('ridden'))
+        .executeTakeFirst()
+    : await locking.executeTakeFirst();
+  await settleNow(ctx, found?.database_now as number | undefined);
   if (!found) throw notFound(`attempt ${id} does not exist`);
   const {
     database_now: _,
     job,
     worker_row: worker,
     recent_durations: recentDurations,
+    ridden,
     ...row
-  } = found as typeof found & { job?: JobRow; worker_row?: WorkerRow; recent_durations?: number[] };
+  } = found as unknown as AttemptRow & {
+    database_now: number;
+    job?: JobRow;
+    worker_row?: WorkerRow;
+    recent_durations?: number[];
+    ridden?: Row | null;
+  };
   if (job && !ctx.jobs.has(row.job_id)) ctx.jobs.set(row.job_id, job);
   if (worker) ctx.attemptWorkers.set(row.id, { ...worker, recent_durations: recentDurations });
-  return row;
+  return { row, ridden: ridden ?? null };
 }
 
 /**

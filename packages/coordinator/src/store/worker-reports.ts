@@ -1,11 +1,28 @@
-import type { AttemptFinishedRequest, StepFinishedRequest, StepStartedRequest } from '@switchyard/protocol';
+import type { AttemptFinishedRequest, StepFinishedRequest } from '@switchyard/protocol';
 import { type QueryCreator, sql } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import { conflict, leaseLost, StoreError } from './errors.ts';
-import { toJob, toStep } from './mappers.ts';
+import { type AttemptRow, type StepRow, toJob, toStep } from './mappers.ts';
 import type { CheckedIn, ClaimAfterReport, LogBatch, ReportRecord } from './port.ts';
 import type { Database } from './schema.ts';
-import { type AttemptReads, endAttempt, jobDims, jobRow, requireAttempt, requireLiveLease } from './transitions.ts';
+import {
+  firstChunk,
+  insertStep,
+  type StepStart,
+  stepEndState,
+  stepStartAt,
+  stepStartRider,
+  withFirstChunk,
+} from './step-start.ts';
+import {
+  type AttemptReads,
+  endAttempt,
+  jobDims,
+  jobRow,
+  requireAttempt,
+  requireAttemptWith,
+  requireLiveLease,
+} from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
 /**
@@ -30,100 +47,56 @@ async function requireReportable(ctx: WriteContext, attemptId: number, withJob =
  * batch too; with `finish` (how it ended, in the same report), it is inserted finished. Each is
  * one statement fewer than storing it after, and what was stored with the step is said in the
  * answer. A step started already takes neither here: the caller stores them as any others,
- * which tells a repeat.
+ * which tells a repeat. `ridden`: the insert went out with the attempt's read already
+ * (step-start.ts, stepStartRider), and this is the row it inserted, if any.
  */
 export async function recordStepStarted(
   ctx: WriteContext,
   attemptId: number,
-  index: number,
-  request: StepStartedRequest,
-  firstBatch?: LogBatch,
-  finish?: StepFinishedRequest,
+  start: StepStart,
+  ridden?: { row: StepRow | null },
 ): Promise<{ batch: boolean; finish: boolean }> {
   const attempt = await requireReportable(ctx, attemptId, true);
-  const log = firstBatch ? { log_bytes: firstBatch.data.length, log_seq: 1 } : { log_bytes: 0, log_seq: 0 };
-  const startedAt = Date.parse(request.startedAt);
   const startState = attempt.state === 'cancelled' ? 'cancelled' : 'running';
-  const end = finish
-    ? {
-        state: stepEndState(finish),
-        exit_code: finish.exitCode,
-        signal: finish.signal,
-        // Never before it started, as recordStepFinished has it.
-        finished_at: Math.max(startedAt, Date.parse(finish.finishedAt)),
-      }
-    : { state: startState, exit_code: null, signal: null, finished_at: null };
-  // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
-  const insertStep = (db: QueryCreator<Database>) =>
-    db
-      .insertInto('steps')
-      .values({
-        attempt_id: attemptId,
-        idx: index,
-        name: request.name,
-        started_at: startedAt,
-        ...end,
-        ...log,
-        log_compressed: 0,
-        log_archive: null,
-        log_compacting_until: null,
-      })
-      .onConflict((oc) => oc.columns(['attempt_id', 'idx']).doNothing())
-      .returningAll();
-  const chunk = firstBatch && firstBatch.data.length > 0 ? firstBatch : undefined;
+  const chunk = firstChunk(start);
   // On PostgreSQL the first batch's chunk goes in the step's statement, stored only if the step was.
-  const withChunk = chunk !== undefined && dialectOf(ctx.trx) === 'postgres';
-  const step = withChunk
-    ? await ctx.trx
-        .with('step', (db) => insertStep(db))
-        .with('chunk', (db) =>
-          db
-            .insertInto('log_chunks')
-            .columns(['attempt_id', 'idx', 'seq', 'offset', 'data'])
-            .expression((eb) =>
-              eb
-                .selectFrom('step')
-                .select([
-                  'attempt_id',
-                  'idx',
-                  sql.lit(0).as('seq'),
-                  sql.lit(0).as('offset'),
-                  sql`${chunk.data}`.as('data'),
-                ]),
-            ),
+  const postgres = dialectOf(ctx.trx) === 'postgres';
+  const step = ridden
+    ? (ridden.row ?? undefined)
+    : chunk && postgres
+      ? await withFirstChunk(
+          ctx.trx.with('started_step', (db) =>
+            insertStep(db, attemptId, start, startState),
+          ) as unknown as QueryCreator<Database>,
+          chunk,
         )
-        .selectFrom('step')
-        .selectAll()
-        .executeTakeFirst()
-    : await insertStep(ctx.trx).executeTakeFirst();
+          .selectFrom(sql<StepRow>`started_step`.as('started_step'))
+          .selectAll()
+          .executeTakeFirst()
+      : await insertStep(ctx.trx, attemptId, start, startState).executeTakeFirst();
   if (!step) {
+    // Inserted unless the index is taken; only then is the step read, to tell a repeat from a clash.
     const existing = await ctx.trx
       .selectFrom('steps')
       .select('name')
       .where('attempt_id', '=', attemptId)
-      .where('idx', '=', index)
+      .where('idx', '=', start.index)
       .executeTakeFirstOrThrow();
-    if (existing.name !== request.name) {
-      throw conflict(`step ${index} of attempt ${attemptId} is "${existing.name}"`);
+    if (existing.name !== start.request.name) {
+      throw conflict(`step ${start.index} of attempt ${attemptId} is "${existing.name}"`);
     }
     return { batch: false, finish: false };
   }
-  if (chunk && !withChunk) await insertChunk(ctx, attemptId, index, chunk);
+  if (chunk && !postgres) await insertChunk(ctx, attemptId, start.index, chunk);
   else if (chunk) ctx.logGrew(attemptId);
   const job = await jobRow(ctx, attempt.job_id);
   // The step as it was when it started, although it is stored finished already.
   const started = { ...step, state: startState, exit_code: null, signal: null, finished_at: null };
   await ctx.emit('step.started', { job: toJob(job), attempt: attempt.number, step: toStep(started) }, jobDims(job));
-  if (finish) {
+  if (start.finish) {
     await ctx.emit('step.finished', { job: toJob(job), attempt: attempt.number, step: toStep(step) }, jobDims(job));
   }
-  return { batch: firstBatch !== undefined, finish: finish !== undefined };
-}
-
-function stepEndState(request: StepFinishedRequest): string {
-  if (request.cancelled) return 'cancelled';
-  if (request.timedOut) return 'exception';
-  return request.exitCode === 0 ? 'success' : 'failure';
+  return { batch: start.firstBatch !== undefined, finish: start.finish !== undefined };
 }
 
 async function insertChunk(ctx: WriteContext, attemptId: number, step: number, batch: LogBatch): Promise<void> {
@@ -285,11 +258,23 @@ export async function recordReport(
   claimAfter?: ClaimAfterReport,
 ): Promise<{ cancel: boolean; checkedIn?: CheckedIn }> {
   const last = entries.at(-1);
-  if (last?.kind === 'attempt-finished') {
-    const attempt = await requireAttempt(ctx, attemptId, endingReads(last.request));
-    const ended = attempt.state !== 'running' && attempt.state !== 'cancelled';
+  const reads = last?.kind === 'attempt-finished' ? endingReads(last.request) : {};
+  // On PostgreSQL a report's first step start goes with the attempt's read, when that read is still to come.
+  const firstStart = stepStartAt(entries, 0);
+  const rides = firstStart && dialectOf(ctx.trx) === 'postgres' && (ctx.awaitingNow || !ctx.attempts.has(attemptId));
+  let ridden: { row: StepRow | null } | undefined;
+  let read: AttemptRow | undefined;
+  if (rides) {
+    const locked = await requireAttemptWith(ctx, attemptId, reads, stepStartRider(attemptId, firstStart));
+    read = locked.attempt;
+    ridden = { row: locked.ridden };
+  } else if (last?.kind === 'attempt-finished') {
+    read = await requireAttempt(ctx, attemptId, reads);
+  }
+  if (read && last?.kind === 'attempt-finished') {
+    const ended = read.state !== 'running' && read.state !== 'cancelled';
     // The report that ended the attempt, sent again after its answer was lost: nothing to do.
-    if (ended && attempt.state === last.request.result && attempt.reason === (last.request.reason ?? null)) {
+    if (ended && read.state === last.request.result && read.reason === (last.request.reason ?? null)) {
       return { cancel: false };
     }
   }
@@ -298,12 +283,8 @@ export async function recordReport(
     const entry = entries[i] as ReportRecord;
     switch (entry.kind) {
       case 'step-started': {
-        const next = entries[i + 1];
-        const firstBatch =
-          next?.kind === 'log' && next.step === entry.index && next.seq === 0 && next.offset === 0 ? next : undefined;
-        const after = entries[firstBatch ? i + 2 : i + 1];
-        const finish = after?.kind === 'step-finished' && after.index === entry.index ? after.request : undefined;
-        const stored = await recordStepStarted(ctx, attemptId, entry.index, entry.request, firstBatch, finish);
+        const start = stepStartAt(entries, i) as StepStart;
+        const stored = await recordStepStarted(ctx, attemptId, start, i === 0 ? ridden : undefined);
         // A batch stored with the step precedes its end in the report: both were applied, or neither.
         if (stored.batch) i += 1;
         if (stored.finish) i += 1;

@@ -169,6 +169,28 @@ describeStoreContract('jobs: several reports of an attempt in one transaction', 
     await expectRefusal(t.store.jobs.report(attemptId + 100, wholeJob(t)), 'not-found');
   });
 
+  it('stores no step for an attempt that no longer takes reports, even when the report repeats its end', async () => {
+    await push(t);
+    const { attemptId } = await claimJob(t, 'w1');
+    await t.store.jobs.report(attemptId, wholeJob(t));
+    // The same end, with a step the attempt never had: a repeat, so accepted, and nothing stored.
+    const otherStep: ReportRecord[] = [
+      { kind: 'step-started', index: 1, request: { name: 'package', startedAt: t.clock.iso() } },
+      { kind: 'log', step: 1, seq: 0, offset: 0, data: Buffer.from('late') },
+      { kind: 'attempt-finished', request: { result: 'success', finishedAt: t.clock.iso() } },
+    ];
+    const before = await t.store.events.lastId();
+    expect(await t.store.jobs.report(attemptId, otherStep)).toEqual({ cancel: false });
+    expect(await t.store.events.lastId()).toBe(before);
+    expect((await t.store.jobs.stepsOf(attemptId)).map((step) => step.idx)).toEqual([0]);
+    // A running attempt whose lease ran out (the job that waited for the first): refused, and its step not kept either.
+    const second = await claimJob(t, 'w2');
+    t.clock.advance(LEASE.leaseMs + 1);
+    const refusal = await expectRefusal(t.store.jobs.report(second.attemptId, wholeJob(t)), 'lease-lost');
+    expect(refusal.details).toMatchObject({ reason: 'lease-expired' });
+    expect(await t.store.jobs.stepsOf(second.attemptId)).toEqual([]);
+  });
+
   it('checks its worker in with the end when the worker’s next claim came with the report', async () => {
     const pushed = await push(t);
     const { attemptId } = await claimJob(t, 'w1');
