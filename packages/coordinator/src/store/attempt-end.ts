@@ -28,10 +28,10 @@ export type FinalJobRow = JobRow & {
  * change, with whether the statement making it final brings the push's row and jobs along.
  */
 export interface AttemptEndWrites {
-  attempt: AttemptRow;
+  attemptId: number;
   end: AttemptEnd;
   worker: { name: string; values: UpdateObject<Database, 'workers'> } | null;
-  job: { row: JobRow; change: JobChange; withPush: boolean } | null;
+  job: { id: number; change: JobChange; withPush: boolean } | null;
 }
 
 /** The rows as the writes left them. */
@@ -49,12 +49,12 @@ export interface AttemptEndRows {
  * statement there costs no round trip: they go one by one.
  */
 export async function writeAttemptEnd(ctx: WriteContext, writes: AttemptEndWrites): Promise<AttemptEndRows> {
-  const steps = (db: QueryCreator<Database>) => closeSteps(db, writes.attempt.id, writes.end);
-  const attempt = (db: QueryCreator<Database>) => endAttemptRow(db, writes.attempt.id, writes.end).returningAll();
+  const steps = (db: QueryCreator<Database>) => closeSteps(db, writes.attemptId, writes.end);
+  const attempt = (db: QueryCreator<Database>) => endAttemptRow(db, writes.attemptId, writes.end).returningAll();
   const worker = writes.worker;
   const workerRow = worker && ((db: QueryCreator<Database>) => freeWorker(db, worker.name, worker.values));
   const job = writes.job;
-  const jobRow = job && ((db: QueryCreator<Database>) => changeJob(ctx, db, job.row.id, job.change, job.withPush));
+  const jobRow = job && ((db: QueryCreator<Database>) => changeJob(ctx, db, job.id, job.change, job.withPush));
   if (dialectOf(ctx.trx) === 'sqlite') {
     await steps(ctx.trx).execute();
     return {

@@ -3,7 +3,7 @@ import { type Expression, type QueryCreator, sql } from 'kysely';
 import type { StepRow } from './mappers.ts';
 import type { LogBatch, ReportRecord } from './port.ts';
 import type { Database } from './schema.ts';
-import type { AttemptRider } from './transitions.ts';
+import { type AttemptRider, STATES_TAKING_REPORTS } from './transitions.ts';
 
 /**
  * A step's start as a report carries it: with its log's batch 0 and its end when those follow
@@ -119,7 +119,7 @@ export function stepStartRider(attemptId: number, start: StepStart): AttemptRide
             eb
               .selectFrom('locked_attempt')
               .select(names.map((name) => asColumn(columns[name], name)))
-              .where('locked_attempt.state', 'in', ['running', 'cancelled']),
+              .where('locked_attempt.state', 'in', STATES_TAKING_REPORTS),
           )
           .onConflict((oc) => oc.columns(['attempt_id', 'idx']).doNothing())
           .returningAll(),

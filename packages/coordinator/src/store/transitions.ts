@@ -222,10 +222,10 @@ export async function closeAttempt(
   }
   const withPush = change?.kind === 'final' && dialectOf(ctx.trx) === 'postgres' && !knownJobsOfPush(ctx, job.push_id);
   const rows = await writeAttemptEnd(ctx, {
-    attempt,
+    attemptId: attempt.id,
     end,
     worker: workerWrite,
-    job: change ? { row: job, change, withPush } : null,
+    job: change ? { id: job.id, change, withPush } : null,
   });
   ctx.attempts.set(rows.attempt.id, rows.attempt);
   let checkedIn: CheckedIn | null = null;
@@ -545,6 +545,16 @@ async function lockAttempt<Row = never>(
   if (job && !ctx.jobs.has(row.job_id)) ctx.jobs.set(row.job_id, job);
   if (worker) ctx.attemptWorkers.set(row.id, { ...worker, recent_durations: recentDurations });
   return { row, ridden: ridden ?? null };
+}
+
+/**
+ * The states in which an attempt takes its worker's reports: running (under a live lease), or
+ * cancelled (the worker says how its steps ended).
+ */
+export const STATES_TAKING_REPORTS = ['running', 'cancelled'] as const;
+
+export function takesReports(attempt: { state: string }): boolean {
+  return (STATES_TAKING_REPORTS as readonly string[]).includes(attempt.state);
 }
 
 /**

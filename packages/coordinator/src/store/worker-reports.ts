@@ -22,6 +22,7 @@ import {
   requireAttempt,
   requireAttemptWith,
   requireLiveLease,
+  takesReports,
 } from './transitions.ts';
 import type { WriteContext } from './write-context.ts';
 
@@ -36,7 +37,7 @@ import type { WriteContext } from './write-context.ts';
 
 async function requireReportable(ctx: WriteContext, attemptId: number, withJob = false) {
   const attempt = await requireAttempt(ctx, attemptId, { job: withJob });
-  if (attempt.state !== 'running' && attempt.state !== 'cancelled') throw leaseLost(attempt);
+  if (!takesReports(attempt)) throw leaseLost(attempt);
   requireLiveLease(ctx, attempt);
   return attempt;
 }
@@ -158,7 +159,7 @@ export async function recordAttemptFinished(
   claimAfter?: ClaimAfterReport,
 ): Promise<CheckedIn | null> {
   const attempt = await requireAttempt(ctx, attemptId, endingReads(request));
-  if (request.timings && (attempt.state === 'running' || attempt.state === 'cancelled')) {
+  if (request.timings && takesReports(attempt)) {
     const timings = JSON.stringify(request.timings);
     await ctx.trx.updateTable('attempts').set({ timings }).where('id', '=', attemptId).execute();
     ctx.attempts.set(attemptId, { ...attempt, timings });
@@ -272,7 +273,7 @@ export async function recordReport(
     read = await requireAttempt(ctx, attemptId, reads);
   }
   if (read && last?.kind === 'attempt-finished') {
-    const ended = read.state !== 'running' && read.state !== 'cancelled';
+    const ended = !takesReports(read);
     // The report that ended the attempt, sent again after its answer was lost: nothing to do.
     if (ended && read.state === last.request.result && read.reason === (last.request.reason ?? null)) {
       return { cancel: false };
