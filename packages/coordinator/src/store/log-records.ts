@@ -1,5 +1,6 @@
 import type { Kysely, QueryCreator } from 'kysely';
 import { dialectOf } from './dialect.ts';
+import { LOG_IN_CHUNKS } from './partial-indexes.ts';
 import type { ArchivedLog, ClaimedLog, LegacyLog, LogBatch, LogChunk, LogStore, StepLogState } from './port.ts';
 import type { Database } from './schema.ts';
 import type { Store } from './store.ts';
@@ -159,7 +160,7 @@ export class LogRecords implements LogStore {
       .innerJoin('attempts', 'attempts.id', 'steps.attempt_id')
       .select('steps.attempt_id')
       .distinct()
-      .where('steps.log_compressed', '=', 0)
+      .where('steps.log_compressed', '=', LOG_IN_CHUNKS)
       .where('attempts.state', '!=', 'running');
     if (endedBefore !== undefined) query = query.where('attempts.finished_at', '<', endedBefore);
     const rows = await query.orderBy('steps.attempt_id').execute();

@@ -4,6 +4,7 @@ import { effectivePriority } from '../scheduler/queue-order.ts';
 import { explainWaiting, type PoolWorkerState } from '../scheduler/waiting-reason.ts';
 import { notFound } from './errors.ts';
 import { type JobRow, toAttempt, toJob, toPush, toWorker } from './mappers.ts';
+import { PENDING } from './partial-indexes.ts';
 import type { PushFilter } from './port.ts';
 import type { Database } from './schema.ts';
 
@@ -159,7 +160,7 @@ export class Queries {
     const { ahead } = await this.db
       .selectFrom('jobs')
       .select((eb) => eb.fn.countAll<number>().as('ahead'))
-      .where('state', '=', 'pending')
+      .where('state', '=', PENDING)
       .where('pool', '=', job.pool)
       .where((eb) =>
         eb.or([

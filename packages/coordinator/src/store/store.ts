@@ -23,6 +23,7 @@ import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
 import { iso, type JobRow, toJob, toPush, toWorker, type WorkerRow } from './mappers.ts';
+import { PENDING, RUNNING } from './partial-indexes.ts';
 import { beginWithNextStatement } from './pipelined-transaction.ts';
 import type { CheckedIn, ClaimAfterReport, JobAssignment, ReportRecord, WaitingWorker } from './port.ts';
 import { announceCompletedPushes } from './push-completion.ts';
@@ -70,7 +71,7 @@ function pendingPage(
   after: { rank: number; id: number } | null,
   pageSize: number,
 ) {
-  let query = db.selectFrom('jobs').select(SCHEDULABLE_COLUMNS).where('state', '=', 'pending').where('pool', '=', pool);
+  let query = db.selectFrom('jobs').select(SCHEDULABLE_COLUMNS).where('state', '=', PENDING).where('pool', '=', pool);
   if (after) {
     const { rank, id } = after;
     query = query.where((eb) =>
@@ -400,7 +401,7 @@ export class Store {
       const newer = await ctx.trx
         .selectFrom('jobs')
         .select(SCHEDULABLE_COLUMNS)
-        .where('state', '=', 'pending')
+        .where('state', '=', PENDING)
         .where('pool', '=', row.pool)
         .where('repo', '=', row.repo)
         .where('builder', '=', row.builder)
@@ -571,7 +572,7 @@ export class Store {
         const expired = await ctx.trx
           .selectFrom('attempts')
           .selectAll()
-          .where('state', '=', 'running')
+          .where('state', '=', RUNNING)
           .where('lease_expires_at', '<', ctx.now)
           .orderBy('lease_expires_at')
           .limit(REAP_BATCH)
@@ -641,7 +642,7 @@ export class Store {
       await ctx.trx
         .updateTable('attempts')
         .set({ lease_expires_at: until })
-        .where('state', '=', 'running')
+        .where('state', '=', RUNNING)
         .where('lease_expires_at', '<', until)
         .execute();
       ctx.attempts.clear();

@@ -11,6 +11,7 @@ import type { ConfiguredWebhook } from '../config/events-config.ts';
 import { dialectOf } from './dialect.ts';
 import { conflict, notFound } from './errors.ts';
 import { iso } from './mappers.ts';
+import { PENDING } from './partial-indexes.ts';
 import type { DeliveryRecord, SingletonFence, SubscriptionRecord, SubscriptionStore } from './port.ts';
 import { requireFence } from './replica-records.ts';
 import type { Database } from './schema.ts';
@@ -181,7 +182,7 @@ export class SubscriptionRecords implements SubscriptionStore {
       .selectFrom('deliveries')
       .selectAll()
       .where('subscription_id', '=', subscriptionId)
-      .where('state', '=', 'pending')
+      .where('state', '=', PENDING)
       .orderBy('id')
       .executeTakeFirst();
   }

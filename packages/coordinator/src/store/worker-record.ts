@@ -3,6 +3,7 @@ import { type RawBuilder, sql } from 'kysely';
 import { MEDIAN_SAMPLE, speedAfterSuccess } from '../scheduler/learned-speed.ts';
 import { workerLesson } from '../scheduler/worker-lesson.ts';
 import type { AttemptRow, JobRow, WorkerRow } from './mappers.ts';
+import { SUCCEEDED } from './partial-indexes.ts';
 import type { WriteContext } from './write-context.ts';
 
 /**
@@ -16,7 +17,7 @@ function recentSuccesses(ctx: WriteContext, builder: string | RawBuilder<string>
     .selectFrom('jobs')
     .select(['started_at', 'finished_at'])
     .where('builder', '=', builder)
-    .where('state', '=', 'success')
+    .where('state', '=', SUCCEEDED)
     .orderBy('finished_at', 'desc')
     .limit(MEDIAN_SAMPLE - 1);
 }
