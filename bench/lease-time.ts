@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../packages/coordinator/src/config/load-config.ts';
 import { schedulingPolicy } from '../packages/coordinator/src/scheduler/live-policy.ts';
+import { LocalCommits } from '../packages/coordinator/src/store/commit-signal.ts';
 import { openDatabase } from '../packages/coordinator/src/store/open-database.ts';
 import { Store } from '../packages/coordinator/src/store/store.ts';
 import { createTestSchema } from '../packages/coordinator/src/store/test-database.ts';
@@ -32,13 +33,7 @@ function percentile(sorted: number[], p: number): number {
 async function measure(databaseTime: boolean) {
   const schema = await createTestSchema();
   const { db } = await openDatabase(schema.url);
-  const store = new Store(
-    db,
-    () => {},
-    () => farm.scheduling.agingMs,
-    Date.now,
-    databaseTime,
-  );
+  const store = new Store(db, new LocalCommits(), () => farm.scheduling.agingMs, Date.now, databaseTime);
   const claims: number[] = [];
   const heartbeats: number[] = [];
   try {

@@ -86,6 +86,32 @@ describe('the change feed', () => {
     expect(table.reads).toBe(reads + 2);
   });
 
+  it('delivers rows it read of a commit of its own only once that commit is told, as committed here', async () => {
+    const table = new EventTable();
+    const commits = new LocalCommits();
+    feed = new ChangeFeed(table, commits, 0, POLL_MS, pino({ level: 'silent' }));
+    const seen: { id: number; here: boolean }[] = [];
+    feed.subscribe((batch) => {
+      for (const logged of batch) seen.push({ id: logged.event.id, here: commits.committedHere(logged.event.id) });
+    });
+    feed.start();
+    await settled();
+    // This process's commit is visible in the table while its answer is still on its way, and
+    // another coordinator's notification makes the feed read it.
+    const told = commits.committing();
+    const ours = table.append(2);
+    commits.announce(null);
+    await settled();
+    expect(seen).toEqual([]);
+    commits.committed(commitOf(ours));
+    told();
+    await settled();
+    expect(seen).toEqual([
+      { id: 1, here: true },
+      { id: 2, here: true },
+    ]);
+  });
+
   it('does not read again for a commit it has already read past', async () => {
     const table = new EventTable();
     const commits = new LocalCommits();

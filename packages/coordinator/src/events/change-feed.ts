@@ -119,6 +119,9 @@ export class ChangeFeed {
         const rows = await this.events.readAfter(this.cursor, PAGE);
         this.lastReadAt = performance.now();
         if (rows.length === 0) return;
+        // Rows of a commit of this process whose answer is still on its way: once it is told,
+        // the subscribers know them as committed here (compaction starts where its end was committed).
+        await this.commits.settled();
         this.deliver(rows);
         if (rows.length < PAGE) return;
       }

@@ -20,6 +20,17 @@ export interface CommittedWrite {
   announced: { events: boolean; logs: ReadonlySet<number> };
 }
 
+/** What the store tells its commit signal of each write transaction. */
+export interface CommitRecorder {
+  /**
+   * The write is about to commit: the function returned is called once the commit has been told
+   * (`committed`), or has failed.
+   */
+  committing(): () => void;
+  /** After each commit that appended events or stored log chunks. */
+  committed(write: CommittedWrite): void;
+}
+
 /**
  * The notifications a transaction's event insert sends on PostgreSQL (dialect.ts): the events
  * channel with the sender and, appended by the insert, its last event id; and the logs that grew.
@@ -38,11 +49,29 @@ function lastIdOf(events: readonly EventRecord[]): number | null {
 }
 
 /** Tells listeners in this process that a transaction with events committed, or that a log grew. */
-export class LocalCommits implements CommitSignal, LogSignal {
+export class LocalCommits implements CommitSignal, CommitRecorder, LogSignal {
   private readonly listeners = new Set<CommitListener>();
   private readonly logListeners = new Set<(attemptId: number) => void>();
   /** Ids of events committed by this process, oldest first. */
   private readonly committedIds = new Set<number>();
+  /** This process's commits sent and not yet told: each settles when it is. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  committing(): () => void {
+    let release = () => {};
+    const told = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.inFlight.add(told);
+    return () => {
+      this.inFlight.delete(told);
+      release();
+    };
+  }
+
+  async settled(): Promise<void> {
+    if (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
 
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
@@ -110,7 +139,7 @@ export interface Notification {
  * followed through one coordinator wakes when another stores its next batch: the change feed
  * would not see a commit of chunks alone.
  */
-export class PostgresCommits implements CommitSignal, LogSignal {
+export class PostgresCommits implements CommitSignal, CommitRecorder, LogSignal {
   private readonly local = new LocalCommits();
   private listener: pg.Client | null = null;
   private closed = false;
@@ -164,6 +193,14 @@ export class PostgresCommits implements CommitSignal, LogSignal {
 
   committedHere(eventId: number): boolean {
     return this.local.committedHere(eventId);
+  }
+
+  committing(): () => void {
+    return this.local.committing();
+  }
+
+  settled(): Promise<void> {
+    return this.local.settled();
   }
 
   /**

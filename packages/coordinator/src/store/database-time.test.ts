@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.ts';
 import { schedulingPolicy } from '../scheduler/live-policy.ts';
+import { LocalCommits } from './commit-signal.ts';
 import { readDatabaseTime } from './database-time.ts';
 import { StoreError } from './errors.ts';
 import { openDatabase } from './open-database.ts';
@@ -32,7 +33,7 @@ describe('the database clock on PostgreSQL', () => {
     ({ db } = await openDatabase(schema.url));
     store = new Store(
       db,
-      () => {},
+      new LocalCommits(),
       () => farm.scheduling.agingMs,
       () => 0,
       true,

@@ -5,6 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
+import { LocalCommits } from './commit-signal.ts';
 import { diskFullOf, StoreError } from './errors.ts';
 import { openDatabase, openSqlite } from './open-database.ts';
 import type { Database } from './schema.ts';
@@ -29,11 +30,7 @@ describe('a full disk under SQLite', () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-disk-full-'));
     told = [];
     db = await openSqlite(join(dir, 'switchyard.db'), (error) => told.push(error));
-    store = new Store(
-      db,
-      () => {},
-      () => farm.scheduling.agingMs,
-    );
+    store = new Store(db, new LocalCommits(), () => farm.scheduling.agingMs);
   });
 
   afterEach(async () => {
@@ -111,11 +108,7 @@ describe('a full disk under PostgreSQL', () => {
   it('refuses a verb with the store error disk-full for SQLSTATE 53100, and writes again once there is room', async () => {
     const told: StoreError[] = [];
     ({ db } = await openDatabase(schema.url, { poolSize: 2, onDiskFull: (error) => told.push(error) }));
-    const store = new Store(
-      db,
-      () => {},
-      () => farm.scheduling.agingMs,
-    );
+    const store = new Store(db, new LocalCommits(), () => farm.scheduling.agingMs);
     // What PostgreSQL says when it cannot extend a file.
     await sql`create function disk_is_full() returns trigger language plpgsql as $$
       begin raise exception 'could not extend file: No space left on device' using errcode = 'disk_full'; end $$`.execute(

@@ -31,7 +31,6 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
       db,
       dialect,
       commits,
-      committed: (write) => commits.committed(write),
       logAppends: commits,
     });
   }
@@ -58,7 +57,6 @@ export async function openFarmStore(target: string, options: OpenStoreOptions): 
     db,
     dialect,
     commits,
-    committed: (write) => commits.committed(write),
     insertNotice: (grownLogs) => commits.insertNotice(grownLogs),
     logAppends: commits,
     onClose: () => commits.close(),

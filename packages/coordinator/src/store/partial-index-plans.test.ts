@@ -116,7 +116,6 @@ describe.each(DIALECTS)('the hot reads use their partial indexes (%s)', (dialect
       db: db.withPlugin(recorded),
       dialect,
       commits,
-      committed: (write) => commits.committed(write),
       logAppends: commits,
       agingMs: () => 0,
       clock: clock.read,

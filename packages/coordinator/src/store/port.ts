@@ -561,6 +561,13 @@ export interface CommitSignal {
    * committed, and the others' sweeps take it over if that coordinator dies first.
    */
   committedHere(eventId: number): boolean;
+  /**
+   * Resolves once every commit this process had sent when it was called has been told to the
+   * listeners. The database shows a commit's rows to other sessions before the committing verb
+   * has its COMMIT's answer: a reader that waits for this after reading knows which of the rows
+   * it read `committedHere`.
+   */
+  settled(): Promise<void>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { ArtifactRecords } from './artifact-records.ts';
-import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
+import type { CommitRecorder, InsertNotice } from './commit-signal.ts';
 import type { DialectName } from './dialect.ts';
 import { DigestLockRecords } from './digest-lock-records.ts';
 import { EventRecords } from './event-records.ts';
@@ -19,11 +19,10 @@ import { ToolRecords } from './tool-records.ts';
 export interface SqlFarmStoreOptions {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** Told after each commit that appended events or stored log chunks (the change feed's and log followers' wake-up). */
-  committed(write: CommittedWrite): void;
   /** On PostgreSQL, what a transaction's event insert notifies (commit-signal.ts). */
   insertNotice?: (grownLogs: readonly number[]) => InsertNotice;
-  commits: FarmStore['commits'];
+  /** Told of each commit (the change feed's and log followers' wake-up). */
+  commits: FarmStore['commits'] & CommitRecorder;
   logAppends: FarmStore['logAppends'];
   /** The current aging setting (it may change on reload). */
   agingMs(): number;
@@ -42,7 +41,7 @@ export function createSqlFarmStore(options: SqlFarmStoreOptions): FarmStore {
   const clock = options.clock ?? Date.now;
   // A clock given (a test's, a simulation's) is the farm's time on either database.
   const databaseTime = options.dialect === 'postgres' && options.clock === undefined;
-  const core = new Store(db, options.committed, options.agingMs, clock, databaseTime, options.insertNotice ?? null);
+  const core = new Store(db, options.commits, options.agingMs, clock, databaseTime, options.insertNotice ?? null);
   const queries = new Queries(db, clock);
   const pushes: PushStore = {
     create: (farm, request) => core.createPush(farm, request),

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Farm } from '../config/farm-config.ts';
 import { parseConfig } from '../config/load-config.ts';
 import { schedulingPolicy } from '../scheduler/live-policy.ts';
+import { LocalCommits } from './commit-signal.ts';
 import { openSqlite } from './open-database.ts';
 import type { Database } from './schema.ts';
 import { Store } from './store.ts';
@@ -22,11 +23,7 @@ describe('Store claims', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
     db = await openSqlite(join(dir, 'switchyard.db'));
-    store = new Store(
-      db,
-      () => {},
-      () => farm.scheduling.agingMs,
-    );
+    store = new Store(db, new LocalCommits(), () => farm.scheduling.agingMs);
     farm = parseConfig(
       'farm.yml',
       `repos: [{ name: demo, url: /x }]

@@ -18,7 +18,7 @@ import { planRetrigger } from '../scheduler/plan-retrigger.ts';
 import { priorityLevelMs } from '../scheduler/queue-order.ts';
 import { schedule } from '../scheduler/schedule.ts';
 import { beginAttempt } from './attempt-start.ts';
-import type { CommittedWrite, InsertNotice } from './commit-signal.ts';
+import type { CommitRecorder, InsertNotice } from './commit-signal.ts';
 import { DATABASE_NOW_MS, readDatabaseTime, settleNow } from './database-time.ts';
 import { dialectOf } from './dialect.ts';
 import { conflict, invalidInput, leaseLost, notFound, StoreError } from './errors.ts';
@@ -128,8 +128,8 @@ const QUEUE_RANK_LOCK = 0x5377_7972;
 export class Store {
   constructor(
     readonly db: Kysely<Database>,
-    /** Told after every commit that appended events or stored log chunks (the commit signal). */
-    private readonly committed: (write: CommittedWrite) => void,
+    /** Told of every commit, and after it of what it appended (the commit signal). */
+    private readonly commits: CommitRecorder,
     /** The current aging setting (it may change on reload). */
     private readonly agingMs: () => number,
     private readonly clock: () => number = Date.now,
@@ -154,6 +154,8 @@ export class Store {
    */
   async write<T>(work: (ctx: WriteContext) => Promise<T>, timeFromFirstStatement = false): Promise<T> {
     let ctx: WriteContext | undefined;
+    // From just before the commit until it has been told: its rows may be read meanwhile.
+    let told = () => {};
     const run = async (trx: Kysely<Database>) => {
       ctx = new WriteContext(
         trx,
@@ -166,32 +168,38 @@ export class Store {
       await announceCompletedPushes(ctx);
       return { ctx, result };
     };
-    const result =
-      dialectOf(this.db) === 'postgres'
-        ? await this.db.connection().execute(async (connection) => {
-            // Begun and ended here rather than by Kysely, so that BEGIN goes out with the first
-            // statement and COMMIT with the event insert (pipelined-transaction.ts).
-            await beginWithNextStatement(connection);
-            try {
-              const done = await run(connection);
-              await done.ctx.commitOnPostgres();
+    try {
+      const result =
+        dialectOf(this.db) === 'postgres'
+          ? await this.db.connection().execute(async (connection) => {
+              // Begun and ended here rather than by Kysely, so that BEGIN goes out with the first
+              // statement and COMMIT with the event insert (pipelined-transaction.ts).
+              await beginWithNextStatement(connection);
+              try {
+                const done = await run(connection);
+                told = this.commits.committing();
+                await done.ctx.commitOnPostgres();
+                return done.result;
+              } catch (error) {
+                // Also after a failed commit, which may have ended the transaction: a ROLLBACK then
+                // only warns. A connection too broken to roll back is dropped by the pool, not given
+                // out again, so the error to tell is the one that failed the write.
+                await sql`rollback`.execute(connection).catch(() => undefined);
+                throw error;
+              }
+            })
+          : await this.db.transaction().execute(async (trx) => {
+              const done = await run(trx);
+              told = this.commits.committing();
+              await done.ctx.flushEvents();
               return done.result;
-            } catch (error) {
-              // Also after a failed commit, which may have ended the transaction: a ROLLBACK then
-              // only warns. A connection too broken to roll back is dropped by the pool, not given
-              // out again, so the error to tell is the one that failed the write.
-              await sql`rollback`.execute(connection).catch(() => undefined);
-              throw error;
-            }
-          })
-        : await this.db.transaction().execute(async (trx) => {
-            const done = await run(trx);
-            await done.ctx.flushEvents();
-            return done.result;
-          });
-    const write = (ctx as WriteContext).committedWrite();
-    if (write) this.committed(write);
-    return result;
+            });
+      const write = (ctx as WriteContext).committedWrite();
+      if (write) this.commits.committed(write);
+      return result;
+    } finally {
+      told();
+    }
   }
 
   // ---- pushes ------------------------------------------------------------------------------
