@@ -8,8 +8,9 @@ import { startServer, type TestServer } from '../test/helpers/processes.ts';
  * A coordinator with one builder whose jobs do nothing (no checkout, `true`), in pool `bench`,
  * on SQLite or on a fresh PostgreSQL schema, and the revision to push: what the throughput and
  * claim benches measure the farm itself with. With `replicas` above 1 (PostgreSQL only), that
- * many coordinators share the schema, each with its own data directory. `remove` throws the
- * farm and its database away.
+ * many coordinators share the schema, each with its own data directory. `location` is where the
+ * farm's rows are (the schema's URL, or the first coordinator's SQLite file), for a bench that
+ * looks at them; `remove` throws the farm and its database away.
  */
 export async function startTrivialFarm(database: DatabaseKind = 'sqlite', replicas = 1) {
   if (replicas > 1 && database !== 'postgres') throw new Error('replicas share a PostgreSQL database');
@@ -32,5 +33,6 @@ builders:
     await databases.dropAll();
     farm.remove();
   };
-  return { farm, revision, server: servers[0] as TestServer, servers, remove };
+  const location = url ?? join(farm.data, 'switchyard.db');
+  return { farm, revision, server: servers[0] as TestServer, servers, location, remove };
 }
