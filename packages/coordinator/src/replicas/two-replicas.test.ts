@@ -179,9 +179,13 @@ events:
     await until('b takes webhooks over', async () => (await holderOf(b, 'webhooks')) === b.context.replica.id);
     const { singletons } = await view(b);
     expect(singletons).toMatchObject([{ name: 'webhooks', holder: b.context.replica.id, term: 2 }]);
-    // a stopped its loop by itself once its lease could have run out.
-    const metrics = await a.context.app.inject({ method: 'GET', url: '/metrics' });
-    expect(metrics.body).toContain('switchyard_singleton_held{name="webhooks"} 0');
+    // a stops its loop by itself once its lease could have run out: at its next renewal tick,
+    // which on a loaded machine may come just after b took over (both run in this process).
+    await until('a stopped its loop', async () =>
+      (await a.context.app.inject({ method: 'GET', url: '/metrics' })).body.includes(
+        'switchyard_singleton_held{name="webhooks"} 0',
+      ),
+    );
     // A write a makes under its old term is refused in the database.
     const stale = { name: 'webhooks', holder: a.context.replica.id, term: 1 };
     const subscription = (await a.store.subscriptions.all())[0];
