@@ -176,24 +176,28 @@ events:
       return renew(...args);
     };
     const b = await start();
-    await until('b takes webhooks over', async () => (await holderOf(b, 'webhooks')) === b.context.replica.id);
-    const { singletons } = await view(b);
-    expect(singletons).toMatchObject([{ name: 'webhooks', holder: b.context.replica.id, term: 2 }]);
-    // a stops its loop by itself once its lease could have run out: at its next renewal tick,
-    // which on a loaded machine may come just after b took over (both run in this process).
-    await until('a stopped its loop', async () =>
-      (await a.context.app.inject({ method: 'GET', url: '/metrics' })).body.includes(
-        'switchyard_singleton_held{name="webhooks"} 0',
-      ),
-    );
-    // A write a makes under its old term is refused in the database.
-    const stale = { name: 'webhooks', holder: a.context.replica.id, term: 1 };
-    const subscription = (await a.store.subscriptions.all())[0];
-    await expect(
-      a.store.subscriptions.enqueue(subscription?.id as number, [], (subscription?.cursor ?? 0) + 1, stale),
-    ).rejects.toMatchObject({ kind: 'singleton-lost' });
-    // a wakes up: told b holds the lease, it stays out.
-    paused = false;
+    try {
+      await until('b takes webhooks over', async () => (await holderOf(b, 'webhooks')) === b.context.replica.id);
+      const { singletons } = await view(b);
+      expect(singletons).toMatchObject([{ name: 'webhooks', holder: b.context.replica.id, term: 2 }]);
+      // a stops its loop by itself once its lease could have run out: at its next renewal tick,
+      // which on a loaded machine may come just after b took over (both run in this process).
+      await until('a stopped its loop', async () =>
+        (await a.context.app.inject({ method: 'GET', url: '/metrics' })).body.includes(
+          'switchyard_singleton_held{name="webhooks"} 0',
+        ),
+      );
+      // A write a makes under its old term is refused in the database.
+      const stale = { name: 'webhooks', holder: a.context.replica.id, term: 1 };
+      const subscription = (await a.store.subscriptions.all())[0];
+      await expect(
+        a.store.subscriptions.enqueue(subscription?.id as number, [], (subscription?.cursor ?? 0) + 1, stale),
+      ).rejects.toMatchObject({ kind: 'singleton-lost' });
+    } finally {
+      // a wakes up (also when a check above failed, so that closing it does not wait forever).
+      paused = false;
+    }
+    // Told b holds the lease, a stays out.
     await sleep(3 * REPLICA.singletons.renewMs);
     expect(await holderOf(a, 'webhooks')).toBe(b.context.replica.id);
     await b.store.events.recordConfigReload(3, 1);
