@@ -3,20 +3,14 @@
  * releases it only once the commit has been told: the change feed, which may read the rows in
  * between, waits for that to know which rows this process committed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.ts';
 import type { CommitRecorder } from './commit-signal.ts';
-import type { DialectName } from './dialect.ts';
 import { openDatabase } from './open-database.ts';
 import type { Database } from './schema.ts';
 import { Store } from './store.ts';
-import { createTestSchema } from './test-database.ts';
-
-const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
+import { createEmptyDatabase, DIALECTS, type EmptyDatabase } from './test-database.ts';
 
 const farm = parseConfig(
   'farm.yml',
@@ -37,26 +31,17 @@ describe.each(DIALECTS)('a write and its commit signal (%s)', (dialect) => {
   };
   let db: Kysely<Database>;
   let store: Store;
-  let remove: () => Promise<void>;
+  let database: EmptyDatabase;
 
   beforeAll(async () => {
-    let target: string;
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'switchyard-commit-told-'));
-      target = join(dir, 'farm.db');
-      remove = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const schema = await createTestSchema();
-      target = schema.url;
-      remove = schema.drop;
-    }
-    ({ db } = await openDatabase(target));
+    database = await createEmptyDatabase(dialect);
+    ({ db } = await openDatabase(database.target));
     store = new Store(db, recorder, () => 0);
   });
 
   afterAll(async () => {
     await db?.destroy();
-    await remove?.();
+    await database?.remove();
   });
 
   it('is committing from before its commit until the commit has been told', async () => {

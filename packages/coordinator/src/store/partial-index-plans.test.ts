@@ -4,9 +4,6 @@
  * generic plan, which cannot know a bound value). Each case runs a verb on a store whose
  * statements are recorded, then asks the database how it would run each of them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import type {
   KyselyPlugin,
@@ -20,10 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCommits } from './commit-signal.ts';
 import { claimJob, finish, LEASE, push } from './contract/builders.ts';
 import { type ContractContext, FARM_YAML, farmFrom, TestClock } from './contract/harness.ts';
-import type { DialectName } from './dialect.ts';
 import { openDatabase } from './open-database.ts';
 import { createSqlFarmStore } from './sql-farm-store.ts';
-import { createTestSchema, TEST_POSTGRES_URL } from './test-database.ts';
+import { createEmptyDatabase, DIALECTS, TEST_POSTGRES_URL } from './test-database.ts';
 
 /**
  * Keeps the statements a store sends, as their query trees, to be compiled and explained later.
@@ -48,8 +44,6 @@ class RecordedStatements implements KyselyPlugin {
 
 /** Asks the database how it would run a statement: the plan's text, index names included. */
 type Explain = (text: string, parameters: readonly unknown[]) => Promise<string>;
-
-const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
 
 async function postgresExplain(schema: string): Promise<{ explain: Explain; close(): Promise<void> }> {
   const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
@@ -95,17 +89,9 @@ describe.each(DIALECTS)('the hot reads use their partial indexes (%s)', (dialect
   const cleanup: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    let target: string;
     let explainer: { explain: Explain; close(): Promise<void> };
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(join(tmpdir(), 'switchyard-plans-'));
-      cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
-      target = join(dir, 'farm.db');
-    } else {
-      const schema = await createTestSchema();
-      cleanup.push(() => schema.drop());
-      target = schema.url;
-    }
+    const { target, remove } = await createEmptyDatabase(dialect);
+    cleanup.push(remove);
     const { db } = await openDatabase(target);
     cleanup.unshift(() => db.destroy());
     if (dialect === 'sqlite') explainer = sqliteExplain(target);

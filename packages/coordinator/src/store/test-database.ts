@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import type { DialectName } from './dialect.ts';
 
 /** The PostgreSQL the tests run against; an unreachable one fails them, it never skips them. */
 export const TEST_POSTGRES_URL = process.env.SWITCHYARD_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -24,6 +28,26 @@ export async function createTestSchema(): Promise<TestSchema> {
       await testDatabaseQuery(`drop schema if exists ${name} cascade`);
     },
   };
+}
+
+/** Both databases, for a suite that runs its cases on each. */
+export const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
+
+export interface EmptyDatabase {
+  /** For openDatabase: an SQLite file not yet made, or a fresh schema's URL. */
+  target: string;
+  /** Throws the database away (the file's directory, or the schema). */
+  remove(): Promise<void>;
+}
+
+/** An empty database of either kind: a file in a new temporary directory, or a fresh schema. */
+export async function createEmptyDatabase(dialect: DialectName): Promise<EmptyDatabase> {
+  if (dialect === 'postgres') {
+    const schema = await createTestSchema();
+    return { target: schema.url, remove: schema.drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-store-'));
+  return { target: join(dir, 'farm.db'), remove: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** One statement on the test database as its administrator, for tests that inspect or break a farm's schema. */

@@ -4,9 +4,6 @@
  * for the file and dropped after it), emptied before each case, with a clock the case moves.
  * A PostgreSQL that can't be reached fails the suite: the cases are never skipped.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeEach, describe } from 'vitest';
@@ -17,7 +14,7 @@ import { openDatabase } from '../open-database.ts';
 import { openFarmStore } from '../open-store.ts';
 import type { FarmStore } from '../port.ts';
 import type { Database } from '../schema.ts';
-import { createTestSchema } from '../test-database.ts';
+import { createEmptyDatabase, DIALECTS } from '../test-database.ts';
 
 /** 5 January 2026, 12:00 UTC: far from the wall clock, so a verb that reads the wall clock shows. */
 export const START = Date.UTC(2026, 0, 5, 12);
@@ -124,7 +121,7 @@ export interface ContractContext {
 
 /** Declares `body`'s cases once per database, each case on an empty farm at START. */
 export function describeStoreContract(title: string, body: (t: ContractContext) => void): void {
-  describe.each(['sqlite', 'postgres'] as const)(`${title} (%s)`, (dialect) => {
+  describe.each(DIALECTS)(`${title} (%s)`, (dialect) => {
     const database = new ContractDatabase(dialect);
     // Opened by the first case rather than in beforeAll: vitest skips the cases of a failed
     // beforeAll, and a database that can't be reached must fail them.
@@ -161,7 +158,8 @@ class ContractDatabase implements ContractContext {
   }
 
   private async open(): Promise<OpenedContractDatabase> {
-    const target = this.dialect === 'sqlite' ? this.sqliteFile() : await this.postgresSchema();
+    const { target, remove } = await createEmptyDatabase(this.dialect);
+    this.cleanup = remove;
     const store = await this.openStore(target);
     const { db: admin } = await openDatabase(target);
     const identities =
@@ -210,17 +208,5 @@ class ContractDatabase implements ContractContext {
       logger: pino({ level: 'silent' }),
       clock: this.clock.read,
     });
-  }
-
-  private sqliteFile(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'switchyard-contract-'));
-    this.cleanup = async () => rmSync(dir, { recursive: true, force: true });
-    return join(dir, 'farm.db');
-  }
-
-  private async postgresSchema(): Promise<string> {
-    const schema = await createTestSchema();
-    this.cleanup = () => schema.drop();
-    return schema.url;
   }
 }
