@@ -107,7 +107,6 @@ export async function createCoordinatorContext(options: CoordinatorContextOption
     reader: logReader,
     archive: logArchive,
     legacy: legacyLogs,
-    scratchDir: join(dataDir, 'log-compaction'),
     activity,
     maxBytesPerStep: () => farm().settings.maxLogBytes,
     graceMs: () => farm().settings.leaseSeconds * 1000,

@@ -57,6 +57,21 @@ describe('LocalBlobStore', () => {
     await store.discard(received);
   });
 
+  it('puts a body of its own in one call, and fails with the error of a body that fails', async () => {
+    const digest = createHash('sha256').update('step log').digest('hex');
+    expect(await store.put(Readable.from([Buffer.from('step '), Buffer.from('log')]))).toEqual({
+      sha256: digest,
+      size: 8,
+    });
+    expect(readFileSync(store.pathOf(digest), 'utf8')).toBe('step log');
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('half a log');
+      throw new Error('the database went away');
+    }
+    await expect(store.put(Readable.from(failing()))).rejects.toThrow('the database went away');
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
   it('stops at the limit with a 413 and keeps nothing', async () => {
     const chunks = Array.from({ length: 10 }, () => Buffer.alloc(100, 1));
     await expect(store.receive(body(chunks), 250, () => {})).rejects.toMatchObject({

@@ -8,6 +8,7 @@ import { ApiError } from '@switchyard/protocol';
 import { streamToFile } from './file-sink.ts';
 import { BodyTally } from './hashing-counter.ts';
 import type { BlobStore, ByteSpan, ReceivedBody, StoredDigest } from './port.ts';
+import { storeBody } from './store-body.ts';
 
 /**
  * Blobs on local disk, content-addressed: `<dir>/ab/cdef…` holds the bytes whose sha256 is
@@ -99,10 +100,8 @@ export class LocalBlobStore implements BlobStore {
     await rm(this.pathOf(sha256), { force: true });
   }
 
-  async putFile(localPath: string): Promise<{ sha256: string; size: number }> {
-    const received = await this.receive(createReadStream(localPath), Number.POSITIVE_INFINITY, () => {});
-    await this.commit(received);
-    return { sha256: received.sha256, size: received.size };
+  put(body: Readable): Promise<{ sha256: string; size: number }> {
+    return storeBody(this, body);
   }
 
   async open(sha256: string, span?: ByteSpan): Promise<Readable> {

@@ -68,10 +68,10 @@ export interface BlobStore {
   storedDigests(): AsyncIterable<StoredDigest>;
 
   /**
-   * Stores a local file (a compacted log) as a blob: `receive` and `commit` in one, with no
-   * size limit. Resolves once the blob is visible.
+   * Stores a body (a compacted log, its line index) as a blob: `receive` and `commit` in one,
+   * with no size limit. Resolves once the blob is visible.
    */
-  putFile(localPath: string): Promise<{ sha256: string; size: number }>;
+  put(body: Readable): Promise<{ sha256: string; size: number }>;
 
   /**
    * Reads a blob, or the inclusive span of it; fails with a `not-found` ApiError when it is

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -21,6 +20,7 @@ import { ApiError } from '@switchyard/protocol';
 import { HashingCounter } from './hashing-counter.ts';
 import type { BlobStore, ByteSpan, ReceivedBody, StoredDigest } from './port.ts';
 import { copyPlan, type S3KeyLayout, type S3Location } from './s3-location.ts';
+import { storeBody } from './store-body.ts';
 
 const MiB = 1024 * 1024;
 /** S3's limit for one CopyObject. */
@@ -194,10 +194,8 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async putFile(localPath: string): Promise<{ sha256: string; size: number }> {
-    const received = await this.receive(createReadStream(localPath), Number.POSITIVE_INFINITY, () => {});
-    await this.commit(received);
-    return { sha256: received.sha256, size: received.size };
+  put(body: Readable): Promise<{ sha256: string; size: number }> {
+    return storeBody(this, body);
   }
 
   async open(sha256: string, span?: ByteSpan): Promise<Readable> {

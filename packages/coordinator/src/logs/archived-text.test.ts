@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { encodeFrame, type LogStream } from '@switchyard/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import type { ArchivedLog, JobStore, StepRecord } from '../store/port.ts';
 import { ArchivedText, type IndexedStep } from './archived-text.ts';
-import { writeArchiveFile } from './log-archive.ts';
+import { GzipMembers } from './log-archive.ts';
 import { LegacyLogFiles } from './log-files.ts';
 import { LogReader } from './log-reader.ts';
 import { LogText } from './log-text.ts';
@@ -100,19 +101,16 @@ describe('a log read from its stored line index', () => {
         yield slice;
       }
     }
-    const path = join(dir, `${idx}.gz`);
-    const written = await writeArchiveFile(slices(), path, 16 * 1024);
-    const blob = await archive.putFile(path);
+    const gzipped = new GzipMembers(slices(), 16 * 1024);
+    const blob = await archive.put(Readable.from(gzipped));
     const log: ArchivedLog = {
       sha256: blob.sha256,
-      size: written.size,
+      size: gzipped.size,
       memberBytes: 16 * 1024,
-      members: written.members,
+      members: gzipped.members,
     };
     const index: StepIndex = builder.finish();
-    const indexPath = join(dir, `${idx}.index.json`);
-    await writeFile(indexPath, JSON.stringify(index));
-    const indexBlob = await archive.putFile(indexPath);
+    const indexBlob = await archive.put(Readable.from([Buffer.from(JSON.stringify(index))]));
     const named: ArchivedLog = { ...log, index: { sha256: indexBlob.sha256, size: indexBlob.size } };
     return { record: record(idx, data.length, named), stored: { log, index } };
   }

@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import type { BlobsTarget } from '../config/blobs-config.ts';
 import type { ArchivedLog, LogChunk, StepRecord } from '../store/port.ts';
-import { logArchiveTarget, readArchived, writeArchiveFile } from './log-archive.ts';
+import { GzipMembers, logArchiveTarget, readArchived } from './log-archive.ts';
 import { LegacyLogFiles } from './log-files.ts';
 import { LogReader } from './log-reader.ts';
 
@@ -57,10 +58,9 @@ describe('the log archive', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   async function archived(memberBytes: number): Promise<ArchivedLog> {
-    const path = join(dir, 'scratch.gz');
-    const written = await writeArchiveFile(slices(LOG, 777), path, memberBytes);
-    const blob = await archive.putFile(path);
-    return { sha256: blob.sha256, size: written.size, memberBytes, members: written.members };
+    const gzipped = new GzipMembers(slices(LOG, 777), memberBytes);
+    const blob = await archive.put(Readable.from(gzipped));
+    return { sha256: blob.sha256, size: gzipped.size, memberBytes, members: gzipped.members };
   }
 
   it('is one gzip file of members of a fixed size, which gunzip reads whole', async () => {

@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -15,8 +14,8 @@ const gzipAsync = promisify(gzip);
  * deletes every blob no artifact or tool names.
  */
 export interface LogArchive {
-  /** Stores a local file as a blob; resolves once it is visible to every coordinator. */
-  putFile(localPath: string): Promise<{ sha256: string; size: number }>;
+  /** Stores a body as a blob; resolves once it is visible to every coordinator. */
+  put(body: Readable): Promise<{ sha256: string; size: number }>;
   /** Reads a blob, or the inclusive byte span of it. */
   open(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
 }
@@ -35,32 +34,28 @@ export function logArchiveTarget(blobs: BlobsTarget): BlobsTarget {
 export const MEMBER_BYTES = 1024 * 1024;
 
 /**
- * Writes a log as gzip members of `memberBytes` each (the last one the rest) into `path`, and
- * says where each member starts. The file is one valid gzip stream (`gunzip` reads it whole),
- * and any member can be read on its own.
+ * A log as gzip members of `memberBytes` each (the last one the rest), compressed as they are
+ * read: a blob store takes them as a body with bounded memory, whatever the log's size. The
+ * whole is one valid gzip stream (`gunzip` reads it whole), and any member can be read on its
+ * own. Once iterated, `members` says where each starts and `size` how long the whole is.
  */
-export async function writeArchiveFile(
-  source: AsyncIterable<Buffer>,
-  path: string,
-  memberBytes = MEMBER_BYTES,
-): Promise<{ members: number[]; size: number }> {
-  const file = await open(path, 'w');
-  const members: number[] = [];
-  let size = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async (data: Buffer) => {
-    const compressed = await gzipAsync(data, { level: 6 });
-    members.push(size);
-    await file.write(compressed, 0, compressed.length, size);
-    size += compressed.length;
-  };
-  try {
-    for await (const slice of source) {
+export class GzipMembers implements AsyncIterable<Buffer> {
+  readonly members: number[] = [];
+  size = 0;
+
+  constructor(
+    private readonly source: AsyncIterable<Buffer>,
+    private readonly memberBytes = MEMBER_BYTES,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    for await (const slice of this.source) {
       let rest = slice;
-      while (pendingBytes + rest.length >= memberBytes) {
-        const take = memberBytes - pendingBytes;
-        await flush(Buffer.concat([...pending, rest.subarray(0, take)]));
+      while (pendingBytes + rest.length >= this.memberBytes) {
+        const take = this.memberBytes - pendingBytes;
+        yield await this.member(Buffer.concat([...pending, rest.subarray(0, take)]));
         pending = [];
         pendingBytes = 0;
         rest = rest.subarray(take);
@@ -70,12 +65,15 @@ export async function writeArchiveFile(
         pendingBytes += rest.length;
       }
     }
-    if (pendingBytes > 0) await flush(Buffer.concat(pending));
-    await file.sync();
-  } finally {
-    await file.close();
+    if (pendingBytes > 0) yield await this.member(Buffer.concat(pending));
   }
-  return { members, size };
+
+  private async member(data: Buffer): Promise<Buffer> {
+    const compressed = await gzipAsync(data, { level: 6 });
+    this.members.push(this.size);
+    this.size += compressed.length;
+    return compressed;
+  }
 }
 
 /** The bytes `start` to `end` (exclusive) of an archived log, inflating from the member that holds `start`. */

@@ -38,7 +38,6 @@ describeStoreContract('log compaction by any coordinator', (t) => {
       reader,
       archive,
       legacy,
-      scratchDir: join(dir, name, 'log-compaction'),
       activity: new Activity(),
       maxBytesPerStep: () => 1024 * 1024,
       graceMs: () => 0,

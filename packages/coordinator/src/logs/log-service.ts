@@ -1,5 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   ApiError,
   encodeFrame,
@@ -24,7 +23,7 @@ import type {
   LogStore,
   ReportRecord,
 } from '../store/port.ts';
-import { type LogArchive, MEMBER_BYTES, writeArchiveFile } from './log-archive.ts';
+import { GzipMembers, type LogArchive, MEMBER_BYTES } from './log-archive.ts';
 import type { LegacyLogFiles } from './log-files.ts';
 import type { LogReader } from './log-reader.ts';
 import { StepIndexBuilder } from './step-index.ts';
@@ -46,8 +45,6 @@ export interface LogServiceOptions {
   reader: LogReader;
   archive: LogArchive;
   legacy: LegacyLogFiles;
-  /** A directory of this coordinator's own for the archive files being written. */
-  scratchDir: string;
   activity: Activity;
   maxBytesPerStep(): number;
   /** How long a cancelled attempt's worker may still send output: its logs are compacted after that. */
@@ -80,7 +77,6 @@ export class LogService {
   /** Look-ups that will schedule compactions (which steps, of which attempt): drain waits for them too. */
   private readonly lookingUp = new Set<Promise<void>>();
   private stopped = false;
-  private scratchCount = 0;
   private readonly store: LogStore;
   private readonly jobs: JobStore;
   private readonly activity: Activity;
@@ -94,12 +90,10 @@ export class LogService {
   }
 
   /**
-   * Clears the scratch directory, compacts the logs of attempts that ended while no one could
-   * (a crash, a shutdown), and looks for such logs again every minute from now on.
+   * Compacts the logs of attempts that ended while no one could (a crash, a shutdown), and looks
+   * for such logs again every minute from now on.
    */
   async start(): Promise<void> {
-    await rm(this.options.scratchDir, { recursive: true, force: true });
-    await mkdir(this.options.scratchDir, { recursive: true });
     await this.sweep();
     this.sweeper = setInterval(() => {
       this.track(this.sweep(), {}, 'looking for logs to compact failed');
@@ -124,7 +118,6 @@ export class LogService {
         if (this.stopped) return;
         if (!(await this.options.legacy.hasGzip(log.attemptId, log.index))) continue;
         const archive = await this.archiveFrom(
-          `${log.attemptId}-${log.index}-legacy`,
           this.options.legacy.read(log.attemptId, log.index, true, 0, log.bytes),
         );
         await this.store.recordImported(log.attemptId, log.index, archive);
@@ -136,14 +129,11 @@ export class LogService {
   }
 
   /**
-   * Stores a log in the archive as gzip members (log-archive.ts), through a scratch file, and
-   * its line index (step-index.ts) beside it, built from the same bytes as they are gzipped:
-   * every coordinator then opens the log by line without reading it through.
+   * Stores a log in the archive as gzip members (log-archive.ts), compressed as it is read, and
+   * its line index (step-index.ts) beside it, built from the same bytes: every coordinator then
+   * opens the log by line without reading it through.
    */
-  private async archiveFrom(name: string, source: AsyncIterable<Buffer>): Promise<ArchivedLog> {
-    this.scratchCount += 1;
-    const scratch = join(this.options.scratchDir, `${name}-${this.scratchCount}.gz`);
-    const indexScratch = join(this.options.scratchDir, `${name}-${this.scratchCount}.index.json`);
+  private async archiveFrom(source: AsyncIterable<Buffer>): Promise<ArchivedLog> {
     const indexer = new StepIndexBuilder(this.options.errorPattern());
     async function* indexed(): AsyncGenerator<Buffer> {
       for await (const slice of source) {
@@ -151,22 +141,17 @@ export class LogService {
         yield slice;
       }
     }
-    try {
-      const written = await writeArchiveFile(indexed(), scratch, MEMBER_BYTES);
-      const blob = await this.options.archive.putFile(scratch);
-      await writeFile(indexScratch, JSON.stringify(indexer.finish()));
-      const index = await this.options.archive.putFile(indexScratch);
-      return {
-        sha256: blob.sha256,
-        size: written.size,
-        memberBytes: MEMBER_BYTES,
-        members: written.members,
-        index: { sha256: index.sha256, size: index.size },
-      };
-    } finally {
-      await rm(scratch, { force: true });
-      await rm(indexScratch, { force: true });
-    }
+    const gzipped = new GzipMembers(indexed(), MEMBER_BYTES);
+    // One member at a time: a long log is never held in memory whole.
+    const blob = await this.options.archive.put(Readable.from(gzipped, { highWaterMark: 1 }));
+    const index = await this.options.archive.put(Readable.from([Buffer.from(JSON.stringify(indexer.finish()))]));
+    return {
+      sha256: blob.sha256,
+      size: gzipped.size,
+      memberBytes: MEMBER_BYTES,
+      members: gzipped.members,
+      index: { sha256: index.sha256, size: index.size },
+    };
   }
 
   private async sweep(): Promise<void> {
@@ -361,8 +346,8 @@ export class LogService {
   }
 
   /**
-   * Moves a finished step's log from its chunks into the archive: gzipped into a scratch file,
-   * stored as a blob, then named on the step's row as the chunks are deleted, atomically. Only
+   * Moves a finished step's log from its chunks into the archive: gzipped on its way into a
+   * blob, then named on the step's row as the chunks are deleted, atomically. Only
    * the bytes there were when the log was claimed are compacted: if more came since, the record
    * is refused and the log is compacted again once the hold runs out. A coordinator that dies
    * midway leaves the chunks in place (and perhaps a blob no row names, which the next
@@ -372,7 +357,7 @@ export class LogService {
   private async compact(attemptId: number, log: ClaimedLog): Promise<void> {
     const archive =
       log.log_bytes > 0
-        ? await this.archiveFrom(`${attemptId}-${log.idx}`, this.options.reader.read(attemptId, log, 0, log.log_bytes))
+        ? await this.archiveFrom(this.options.reader.read(attemptId, log, 0, log.log_bytes))
         : null;
     if (await this.store.recordCompacted(attemptId, log.idx, log.log_bytes, archive)) {
       await this.options.legacy.removeRaw(attemptId, log.idx);
