@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrame, FrameDecoder } from '@switchyard/protocol';
 import { pino } from 'pino';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../blobs/local-blob-store.ts';
 import { Activity } from '../events/activity.ts';
 import { claimJob, finish, push, startStep } from '../store/contract/builders.ts';
@@ -131,5 +131,40 @@ describeStoreContract('log compaction by any coordinator', (t) => {
     await a.service.drain();
     expect(await compacted()).toEqual([0, 1, 2]);
     expect(await text(a.service, jobId)).toBe(lines.join(''));
+  });
+
+  it('compacts the logs of several attempts at once, four at most', async () => {
+    let claiming = 0;
+    let mostAtOnce = 0;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const logs: FarmStore['logs'] = Object.create(t.store.logs);
+    logs.claimCompactions = async (...args) => {
+      claiming += 1;
+      mostAtOnce = Math.max(mostAtOnce, claiming);
+      await released;
+      claiming -= 1;
+      return t.store.logs.claimCompactions(...args);
+    };
+    const a = coordinator({ ...t.store, logs }, 'a');
+    const attempts: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await push(t);
+      const { attemptId } = await claimJob(t, `w${i}`);
+      await startStep(t, attemptId, 0);
+      await a.service.append(attemptId, 0, 0, encodeFrame('stdout', Buffer.from(`attempt ${i}\n`)));
+      await finish(t, attemptId, 'success');
+      attempts.push(attemptId);
+    }
+    for (const attemptId of attempts) a.service.attemptComplete(attemptId);
+    await vi.waitFor(() => expect(claiming).toBe(4));
+    release();
+    await a.service.drain();
+    expect(mostAtOnce).toBe(4);
+    for (const attemptId of attempts) {
+      expect((await t.store.jobs.stepsOf(attemptId))[0]?.log_compressed).toBe(1);
+    }
   });
 });

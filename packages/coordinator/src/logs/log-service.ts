@@ -11,6 +11,7 @@ import {
   type ReportEntry,
   validateFrames,
 } from '@switchyard/protocol';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Activity } from '../events/activity.ts';
 import { conflict, leaseLost, StoreError } from '../store/errors.ts';
@@ -38,6 +39,13 @@ const FOLLOW_POLL_MS = 2000;
 const COMPACTION_HOLD_MS = 5 * 60 * 1000;
 /** How often every coordinator looks for logs whose compaction was interrupted (a crash, a shutdown). */
 const SWEEP_MS = 60 * 1000;
+/**
+ * Attempts whose logs are compacted at once. A compaction is a chain of small waits (statements,
+ * file writes, flushes), each behind whatever else the event loop is doing: one at a time, a busy
+ * coordinator compacted 5 logs a second while 45 jobs a second ended, and left 280–370 of 400
+ * logs in the database when the last job ended.
+ */
+const COMPACTIONS_AT_ONCE = 4;
 
 export interface LogServiceOptions {
   logs: LogStore;
@@ -70,7 +78,8 @@ export interface LogIngestStats {
 export class LogService {
   readonly stats: LogIngestStats = { requests: 0, bytes: 0 };
   private readonly locks = new Map<string, Promise<unknown>>();
-  private compression: Promise<void> = Promise.resolve();
+  private readonly compactionSlots = pLimit(COMPACTIONS_AT_ONCE);
+  private readonly compactions = new Set<Promise<void>>();
   private readonly delayed = new Set<NodeJS.Timeout>();
   private sweeper: NodeJS.Timeout | null = null;
   private importing: Promise<void> = Promise.resolve();
@@ -117,9 +126,7 @@ export class LogService {
       for (const log of logs) {
         if (this.stopped) return;
         if (!(await this.options.legacy.hasGzip(log.attemptId, log.index))) continue;
-        const archive = await this.archiveFrom(
-          this.options.legacy.read(log.attemptId, log.index, true, 0, log.bytes),
-        );
+        const archive = await this.archiveFrom(this.options.legacy.read(log.attemptId, log.index, true, 0, log.bytes));
         await this.store.recordImported(log.attemptId, log.index, archive);
         await this.options.legacy.removeGzip(log.attemptId, log.index);
       }
@@ -321,13 +328,13 @@ export class LogService {
     this.delayed.add(timer);
   }
 
-  /** Compacts the attempt's logs (those of `steps`, when given) after the compactions scheduled before. */
+  /** Compacts the attempt's logs (those of `steps`, when given) as soon as one of the compaction slots is free. */
   private schedule(attemptId: number, steps?: readonly number[]): void {
-    this.compression = this.compression.then(() =>
-      this.compactAttempt(attemptId, steps).catch((error: unknown) =>
-        this.logger.error({ err: error, attemptId }, 'log compaction failed'),
-      ),
+    const compaction = this.compactionSlots(() => this.compactAttempt(attemptId, steps)).catch((error: unknown) =>
+      this.logger.error({ err: error, attemptId }, 'log compaction failed'),
     );
+    this.compactions.add(compaction);
+    void compaction.then(() => this.compactions.delete(compaction));
   }
 
   /**
@@ -356,9 +363,7 @@ export class LogService {
    */
   private async compact(attemptId: number, log: ClaimedLog): Promise<void> {
     const archive =
-      log.log_bytes > 0
-        ? await this.archiveFrom(this.options.reader.read(attemptId, log, 0, log.log_bytes))
-        : null;
+      log.log_bytes > 0 ? await this.archiveFrom(this.options.reader.read(attemptId, log, 0, log.log_bytes)) : null;
     if (await this.store.recordCompacted(attemptId, log.idx, log.log_bytes, archive)) {
       await this.options.legacy.removeRaw(attemptId, log.idx);
     }
@@ -376,7 +381,7 @@ export class LogService {
     this.delayed.clear();
     // A look-up in flight schedules more compactions: wait until none is left.
     while (this.lookingUp.size > 0) await Promise.all(this.lookingUp);
-    await Promise.all([this.compression, this.importing]);
+    await Promise.all([...this.compactions, this.importing]);
   }
 
   /**
