@@ -147,7 +147,10 @@ describe('S3BlobStore against moto_server', () => {
   });
 
   it('stores a body (a compacted log) with put and reads it back with open', async () => {
-    expect(await store.put(Readable.from([Buffer.from('line one\nline two\n')]))).toEqual({ sha256: sha256('line one\nline two\n'), size: 18 });
+    expect(await store.put(Readable.from([Buffer.from('line one\nline two\n')]))).toEqual({
+      sha256: sha256('line one\nline two\n'),
+      size: 18,
+    });
     expect(await text(await store.open(sha256('line one\nline two\n'), { start: 9, end: 16 }))).toBe('line two');
     await expect(store.open(sha256('never stored'))).rejects.toMatchObject({ code: 'not-found' });
   });

@@ -14,9 +14,11 @@ export async function storeBody(
   body.once('error', (error) => {
     failure = error;
   });
-  const received = await store.receive(body, Number.POSITIVE_INFINITY, () => {}).catch((error: unknown) => {
-    throw failure ?? error;
-  });
+  const received = await store
+    .receive(body, Number.POSITIVE_INFINITY, () => {})
+    .catch((error: unknown) => {
+      throw failure ?? error;
+    });
   await store.commit(received);
   return { sha256: received.sha256, size: received.size };
 }
