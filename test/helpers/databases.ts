@@ -1,8 +1,9 @@
-import { createTestSchema, type TestSchema } from '../../packages/coordinator/src/store/test-database.ts';
+import type { DialectName } from '../../packages/coordinator/src/store/dialect.ts';
+import { createTestSchema, DIALECTS, type TestSchema } from '../../packages/coordinator/src/store/test-database.ts';
 
 /** The databases a coordinator runs on; the core end-to-end suites run on each. */
-export const DATABASES = ['sqlite', 'postgres'] as const;
-export type DatabaseKind = (typeof DATABASES)[number];
+export const DATABASES = DIALECTS;
+export type DatabaseKind = DialectName;
 
 /**
  * Fresh databases of one kind for a test file's coordinators: on PostgreSQL an empty schema of
